@@ -1,0 +1,134 @@
+# mod_blu8x8 — build, run and test on Debian 12.
+#   make            build build/mod_blu8x8.so
+#   make run        install what is missing, build, start httpd on 127.0.0.1:$(PORT)
+#   make stop       stop it
+#   make test       install what is missing, build, run every test (SANITIZE=1: ASan+UBSan)
+#   make bench      benchmarks under tests/bench (figures printed)
+#   make install    apxs -i, templates and static files under /usr/share/apache2/blu8x8
+
+PORT      ?= 8080
+SANITIZE  ?= 0
+ROOT      := $(abspath .)
+BUILD     := $(ROOT)/build
+VAR       := $(ROOT)/var
+PYTHON    := /usr/bin/python3
+APXS      := /usr/bin/apxs
+
+RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
+             libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
+TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium
+BENCH_PKGS := wrk
+
+CORE_SRC  := $(wildcard mod_blu8x8/b8_*.c)
+GLUE_SRC  := $(wildcard mod_blu8x8/mod_blu8x8*.c)
+HEADERS   := $(wildcard mod_blu8x8/*.h)
+CORE_OBJ  := $(patsubst mod_blu8x8/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
+OPT       := -O2 -g
+ifeq ($(SANITIZE),1)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+BUILD     := $(ROOT)/build/sanitize
+endif
+APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
+CFLAGS_CORE = -std=gnu11 -fPIC $(OPT) $(WARN) -Werror $(APR_CFLAGS)
+LIBS      := -lcurl -lcjson -lcrypto
+APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) $(shell apr-1-config --link-ld 2>/dev/null)
+MODULE    := $(BUILD)/mod_blu8x8.so
+
+.PHONY: all deps test-deps run stop test unit integration bench fuzz install clean check-layering
+
+all: $(MODULE)
+
+# ---------------------------------------------------------------- packages
+# Installs only what is missing, so a second run costs nothing.
+define need_pkgs
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or sudo) to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call need_pkgs,$(RUN_PKGS))
+
+test-deps: deps
+	$(call need_pkgs,$(TEST_PKGS))
+
+# ------------------------------------------------------------------- build
+$(BUILD)/core/%.o: mod_blu8x8/%.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) -c $< -o $@
+
+$(BUILD)/libb8core.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The module: glue compiled and linked by apxs against the core library.
+$(MODULE): $(GLUE_SRC) $(HEADERS) $(BUILD)/libb8core.a | check-layering
+	@mkdir -p $(BUILD)/apxs
+	cd $(BUILD)/apxs && $(APXS) -c -o mod_blu8x8.la \
+	  -Wc,-std=gnu11 -Wc,"$(OPT)" -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter -Wc,-Werror \
+	  -I$(ROOT)/mod_blu8x8 \
+	  $(if $(filter 1,$(SANITIZE)),-Wl$(comma)-fsanitize=address$(comma)-fsanitize=undefined) \
+	  $(addprefix $(ROOT)/,$(GLUE_SRC)) $(BUILD)/libb8core.a $(LIBS) >$(BUILD)/apxs.log 2>&1 \
+	  || { cat $(BUILD)/apxs.log; exit 1; }
+	cp $(BUILD)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
+comma := ,
+
+# Core files must not know httpd (DESIGN.md: two rooms, one library).
+check-layering:
+	@if grep -lE '#include +"(httpd|http_[a-z_]+|ap_[a-z_]+|util_[a-z_]+|mpm_common|unixd)\.h"' $(CORE_SRC) mod_blu8x8/b8_*.h; then \
+	  echo "core files above include httpd headers" >&2; exit 1; fi
+
+# ------------------------------------------------------------------- tests
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/b8_test.h $(BUILD)/libb8core.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \
+	  -o $@ $(BUILD)/libb8core.a $(APR_LIBS) $(LIBS)
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+integration: $(MODULE)
+	B8_MODULE=$(MODULE) B8_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: test-deps
+	$(MAKE) --no-print-directory all SANITIZE=$(SANITIZE)
+	$(MAKE) --no-print-directory unit SANITIZE=$(SANITIZE)
+	$(MAKE) --no-print-directory integration SANITIZE=$(SANITIZE)
+
+# --------------------------------------------------------------------- run
+run: deps $(MODULE)
+	@mkdir -p $(VAR)/www $(VAR)/run
+	@if [ ! -s $(VAR)/admin-password ]; then head -c 18 /dev/urandom | base64 | tr -d '/+=' > $(VAR)/admin-password; chmod 600 $(VAR)/admin-password; fi
+	@htpasswd -bcB $(VAR)/htpasswd admin "$$(cat $(VAR)/admin-password)" 2>/dev/null
+	@if [ "$$(id -u)" = 0 ]; then chown -R www-data:www-data $(VAR)/www $(VAR)/run; chmod 755 $(VAR); chmod 644 $(VAR)/htpasswd; fi
+	@sh conf/gen-dev-conf.sh $(VAR) $(PORT) $(MODULE) $(ROOT) > $(VAR)/httpd.conf
+	@if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
+	  apache2 -f $(VAR)/httpd.conf -k graceful; else apache2 -f $(VAR)/httpd.conf -k start; fi
+	@for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null http://127.0.0.1:$(PORT)/ && break; sleep 0.3; done
+	@echo ""
+	@echo "  mod_blu8x8 is running: http://127.0.0.1:$(PORT)/blu8x8/"
+	@echo "  login: admin    password: $$(cat $(VAR)/admin-password)"
+	@echo "  logs:  $(VAR)/error.log    stop with: make stop"
+	@echo ""
+
+stop:
+	@if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
+	  apache2 -f $(VAR)/httpd.conf -k stop && echo "stopped"; else echo "not running"; fi
+
+# ------------------------------------------------------------------ others
+install: $(MODULE)
+	$(APXS) -i -n blu8x8 $(MODULE)
+	install -d /usr/share/apache2/blu8x8/templates /usr/share/apache2/blu8x8/htdocs
+	install -m 644 templates/*.html /usr/share/apache2/blu8x8/templates/
+	install -m 644 htdocs/* /usr/share/apache2/blu8x8/htdocs/
+	install -m 644 conf/blu8x8.conf /usr/share/apache2/blu8x8/blu8x8.conf
+
+clean:
+	rm -rf build

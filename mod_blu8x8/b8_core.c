@@ -1,0 +1,113 @@
+#include "b8_core.h"
+#include "b8_settings.h"
+#include "b8_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+b8_errkind b8_fail(b8_err *err, b8_errkind kind, const char *message)
+{
+    err->kind = kind;
+    err->message = message;
+    return kind;
+}
+
+b8_errkind b8_fail_db(b8_err *err, b8_db *db)
+{
+    (void)db;   /* the store has logged the details; users get no SQL */
+    return b8_fail(err, B8_EINTERNAL, "database error (see the server error log)");
+}
+
+void b8_field_error(b8_err *err, const char *field, const char *message)
+{
+    err->kind = B8_EINVALID;
+    if (!err->message) {
+        err->message = "some fields are not valid";
+    }
+    if (!err->fields) {
+        err->fields = cJSON_CreateObject();
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(err->fields, field)) {
+        cJSON_AddStringToObject(err->fields, field, message);
+    }
+}
+
+const char *b8_ctx_setting(const b8_ctx *ctx, const char *key)
+{
+    return b8_setting_effective(ctx->config, ctx->dbsettings, key, NULL);
+}
+
+const char *b8_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+cJSON *b8_json_add_str(cJSON *obj, const char *key, const char *value)
+{
+    return value ? cJSON_AddStringToObject(obj, key, value) : cJSON_AddNullToObject(obj, key);
+}
+
+cJSON *b8_json_add_int(cJSON *obj, const char *key, const char *value)
+{
+    if (!value) {
+        return cJSON_AddNullToObject(obj, key);
+    }
+    return cJSON_AddNumberToObject(obj, key, (double)strtoll(value, NULL, 10));
+}
+
+cJSON *b8_json_add_bool(cJSON *obj, const char *key, int value)
+{
+    return cJSON_AddBoolToObject(obj, key, value ? 1 : 0);
+}
+
+const char *b8_json_print(apr_pool_t *p, const cJSON *json)
+{
+    char *s = cJSON_PrintUnformatted(json);
+    const char *out;
+    if (!s) {
+        return "{}";
+    }
+    out = apr_pstrdup(p, s);
+    cJSON_free(s);
+    return out;
+}
+
+static apr_status_t json_cleanup(void *data)
+{
+    cJSON_Delete(data);
+    return APR_SUCCESS;
+}
+
+cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json)
+{
+    if (json) {
+        apr_pool_cleanup_register(p, json, json_cleanup, apr_pool_cleanup_null);
+    }
+    return json;
+}
+
+void b8_paging_parse(b8_paging *pg, const char *page, const char *per_page)
+{
+    long v;
+    pg->page = 1;
+    pg->per_page = 50;
+    if (page && b8_parse_long(page, &v) && v >= 1 && v < 100000000) {
+        pg->page = v;
+    }
+    if (per_page && b8_parse_long(per_page, &v) && v >= 1) {
+        pg->per_page = v > 1000 ? 1000 : v;
+    }
+}
+
+cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "items", items);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    cJSON_AddNumberToObject(o, "page", (double)pg->page);
+    cJSON_AddNumberToObject(o, "per_page", (double)pg->per_page);
+    cJSON_AddNumberToObject(o, "pages", (double)(total == 0 ? 1 : (total + pg->per_page - 1) / pg->per_page));
+    return o;
+}

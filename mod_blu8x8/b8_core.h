@@ -1,0 +1,63 @@
+/* What every core operation gets (a context) and gives back on failure (an
+ * error kind the glue maps to an HTTP status). */
+#ifndef B8_CORE_H
+#define B8_CORE_H
+
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include <cjson/cJSON.h>
+#include "b8_store.h"
+
+#define B8_VERSION "0.1.0"
+
+typedef enum {
+    B8_OK = 0,
+    B8_ENOTFOUND,    /* unknown id: 404 */
+    B8_EINVALID,     /* validation: 422 with field messages */
+    B8_ESTATE,       /* wrong state: 409 with the current state */
+    B8_ECONFLICT,    /* pinned by config and the like: 409 */
+    B8_EUPSTREAM,    /* 8x8 or OpenAI refused: 502 */
+    B8_EINTERNAL     /* database or system failure: 500 */
+} b8_errkind;
+
+typedef struct {
+    b8_errkind kind;
+    const char *message;
+    cJSON *fields;       /* key -> message, for B8_EINVALID */
+    const char *state;   /* current state, for B8_ESTATE */
+} b8_err;
+
+typedef struct {
+    apr_pool_t *pool;
+    b8_store *store;
+    b8_db *db;
+    const apr_hash_t *config;  /* settings pinned by httpd config */
+    apr_hash_t *dbsettings;    /* settings saved in the database */
+    const char *login;         /* the authenticated user, if any */
+} b8_ctx;
+
+/* Error helpers: set *err and return its kind. */
+b8_errkind b8_fail(b8_err *err, b8_errkind kind, const char *message);
+b8_errkind b8_fail_db(b8_err *err, b8_db *db);
+/* Adds a field message to a validation error (creates it if needed). */
+void b8_field_error(b8_err *err, const char *field, const char *message);
+
+/* Effective value of a setting in this context. */
+const char *b8_ctx_setting(const b8_ctx *ctx, const char *key);
+
+/* cJSON helpers that treat a missing key, JSON null and wrong types alike. */
+const char *b8_json_str(const cJSON *obj, const char *key);
+cJSON *b8_json_add_str(cJSON *obj, const char *key, const char *value);  /* NULL -> null */
+cJSON *b8_json_add_int(cJSON *obj, const char *key, const char *value);  /* decimal text -> number */
+cJSON *b8_json_add_bool(cJSON *obj, const char *key, int value);
+/* Serialises and copies into the pool (cJSON allocates with malloc). */
+const char *b8_json_print(apr_pool_t *p, const cJSON *json);
+/* Frees a cJSON tree when the pool is cleared. */
+cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json);
+
+/* Paging: page >= 1, 1 <= per_page <= 1000 (default 50). */
+typedef struct { long page, per_page; } b8_paging;
+void b8_paging_parse(b8_paging *pg, const char *page, const char *per_page);
+cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg);
+
+#endif

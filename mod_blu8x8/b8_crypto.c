@@ -1,0 +1,88 @@
+#include "b8_crypto.h"
+
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static char *to_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t n)
+{
+    char *out = apr_palloc(p, n * 2 + 1);
+    for (apr_size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdigits[buf[i] >> 4];
+        out[2 * i + 1] = hexdigits[buf[i] & 0x0f];
+    }
+    out[n * 2] = '\0';
+    return out;
+}
+
+const char *b8_random_hex(apr_pool_t *p, apr_size_t nbytes)
+{
+    unsigned char *buf = apr_palloc(p, nbytes);
+    if (apr_generate_random_bytes(buf, nbytes) != APR_SUCCESS) {
+        return NULL;
+    }
+    return to_hex(p, buf, nbytes);
+}
+
+const char *b8_uuid4(apr_pool_t *p)
+{
+    unsigned char b[16];
+    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+        return NULL;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    return apr_psprintf(p, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                        b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+const char *b8_hmac_sha256_hex(apr_pool_t *p, const char *key, const char *msg)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg,
+              strlen(msg), md, &mdlen)) {
+        return NULL;
+    }
+    return to_hex(p, md, mdlen);
+}
+
+int b8_secure_equals(const char *a, const char *b)
+{
+    apr_size_t la, lb;
+    unsigned char diff;
+
+    if (!a || !b) {
+        return 0;
+    }
+    la = strlen(a);
+    lb = strlen(b);
+    /* Walk b's length whatever a is, so timing tells nothing about b. */
+    diff = (unsigned char)(la != lb);
+    for (apr_size_t i = 0; i < lb; i++) {
+        unsigned char ca = (unsigned char)(i < la ? a[i] : 0);
+        diff |= (unsigned char)(ca ^ (unsigned char)b[i]);
+    }
+    return diff == 0;
+}
+
+int b8_secure_equals_hashed(const char *a, const char *b)
+{
+    unsigned char ha[EVP_MAX_MD_SIZE], hb[EVP_MAX_MD_SIZE];
+    unsigned int la = 0, lb = 0;
+
+    if (!a || !b) {
+        return 0;
+    }
+    if (!EVP_Digest(a, strlen(a), ha, &la, EVP_sha256(), NULL)
+        || !EVP_Digest(b, strlen(b), hb, &lb, EVP_sha256(), NULL)) {
+        return 0;
+    }
+    return la == lb && CRYPTO_memcmp(ha, hb, la) == 0;
+}

@@ -1,0 +1,25 @@
+/* Randomness, HMAC and constant-time comparison: the only file that uses
+ * OpenSSL. */
+#ifndef B8_CRYPTO_H
+#define B8_CRYPTO_H
+
+#include <apr_pools.h>
+
+/* n random bytes as 2n lowercase hex characters; NULL when the system
+ * random source fails. */
+const char *b8_random_hex(apr_pool_t *p, apr_size_t nbytes);
+
+/* A random (version 4) UUID, e.g. for clientMessageId; NULL on failure. */
+const char *b8_uuid4(apr_pool_t *p);
+
+/* HMAC-SHA256 of msg with key, as 64 lowercase hex characters. */
+const char *b8_hmac_sha256_hex(apr_pool_t *p, const char *key, const char *msg);
+
+/* 1 when a and b are equal; the time taken depends only on the length of b
+ * (the untrusted value is a, the secret is b). NULL never equals. */
+int b8_secure_equals(const char *a, const char *b);
+
+/* Constant-time comparison of hashes of a and b: safe when either length is secret. */
+int b8_secure_equals_hashed(const char *a, const char *b);
+
+#endif

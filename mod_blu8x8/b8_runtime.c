@@ -1,0 +1,261 @@
+#include "b8_runtime.h"
+#include "b8_crypto.h"
+#include "b8_settings.h"
+#include "b8_util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+apr_status_t b8_settings_load(b8_db *db, apr_pool_t *p, apr_hash_t **out)
+{
+    b8_rows *rows;
+    apr_hash_t *h = apr_hash_make(p);
+    apr_status_t rv = b8_db_select(db, p, B8_SQL_SETTINGS_ALL, NULL, &rows);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; i < rows->nrows; i++) {
+        if (B8_CELL(rows, i, 0) && B8_CELL(rows, i, 1)) {
+            apr_hash_set(h, B8_CELL(rows, i, 0), APR_HASH_KEY_STRING, B8_CELL(rows, i, 1));
+        }
+    }
+    *out = h;
+    return APR_SUCCESS;
+}
+
+static cJSON *setting_value_json(apr_pool_t *p, const b8_setting_def *d, const char *v)
+{
+    switch (d->type) {
+    case B8_SET_NUMBER:
+        return cJSON_CreateNumber(v ? atof(v) : 0);
+    case B8_SET_INT:
+        return cJSON_CreateNumber(v ? (double)atol(v) : 0);
+    case B8_SET_BOOL:
+        return cJSON_CreateBool(v && strcmp(v, "1") == 0);
+    case B8_SET_SENDERS: {
+        apr_array_header_t *list = b8_split_lines(p, v ? v : "");
+        cJSON *a = cJSON_CreateArray();
+        for (int i = 0; i < list->nelts; i++) {
+            cJSON_AddItemToArray(a, cJSON_CreateString(APR_ARRAY_IDX(list, i, const char *)));
+        }
+        return a;
+    }
+    default:
+        return v ? cJSON_CreateString(v) : cJSON_CreateNull();
+    }
+}
+
+cJSON *b8_settings_json(const b8_ctx *ctx)
+{
+    cJSON *out = cJSON_CreateObject();
+
+    for (int i = 0; i < b8_settings_count; i++) {
+        const b8_setting_def *d = &b8_settings_table[i];
+        b8_setting_source src;
+        const char *v = b8_setting_effective(ctx->config, ctx->dbsettings, d->key, &src);
+        cJSON *o = cJSON_CreateObject();
+
+        if (d->type == B8_SET_SECRET) {
+            cJSON_AddBoolToObject(o, "set", v && *v);
+        }
+        else {
+            cJSON_AddItemToObject(o, "value", setting_value_json(ctx->pool, d, v));
+        }
+        cJSON_AddStringToObject(o, "source", b8_setting_source_name(src));
+        cJSON_AddBoolToObject(o, "pinned", src == B8_SRC_CONFIG);
+        cJSON_AddItemToObject(out, d->key, o);
+    }
+    return out;
+}
+
+/* JSON value -> the text form b8_setting_check takes. */
+static const char *setting_input_text(apr_pool_t *p, const b8_setting_def *d, const cJSON *v,
+                                      const char **why)
+{
+    if (d->type == B8_SET_SENDERS && cJSON_IsArray(v)) {
+        const char *joined = "";
+        const cJSON *item;
+        cJSON_ArrayForEach(item, v) {
+            if (!cJSON_IsString(item)) {
+                *why = "must be a list of strings";
+                return NULL;
+            }
+            joined = apr_pstrcat(p, joined, item->valuestring, "\n", NULL);
+        }
+        return joined;
+    }
+    if (cJSON_IsString(v)) {
+        return v->valuestring;
+    }
+    if (cJSON_IsBool(v)) {
+        return cJSON_IsTrue(v) ? "1" : "0";
+    }
+    if (cJSON_IsNumber(v)) {
+        return apr_psprintf(p, "%.17g", v->valuedouble);
+    }
+    *why = "has the wrong type";
+    return NULL;
+}
+
+b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
+{
+    apr_hash_t *merged;
+    apr_array_header_t *keys, *values;
+    const cJSON *item;
+    const char *why = NULL, *bad;
+
+    if (!cJSON_IsObject(changes)) {
+        return b8_fail(err, B8_EINVALID, "expected a JSON object of settings");
+    }
+    merged = apr_hash_copy(ctx->pool, ctx->dbsettings);
+    keys = apr_array_make(ctx->pool, 8, sizeof(const char *));
+    values = apr_array_make(ctx->pool, 8, sizeof(const char *));
+    cJSON_ArrayForEach(item, changes) {
+        const b8_setting_def *d = b8_setting_find(item->string);
+        const char *text, *norm = NULL;
+
+        if (!d) {
+            b8_field_error(err, item->string, "is not a setting");
+            continue;
+        }
+        if (apr_hash_get((apr_hash_t *)ctx->config, d->key, APR_HASH_KEY_STRING)) {
+            err->kind = B8_ECONFLICT;
+            err->message = apr_psprintf(ctx->pool, "%s is set in server config (%s) and cannot "
+                                        "be changed here", d->key, d->directive);
+            return err->kind;
+        }
+        text = setting_input_text(ctx->pool, d, item, &why);
+        if (!text) {
+            b8_field_error(err, d->key, why);
+            continue;
+        }
+        if ((why = b8_setting_check(ctx->pool, d, text, &norm)) != NULL) {
+            b8_field_error(err, d->key, why);
+            continue;
+        }
+        APR_ARRAY_PUSH(keys, const char *) = d->key;
+        APR_ARRAY_PUSH(values, const char *) = norm;
+        apr_hash_set(merged, d->key, APR_HASH_KEY_STRING, norm);
+    }
+    if (err->kind != B8_OK) {
+        return err->kind;
+    }
+    if ((bad = b8_settings_check_rules(ctx->config, merged, &why)) != NULL) {
+        b8_field_error(err, bad, why);
+        return err->kind;
+    }
+    if (b8_db_begin(ctx->db) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    for (int i = 0; i < keys->nelts; i++) {
+        const char *args[] = { APR_ARRAY_IDX(keys, i, const char *),
+                               APR_ARRAY_IDX(values, i, const char *), b8_now_iso(ctx->pool) };
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_SETTING_PUT, args, NULL) != APR_SUCCESS) {
+            b8_db_rollback(ctx->db);
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    if (b8_db_commit(ctx->db) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    ctx->dbsettings = merged;
+    return B8_OK;
+}
+
+apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
+                            const char **value, const char **updated_at)
+{
+    b8_rows *rows;
+    const char *args[] = { key };
+    apr_status_t rv = b8_db_select(db, p, B8_SQL_RUNTIME_GET, args, &rows);
+
+    if (rv == APR_SUCCESS) {
+        *value = rows->nrows ? B8_CELL(rows, 0, 0) : NULL;
+        if (updated_at) {
+            *updated_at = rows->nrows ? B8_CELL(rows, 0, 1) : NULL;
+        }
+    }
+    return rv;
+}
+
+apr_status_t b8_runtime_put(b8_db *db, apr_pool_t *p, const char *key, const char *value)
+{
+    const char *args[] = { key, value, b8_now_iso(p) };
+    return b8_db_exec(db, p, B8_SQL_RUNTIME_PUT, args, NULL);
+}
+
+apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret)
+{
+    const char *fresh = b8_random_hex(p, 32);
+    const char *args[3];
+    apr_status_t rv;
+
+    if (!fresh) {
+        return APR_EGENERAL;
+    }
+    /* Whoever inserts first wins; everybody then reads the same value. */
+    args[0] = "server_secret";
+    args[1] = fresh;
+    args[2] = b8_now_iso(p);
+    rv = b8_db_exec(db, p, B8_SQL_RUNTIME_PUT_IF_ABSENT, args, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = b8_runtime_get(db, p, "server_secret", secret, NULL);
+    }
+    return rv == APR_SUCCESS && *secret ? APR_SUCCESS : APR_EGENERAL;
+}
+
+const char *b8_worker_key(apr_pool_t *p, const char *node)
+{
+    return apr_pstrcat(p, "worker:", node, NULL);
+}
+
+static int pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
+{
+    cJSON *out = cJSON_CreateObject(), *worker = cJSON_CreateObject(), *crons = cJSON_CreateObject();
+    const char *value = NULL, *when;
+    cJSON *beat = NULL;
+    static const char *const names[] = { "send_queued", "check_umids", NULL };
+
+    if (worker_enabled
+        && b8_runtime_get(ctx->db, ctx->pool, b8_worker_key(ctx->pool, node), &value, NULL)
+               == APR_SUCCESS && value) {
+        beat = cJSON_Parse(value);
+    }
+    if (beat) {
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(beat, "pid");
+        long p = cJSON_IsNumber(pid) ? (long)pid->valuedouble : 0;
+        cJSON_AddBoolToObject(worker, "running", pid_alive(p));
+        cJSON_AddNumberToObject(worker, "pid", (double)p);
+        b8_json_add_str(worker, "started_at", b8_json_str(beat, "started_at"));
+        b8_json_add_str(worker, "last_tick", b8_json_str(beat, "last_tick"));
+        cJSON_Delete(beat);
+    }
+    else {
+        cJSON_AddBoolToObject(worker, "running", 0);
+        cJSON_AddNullToObject(worker, "pid");
+        cJSON_AddNullToObject(worker, "started_at");
+        cJSON_AddNullToObject(worker, "last_tick");
+    }
+    cJSON_AddBoolToObject(worker, "enabled", worker_enabled);
+    cJSON_AddItemToObject(out, "worker", worker);
+    for (int i = 0; names[i]; i++) {
+        cJSON *c = cJSON_CreateObject();
+        value = NULL;
+        b8_runtime_get(ctx->db, ctx->pool, apr_pstrcat(ctx->pool, "cron:", names[i], NULL),
+                       &value, &when);
+        b8_json_add_str(c, "last_run", value);
+        cJSON_AddItemToObject(crons, names[i], c);
+    }
+    cJSON_AddItemToObject(out, "crons", crons);
+    cJSON_AddStringToObject(out, "version", B8_VERSION);
+    return out;
+}

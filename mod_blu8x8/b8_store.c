@@ -1,0 +1,437 @@
+#include "b8_store.h"
+#include "b8_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_dbd.h>
+#include <apr_reslist.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+struct b8_store {
+    apr_pool_t *pool;
+    const char *driver_name;
+    const char *params;
+    const apr_dbd_driver_t *driver;
+    apr_reslist_t *conns;
+    int sqlite;
+    /* apr_dbd's sqlite3 driver holds one process-wide mutex around every
+     * call, so a writer waiting inside SQLite's busy handler would stall the
+     * thread that holds the write lock: serialise our own writers first. */
+    apr_thread_mutex_t *write_lock;
+};
+
+struct b8_db {
+    b8_store *st;
+    apr_pool_t *pool;
+    apr_dbd_t *handle;
+    apr_dbd_prepared_t *stmts[B8_SQL_COUNT];
+    int in_tx;
+    int broken;
+    char error[512];
+};
+
+static void db_set_error(b8_db *db, int rc, const char *what)
+{
+    const char *msg = apr_dbd_error(db->st->driver, db->handle, rc);
+    apr_snprintf(db->error, sizeof(db->error), "%s: %s (%d)", what, msg ? msg : "unknown error", rc);
+}
+
+static apr_status_t raw_query(b8_db *db, const char *sql)
+{
+    int nrows = 0;
+    int rc = apr_dbd_query(db->st->driver, db->handle, &nrows, sql);
+    if (rc != 0) {
+        db_set_error(db, rc, sql);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Statements that answer rows (PRAGMAs) go through select. */
+static apr_status_t raw_select(b8_db *db, apr_pool_t *p, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc = apr_dbd_select(db->st->driver, p, db->handle, &res, sql, 1);
+    if (rc != 0) {
+        db_set_error(db, rc, sql);
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *pool)
+{
+    b8_store *st = params;
+    b8_db *db = apr_pcalloc(pool, sizeof(*db));
+    const char *error = NULL;
+    apr_status_t rv;
+
+    db->st = st;
+    db->pool = pool;
+    rv = apr_dbd_open_ex(st->driver, pool, st->params, &db->handle, &error);
+    if (rv != APR_SUCCESS || !db->handle) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0101: cannot open %s database: %s", st->driver_name,
+               error ? error : "unknown error");
+        return rv ? rv : APR_EGENERAL;
+    }
+    if (st->sqlite) {
+        static const char *const pragmas[] = {
+            "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", NULL
+        };
+        for (int i = 0; pragmas[i]; i++) {
+            if (raw_select(db, pool, pragmas[i]) != APR_SUCCESS) {
+                B8_LOG(B8_LOG_ERR, 0, "B8-0102: %s", db->error);
+                apr_dbd_close(st->driver, db->handle);
+                return APR_EGENERAL;
+            }
+        }
+    }
+    *resource = db;
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_destruct(void *resource, void *params, apr_pool_t *pool)
+{
+    b8_db *db = resource;
+    (void)params;
+    (void)pool;
+    if (db->handle) {
+        apr_dbd_close(db->st->driver, db->handle);
+        db->handle = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params,
+                           int max_conns, b8_store **out, const char **err)
+{
+    b8_store *st = apr_pcalloc(p, sizeof(*st));
+    apr_status_t rv;
+
+    rv = apr_dbd_init(p);
+    if (rv != APR_SUCCESS) {
+        *err = "apr_dbd_init failed";
+        return rv;
+    }
+    st->pool = p;
+    st->driver_name = apr_pstrdup(p, driver);
+    st->params = apr_pstrdup(p, params);
+    st->sqlite = strcmp(driver, "sqlite3") == 0;
+    if (!st->sqlite && strcmp(driver, "pgsql") != 0) {
+        *err = apr_psprintf(p, "unsupported database driver \"%s\" (use sqlite3 or pgsql)", driver);
+        return APR_EINVAL;
+    }
+    rv = apr_dbd_get_driver(p, driver, &st->driver);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "apr_dbd driver \"%s\" is not available (install libaprutil1-dbd-%s)",
+                            driver, st->sqlite ? "sqlite3" : "pgsql");
+        return rv;
+    }
+    rv = apr_thread_mutex_create(&st->write_lock, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot create the store's write lock";
+        return rv;
+    }
+    rv = apr_reslist_create(&st->conns, 0, max_conns, max_conns, apr_time_from_sec(300),
+                            conn_construct, conn_destruct, st, p);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot create the connection pool";
+        return rv;
+    }
+    *out = st;
+    return APR_SUCCESS;
+}
+
+int b8_store_is_sqlite(const b8_store *st)
+{
+    return st->sqlite;
+}
+
+static apr_status_t conn_release(void *data)
+{
+    b8_db *db = data;
+
+    if (db->in_tx) {
+        b8_db_rollback(db);
+    }
+    if (db->broken) {
+        return apr_reslist_invalidate(db->st->conns, db);
+    }
+    return apr_reslist_release(db->st->conns, db);
+}
+
+apr_status_t b8_db_get(b8_store *st, apr_pool_t *p, b8_db **out)
+{
+    void *res;
+    apr_status_t rv = apr_reslist_acquire(st->conns, &res);
+
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0103: no database connection available");
+        return rv;
+    }
+    *out = res;
+    (*out)->error[0] = '\0';
+    apr_pool_cleanup_register(p, res, conn_release, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+static apr_status_t prepared(b8_db *db, b8_sql_id id, apr_dbd_prepared_t **out)
+{
+    if (!db->stmts[id]) {
+        const char *sql = b8_sql_text(id);
+        int rc = apr_dbd_prepare(db->st->driver, db->pool, db->handle, sql, NULL, &db->stmts[id]);
+        if (rc != 0) {
+            db_set_error(db, rc, b8_sql_name(id));
+            B8_LOG(B8_LOG_ERR, 0, "B8-0104: cannot prepare %s", db->error);
+            db->stmts[id] = NULL;
+            return APR_EGENERAL;
+        }
+    }
+    *out = db->stmts[id];
+    return APR_SUCCESS;
+}
+
+/* A write outside an explicit transaction still takes the process write lock. */
+static int autolock(b8_db *db, b8_sql_id id)
+{
+    if (db->st->sqlite && !db->in_tx && b8_sql_writes(id)) {
+        apr_thread_mutex_lock(db->st->write_lock);
+        return 1;
+    }
+    return 0;
+}
+
+static void note_failure(b8_db *db, int rc, b8_sql_id id)
+{
+    db_set_error(db, rc, b8_sql_name(id));
+    B8_LOG(B8_LOG_ERR, 0, "B8-0105: %s", db->error);
+    /* A lost PostgreSQL connection must not go back to the pool. */
+    if (!db->st->sqlite
+        && apr_dbd_check_conn(db->st->driver, db->pool, db->handle) != APR_SUCCESS) {
+        db->broken = 1;
+    }
+}
+
+apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                          const char *const *args, b8_rows **out)
+{
+    apr_dbd_prepared_t *stmt;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    b8_rows *rows;
+    int rc, locked, ncols, cap = 16;
+
+    if (prepared(db, id, &stmt) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    locked = autolock(db, id);
+    rc = apr_dbd_pselect(db->st->driver, p, db->handle, &res, stmt, 1,
+                         b8_sql_nargs(id), (const char **)args);
+    if (rc != 0) {
+        if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+        note_failure(db, rc, id);
+        return APR_EGENERAL;
+    }
+    ncols = apr_dbd_num_cols(db->st->driver, res);
+    rows = apr_pcalloc(p, sizeof(*rows));
+    rows->ncols = ncols;
+    rows->cells = apr_palloc(p, sizeof(const char *) * (apr_size_t)(ncols * cap));
+    while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
+        if (rows->nrows == cap) {
+            const char **grown = apr_palloc(p, sizeof(const char *) * (apr_size_t)(ncols * cap * 2));
+            memcpy(grown, rows->cells, sizeof(const char *) * (apr_size_t)(ncols * cap));
+            rows->cells = grown;
+            cap *= 2;
+        }
+        for (int c = 0; c < ncols; c++) {
+            B8_CELL(rows, rows->nrows, c) = apr_dbd_get_entry(db->st->driver, row, c);
+        }
+        rows->nrows++;
+    }
+    if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+    *out = rows;
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_db_exec(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                        const char *const *args, int *nrows)
+{
+    apr_dbd_prepared_t *stmt;
+    int rc, n = 0, locked;
+
+    if (prepared(db, id, &stmt) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    locked = autolock(db, id);
+    rc = apr_dbd_pquery(db->st->driver, p, db->handle, &n, stmt,
+                        b8_sql_nargs(id), (const char **)args);
+    if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+    if (rc != 0) {
+        note_failure(db, rc, id);
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_db_value(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                         const char *const *args, const char **value)
+{
+    b8_rows *rows;
+    apr_status_t rv = b8_db_select(db, p, id, args, &rows);
+    if (rv == APR_SUCCESS) {
+        *value = rows->nrows > 0 && rows->ncols > 0 ? B8_CELL(rows, 0, 0) : NULL;
+    }
+    return rv;
+}
+
+apr_status_t b8_db_begin(b8_db *db)
+{
+    apr_status_t rv;
+
+    if (db->in_tx) {
+        apr_cpystrn(db->error, "transaction already open", sizeof(db->error));
+        return APR_EGENERAL;
+    }
+    if (db->st->sqlite) {
+        apr_thread_mutex_lock(db->st->write_lock);
+    }
+    rv = raw_query(db, db->st->sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-0106: %s", db->error);
+        if (db->st->sqlite) {
+            apr_thread_mutex_unlock(db->st->write_lock);
+        }
+        return rv;
+    }
+    db->in_tx = 1;
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_db_commit(b8_db *db)
+{
+    apr_status_t rv;
+
+    if (!db->in_tx) {
+        return APR_EGENERAL;
+    }
+    rv = raw_query(db, "COMMIT");
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-0107: %s", db->error);
+        raw_query(db, "ROLLBACK");
+    }
+    db->in_tx = 0;
+    if (db->st->sqlite) {
+        apr_thread_mutex_unlock(db->st->write_lock);
+    }
+    return rv;
+}
+
+void b8_db_rollback(b8_db *db)
+{
+    if (!db->in_tx) {
+        return;
+    }
+    if (raw_query(db, "ROLLBACK") != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0108: %s", db->error);
+    }
+    db->in_tx = 0;
+    if (db->st->sqlite) {
+        apr_thread_mutex_unlock(db->st->write_lock);
+    }
+}
+
+const char *b8_db_error(const b8_db *db)
+{
+    return db->error[0] ? db->error : "no error";
+}
+
+int b8_store_schema_version(void)
+{
+    return b8_sql_migration_count();
+}
+
+/* Runs one migration's statements; DDL is constant text, never user data. */
+static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
+{
+    char *ddl = apr_pstrdup(p, b8_sql_migration(p, version, db->st->sqlite));
+    char *last = NULL;
+
+    for (char *stmt = apr_strtok(ddl, ";", &last); stmt; stmt = apr_strtok(NULL, ";", &last)) {
+        const char *s = stmt;
+        while (*s == ' ' || *s == '\n') {
+            s++;
+        }
+        if (*s && raw_query(db, s) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
+{
+    b8_db *db;
+    const char *current;
+    long have = 0;
+    apr_status_t rv;
+    apr_pool_t *tp;
+
+    apr_pool_create(&tp, p);
+    rv = b8_db_get(st, tp, &db);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot open the database (check the Blu8x8Database path and its permissions)";
+        apr_pool_destroy(tp);
+        return rv;
+    }
+    if (b8_db_begin(db) != APR_SUCCESS) {
+        *err = apr_pstrdup(p, b8_db_error(db));
+        apr_pool_destroy(tp);
+        return APR_EGENERAL;
+    }
+    /* Concurrent starts: SQLite's write lock or this advisory lock makes the
+     * second server wait and then see the new version. */
+    if ((!st->sqlite && raw_select(db, tp, "SELECT pg_advisory_xact_lock(880808)") != APR_SUCCESS)
+        || raw_query(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+               != APR_SUCCESS
+        || b8_db_value(db, tp, B8_SQL_SCHEMA_VERSION, NULL, &current) != APR_SUCCESS) {
+        *err = apr_pstrdup(p, b8_db_error(db));
+        b8_db_rollback(db);
+        apr_pool_destroy(tp);
+        return APR_EGENERAL;
+    }
+    if (current) {
+        have = strtol(current, NULL, 10);
+    }
+    if (have > b8_sql_migration_count()) {
+        *err = apr_psprintf(p, "the database has schema version %ld, newer than this module's %d",
+                            have, b8_sql_migration_count());
+        b8_db_rollback(db);
+        apr_pool_destroy(tp);
+        return APR_EGENERAL;
+    }
+    for (int v = (int)have + 1; v <= b8_sql_migration_count(); v++) {
+        const char *args[] = { apr_itoa(tp, v) };
+        if (run_migration(db, tp, v) != APR_SUCCESS
+            || b8_db_exec(db, tp, B8_SQL_SCHEMA_VERSION_SET, args, NULL) != APR_SUCCESS) {
+            *err = apr_psprintf(p, "migration %d failed: %s", v, b8_db_error(db));
+            b8_db_rollback(db);
+            apr_pool_destroy(tp);
+            return APR_EGENERAL;
+        }
+        B8_LOG(B8_LOG_NOTICE, 0, "B8-0109: database schema migrated to version %d", v);
+    }
+    rv = b8_db_commit(db);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrdup(p, b8_db_error(db));
+    }
+    apr_pool_destroy(tp);
+    return rv;
+}

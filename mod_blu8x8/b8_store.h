@@ -1,0 +1,50 @@
+/* The store: the only file that talks apr_dbd. Connections are pooled and
+ * reused; every statement is prepared once per connection from the table
+ * in b8_sql.c, the one file of SQL. */
+#ifndef B8_STORE_H
+#define B8_STORE_H
+
+#include <apr_pools.h>
+#include "b8_sql.h"
+
+typedef struct b8_store b8_store;
+typedef struct b8_db b8_db;
+
+/* Result rows, all cells as strings (NULL for SQL NULL). */
+typedef struct {
+    int nrows;
+    int ncols;
+    const char **cells;
+} b8_rows;
+#define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
+
+/* driver: "sqlite3" or "pgsql"; params as apr_dbd_open takes them.
+ * max_conns bounds the connections this process opens. */
+apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params,
+                           int max_conns, b8_store **out, const char **err);
+/* Creates the schema or brings it up to date; safe when several processes
+ * start at once (SQLite write lock, PostgreSQL advisory lock). */
+apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err);
+int b8_store_schema_version(void);
+int b8_store_is_sqlite(const b8_store *st);
+
+/* Borrows a connection until pool p is cleared (request or loop pool). */
+apr_status_t b8_db_get(b8_store *st, apr_pool_t *p, b8_db **db);
+
+/* args: as many as the statement's placeholders; NULL binds SQL NULL. */
+apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                          const char *const *args, b8_rows **out);
+apr_status_t b8_db_exec(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                        const char *const *args, int *nrows);
+/* One value (first column of the first row) or NULL. */
+apr_status_t b8_db_value(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                         const char *const *args, const char **value);
+
+/* A write transaction: BEGIN IMMEDIATE on SQLite (so read-then-write cannot
+ * fail on upgrade), serialised with this process's other writers. */
+apr_status_t b8_db_begin(b8_db *db);
+apr_status_t b8_db_commit(b8_db *db);
+void b8_db_rollback(b8_db *db);
+const char *b8_db_error(const b8_db *db);
+
+#endif

@@ -1,0 +1,247 @@
+#include "b8_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+const char *b8_trim(apr_pool_t *p, const char *s)
+{
+    const char *end;
+
+    while (*s && isspace((unsigned char)*s)) {
+        s++;
+    }
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1])) {
+        end--;
+    }
+    return apr_pstrndup(p, s, (apr_size_t)(end - s));
+}
+
+apr_array_header_t *b8_split_lines(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
+
+    while (s && *s) {
+        apr_size_t n = strcspn(s, "\r\n");
+        const char *line = b8_trim(p, apr_pstrndup(p, s, n));
+        if (*line) {
+            APR_ARRAY_PUSH(out, const char *) = line;
+        }
+        s += n;
+        while (*s == '\r' || *s == '\n') {
+            s++;
+        }
+    }
+    return out;
+}
+
+const char *b8_join(apr_pool_t *p, const char *const *items, const char *sep)
+{
+    const char *out = "";
+    for (int i = 0; items && items[i]; i++) {
+        out = i ? apr_pstrcat(p, out, sep, items[i], NULL) : items[i];
+    }
+    return out;
+}
+
+const char *b8_join_array(apr_pool_t *p, const apr_array_header_t *items, const char *sep)
+{
+    const char *out = "";
+    for (int i = 0; i < items->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(items, i, const char *);
+        out = i ? apr_pstrcat(p, out, sep, s, NULL) : s;
+    }
+    return out;
+}
+
+int b8_is_http_url(const char *s)
+{
+    const char *host;
+
+    if (!strncasecmp(s, "http://", 7)) {
+        host = s + 7;
+    }
+    else if (!strncasecmp(s, "https://", 8)) {
+        host = s + 8;
+    }
+    else {
+        return 0;
+    }
+    if (!*host || *host == '/' || strlen(s) > 2000) {
+        return 0;
+    }
+    for (const char *c = s; *c; c++) {
+        if ((unsigned char)*c <= ' ' || *c == '"' || *c == '<' || *c == '>' || *c == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int b8_parse_long(const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    if (!s || !*s || isspace((unsigned char)*s)) {
+        return 0;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+const char *b8_time_iso(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t tm;
+
+    if (apr_time_exp_gmt(&tm, t) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec / 1000);
+}
+
+const char *b8_now_iso(apr_pool_t *p)
+{
+    return b8_time_iso(p, apr_time_now());
+}
+
+static int digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*s)[i])) {
+            return 0;
+        }
+        v = v * 10 + ((*s)[i] - '0');
+    }
+    *s += n;
+    *out = v;
+    return 1;
+}
+
+int b8_time_parse(const char *s, apr_time_t *out)
+{
+    apr_time_exp_t tm;
+    int y, mo, d, h, mi, sec = 0, usec = 0, offset = 0;
+    apr_time_t t;
+
+    if (!s) {
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-'
+        || !digits(&s, 2, &d) || (*s != 'T' && *s != ' ')) {
+        return 0;
+    }
+    s++;
+    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi)) {
+        return 0;
+    }
+    if (*s == ':') {
+        s++;
+        if (!digits(&s, 2, &sec)) {
+            return 0;
+        }
+        if (*s == '.') {
+            int scale = 100000;
+            s++;
+            if (!isdigit((unsigned char)*s)) {
+                return 0;
+            }
+            while (isdigit((unsigned char)*s)) {
+                usec += (*s - '0') * scale;
+                scale /= 10;
+                s++;
+            }
+        }
+    }
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+    }
+    else if (*s == '+' || *s == '-') {
+        int sign = *s == '-' ? -1 : 1, oh, om = 0;
+        s++;
+        if (!digits(&s, 2, &oh)) {
+            return 0;
+        }
+        if (*s == ':') {
+            s++;
+        }
+        if (*s && !digits(&s, 2, &om)) {
+            return 0;
+        }
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+        return 0;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_usec = usec;
+    if (apr_time_exp_gmt_get(&t, &tm) != APR_SUCCESS) {
+        return 0;
+    }
+    *out = t - apr_time_from_sec(offset);
+    return 1;
+}
+
+int b8_utf8_valid(const char *s, apr_size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = u[i];
+        int n;
+        unsigned int cp;
+        if (c == 0) {
+            return 0;
+        }
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+        else { return 0; }
+        if (i + (apr_size_t)n >= len) {
+            return 0;
+        }
+        for (int k = 1; k <= n; k++) {
+            if ((u[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (u[i + k] & 0x3f);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+            || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+            return 0;
+        }
+        i += (apr_size_t)n + 1;
+    }
+    return 1;
+}
+
+apr_size_t b8_utf8_length(const char *s)
+{
+    apr_size_t n = 0;
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        if ((*u & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,30 @@
+/* Small string, number and time helpers shared by the core. */
+#ifndef B8_UTIL_H
+#define B8_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+const char *b8_trim(apr_pool_t *p, const char *s);
+/* Non-empty trimmed lines of s. */
+apr_array_header_t *b8_split_lines(apr_pool_t *p, const char *s);
+const char *b8_join(apr_pool_t *p, const char *const *items, const char *sep);
+const char *b8_join_array(apr_pool_t *p, const apr_array_header_t *items, const char *sep);
+int b8_is_http_url(const char *s);
+/* Whole-string decimal integer; 0 on any junk or overflow. */
+int b8_parse_long(const char *s, long *out);
+
+/* ISO 8601 UTC with milliseconds: 2026-11-01T08:19:45.990Z */
+const char *b8_time_iso(apr_pool_t *p, apr_time_t t);
+const char *b8_now_iso(apr_pool_t *p);
+/* Parses ISO 8601 date-times with Z or +hh:mm offsets (fraction optional,
+ * seconds optional); 0 when malformed. */
+int b8_time_parse(const char *s, apr_time_t *out);
+
+/* 1 when s is valid UTF-8 without NUL (len bytes). */
+int b8_utf8_valid(const char *s, apr_size_t len);
+/* Number of Unicode code points in valid UTF-8. */
+apr_size_t b8_utf8_length(const char *s);
+
+#endif

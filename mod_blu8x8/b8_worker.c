@@ -1,0 +1,174 @@
+#include "b8_worker.h"
+#include "b8_core.h"
+#include "b8_log.h"
+#include "b8_runtime.h"
+#include "b8_util.h"
+
+#include <unistd.h>
+#include <apr_poll.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+typedef struct {
+    b8_worker_env *env;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *changed;   /* signalled on stop and on wake-ups */
+    int stopping;
+    unsigned long wakeups;
+    const char *started_at;
+    apr_pool_t *pool;
+} worker_state;
+
+static int stopping(worker_state *w)
+{
+    int s;
+    apr_thread_mutex_lock(w->lock);
+    s = w->stopping;
+    apr_thread_mutex_unlock(w->lock);
+    return s;
+}
+
+/* Sleeps until the deadline, a wake-up or stop; returns 0 when stopping. */
+static int wait_until(worker_state *w, apr_time_t deadline)
+{
+    int go_on;
+    apr_thread_mutex_lock(w->lock);
+    while (!w->stopping) {
+        apr_time_t now = apr_time_now();
+        if (now >= deadline) {
+            break;
+        }
+        apr_thread_cond_timedwait(w->changed, w->lock, deadline - now);
+    }
+    go_on = !w->stopping;
+    apr_thread_mutex_unlock(w->lock);
+    return go_on;
+}
+
+static void write_heartbeat(worker_state *w, apr_pool_t *p)
+{
+    b8_db *db;
+    const char *value;
+
+    if (b8_db_get(w->env->store, p, &db) != APR_SUCCESS) {
+        return;
+    }
+    value = apr_psprintf(p, "{\"pid\":%ld,\"started_at\":\"%s\",\"last_tick\":\"%s\"}",
+                         (long)getpid(), w->started_at, b8_now_iso(p));
+    if (b8_runtime_put(db, p, b8_worker_key(p, w->env->node), value) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0201: cannot record the worker heartbeat: %s",
+               b8_db_error(db));
+    }
+}
+
+/* One cron run: record when it ran, so the dashboard can show it. The jobs
+ * themselves are added by the campaign engine. */
+static void run_cron(worker_state *w, apr_pool_t *p, const char *name)
+{
+    b8_db *db;
+    if (b8_db_get(w->env->store, p, &db) != APR_SUCCESS) {
+        return;
+    }
+    if (b8_runtime_put(db, p, apr_pstrcat(p, "cron:", name, NULL), b8_now_iso(p)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0202: cannot record cron %s: %s", name, b8_db_error(db));
+    }
+}
+
+static void *APR_THREAD_FUNC ticker_main(apr_thread_t *t, void *data)
+{
+    worker_state *w = data;
+    apr_pool_t *iter;
+    apr_time_t start = apr_time_now(), next_beat = start, next_cron = start;
+
+    apr_pool_create(&iter, NULL);
+    while (!stopping(w)) {
+        apr_time_t now = apr_time_now();
+        if (now >= next_beat) {
+            write_heartbeat(w, iter);
+            /* Paced from the start, so ticks do not drift. */
+            while (next_beat <= now) {
+                next_beat += w->env->heartbeat;
+            }
+        }
+        if (now >= next_cron) {
+            run_cron(w, iter, "send_queued");
+            run_cron(w, iter, "check_umids");
+            while (next_cron <= now) {
+                next_cron += w->env->cron;
+            }
+        }
+        apr_pool_clear(iter);
+        wait_until(w, next_beat < next_cron ? next_beat : next_cron);
+    }
+    apr_pool_destroy(iter);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Drains the wake-up pipe; each byte means "look at the queue now". */
+static int drain_wake(apr_file_t *f)
+{
+    char buf[256];
+    apr_size_t n;
+    int got = 0;
+    do {
+        n = sizeof(buf);
+        if (apr_file_read(f, buf, &n) != APR_SUCCESS) {
+            break;
+        }
+        got += (int)n;
+    } while (n == sizeof(buf));
+    return got;
+}
+
+apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
+{
+    worker_state w;
+    apr_thread_t *ticker;
+    apr_pollfd_t pfd;
+    apr_status_t rv, trv;
+
+    memset(&w, 0, sizeof(w));
+    w.env = env;
+    w.pool = p;
+    w.started_at = b8_now_iso(p);
+    if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
+    if (!env->cron) env->cron = apr_time_from_sec(60);
+    if ((rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS
+        || (rv = apr_thread_create(&ticker, NULL, ticker_main, &w, p)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+        return rv;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-0204: worker %ld started", (long)getpid());
+
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = p;
+    pfd.desc_type = APR_POLL_FILE;
+    pfd.desc.f = env->wake;
+    pfd.reqevents = APR_POLLIN;
+    while (!*env->stop) {
+        apr_int32_t nready = 0;
+        if (env->wake) {
+            rv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
+            if (rv == APR_SUCCESS && nready > 0 && drain_wake(env->wake) > 0) {
+                apr_thread_mutex_lock(w.lock);
+                w.wakeups++;
+                apr_thread_cond_broadcast(w.changed);
+                apr_thread_mutex_unlock(w.lock);
+            }
+        }
+        else {
+            apr_sleep(apr_time_from_msec(500));
+        }
+    }
+    apr_thread_mutex_lock(w.lock);
+    w.stopping = 1;
+    apr_thread_cond_broadcast(w.changed);
+    apr_thread_mutex_unlock(w.lock);
+    apr_thread_join(&trv, ticker);
+    B8_LOG(B8_LOG_INFO, 0, "B8-0205: worker %ld stopped", (long)getpid());
+    return APR_SUCCESS;
+}

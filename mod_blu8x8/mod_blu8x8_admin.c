@@ -1,0 +1,562 @@
+/* The admin handler: routing, the admin role, CSRF, and turning core
+ * results into JSON answers or pages rendered from templates. */
+#include "mod_blu8x8.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <apr_strings.h>
+
+#include "b8_crypto.h"
+#include "b8_runtime.h"
+#include "b8_settings.h"
+#include "b8_users.h"
+#include "b8_util.h"
+
+#define MAX_PARAMS 3
+
+typedef struct {
+    request_rec *r;
+    b8_ctx *ctx;
+    const char *base;                 /* where the handler is mounted, with '/' */
+    const char *path;                 /* route path below base */
+    const char *params[MAX_PARAMS];   /* the :ids of the route */
+    b8_user *user;
+    const char *csrf;
+    apr_table_t *query;
+    apr_table_t *form;                /* HTML POST fields */
+    cJSON *json;                      /* API request body */
+} areq;
+
+typedef int (*route_fn)(areq *a);
+
+enum { BODY_NONE, BODY_FORM, BODY_JSON };
+
+typedef struct {
+    const char *method;
+    const char *pattern;   /* segments; ":" matches one id */
+    route_fn fn;
+    int body;
+} route;
+
+/* ------------------------------------------------------------ rendering */
+
+static const struct { const char *id, *label, *path; } nav_items[] = {
+    { "dashboard", "Dashboard", "" },
+    { "users", "Users", "users" },
+};
+
+/* Times are stored in UTC; pages show them in the server's time zone. */
+static void add_local_times(apr_pool_t *p, cJSON *node)
+{
+    cJSON *child;
+    if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) {
+        return;
+    }
+    for (child = node->child; child; child = child->next) {
+        add_local_times(p, child);
+    }
+    if (cJSON_IsObject(node)) {
+        cJSON *extra = NULL;
+        for (child = node->child; child; child = child->next) {
+            apr_size_t n = child->string ? strlen(child->string) : 0;
+            apr_time_t t;
+            if (n > 3 && cJSON_IsString(child) && (strcmp(child->string + n - 3, "_at") == 0
+                                                   || strcmp(child->string, "last_tick") == 0
+                                                   || strcmp(child->string, "last_run") == 0)
+                && b8_time_parse(child->valuestring, &t)) {
+                apr_time_exp_t tm;
+                char buf[64];
+                apr_size_t len;
+                apr_time_exp_lt(&tm, t);
+                apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+                if (!extra) {
+                    extra = cJSON_CreateObject();
+                }
+                cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
+            }
+        }
+        if (extra) {
+            while (extra->child) {
+                cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
+                cJSON_AddItemToObject(node, item->string, item);
+            }
+            cJSON_Delete(extra);
+        }
+    }
+}
+
+static int render_page(areq *a, int status, const char *tmpl, const char *title,
+                       const char *section, cJSON *data)
+{
+    request_rec *r = a->r;
+    const char *content, *page, *err = NULL;
+    cJSON *nav, *user;
+    const char *notice;
+
+    b8_json_pool_owned(r->pool, data);
+    add_local_times(r->pool, data);
+    cJSON_AddStringToObject(data, "base", a->base);
+    cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
+    cJSON_AddStringToObject(data, "title", title);
+    cJSON_AddStringToObject(data, "version", B8_VERSION);
+    if (a->user) {
+        user = cJSON_AddObjectToObject(data, "me");
+        cJSON_AddStringToObject(user, "login", a->user->login);
+        cJSON_AddStringToObject(user, "name", a->user->name && *a->user->name ? a->user->name
+                                                                            : a->user->login);
+    }
+    nav = cJSON_AddArrayToObject(data, "nav");
+    for (size_t i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "label", nav_items[i].label);
+        cJSON_AddStringToObject(item, "href", apr_pstrcat(r->pool, a->base, nav_items[i].path, NULL));
+        cJSON_AddBoolToObject(item, "active", section && strcmp(section, nav_items[i].id) == 0);
+        cJSON_AddItemToArray(nav, item);
+    }
+    notice = a->query ? apr_table_get(a->query, "notice") : NULL;
+    if (notice) {
+        static const struct { const char *code, *text; } notices[] = {
+            { "created", "Created." }, { "saved", "Saved." }, { "deleted", "Deleted." },
+        };
+        for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++) {
+            if (strcmp(notice, notices[i].code) == 0) {
+                cJSON_AddStringToObject(data, "notice", notices[i].text);
+            }
+        }
+    }
+    if (b8_tmpl_render(r->pool, b8_proc.templates, tmpl, data, &content, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0501: template %s: %s", tmpl, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cJSON_AddStringToObject(data, "content", content);
+    if (b8_tmpl_render(r->pool, b8_proc.templates, "layout", data, &page, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0502: template layout: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return b8_send_html(r, status, page);
+}
+
+static int error_page(areq *a, int status, const char *message)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddNumberToObject(data, "status", status);
+    cJSON_AddStringToObject(data, "message", message);
+    return render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
+}
+
+static int api_error(areq *a, const b8_err *err)
+{
+    return b8_send_json(a->r, b8_status_of(err->kind),
+                        b8_json_pool_owned(a->r->pool, b8_err_json(err)));
+}
+
+static int page_error(areq *a, const b8_err *err)
+{
+    return error_page(a, b8_status_of(err->kind), err->message ? err->message : "error");
+}
+
+static int redirect(areq *a, const char *where, const char *notice)
+{
+    const char *url = apr_pstrcat(a->r->pool, a->base, where, notice ? "?notice=" : "", notice,
+                                  NULL);
+    apr_table_setn(a->r->headers_out, "Location", url);
+    apr_table_setn(a->r->headers_out, "Cache-Control", "no-store");
+    return HTTP_SEE_OTHER;
+}
+
+/* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
+static cJSON *form_to_json(apr_pool_t *p, apr_table_t *form)
+{
+    cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
+    const apr_array_header_t *arr = apr_table_elts(form);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+
+    for (int i = 0; i < arr->nelts; i++) {
+        apr_size_t n = strlen(e[i].key);
+        if (strcmp(e[i].key, "csrf") == 0) {
+            continue;
+        }
+        if (n > 2 && strcmp(e[i].key + n - 2, "[]") == 0) {
+            const char *k = apr_pstrndup(p, e[i].key, n - 2);
+            cJSON *list = cJSON_GetObjectItemCaseSensitive(o, k);
+            if (!list) {
+                list = cJSON_AddArrayToObject(o, k);
+            }
+            if (*e[i].val) {
+                cJSON_AddItemToArray(list, cJSON_CreateString(e[i].val));
+            }
+        }
+        else if (!cJSON_GetObjectItemCaseSensitive(o, e[i].key)) {
+            cJSON_AddStringToObject(o, e[i].key, e[i].val);
+        }
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------- dashboard */
+
+static int page_dashboard(areq *a)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddItemToObject(data, "status",
+                          b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
+    return render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
+}
+
+static int api_status(areq *a)
+{
+    cJSON *s = b8_json_pool_owned(a->r->pool,
+                                  b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
+    return b8_send_json(a->r, HTTP_OK, s);
+}
+
+/* -------------------------------------------------------------- settings */
+
+static int api_settings_get(areq *a)
+{
+    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
+}
+
+static int api_settings_patch(areq *a)
+{
+    b8_err err = { 0 };
+    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
+        int rc = api_error(a, &err);
+        cJSON_Delete(err.fields);
+        return rc;
+    }
+    b8_worker_wake();
+    return api_settings_get(a);
+}
+
+/* ----------------------------------------------------------------- users */
+
+static int answer(areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
+{
+    int rc;
+    if (kind != B8_OK) {
+        rc = api_error(a, err);
+        cJSON_Delete(err->fields);
+        return rc;
+    }
+    if (!body) {
+        a->r->status = HTTP_NO_CONTENT;
+        return OK;
+    }
+    return b8_send_json(a->r, status, b8_json_pool_owned(a->r->pool, body));
+}
+
+static void paging_from_query(areq *a, b8_paging *pg)
+{
+    b8_paging_parse(pg, apr_table_get(a->query, "page"), apr_table_get(a->query, "per_page"));
+}
+
+static int api_users_list(areq *a)
+{
+    b8_err err = { 0 };
+    b8_paging pg;
+    cJSON *out = NULL;
+    paging_from_query(a, &pg);
+    return answer(a, b8_users_list(a->ctx, &pg, &out, &err), &err, HTTP_OK, out);
+}
+
+static int api_users_create(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    return answer(a, b8_user_create(a->ctx, a->json, &out, &err), &err, HTTP_CREATED, out);
+}
+
+static int api_user_get(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    return answer(a, b8_user_get(a->ctx, a->params[0], &out, &err), &err, HTTP_OK, out);
+}
+
+static int api_user_patch(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    return answer(a, b8_user_update(a->ctx, a->params[0], a->json, &out, &err), &err, HTTP_OK, out);
+}
+
+static int api_user_delete(areq *a)
+{
+    b8_err err = { 0 };
+    return answer(a, b8_user_delete(a->ctx, a->params[0], &err), &err, HTTP_OK, NULL);
+}
+
+static int users_page(areq *a, int status, cJSON *form, b8_err *err)
+{
+    b8_err lerr = { 0 };
+    b8_paging pg;
+    cJSON *data = NULL;
+
+    paging_from_query(a, &pg);
+    if (b8_users_list(a->ctx, &pg, &data, &lerr) != B8_OK) {
+        return page_error(a, &lerr);
+    }
+    if (form) {
+        cJSON_AddItemReferenceToObject(data, "form", form);
+    }
+    if (err && err->fields) {
+        cJSON_AddItemToObject(data, "errors", err->fields);
+        err->fields = NULL;
+    }
+    return render_page(a, status, "users", "Users", "users", data);
+}
+
+static int page_users(areq *a)
+{
+    return users_page(a, HTTP_OK, NULL, NULL);
+}
+
+static int page_users_create(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL, *in = form_to_json(a->r->pool, a->form);
+    if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
+        cJSON_AddArrayToObject(in, "roles");
+    }
+    if (b8_user_create(a->ctx, in, &out, &err) != B8_OK) {
+        if (err.kind == B8_EINVALID) {
+            return users_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+        }
+        return page_error(a, &err);
+    }
+    cJSON_Delete(out);
+    return redirect(a, "users", "created");
+}
+
+static int user_edit_page(areq *a, int status, cJSON *user, b8_err *err)
+{
+    cJSON *data = cJSON_CreateObject();
+    const cJSON *role;
+    cJSON_AddItemReferenceToObject(data, "user", user);
+    cJSON_ArrayForEach(role, cJSON_GetObjectItemCaseSensitive(user, "roles")) {
+        if (cJSON_IsString(role)) {
+            cJSON_AddBoolToObject(data, apr_pstrcat(a->r->pool, "is_", role->valuestring, NULL), 1);
+        }
+    }
+    if (err && err->fields) {
+        cJSON_AddItemToObject(data, "errors", err->fields);
+        err->fields = NULL;
+    }
+    return render_page(a, status, "user_edit", "Edit user", "users", data);
+}
+
+static int page_user(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *user = NULL;
+    if (b8_user_get(a->ctx, a->params[0], &user, &err) != B8_OK) {
+        return page_error(a, &err);
+    }
+    b8_json_pool_owned(a->r->pool, user);
+    return user_edit_page(a, HTTP_OK, user, NULL);
+}
+
+static int page_user_update(areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL, *in = form_to_json(a->r->pool, a->form);
+    if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
+        cJSON_AddArrayToObject(in, "roles");
+    }
+    if (b8_user_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
+        if (err.kind == B8_EINVALID) {
+            cJSON_AddStringToObject(in, "id", a->params[0]);
+            return user_edit_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+        }
+        return page_error(a, &err);
+    }
+    cJSON_Delete(out);
+    return redirect(a, "users", "saved");
+}
+
+static int page_user_delete(areq *a)
+{
+    b8_err err = { 0 };
+    if (b8_user_delete(a->ctx, a->params[0], &err) != B8_OK) {
+        return page_error(a, &err);
+    }
+    return redirect(a, "users", "deleted");
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static const route routes[] = {
+    { "GET", "", page_dashboard, BODY_NONE },
+    { "GET", "users", page_users, BODY_NONE },
+    { "POST", "users", page_users_create, BODY_FORM },
+    { "GET", "users/:", page_user, BODY_NONE },
+    { "POST", "users/:", page_user_update, BODY_FORM },
+    { "POST", "users/:/delete", page_user_delete, BODY_FORM },
+
+    { "GET", "api/status", api_status, BODY_NONE },
+    { "GET", "api/settings", api_settings_get, BODY_NONE },
+    { "PATCH", "api/settings", api_settings_patch, BODY_JSON },
+    { "GET", "api/users", api_users_list, BODY_NONE },
+    { "POST", "api/users", api_users_create, BODY_JSON },
+    { "GET", "api/users/:", api_user_get, BODY_NONE },
+    { "PATCH", "api/users/:", api_user_patch, BODY_JSON },
+    { "DELETE", "api/users/:", api_user_delete, BODY_NONE },
+};
+
+/* Matches "users/:/delete" against "users/12/delete"; ids are digits. */
+static int route_matches(const char *pattern, const char *path, const char **params)
+{
+    int n = 0;
+    while (*pattern || *path) {
+        if (*pattern == ':') {
+            const char *start = path;
+            while (*path >= '0' && *path <= '9') {
+                path++;
+            }
+            if (path == start || path - start > 18 || n >= MAX_PARAMS) {
+                return 0;
+            }
+            params[n++] = start;
+            pattern++;
+            continue;
+        }
+        if (*pattern != *path) {
+            return 0;
+        }
+        pattern++;
+        path++;
+    }
+    return 1;
+}
+
+static int is_api(const char *path)
+{
+    return strncmp(path, "api/", 4) == 0 || strcmp(path, "api") == 0;
+}
+
+static int refuse(areq *a, int status, const char *message)
+{
+    if (is_api(a->path)) {
+        return b8_send_json_error(a->r, status, message);
+    }
+    return error_page(a, status, message);
+}
+
+static const char *csrf_token(areq *a)
+{
+    const char *secret = NULL;
+    if (b8_runtime_get(a->ctx->db, a->r->pool, "server_secret", &secret, NULL) != APR_SUCCESS
+        || !secret) {
+        return NULL;
+    }
+    return b8_hmac_sha256_hex(a->r->pool, secret, apr_pstrcat(a->r->pool, "csrf:", a->user->login,
+                                                              NULL));
+}
+
+static int read_request_body(areq *a, const route *rt)
+{
+    const char *body;
+    apr_size_t len;
+    int rc;
+
+    if (rt->body == BODY_JSON) {
+        if (!b8_content_type_is(a->r, "application/json")) {
+            return b8_send_json_error(a->r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                      "send the body as Content-Type: application/json");
+        }
+    }
+    else if (!b8_content_type_is(a->r, "application/x-www-form-urlencoded")) {
+        return refuse(a, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported form encoding");
+    }
+    if ((rc = b8_read_body(a->r, b8_proc.conf->max_body, &body, &len)) != OK) {
+        return refuse(a, rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the request body is too large"
+                                                                 : "cannot read the request body");
+    }
+    if (rt->body == BODY_JSON) {
+        a->json = b8_json_pool_owned(a->r->pool, cJSON_ParseWithLength(body, len));
+        if (!a->json) {
+            return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
+        }
+        return OK;
+    }
+    a->form = b8_parse_query(a->r->pool, body);
+    if (!b8_secure_equals(apr_table_get(a->form, "csrf"), a->csrf)) {
+        return error_page(a, HTTP_FORBIDDEN, "The form has expired or did not come from this "
+                          "site (CSRF check failed). Reload the page and try again.");
+    }
+    return OK;
+}
+
+int b8_admin_handler(request_rec *r)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    areq *a = apr_pcalloc(r->pool, sizeof(*a));
+    const route *found = NULL;
+    const char *allow = NULL;
+    int status = OK, rc;
+
+    a->r = r;
+    /* The <Location> the handler is mounted at gives the base of every link. */
+    a->base = cd && cd->d && cd->d[0] == '/' ? cd->d : "/";
+    if (a->base[strlen(a->base) - 1] != '/') {
+        a->base = apr_pstrcat(r->pool, a->base, "/", NULL);
+    }
+    if (strncmp(r->uri, a->base, strlen(a->base)) != 0) {
+        return HTTP_NOT_FOUND;
+    }
+    a->path = r->uri + strlen(a->base);
+    a->query = b8_parse_query(r->pool, r->args);
+
+    /* httpd authenticates; the module authorises. */
+    if (!r->user) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0503: no authenticated user: protect "
+                      "%s with httpd authentication (AuthType, Require valid-user)", a->base);
+        return is_api(a->path) ? b8_send_json_error(r, HTTP_FORBIDDEN, "authentication required")
+                               : HTTP_FORBIDDEN;
+    }
+    if (!(a->ctx = b8_request_ctx(r, &status))) {
+        return status;
+    }
+    if (b8_user_by_login(a->ctx->db, r->pool, r->user, &a->user) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!a->user || !a->user->is_admin) {
+        a->user = NULL;
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-0504: %s is not an administrator", r->user);
+        return refuse(a, HTTP_FORBIDDEN, "this login does not have the administrator role");
+    }
+    if (!(a->csrf = csrf_token(a))) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const char *params[MAX_PARAMS] = { NULL };
+        if (!route_matches(routes[i].pattern, a->path, params)) {
+            continue;
+        }
+        allow = allow ? apr_pstrcat(r->pool, allow, ", ", routes[i].method, NULL) : routes[i].method;
+        if (strcmp(routes[i].method, r->method) == 0
+            || (strcmp(routes[i].method, "GET") == 0 && r->method_number == M_GET)) {
+            found = &routes[i];
+            for (int k = 0; k < MAX_PARAMS; k++) {
+                a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k], strspn(params[k], "0123456789"))
+                                         : NULL;
+            }
+            break;
+        }
+    }
+    if (!found) {
+        if (allow) {
+            apr_table_setn(r->headers_out, "Allow", allow);
+            return refuse(a, HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
+        }
+        return refuse(a, HTTP_NOT_FOUND, "no such page");
+    }
+    if (found->body != BODY_NONE && (rc = read_request_body(a, found)) != OK) {
+        return rc;
+    }
+    return found->fn(a);
+}

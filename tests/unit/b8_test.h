@@ -1,0 +1,54 @@
+/* Minimal unit-test harness for the core library: no httpd, no framework.
+ * Each test file defines tests with B8_TEST(name) and lists them in
+ * B8_TEST_MAIN(...). The runner prints one line per failed check and a
+ * closing line "N passed, N failed" that CI recognises. */
+#ifndef B8_TEST_H
+#define B8_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+
+typedef void (*b8_test_fn)(apr_pool_t *p);
+typedef struct { const char *name; b8_test_fn fn; } b8_test_case;
+
+static int b8_test_checks_failed;
+
+#define B8_TEST(name) static void name(apr_pool_t *p)
+
+#define B8_CHECK(cond) do { if (!(cond)) { b8_test_checks_failed++; \
+    fprintf(stderr, "  %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+
+#define B8_CHECK_STR(got, want) do { const char *g_ = (got), *w_ = (want); \
+    if (!g_ || !w_ || strcmp(g_, w_) != 0) { b8_test_checks_failed++; \
+    fprintf(stderr, "  %s:%d: %s\n    got:  %s\n    want: %s\n", __FILE__, __LINE__, #got, \
+            g_ ? g_ : "(null)", w_ ? w_ : "(null)"); } } while (0)
+
+#define B8_CHECK_INT(got, want) do { long long g_ = (long long)(got), w_ = (long long)(want); \
+    if (g_ != w_) { b8_test_checks_failed++; \
+    fprintf(stderr, "  %s:%d: %s: got %lld, want %lld\n", __FILE__, __LINE__, #got, g_, w_); } } while (0)
+
+#define B8_TEST_MAIN(...) \
+int main(void) { \
+    static const b8_test_case cases[] = { __VA_ARGS__ }; \
+    int passed = 0, failed = 0; \
+    apr_pool_t *root; \
+    apr_initialize(); \
+    apr_pool_create(&root, NULL); \
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) { \
+        apr_pool_t *p; int before = b8_test_checks_failed; \
+        apr_pool_create(&p, root); \
+        cases[i].fn(p); \
+        apr_pool_destroy(p); \
+        if (b8_test_checks_failed == before) { passed++; } \
+        else { failed++; fprintf(stderr, "FAIL %s\n", cases[i].name); } \
+    } \
+    apr_pool_destroy(root); \
+    apr_terminate(); \
+    printf("%s: %d passed, %d failed\n", __FILE__, passed, failed); \
+    return failed ? 1 : 0; \
+}
+#define B8_CASE(fn) { #fn, fn }
+
+#endif
