@@ -9,7 +9,7 @@
 PORT      ?= 8080
 SANITIZE  ?= 0
 ROOT      := $(abspath .)
-BUILD     := $(ROOT)/build
+BUILD     ?= $(ROOT)/build
 VAR       := $(ROOT)/var
 PYTHON    := /usr/bin/python3
 APXS      := /usr/bin/apxs
@@ -23,6 +23,7 @@ CORE_SRC  := $(wildcard mod_blu8x8/b8_*.c)
 GLUE_SRC  := $(wildcard mod_blu8x8/mod_blu8x8*.c)
 HEADERS   := $(wildcard mod_blu8x8/*.h)
 CORE_OBJ  := $(patsubst mod_blu8x8/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+GLUE_OBJ  := $(patsubst mod_blu8x8/%.c,$(BUILD)/glue/%.o,$(GLUE_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
@@ -30,10 +31,12 @@ WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 OPT       := -O2 -g
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-BUILD     := $(ROOT)/build/sanitize
+override BUILD := $(BUILD)/sanitize
 endif
 APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
-CFLAGS_CORE = -std=gnu11 -fPIC $(OPT) $(WARN) -Werror $(APR_CFLAGS)
+CFLAGS_CORE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(APR_CFLAGS)
+CFLAGS_GLUE = -std=gnu11 -fPIC $(OPT) $(WARN) -Werror $(shell $(APXS) -q CFLAGS 2>/dev/null) \
+              -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) $(APR_CFLAGS) -Imod_blu8x8
 LIBS      := -lcurl -lcjson -lcrypto
 APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) $(shell apr-1-config --link-ld 2>/dev/null)
 MODULE    := $(BUILD)/mod_blu8x8.so
@@ -68,15 +71,16 @@ $(BUILD)/libb8core.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The module: glue compiled and linked by apxs against the core library.
-$(MODULE): $(GLUE_SRC) $(HEADERS) $(BUILD)/libb8core.a | check-layering
+# Glue: compiled with httpd's flags (apxs -q), linked into the module by apxs.
+$(BUILD)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_GLUE) -c $< -o $@
+
+$(MODULE): $(GLUE_OBJ) $(BUILD)/libb8core.a
 	@mkdir -p $(BUILD)/apxs
 	cd $(BUILD)/apxs && $(APXS) -c -o mod_blu8x8.la \
-	  -Wc,-std=gnu11 -Wc,"$(OPT)" -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter -Wc,-Werror \
-	  -I$(ROOT)/mod_blu8x8 \
 	  $(if $(filter 1,$(SANITIZE)),-Wl$(comma)-fsanitize=address$(comma)-fsanitize=undefined) \
-	  $(addprefix $(ROOT)/,$(GLUE_SRC)) $(BUILD)/libb8core.a $(LIBS) >$(BUILD)/apxs.log 2>&1 \
-	  || { cat $(BUILD)/apxs.log; exit 1; }
+	  $(GLUE_OBJ) $(BUILD)/libb8core.a $(LIBS) >$(BUILD)/apxs.log 2>&1 || { cat $(BUILD)/apxs.log; exit 1; }
 	cp $(BUILD)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
 comma := ,
 

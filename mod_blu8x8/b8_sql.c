@@ -24,6 +24,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO NOTHING" },
 
+    /* users */
     [B8_SQL_USERS_COUNT] = { "SELECT COUNT(*) FROM users" },
     [B8_SQL_USERS_PAGE] = {
         "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users "
@@ -46,6 +47,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES (%s, %s, NULL, 1, 0, %s, %s) ON CONFLICT (login) DO NOTHING" },
     [B8_SQL_USER_ENSURE_ADMIN] = {
         "UPDATE users SET is_admin = 1 WHERE login = %s AND is_admin = 0" },
+
+    /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
 
 #define B8_SQL_RW_R 0

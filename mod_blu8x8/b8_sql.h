@@ -6,7 +6,8 @@
 
 #include <apr_pools.h>
 
-#define B8_SQL_LIST(X) \
+/* One list per area; an area adds its statements to its own list. */
+#define B8_SQL_CORE(X) \
     X(SCHEMA_VERSION, R) \
     X(SCHEMA_VERSION_SET, W) \
     X(SETTINGS_ALL, R) \
@@ -14,7 +15,9 @@
     X(SETTING_DELETE, W) \
     X(RUNTIME_GET, R) \
     X(RUNTIME_PUT, W) \
-    X(RUNTIME_PUT_IF_ABSENT, W) \
+    X(RUNTIME_PUT_IF_ABSENT, W)
+
+#define B8_SQL_USERS(X) \
     X(USERS_COUNT, R) \
     X(USERS_PAGE, R) \
     X(USER_BY_ID, R) \
@@ -24,6 +27,10 @@
     X(USER_DELETE, W) \
     X(USER_BOOTSTRAP_ADMIN, W) \
     X(USER_ENSURE_ADMIN, W)
+
+#define B8_SQL_LIST(X) \
+    B8_SQL_CORE(X) \
+    B8_SQL_USERS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,

@@ -1,6 +1,6 @@
 /* The admin handler: routing, the admin role, CSRF, and turning core
  * results into JSON answers or pages rendered from templates. */
-#include "mod_blu8x8.h"
+#include "mod_blu8x8_admin.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
@@ -13,32 +13,6 @@
 #include "b8_settings.h"
 #include "b8_users.h"
 #include "b8_util.h"
-
-#define MAX_PARAMS 3
-
-typedef struct {
-    request_rec *r;
-    b8_ctx *ctx;
-    const char *base;                 /* where the handler is mounted, with '/' */
-    const char *path;                 /* route path below base */
-    const char *params[MAX_PARAMS];   /* the :ids of the route */
-    b8_user *user;
-    const char *csrf;
-    apr_table_t *query;
-    apr_table_t *form;                /* HTML POST fields */
-    cJSON *json;                      /* API request body */
-} areq;
-
-typedef int (*route_fn)(areq *a);
-
-enum { BODY_NONE, BODY_FORM, BODY_JSON };
-
-typedef struct {
-    const char *method;
-    const char *pattern;   /* segments; ":" matches one id */
-    route_fn fn;
-    int body;
-} route;
 
 /* ------------------------------------------------------------ rendering */
 
@@ -87,7 +61,7 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
     }
 }
 
-static int render_page(areq *a, int status, const char *tmpl, const char *title,
+int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
                        const char *section, cJSON *data)
 {
     request_rec *r = a->r;
@@ -138,26 +112,26 @@ static int render_page(areq *a, int status, const char *tmpl, const char *title,
     return b8_send_html(r, status, page);
 }
 
-static int error_page(areq *a, int status, const char *message)
+int b8_error_page(b8_areq *a, int status, const char *message)
 {
     cJSON *data = cJSON_CreateObject();
     cJSON_AddNumberToObject(data, "status", status);
     cJSON_AddStringToObject(data, "message", message);
-    return render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
+    return b8_render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
 }
 
-static int api_error(areq *a, const b8_err *err)
+int b8_api_error(b8_areq *a, const b8_err *err)
 {
     return b8_send_json(a->r, b8_status_of(err->kind),
                         b8_json_pool_owned(a->r->pool, b8_err_json(err)));
 }
 
-static int page_error(areq *a, const b8_err *err)
+int b8_page_error(b8_areq *a, const b8_err *err)
 {
-    return error_page(a, b8_status_of(err->kind), err->message ? err->message : "error");
+    return b8_error_page(a, b8_status_of(err->kind), err->message ? err->message : "error");
 }
 
-static int redirect(areq *a, const char *where, const char *notice)
+int b8_redirect(b8_areq *a, const char *where, const char *notice)
 {
     const char *url = apr_pstrcat(a->r->pool, a->base, where, notice ? "?notice=" : "", notice,
                                   NULL);
@@ -167,7 +141,7 @@ static int redirect(areq *a, const char *where, const char *notice)
 }
 
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
-static cJSON *form_to_json(apr_pool_t *p, apr_table_t *form)
+cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
     cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
     const apr_array_header_t *arr = apr_table_elts(form);
@@ -195,49 +169,11 @@ static cJSON *form_to_json(apr_pool_t *p, apr_table_t *form)
     return o;
 }
 
-/* ------------------------------------------------------------- dashboard */
-
-static int page_dashboard(areq *a)
-{
-    cJSON *data = cJSON_CreateObject();
-    cJSON_AddItemToObject(data, "status",
-                          b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
-    return render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
-}
-
-static int api_status(areq *a)
-{
-    cJSON *s = b8_json_pool_owned(a->r->pool,
-                                  b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
-    return b8_send_json(a->r, HTTP_OK, s);
-}
-
-/* -------------------------------------------------------------- settings */
-
-static int api_settings_get(areq *a)
-{
-    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
-}
-
-static int api_settings_patch(areq *a)
-{
-    b8_err err = { 0 };
-    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
-        int rc = api_error(a, &err);
-        cJSON_Delete(err.fields);
-        return rc;
-    }
-    b8_worker_wake();
-    return api_settings_get(a);
-}
-
-/* ----------------------------------------------------------------- users */
-
-static int answer(areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
+int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
 {
     int rc;
     if (kind != B8_OK) {
-        rc = api_error(a, err);
+        rc = b8_api_error(a, err);
         cJSON_Delete(err->fields);
         return rc;
     }
@@ -248,162 +184,62 @@ static int answer(areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body
     return b8_send_json(a->r, status, b8_json_pool_owned(a->r->pool, body));
 }
 
-static void paging_from_query(areq *a, b8_paging *pg)
+void b8_paging_from_query(b8_areq *a, b8_paging *pg)
 {
     b8_paging_parse(pg, apr_table_get(a->query, "page"), apr_table_get(a->query, "per_page"));
 }
 
-static int api_users_list(areq *a)
-{
-    b8_err err = { 0 };
-    b8_paging pg;
-    cJSON *out = NULL;
-    paging_from_query(a, &pg);
-    return answer(a, b8_users_list(a->ctx, &pg, &out, &err), &err, HTTP_OK, out);
-}
+/* ------------------------------------------------------------- dashboard */
 
-static int api_users_create(areq *a)
-{
-    b8_err err = { 0 };
-    cJSON *out = NULL;
-    return answer(a, b8_user_create(a->ctx, a->json, &out, &err), &err, HTTP_CREATED, out);
-}
-
-static int api_user_get(areq *a)
-{
-    b8_err err = { 0 };
-    cJSON *out = NULL;
-    return answer(a, b8_user_get(a->ctx, a->params[0], &out, &err), &err, HTTP_OK, out);
-}
-
-static int api_user_patch(areq *a)
-{
-    b8_err err = { 0 };
-    cJSON *out = NULL;
-    return answer(a, b8_user_update(a->ctx, a->params[0], a->json, &out, &err), &err, HTTP_OK, out);
-}
-
-static int api_user_delete(areq *a)
-{
-    b8_err err = { 0 };
-    return answer(a, b8_user_delete(a->ctx, a->params[0], &err), &err, HTTP_OK, NULL);
-}
-
-static int users_page(areq *a, int status, cJSON *form, b8_err *err)
-{
-    b8_err lerr = { 0 };
-    b8_paging pg;
-    cJSON *data = NULL;
-
-    paging_from_query(a, &pg);
-    if (b8_users_list(a->ctx, &pg, &data, &lerr) != B8_OK) {
-        return page_error(a, &lerr);
-    }
-    if (form) {
-        cJSON_AddItemReferenceToObject(data, "form", form);
-    }
-    if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
-    }
-    return render_page(a, status, "users", "Users", "users", data);
-}
-
-static int page_users(areq *a)
-{
-    return users_page(a, HTTP_OK, NULL, NULL);
-}
-
-static int page_users_create(areq *a)
-{
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = form_to_json(a->r->pool, a->form);
-    if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
-        cJSON_AddArrayToObject(in, "roles");
-    }
-    if (b8_user_create(a->ctx, in, &out, &err) != B8_OK) {
-        if (err.kind == B8_EINVALID) {
-            return users_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
-        }
-        return page_error(a, &err);
-    }
-    cJSON_Delete(out);
-    return redirect(a, "users", "created");
-}
-
-static int user_edit_page(areq *a, int status, cJSON *user, b8_err *err)
+static int page_dashboard(b8_areq *a)
 {
     cJSON *data = cJSON_CreateObject();
-    const cJSON *role;
-    cJSON_AddItemReferenceToObject(data, "user", user);
-    cJSON_ArrayForEach(role, cJSON_GetObjectItemCaseSensitive(user, "roles")) {
-        if (cJSON_IsString(role)) {
-            cJSON_AddBoolToObject(data, apr_pstrcat(a->r->pool, "is_", role->valuestring, NULL), 1);
-        }
-    }
-    if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
-    }
-    return render_page(a, status, "user_edit", "Edit user", "users", data);
+    cJSON_AddItemToObject(data, "status",
+                          b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
+    return b8_render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
 }
 
-static int page_user(areq *a)
+static int api_status(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *user = NULL;
-    if (b8_user_get(a->ctx, a->params[0], &user, &err) != B8_OK) {
-        return page_error(a, &err);
-    }
-    b8_json_pool_owned(a->r->pool, user);
-    return user_edit_page(a, HTTP_OK, user, NULL);
+    cJSON *s = b8_json_pool_owned(a->r->pool,
+                                  b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
+    return b8_send_json(a->r, HTTP_OK, s);
 }
 
-static int page_user_update(areq *a)
+/* -------------------------------------------------------------- settings */
+
+static int api_settings_get(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = form_to_json(a->r->pool, a->form);
-    if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
-        cJSON_AddArrayToObject(in, "roles");
-    }
-    if (b8_user_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
-        if (err.kind == B8_EINVALID) {
-            cJSON_AddStringToObject(in, "id", a->params[0]);
-            return user_edit_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
-        }
-        return page_error(a, &err);
-    }
-    cJSON_Delete(out);
-    return redirect(a, "users", "saved");
+    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
 }
 
-static int page_user_delete(areq *a)
+static int api_settings_patch(b8_areq *a)
 {
     b8_err err = { 0 };
-    if (b8_user_delete(a->ctx, a->params[0], &err) != B8_OK) {
-        return page_error(a, &err);
+    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
+        int rc = b8_api_error(a, &err);
+        cJSON_Delete(err.fields);
+        return rc;
     }
-    return redirect(a, "users", "deleted");
+    b8_worker_wake();
+    return api_settings_get(a);
 }
 
 /* ---------------------------------------------------------------- routes */
 
-static const route routes[] = {
-    { "GET", "", page_dashboard, BODY_NONE },
-    { "GET", "users", page_users, BODY_NONE },
-    { "POST", "users", page_users_create, BODY_FORM },
-    { "GET", "users/:", page_user, BODY_NONE },
-    { "POST", "users/:", page_user_update, BODY_FORM },
-    { "POST", "users/:/delete", page_user_delete, BODY_FORM },
+static const b8_route b8_routes_core[] = {
+    { "GET", "", page_dashboard, B8_BODY_NONE },
+    { "GET", "api/status", api_status, B8_BODY_NONE },
+    { "GET", "api/settings", api_settings_get, B8_BODY_NONE },
+    { "PATCH", "api/settings", api_settings_patch, B8_BODY_JSON },
+    { NULL, NULL, NULL, 0 }
+};
 
-    { "GET", "api/status", api_status, BODY_NONE },
-    { "GET", "api/settings", api_settings_get, BODY_NONE },
-    { "PATCH", "api/settings", api_settings_patch, BODY_JSON },
-    { "GET", "api/users", api_users_list, BODY_NONE },
-    { "POST", "api/users", api_users_create, BODY_JSON },
-    { "GET", "api/users/:", api_user_get, BODY_NONE },
-    { "PATCH", "api/users/:", api_user_patch, BODY_JSON },
-    { "DELETE", "api/users/:", api_user_delete, BODY_NONE },
+/* Every area's routes; an area adds its table here. */
+static const b8_route *const route_tables[] = {
+    b8_routes_core,
+    b8_routes_users,
+    NULL
 };
 
 /* Matches "users/:/delete" against "users/12/delete"; ids are digits. */
@@ -416,7 +252,7 @@ static int route_matches(const char *pattern, const char *path, const char **par
             while (*path >= '0' && *path <= '9') {
                 path++;
             }
-            if (path == start || path - start > 18 || n >= MAX_PARAMS) {
+            if (path == start || path - start > 18 || n >= B8_MAX_PARAMS) {
                 return 0;
             }
             params[n++] = start;
@@ -437,15 +273,15 @@ static int is_api(const char *path)
     return strncmp(path, "api/", 4) == 0 || strcmp(path, "api") == 0;
 }
 
-static int refuse(areq *a, int status, const char *message)
+static int refuse(b8_areq *a, int status, const char *message)
 {
     if (is_api(a->path)) {
         return b8_send_json_error(a->r, status, message);
     }
-    return error_page(a, status, message);
+    return b8_error_page(a, status, message);
 }
 
-static const char *csrf_token(areq *a)
+static const char *csrf_token(b8_areq *a)
 {
     const char *secret = NULL;
     if (b8_runtime_get(a->ctx->db, a->r->pool, "server_secret", &secret, NULL) != APR_SUCCESS
@@ -456,13 +292,13 @@ static const char *csrf_token(areq *a)
                                                               NULL));
 }
 
-static int read_request_body(areq *a, const route *rt)
+static int read_request_body(b8_areq *a, const b8_route *rt)
 {
     const char *body;
     apr_size_t len;
     int rc;
 
-    if (rt->body == BODY_JSON) {
+    if (rt->body == B8_BODY_JSON) {
         if (!b8_content_type_is(a->r, "application/json")) {
             return b8_send_json_error(a->r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                       "send the body as Content-Type: application/json");
@@ -475,7 +311,7 @@ static int read_request_body(areq *a, const route *rt)
         return refuse(a, rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the request body is too large"
                                                                  : "cannot read the request body");
     }
-    if (rt->body == BODY_JSON) {
+    if (rt->body == B8_BODY_JSON) {
         a->json = b8_json_pool_owned(a->r->pool, cJSON_ParseWithLength(body, len));
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
@@ -484,7 +320,7 @@ static int read_request_body(areq *a, const route *rt)
     }
     a->form = b8_parse_query(a->r->pool, body);
     if (!b8_secure_equals(apr_table_get(a->form, "csrf"), a->csrf)) {
-        return error_page(a, HTTP_FORBIDDEN, "The form has expired or did not come from this "
+        return b8_error_page(a, HTTP_FORBIDDEN, "The form has expired or did not come from this "
                           "site (CSRF check failed). Reload the page and try again.");
     }
     return OK;
@@ -493,8 +329,8 @@ static int read_request_body(areq *a, const route *rt)
 int b8_admin_handler(request_rec *r)
 {
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
-    areq *a = apr_pcalloc(r->pool, sizeof(*a));
-    const route *found = NULL;
+    b8_areq *a = apr_pcalloc(r->pool, sizeof(*a));
+    const b8_route *found = NULL;
     const char *allow = NULL;
     int status = OK, rc;
 
@@ -532,20 +368,23 @@ int b8_admin_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const char *params[MAX_PARAMS] = { NULL };
-        if (!route_matches(routes[i].pattern, a->path, params)) {
-            continue;
-        }
-        allow = allow ? apr_pstrcat(r->pool, allow, ", ", routes[i].method, NULL) : routes[i].method;
-        if (strcmp(routes[i].method, r->method) == 0
-            || (strcmp(routes[i].method, "GET") == 0 && r->method_number == M_GET)) {
-            found = &routes[i];
-            for (int k = 0; k < MAX_PARAMS; k++) {
-                a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k], strspn(params[k], "0123456789"))
-                                         : NULL;
+    for (int t = 0; route_tables[t] && !found; t++) {
+        for (const b8_route *rt = route_tables[t]; rt->method; rt++) {
+            const char *params[B8_MAX_PARAMS] = { NULL };
+            if (!route_matches(rt->pattern, a->path, params)) {
+                continue;
             }
-            break;
+            allow = allow ? apr_pstrcat(r->pool, allow, ", ", rt->method, NULL) : rt->method;
+            if (strcmp(rt->method, r->method) == 0
+                || (strcmp(rt->method, "GET") == 0 && r->method_number == M_GET)) {
+                found = rt;
+                for (int k = 0; k < B8_MAX_PARAMS; k++) {
+                    a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k],
+                                                            strspn(params[k], "0123456789"))
+                                             : NULL;
+                }
+                break;
+            }
         }
     }
     if (!found) {
@@ -555,7 +394,7 @@ int b8_admin_handler(request_rec *r)
         }
         return refuse(a, HTTP_NOT_FOUND, "no such page");
     }
-    if (found->body != BODY_NONE && (rc = read_request_body(a, found)) != OK) {
+    if (found->body != B8_BODY_NONE && (rc = read_request_body(a, found)) != OK) {
         return rc;
     }
     return found->fn(a);

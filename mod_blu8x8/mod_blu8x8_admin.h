@@ -1,0 +1,61 @@
+/* The admin handler's shared pieces: the request being served, the route
+ * tables each area (users, contacts, campaigns, ...) contributes, and the
+ * helpers that turn core results into JSON answers or rendered pages. */
+#ifndef MOD_BLU8X8_ADMIN_H
+#define MOD_BLU8X8_ADMIN_H
+
+#include "mod_blu8x8.h"
+#include "b8_users.h"
+
+#define B8_MAX_PARAMS 3
+
+typedef struct {
+    request_rec *r;
+    b8_ctx *ctx;
+    const char *base;                    /* where the handler is mounted, with '/' */
+    const char *path;                    /* route path below base */
+    const char *params[B8_MAX_PARAMS];   /* the :ids of the route, in order */
+    b8_user *user;
+    const char *csrf;
+    apr_table_t *query;
+    apr_table_t *form;                   /* HTML POST fields (CSRF checked) */
+    cJSON *json;                         /* API request body */
+    const char *body;                    /* raw body for BODY_CSV routes */
+    apr_size_t body_len;
+} b8_areq;
+
+typedef int (*b8_route_fn)(b8_areq *a);
+
+enum {
+    B8_BODY_NONE,   /* no body read */
+    B8_BODY_FORM,   /* x-www-form-urlencoded HTML form with CSRF token */
+    B8_BODY_JSON,   /* API: Content-Type application/json, else 415 */
+    B8_BODY_CSV     /* API import: Content-Type text/csv, else 415 */
+};
+
+typedef struct {
+    const char *method;
+    const char *pattern;   /* segments; ":" matches one numeric id */
+    b8_route_fn fn;
+    int body;
+} b8_route;
+
+/* Each area's table ends with { NULL }. */
+extern const b8_route b8_routes_users[];
+
+/* Renders templates/<tmpl>.html inside the layout; data is consumed. */
+int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
+                   const char *section, cJSON *data);
+int b8_error_page(b8_areq *a, int status, const char *message);
+int b8_page_error(b8_areq *a, const b8_err *err);
+/* JSON answer for an API route: the error (and frees its fields) or body
+ * (consumed; NULL answers 204). */
+int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body);
+int b8_api_error(b8_areq *a, const b8_err *err);
+/* 303 to base + where (+ "?notice=created|saved|deleted"). */
+int b8_redirect(b8_areq *a, const char *where, const char *notice);
+/* Form fields -> JSON object ("x[]" keys become lists; csrf dropped). */
+cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form);
+void b8_paging_from_query(b8_areq *a, b8_paging *pg);
+
+#endif
