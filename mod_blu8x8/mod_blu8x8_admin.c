@@ -292,6 +292,8 @@ static const char *csrf_token(b8_areq *a)
                                                               NULL));
 }
 
+/* Reads and checks the body the route takes. Returns -1 to go on, or the
+ * handler's return value when an answer has been sent. */
 static int read_request_body(b8_areq *a, const b8_route *rt)
 {
     const char *body;
@@ -316,14 +318,14 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
         }
-        return OK;
+        return -1;
     }
     a->form = b8_parse_query(a->r->pool, body);
     if (!b8_secure_equals(apr_table_get(a->form, "csrf"), a->csrf)) {
         return b8_error_page(a, HTTP_FORBIDDEN, "The form has expired or did not come from this "
                           "site (CSRF check failed). Reload the page and try again.");
     }
-    return OK;
+    return -1;
 }
 
 int b8_admin_handler(request_rec *r)
@@ -394,7 +396,7 @@ int b8_admin_handler(request_rec *r)
         }
         return refuse(a, HTTP_NOT_FOUND, "no such page");
     }
-    if (found->body != B8_BODY_NONE && (rc = read_request_body(a, found)) != OK) {
+    if (found->body != B8_BODY_NONE && (rc = read_request_body(a, found)) != -1) {
         return rc;
     }
     return found->fn(a);

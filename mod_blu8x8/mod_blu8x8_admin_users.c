@@ -9,34 +9,39 @@ static int api_users_list(b8_areq *a)
     b8_paging pg;
     cJSON *out = NULL;
     b8_paging_from_query(a, &pg);
-    return b8_api_answer(a, b8_users_list(a->ctx, &pg, &out, &err), &err, HTTP_OK, out);
+    b8_errkind kind = b8_users_list(a->ctx, &pg, &out, &err);
+    return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
 static int api_users_create(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    return b8_api_answer(a, b8_user_create(a->ctx, a->json, &out, &err), &err, HTTP_CREATED, out);
+    b8_errkind kind = b8_user_create(a->ctx, a->json, &out, &err);
+    return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
 }
 
 static int api_user_get(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    return b8_api_answer(a, b8_user_get(a->ctx, a->params[0], &out, &err), &err, HTTP_OK, out);
+    b8_errkind kind = b8_user_get(a->ctx, a->params[0], &out, &err);
+    return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
 static int api_user_patch(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    return b8_api_answer(a, b8_user_update(a->ctx, a->params[0], a->json, &out, &err), &err, HTTP_OK, out);
+    b8_errkind kind = b8_user_update(a->ctx, a->params[0], a->json, &out, &err);
+    return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
 static int api_user_delete(b8_areq *a)
 {
     b8_err err = { 0 };
-    return b8_api_answer(a, b8_user_delete(a->ctx, a->params[0], &err), &err, HTTP_OK, NULL);
+    b8_errkind kind = b8_user_delete(a->ctx, a->params[0], &err);
+    return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int users_page(b8_areq *a, int status, cJSON *form, b8_err *err)

@@ -1,0 +1,402 @@
+"""Integration harness: a real httpd with the built module, per test module.
+
+Each server gets its own directory (config, htpasswd, SQLite database, logs)
+and a free loopback port, and points the module's 8x8 and OpenAI base URLs at
+the stand-ins of standins.py. After every test the server's error log is
+checked for crashes and sanitizer reports, so a test that "passes" while a
+child segfaults still fails.
+
+Fixtures:
+  eightx8, openai   session-wide stand-ins, reset before each test
+  server            one httpd shared by the tests of a module (fresh database)
+  make_server       factory for tests that need their own config or to kill it
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json as jsonlib
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+from standins import EightByEight, OpenAI  # noqa: E402
+
+MODULE = os.environ.get("B8_MODULE", str(ROOT / "build" / "mod_blu8x8.so"))
+SANITIZE = os.environ.get("B8_SANITIZE", "0") == "1"
+APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
+
+ADMIN = ("admin", "admin-secret-pw")
+# Logins in the htpasswd file; only "admin" is given the admin role by config.
+LOGINS = {"admin": ADMIN[1], "alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
+
+# Error-log lines that always mean a bug.
+CRASH_PATTERNS = re.compile(
+    r"(exit signal (Segmentation|Aborted|Bus)|AddressSanitizer|runtime error:|"
+    r"LeakSanitizer|Assertion .* failed|double free|corrupted)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _sanitizer_env(logdir: pathlib.Path) -> dict:
+    env = dict(os.environ)
+    if SANITIZE:
+        libs = []
+        for lib in ("libasan.so", "libubsan.so"):
+            path = subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True,
+                                  text=True).stdout.strip()
+            if path and os.path.exists(path):
+                libs.append(path)
+        env["LD_PRELOAD"] = " ".join(libs)
+        # httpd keeps its pools until exit by design: leaks are not ours to judge here.
+        env["ASAN_OPTIONS"] = f"detect_leaks=0:abort_on_error=0:log_path={logdir}/asan"
+        env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={logdir}/ubsan"
+    return env
+
+
+class Response:
+    def __init__(self, status: int, headers: dict, body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def json(self):
+        return jsonlib.loads(self.body)
+
+    def header(self, name: str):
+        return self.headers.get(name.lower())
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+class Client:
+    """Minimal HTTP client bound to one server and (optionally) one login."""
+
+    def __init__(self, port: int, auth=ADMIN):
+        self.port = port
+        self.auth = auth
+
+    def as_user(self, login: str | None, password: str | None = None) -> "Client":
+        if login is None:
+            return Client(self.port, None)
+        return Client(self.port, (login, password or LOGINS[login]))
+
+    def request(self, method: str, path: str, body=None, headers=None, json=None,
+                form=None, timeout: float = 30.0) -> Response:
+        hdrs = dict(headers or {})
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        elif form is not None:
+            body = urllib.parse.urlencode(form, doseq=True).encode()
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif isinstance(body, str):
+            body = body.encode()
+        if self.auth:
+            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+            hdrs.setdefault("Authorization", "Basic " + token)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def csrf(self, page: str = "/blu8x8/") -> str:
+        """The CSRF token from a page's forms (bound to this login)."""
+        html = self.get(page).text
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+        assert m, f"no CSRF token on {page}"
+        return m.group(1)
+
+    def post_form(self, path: str, fields: dict, page: str | None = None) -> Response:
+        """POST an HTML form with the CSRF token taken from `page` (default: path)."""
+        data = dict(fields)
+        data.setdefault("csrf", self.csrf(page or path))
+        return self.post(path, form=data)
+
+
+class Httpd:
+    """One httpd with the module, in its own directory."""
+
+    def __init__(self, root: pathlib.Path, directives: str = "", eightx8=None, openai=None,
+                 worker: bool = True):
+        self.root = root
+        self.port = free_port()
+        self.directives = directives
+        self.proc: subprocess.Popen | None = None
+        self.worker = worker
+        urls = ""
+        if eightx8 is not None:
+            urls += (f"Blu8x8ChatAppsURL {eightx8.url}\nBlu8x8SmsURL {eightx8.url}\n"
+                     "Blu8x8ApiKey test-8x8-key\n")
+        if openai is not None:
+            urls += f"Blu8x8OpenAIURL {openai.url}\n"
+        self.base_directives = urls + ("" if worker else "Blu8x8Worker Off\n")
+        self.client = Client(self.port)
+
+    # -- files ---------------------------------------------------------------
+    @property
+    def conf_path(self) -> pathlib.Path:
+        return self.root / "httpd.conf"
+
+    @property
+    def error_log(self) -> pathlib.Path:
+        return self.root / "error.log"
+
+    @property
+    def db_path(self) -> pathlib.Path:
+        return self.root / "blu8x8.db"
+
+    def write_files(self) -> None:
+        (self.root / "www").mkdir(parents=True, exist_ok=True)
+        (self.root / "run").mkdir(exist_ok=True)
+        (self.root / "www" / "static.txt").write_text("x" * 512)
+        htpasswd = self.root / "htpasswd"
+        if not htpasswd.exists():
+            for i, (login, pw) in enumerate(LOGINS.items()):
+                subprocess.run(["htpasswd", "-b", "-m"] + ([] if i else ["-c"])
+                               + [str(htpasswd), login, pw], check=True, capture_output=True)
+        user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+        template = (ROOT / "conf" / "httpd-dev.conf.in").read_text()
+        conf = (template.replace("@VAR@", str(self.root)).replace("@PORT@", str(self.port))
+                .replace("@MODULE@", MODULE).replace("@ROOT@", str(ROOT))
+                .replace("@USER@", user)
+                .replace("@EXTRA@", self.base_directives + self.directives))
+        conf = conf.replace("LogLevel warn blu8x8:info", "LogLevel warn blu8x8:debug")
+        self.conf_path.write_text(conf)
+        if os.geteuid() == 0:
+            os.chmod(self.root, 0o755)
+            for path in (self.root / "www", self.root / "run"):
+                shutil.chown(path, "www-data", "www-data")
+            os.chmod(htpasswd, 0o644)
+
+    # -- lifecycle -------------------------------------------------------------
+    def check_config(self) -> subprocess.CompletedProcess:
+        """apache2 -t: the config test httpd runs before starting."""
+        self.write_files()
+        return subprocess.run([APACHE, "-t", "-f", str(self.conf_path)], capture_output=True,
+                              text=True, env=_sanitizer_env(self.root))
+
+    def start(self, wait_worker: bool | None = None) -> "Httpd":
+        self.write_files()
+        self.proc = subprocess.Popen([APACHE, "-f", str(self.conf_path), "-DFOREGROUND"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=_sanitizer_env(self.root))
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode(errors="replace")
+                raise RuntimeError(f"httpd exited: {out}\n{self.read_log()}")
+            try:
+                if self.client.get("/blu8x8/api/status", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("httpd did not answer:\n" + self.read_log())
+        if wait_worker if wait_worker is not None else self.worker:
+            self.wait_worker()
+        return self
+
+    def wait_worker(self, timeout: float = 10.0, not_pid: int | None = None) -> int:
+        """Polls the status API until a worker runs (other than not_pid)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.client.get("/blu8x8/api/status").json["worker"]
+            if st["running"] and st["pid"] and st["pid"] != not_pid:
+                return st["pid"]
+            time.sleep(0.05)
+        raise AssertionError("no worker running:\n" + self.read_log())
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def graceful(self) -> None:
+        self.proc.send_signal(signal.SIGUSR1)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def workers(self) -> list[int]:
+        """Live blu8x8-worker processes started by this server's config."""
+        found = []
+        for entry in pathlib.Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                comm = (entry / "comm").read_text().strip()
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # A zombie is already dead: the parent only has to reap it.
+            if comm == "blu8x8-worker" and str(self.conf_path) in cmdline and ") Z " not in stat:
+                found.append(int(entry.name))
+        return found
+
+    def read_log(self) -> str:
+        try:
+            return self.error_log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def sanitizer_reports(self) -> str:
+        text = ""
+        for f in self.root.glob("asan*"):
+            text += f.read_text(errors="replace")
+        for f in self.root.glob("ubsan*"):
+            text += f.read_text(errors="replace")
+        return text
+
+    def problems(self, allowed: re.Pattern | None = None) -> list[str]:
+        lines = [ln for ln in self.read_log().splitlines() if CRASH_PATTERNS.search(ln)]
+        if allowed is not None:
+            lines = [ln for ln in lines if not allowed.search(ln)]
+        reports = self.sanitizer_reports()
+        if reports:
+            lines.append(reports)
+        return lines
+
+    def sql(self, query: str, params=()):
+        """Reads the SQLite database directly (tests only; the module owns writes)."""
+        import sqlite3
+        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute(query, params).fetchall()
+        finally:
+            con.close()
+
+
+def new_root() -> pathlib.Path:
+    path = pathlib.Path(tempfile.mkdtemp(prefix="b8test-"))
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def eightx8():
+    s = EightByEight().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def openai():
+    s = OpenAI().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_standins(request):
+    for name in ("eightx8", "openai"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).reset()
+    yield
+
+
+_servers: list[Httpd] = []
+
+
+@pytest.fixture
+def make_server(eightx8, openai):
+    """Factory: make_server(directives="", worker=True, start=True) -> Httpd."""
+    made = []
+
+    def factory(directives: str = "", worker: bool = True, start: bool = True) -> Httpd:
+        h = Httpd(new_root(), directives, eightx8, openai, worker)
+        made.append(h)
+        _servers.append(h)
+        return h.start() if start else h
+
+    yield factory
+    for h in made:
+        h.stop()
+    problems = [p for h in made for p in h.problems(getattr(factory, "allowed", None))]
+    for h in made:
+        if not problems:
+            shutil.rmtree(h.root, ignore_errors=True)
+    assert not problems, "server problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def server(eightx8, openai):
+    """One server for a test module (the module's tests share its database)."""
+    h = Httpd(new_root(), "", eightx8, openai).start()
+    _servers.append(h)
+    yield h
+    h.stop()
+    problems = h.problems()
+    if not problems:
+        shutil.rmtree(h.root, ignore_errors=True)
+    assert not problems, "server problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def api(server):
+    """Admin client of the shared server."""
+    return server.client
+
+
+@pytest.fixture(autouse=True)
+def _check_shared_server_log(request):
+    yield
+    if "server" in request.fixturenames:
+        h = request.getfixturevalue("server")
+        problems = h.problems()
+        assert not problems, "server problems:\n" + "\n".join(problems)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for h in _servers:
+        h.stop()
