@@ -99,7 +99,8 @@ unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
 integration: $(MODULE)
-	B8_MODULE=$(MODULE) B8_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	B8_MODULE=$(MODULE) B8_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  $(if $(PYTEST_ARGS),$(PYTEST_ARGS),tests/integration tests/browser)
 
 test: test-deps
 	$(MAKE) --no-print-directory all SANITIZE=$(SANITIZE)
@@ -125,6 +126,12 @@ run: deps $(MODULE)
 stop:
 	@if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
 	  apache2 -f $(VAR)/httpd.conf -k stop && echo "stopped"; else echo "not running"; fi
+
+# Benchmarks print figures (and ratios against a baseline of the same run).
+bench: test-deps $(MODULE)
+	$(call need_pkgs,$(BENCH_PKGS))
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; \
+	  B8_MODULE=$(MODULE) $(PYTHON) $$b || exit 1; done
 
 # ------------------------------------------------------------------ others
 install: $(MODULE)

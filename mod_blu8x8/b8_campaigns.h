@@ -1,0 +1,50 @@
+/* Campaigns and their recipients: the data, the forms' validation and the
+ * Draft-only editing rule. Sending (state changes after Draft, the sender)
+ * lives in b8_sender.h / b8_campaign_actions.h. */
+#ifndef B8_CAMPAIGNS_H
+#define B8_CAMPAIGNS_H
+
+#include "b8_core.h"
+
+/* One campaign row as the sender and the payload builder need it; every
+ * field is the stored text (NULL when unset). type is lowercase:
+ * text|image|video|file|audio; state draft|queued|sending|paused|cancelled|done. */
+typedef struct {
+    const char *id, *name, *type, *body, *url, *fallback_text, *thumbnail_url;
+    const char *file_size, *duration, *button_caption, *button_url;
+    const char *state, *send_at, *queued_at, *created_at, *updated_at, *started_at, *done_at;
+} b8_campaign;
+
+/* *out is NULL when there is no such campaign. */
+apr_status_t b8_campaign_load(b8_db *db, apr_pool_t *p, const char *id, b8_campaign **out);
+
+/* Checks every field of a campaign as the form and the API take it (also
+ * used by Send Test and the sender before sending): adds field errors to
+ * err and returns its kind. */
+b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err);
+
+/* The API object of API.md, with "counts" of every recipient state and "total". */
+b8_errkind b8_campaign_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
+b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
+                             const b8_paging *pg, cJSON **out, b8_err *err);
+b8_errkind b8_campaign_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err);
+b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out,
+                              b8_err *err);
+b8_errkind b8_campaign_delete(b8_ctx *ctx, const char *id, b8_err *err);
+
+/* Recipients are rows of the messages table with kind 'campaign', channel
+ * 'viber', state 'pending' and a fresh clientMessageId (UUID) each. */
+b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *in,
+                             cJSON **report, b8_err *err);
+b8_errkind b8_recipients_import(b8_ctx *ctx, const char *campaign_id, const char *csv,
+                                apr_size_t len, cJSON **report, b8_err *err);
+b8_errkind b8_recipients_list(b8_ctx *ctx, const char *campaign_id, const char *state,
+                              const b8_paging *pg, cJSON **out, b8_err *err);
+b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char *rid,
+                               b8_err *err);
+
+/* {name} and {phone} in a campaign text, for one recipient. */
+const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
+                               const char *phone);
+
+#endif

@@ -1,0 +1,23 @@
+/* Delivery receipts: the state order of an outbound message and the
+ * settling of a message from the receipts stored for it. Used by the
+ * webhook (receipts as they come) and by the sender (a row whose request
+ * may have reached 8x8 before a crash). */
+#ifndef B8_RECEIPTS_H
+#define B8_RECEIPTS_H
+
+#include "b8_core.h"
+
+/* Progress order: pending < sending < unknown < queued < sent < delivered <
+ * read; undelivered, failed, rejected, skipped and cancelled are final.
+ * Returns 1 when a message in state `from` may move to `to`. */
+int b8_message_state_advances(const char *from, const char *to);
+
+/* Applies every stored receipt naming this clientMessageId to its message
+ * (UMID, state forward only, error code/message, times) and, when the
+ * message belongs to a campaign whose every recipient is now delivered or
+ * read, makes the campaign Done. Must be called inside a transaction.
+ * *settled is 1 when a receipt was found. */
+apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_message_id,
+                                int *settled);
+
+#endif
