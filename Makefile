@@ -10,6 +10,8 @@ PORT      ?= 8080
 SANITIZE  ?= 0
 ROOT      := $(abspath .)
 BUILD     ?= $(ROOT)/build
+# Sanitizer builds live apart, so switching never mixes objects.
+OUT       := $(if $(filter 1,$(SANITIZE)),$(BUILD)/sanitize,$(BUILD))
 VAR       := $(ROOT)/var
 PYTHON    := /usr/bin/python3
 APXS      := /usr/bin/apxs
@@ -22,16 +24,15 @@ BENCH_PKGS := wrk
 CORE_SRC  := $(wildcard mod_blu8x8/b8_*.c)
 GLUE_SRC  := $(wildcard mod_blu8x8/mod_blu8x8*.c)
 HEADERS   := $(wildcard mod_blu8x8/*.h)
-CORE_OBJ  := $(patsubst mod_blu8x8/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
-GLUE_OBJ  := $(patsubst mod_blu8x8/%.c,$(BUILD)/glue/%.o,$(GLUE_SRC))
+CORE_OBJ  := $(patsubst mod_blu8x8/%.c,$(OUT)/core/%.o,$(CORE_SRC))
+GLUE_OBJ  := $(patsubst mod_blu8x8/%.c,$(OUT)/glue/%.o,$(GLUE_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
-UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRC))
 
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 OPT       := -O2 -g
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-override BUILD := $(BUILD)/sanitize
 endif
 APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
 CFLAGS_CORE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(APR_CFLAGS)
@@ -39,7 +40,7 @@ CFLAGS_GLUE = -std=gnu11 -fPIC $(OPT) $(WARN) -Werror $(shell $(APXS) -q CFLAGS 
               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) $(APR_CFLAGS) -Imod_blu8x8
 LIBS      := -lcurl -lcjson -lcrypto
 APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) $(shell apr-1-config --link-ld 2>/dev/null)
-MODULE    := $(BUILD)/mod_blu8x8.so
+MODULE    := $(OUT)/mod_blu8x8.so
 
 .PHONY: all deps test-deps run stop test unit integration bench fuzz install clean check-layering
 
@@ -63,26 +64,24 @@ test-deps: deps
 	$(call need_pkgs,$(TEST_PKGS))
 
 # ------------------------------------------------------------------- build
-$(BUILD)/core/%.o: mod_blu8x8/%.c $(HEADERS) | deps
+$(OUT)/core/%.o: mod_blu8x8/%.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -c $< -o $@
 
-$(BUILD)/libb8core.a: $(CORE_OBJ)
+$(OUT)/libb8core.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 # Glue: compiled with httpd's flags (apxs -q), linked into the module by apxs.
-$(BUILD)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering
+$(OUT)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_GLUE) -c $< -o $@
 
-$(MODULE): $(GLUE_OBJ) $(BUILD)/libb8core.a
-	@mkdir -p $(BUILD)/apxs
-	cd $(BUILD)/apxs && $(APXS) -c -o mod_blu8x8.la \
-	  $(if $(filter 1,$(SANITIZE)),-Wl$(comma)-fsanitize=address$(comma)-fsanitize=undefined) \
-	  $(GLUE_OBJ) $(BUILD)/libb8core.a $(LIBS) >$(BUILD)/apxs.log 2>&1 || { cat $(BUILD)/apxs.log; exit 1; }
-	cp $(BUILD)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
-comma := ,
+$(MODULE): $(GLUE_OBJ) $(OUT)/libb8core.a
+	@mkdir -p $(OUT)/apxs
+	cd $(OUT)/apxs && $(APXS) -c -o mod_blu8x8.la \
+	  $(GLUE_OBJ) $(OUT)/libb8core.a $(LIBS) >$(OUT)/apxs.log 2>&1 || { cat $(OUT)/apxs.log; exit 1; }
+	cp $(OUT)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
 
 # Core files must not know httpd (DESIGN.md: two rooms, one library).
 check-layering:
@@ -90,10 +89,10 @@ check-layering:
 	  echo "core files above include httpd headers" >&2; exit 1; fi
 
 # ------------------------------------------------------------------- tests
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/b8_test.h $(BUILD)/libb8core.a
+$(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h $(OUT)/libb8core.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \
-	  -o $@ $(BUILD)/libb8core.a $(APR_LIBS) $(LIBS)
+	  -o $@ $(OUT)/libb8core.a $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
