@@ -66,22 +66,26 @@ test-deps: deps
 # ------------------------------------------------------------------- build
 $(OUT)/core/%.o: mod_blu8x8/%.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_CORE) -c $< -o $@
 
 $(OUT)/libb8core.a: $(CORE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 # Glue: compiled with httpd's flags (apxs -q), linked into the module by apxs.
 $(OUT)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_GLUE) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_GLUE) -c $< -o $@
 
 $(MODULE): $(GLUE_OBJ) $(OUT)/libb8core.a
 	@mkdir -p $(OUT)/apxs
-	cd $(OUT)/apxs && $(APXS) -c -o mod_blu8x8.la \
+	@echo "  APXS    $@"
+	@cd $(OUT)/apxs && $(APXS) -c -o mod_blu8x8.la \
 	  $(GLUE_OBJ) $(OUT)/libb8core.a $(LIBS) >$(OUT)/apxs.log 2>&1 || { cat $(OUT)/apxs.log; exit 1; }
-	cp $(OUT)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
+	@cp $(OUT)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
 
 # Core files must not know httpd (DESIGN.md: two rooms, one library).
 check-layering:
@@ -91,7 +95,8 @@ check-layering:
 # ------------------------------------------------------------------- tests
 $(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h $(OUT)/libb8core.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \
+	@echo "  CC      $<"
+	@$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \
 	  -o $@ $(OUT)/libb8core.a $(APR_LIBS) $(LIBS)
 
 unit: $(UNIT_BIN)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -95,7 +96,9 @@ static const char *setting_input_text(apr_pool_t *p, const b8_setting_def *d, co
         return cJSON_IsTrue(v) ? "1" : "0";
     }
     if (cJSON_IsNumber(v)) {
-        return apr_psprintf(p, "%.17g", v->valuedouble);
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%.17g", v->valuedouble);   /* libc, not APR's %g */
+        return apr_pstrdup(p, buf);
     }
     *why = "has the wrong type";
     return NULL;

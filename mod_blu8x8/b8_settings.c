@@ -3,6 +3,7 @@
 #include "b8_sms.h"
 #include "b8_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_file_io.h>
@@ -142,7 +143,12 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
         if (*end || x != x || x < 0 || x > 86400) {
             return "must be a number of seconds from 0 to 86400 (fractions allowed, e.g. 0.2)";
         }
-        *out = apr_psprintf(p, "%g", x);
+        {
+            /* libc's %g: APR's formatter writes 0.25 as ".25". */
+            char buf[64];
+            snprintf(buf, sizeof(buf), "%g", x);
+            *out = apr_pstrdup(p, buf);
+        }
         return NULL;
     }
     case B8_SET_INT: {

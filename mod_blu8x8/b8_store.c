@@ -432,6 +432,10 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
     if (rv != APR_SUCCESS) {
         *err = apr_pstrdup(p, b8_db_error(db));
     }
+    /* apr_dbd's sqlite3 driver prepares with the legacy API, whose
+     * statements fail once the schema changed: this connection's cached
+     * statements predate the DDL, so it is closed rather than reused. */
+    db->broken = 1;
     apr_pool_destroy(tp);
     return rv;
 }

@@ -1,0 +1,243 @@
+/* Unit tests of the foundation core: settings precedence and validation,
+ * crypto helpers, time and UTF-8 helpers, and the store on a real SQLite
+ * file (migrations, transactions, concurrent writers). */
+#include "b8_test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "b8_crypto.h"
+#include "b8_runtime.h"
+#include "b8_settings.h"
+#include "b8_store.h"
+#include "b8_users.h"
+#include "b8_util.h"
+
+B8_TEST(settings_precedence)
+{
+    apr_hash_t *config = apr_hash_make(p), *db = apr_hash_make(p);
+    b8_setting_source src;
+
+    B8_CHECK_STR(b8_setting_effective(config, db, "send_interval", &src), "5");
+    B8_CHECK_INT(src, B8_SRC_DEFAULT);
+    apr_hash_set(db, "send_interval", APR_HASH_KEY_STRING, "0.2");
+    B8_CHECK_STR(b8_setting_effective(config, db, "send_interval", &src), "0.2");
+    B8_CHECK_INT(src, B8_SRC_DATABASE);
+    apr_hash_set(config, "send_interval", APR_HASH_KEY_STRING, "1");
+    B8_CHECK_STR(b8_setting_effective(config, db, "send_interval", &src), "1");
+    B8_CHECK_INT(src, B8_SRC_CONFIG);
+    B8_CHECK(b8_setting_effective(config, db, "api_key", &src) == NULL);
+    B8_CHECK(b8_setting_number(config, db, "send_interval") == 1.0);
+    B8_CHECK_INT(b8_setting_list(p, config, db, "sms_senders")->nelts, 5);
+}
+
+B8_TEST(settings_validation)
+{
+    const char *out = NULL;
+    B8_CHECK(b8_setting_check(p, b8_setting_find("send_interval"), "0.25", &out) == NULL);
+    B8_CHECK_STR(out, "0.25");
+    B8_CHECK(b8_setting_check(p, b8_setting_find("send_interval"), "-1", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("send_interval"), "5s", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("openai_max_tokens"), "0", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("ai_respond"), "On", &out) == NULL);
+    B8_CHECK_STR(out, "1");
+    B8_CHECK(b8_setting_check(p, b8_setting_find("openai_model"), "o1-mini", &out) == NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("openai_model"), "gpt-5", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("chatapps_url"), "https://x.test/", &out) == NULL);
+    B8_CHECK_STR(out, "https://x.test");
+    B8_CHECK(b8_setting_check(p, b8_setting_find("chatapps_url"), "javascript:alert(1)", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("sms_senders"), "Blu Coffee\nToo Long Sender", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("default_country"), "63", &out) == NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("default_country"), "6a", &out) != NULL);
+    B8_CHECK(b8_setting_find_directive("blu8x8apikey") == b8_setting_find("api_key"));
+}
+
+B8_TEST(settings_da_vinci_rule)
+{
+    apr_hash_t *db = apr_hash_make(p);
+    const char *why = NULL;
+    apr_hash_set(db, "da_vinci", APR_HASH_KEY_STRING, "1");
+    B8_CHECK_STR(b8_settings_check_rules(NULL, db, &why), "da_vinci");
+    apr_hash_set(db, "ai_respond", APR_HASH_KEY_STRING, "1");
+    B8_CHECK(b8_settings_check_rules(NULL, db, &why) == NULL);
+}
+
+B8_TEST(crypto_helpers)
+{
+    const char *u = b8_uuid4(p), *v = b8_uuid4(p);
+    B8_CHECK_INT(strlen(u), 36);
+    B8_CHECK(u[14] == '4' && strchr("89ab", u[19]) != NULL);
+    B8_CHECK(strcmp(u, v) != 0);
+    /* RFC 4231 test case 2 */
+    B8_CHECK_STR(b8_hmac_sha256_hex(p, "Jefe", "what do ya want for nothing?"),
+                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    B8_CHECK(b8_secure_equals("Bearer abc", "Bearer abc"));
+    B8_CHECK(!b8_secure_equals("Bearer ab", "Bearer abc"));
+    B8_CHECK(!b8_secure_equals("Bearer abcd", "Bearer abc"));
+    B8_CHECK(!b8_secure_equals(NULL, "x"));
+    B8_CHECK(b8_secure_equals_hashed("k", "k") && !b8_secure_equals_hashed("k", "K"));
+    B8_CHECK_INT(strlen(b8_random_hex(p, 16)), 32);
+}
+
+B8_TEST(time_and_utf8)
+{
+    apr_time_t t;
+    B8_CHECK(b8_time_parse("2026-11-01T08:19:45.99Z", &t));
+    B8_CHECK_STR(b8_time_iso(p, t), "2026-11-01T08:19:45.990Z");
+    B8_CHECK(b8_time_parse("2026-11-01T16:19:45+08:00", &t));
+    B8_CHECK_STR(b8_time_iso(p, t), "2026-11-01T08:19:45.000Z");
+    B8_CHECK(b8_time_parse("2026-11-01 08:19", &t));
+    B8_CHECK(!b8_time_parse("2026-13-01T00:00:00Z", &t));
+    B8_CHECK(!b8_time_parse("yesterday", &t));
+    B8_CHECK(b8_utf8_valid("caf\xc3\xa9", 5));
+    B8_CHECK(!b8_utf8_valid("caf\xc3", 4));
+    B8_CHECK(!b8_utf8_valid("\xc0\xaf", 2));          /* overlong */
+    B8_CHECK(!b8_utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
+    B8_CHECK(!b8_utf8_valid("a\0b", 3));
+    B8_CHECK_INT(b8_utf8_length("\xf0\x9f\x98\x80" "ab"), 3);
+}
+
+static const char *temp_db(apr_pool_t *p)
+{
+    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return path;
+}
+
+static void remove_db(apr_pool_t *p, const char *path)
+{
+    apr_file_remove(path, p);
+    apr_file_remove(apr_pstrcat(p, path, "-wal", NULL), p);
+    apr_file_remove(apr_pstrcat(p, path, "-shm", NULL), p);
+}
+
+B8_TEST(store_migrates_once_and_keeps_data)
+{
+    const char *path = temp_db(p), *err = NULL, *v = NULL, *secret1, *secret2;
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp;
+
+    apr_pool_create(&sp, p);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 4, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);   /* idempotent */
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_SCHEMA_VERSION, NULL, &v) == APR_SUCCESS);
+    B8_CHECK_INT(atoi(v ? v : "0"), b8_store_schema_version());
+    B8_CHECK(b8_server_secret(db, sp, &secret1) == APR_SUCCESS);
+    B8_CHECK(b8_server_secret(db, sp, &secret2) == APR_SUCCESS);
+    B8_CHECK_STR(secret1, secret2);
+    B8_CHECK_INT(strlen(secret1), 64);
+    B8_CHECK(b8_users_bootstrap_admin(db, sp, "root-admin") == APR_SUCCESS);
+    B8_CHECK(b8_users_bootstrap_admin(db, sp, "root-admin") == APR_SUCCESS);
+    {
+        b8_user *u = NULL;
+        B8_CHECK(b8_user_by_login(db, sp, "root-admin", &u) == APR_SUCCESS);
+        B8_CHECK(u && u->is_admin && !u->is_agent);
+    }
+    apr_pool_destroy(sp);
+    remove_db(p, path);
+}
+
+B8_TEST(store_rollback_discards)
+{
+    const char *path = temp_db(p), *err = NULL, *v = "x";
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp;
+    const char *args[] = { "k", "v", "2026-01-01T00:00:00.000Z" };
+    const char *key[] = { "k" };
+
+    apr_pool_create(&sp, p);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_begin(db) == APR_SUCCESS);
+    B8_CHECK(b8_db_exec(db, sp, B8_SQL_RUNTIME_PUT, args, NULL) == APR_SUCCESS);
+    b8_db_rollback(db);
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
+    B8_CHECK(v == NULL);
+    B8_CHECK(b8_db_begin(db) == APR_SUCCESS);
+    B8_CHECK(b8_db_begin(db) != APR_SUCCESS);   /* no nesting */
+    B8_CHECK(b8_db_exec(db, sp, B8_SQL_RUNTIME_PUT, args, NULL) == APR_SUCCESS);
+    B8_CHECK(b8_db_commit(db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
+    B8_CHECK_STR(v, "v");
+    apr_pool_destroy(sp);
+    remove_db(p, path);
+}
+
+/* Several threads of one process doing read-then-write transactions on the
+ * same row: with BEGIN IMMEDIATE and the store's write lock none may fail
+ * and no increment may be lost. */
+typedef struct { b8_store *st; int failures; } counter_job;
+
+static void *APR_THREAD_FUNC increment_many(apr_thread_t *t, void *data)
+{
+    counter_job *job = data;
+    apr_pool_t *tp;
+    apr_pool_create(&tp, NULL);
+    for (int i = 0; i < 200; i++) {
+        b8_db *db;
+        const char *v = NULL;
+        const char *key[] = { "counter" };
+        if (b8_db_get(job->st, tp, &db) != APR_SUCCESS || b8_db_begin(db) != APR_SUCCESS
+            || b8_db_value(db, tp, B8_SQL_RUNTIME_GET, key, &v) != APR_SUCCESS) {
+            job->failures++;
+        }
+        else {
+            const char *args[] = { "counter", apr_itoa(tp, (v ? atoi(v) : 0) + 1),
+                                   "2026-01-01T00:00:00.000Z" };
+            if (b8_db_exec(db, tp, B8_SQL_RUNTIME_PUT, args, NULL) != APR_SUCCESS
+                || b8_db_commit(db) != APR_SUCCESS) {
+                job->failures++;
+            }
+        }
+        apr_pool_clear(tp);
+    }
+    apr_pool_destroy(tp);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+B8_TEST(store_concurrent_writers_lose_nothing)
+{
+    const char *path = temp_db(p), *err = NULL, *v = NULL;
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp;
+    apr_thread_t *threads[4];
+    counter_job jobs[4];
+    apr_status_t trv;
+    const char *key[] = { "counter" };
+
+    apr_pool_create(&sp, p);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 4, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    for (int i = 0; i < 4; i++) {
+        jobs[i].st = st;
+        jobs[i].failures = 0;
+        apr_thread_create(&threads[i], NULL, increment_many, &jobs[i], sp);
+    }
+    for (int i = 0; i < 4; i++) {
+        apr_thread_join(&trv, threads[i]);
+        B8_CHECK_INT(jobs[i].failures, 0);
+    }
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
+    B8_CHECK_STR(v, "800");
+    apr_pool_destroy(sp);
+    remove_db(p, path);
+}
+
+B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
+             B8_CASE(settings_da_vinci_rule), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
+             B8_CASE(store_migrates_once_and_keeps_data), B8_CASE(store_rollback_discards),
+             B8_CASE(store_concurrent_writers_lose_nothing))
