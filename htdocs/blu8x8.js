@@ -9,4 +9,15 @@
       ev.preventDefault();
     }
   });
+  // <input type=file data-fills="NAME">: read the chosen file into the
+  // form's textarea NAME, so uploads go through the same CSRF-checked form.
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    var name = input.getAttribute && input.getAttribute("data-fills");
+    if (!name || !input.files || !input.files[0] || !input.form) { return; }
+    var target = input.form.elements[name];
+    var reader = new FileReader();
+    reader.onload = function () { if (target) { target.value = reader.result; } };
+    reader.readAsText(input.files[0]);
+  });
 })();

@@ -47,4 +47,35 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone);
 
+/* ---- additions (issue 3) ---- */
+
+#define B8_CAMPAIGN_BODY_MAX 1000
+#define B8_CAMPAIGN_NAME_MAX 200
+#define B8_BUTTON_CAPTION_MAX 30
+#define B8_VIDEO_MAX_BYTES 209715200L   /* 200 MB, 8x8's Viber limit */
+
+/* The enumerations, lowercase, NULL-terminated. */
+extern const char *const b8_campaign_types[];
+extern const char *const b8_campaign_states[];
+extern const char *const b8_recipient_states[];
+
+/* The API object of a loaded campaign with its counts (NULL: no counts). */
+cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts);
+
+/* The body (and fallback text) as the first recipient will get them:
+ * {"name", "phone", "body", "fallback_text", "example": bool}; "example"
+ * when the campaign has no recipients yet and a sample name is used. */
+b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
+
+/* The SMS parts of a text: {"characters", "encoding": "GSM-7"|"UCS-2",
+ * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
+cJSON *b8_sms_count_json(const char *text);
+
+/* recipients.csv: the header row, then every recipient in id order, given
+ * to write() in chunks. Fails (before writing anything) for an unknown
+ * campaign; a write() failure stops the export. */
+typedef apr_status_t b8_write_fn(void *baton, const char *data, apr_size_t len);
+b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
+                                void *baton, b8_err *err);
+
 #endif

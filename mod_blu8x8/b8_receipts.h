@@ -20,4 +20,19 @@ int b8_message_state_advances(const char *from, const char *to);
 apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_message_id,
                                 int *settled);
 
+/* One delivery receipt as 8x8 sent it: state is 8x8's (queued, sent,
+ * delivered, read, undelivered, rejected); event_at is ISO 8601 UTC or NULL;
+ * price is "<total> <currency>" or NULL. */
+typedef struct {
+    const char *umid, *client_message_id, *namespace_name, *state, *detail;
+    const char *error_code, *error_message, *price, *event_at;
+} b8_receipt;
+
+/* Keeps the receipt (table receipts) and applies it to its message, found by
+ * UMID, else by clientMessageId (then the UMID is recorded on the row), with
+ * the rules of b8_receipts_settle. Must be called inside a transaction.
+ * *matched is 1 when the message exists, *changed when its state moved. */
+apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, int *matched,
+                               int *changed);
+
 #endif

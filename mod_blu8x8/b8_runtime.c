@@ -144,11 +144,15 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
         APR_ARRAY_PUSH(values, const char *) = norm;
         apr_hash_set(merged, d->key, APR_HASH_KEY_STRING, norm);
     }
-    if (err->kind != B8_OK) {
+    if (err->kind != B8_OK && err->kind != B8_EINVALID) {
         return err->kind;
     }
+    /* The cross-setting rule is reported with the field errors, so the form
+     * shows every problem at once. */
     if ((bad = b8_settings_check_rules(ctx->config, merged, &why)) != NULL) {
         b8_field_error(err, bad, why);
+    }
+    if (err->kind != B8_OK) {
         return err->kind;
     }
     if (b8_db_begin(ctx->db) != APR_SUCCESS) {

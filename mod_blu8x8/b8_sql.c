@@ -48,6 +48,280 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_USER_ENSURE_ADMIN] = {
         "UPDATE users SET is_admin = 1 WHERE login = %s AND is_admin = 0" },
 
+    /* tags (names are unique whatever their case: index tags_name_ci) */
+    [B8_SQL_TAGS_COUNT] = { "SELECT COUNT(*) FROM tags" },
+    [B8_SQL_TAGS_PAGE] = {
+        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
+        "t.created_at FROM tags t ORDER BY LOWER(t.name), t.id LIMIT %s OFFSET %s" },
+    [B8_SQL_TAG_BY_ID] = {
+        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
+        "t.created_at FROM tags t WHERE t.id = %s" },
+    [B8_SQL_TAG_BY_NAME] = { "SELECT id, name FROM tags WHERE LOWER(name) = LOWER(%s)" },
+    [B8_SQL_TAG_INSERT] = {
+        "INSERT INTO tags (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING id" },
+    [B8_SQL_TAG_RENAME] = { "UPDATE tags SET name = %s WHERE id = %s" },
+    [B8_SQL_TAG_DELETE] = { "DELETE FROM tags WHERE id = %s" },
+    /* Contacts of a tag in id order, one chunk after the last id seen. */
+    [B8_SQL_TAG_CONTACTS_AFTER] = {
+        "SELECT c.id, c.name, c.phone, c.phone_key, c.opted_out FROM contact_tags ct "
+        "JOIN contacts c ON c.id = ct.contact_id WHERE ct.tag_id = %s AND ct.contact_id > %s "
+        "ORDER BY ct.contact_id LIMIT %s" },
+
+    /* contacts; the list filters are optional (NULL = any): q (name, or
+     * digits of the phone), tag name, opted_out 0/1 */
+#define B8_CONTACT_FILTER \
+    "(CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\' OR c.phone_key LIKE %s) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM contact_tags x JOIN tags y " \
+    "ON y.id = x.tag_id WHERE x.contact_id = c.id AND LOWER(y.name) = LOWER(%s))) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR c.opted_out = CAST(%s AS INTEGER))"
+#define B8_CONTACT_COLS "c.id, c.name, c.phone, c.opted_out, c.opted_out_at, c.created_at, c.updated_at"
+    [B8_SQL_CONTACTS_COUNT] = { "SELECT COUNT(*) FROM contacts c WHERE " B8_CONTACT_FILTER },
+    /* One page of contacts with one row per tag (NULL when none). */
+    [B8_SQL_CONTACTS_PAGE] = {
+        "SELECT " B8_CONTACT_COLS ", t.name FROM (SELECT * FROM contacts c WHERE "
+        B8_CONTACT_FILTER " ORDER BY LOWER(c.name), c.id LIMIT %s OFFSET %s) c "
+        "LEFT JOIN contact_tags ct ON ct.contact_id = c.id LEFT JOIN tags t ON t.id = ct.tag_id "
+        "ORDER BY LOWER(c.name), c.id, LOWER(t.name)" },
+    [B8_SQL_CONTACT_BY_ID] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.id = %s" },
+    [B8_SQL_CONTACT_BY_PHONE] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.phone = %s" },
+    [B8_SQL_CONTACT_TAG_NAMES] = {
+        "SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id "
+        "WHERE ct.contact_id = %s ORDER BY LOWER(t.name)" },
+    [B8_SQL_CONTACT_INSERT] = {
+        "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
+        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO NOTHING "
+        "RETURNING id" },
+    [B8_SQL_CONTACT_UPDATE] = {
+        "UPDATE contacts SET name = %s, phone = %s, phone_key = %s, opted_out = %s, "
+        "opted_out_at = %s, updated_at = %s WHERE id = %s" },
+    [B8_SQL_CONTACT_DELETE] = { "DELETE FROM contacts WHERE id = %s" },
+    [B8_SQL_CONTACT_TAGS_CLEAR] = { "DELETE FROM contact_tags WHERE contact_id = %s" },
+    [B8_SQL_CONTACT_TAG_ADD] = {
+        "INSERT INTO contact_tags (contact_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING" },
+#undef B8_CONTACT_FILTER
+#undef B8_CONTACT_COLS
+
+    /* campaigns */
+#define B8_CAMPAIGN_COLS \
+    "c.id, c.name, c.type, c.body, c.url, c.fallback_text, c.thumbnail_url, c.file_size, " \
+    "c.duration, c.button_caption, c.button_url, c.state, c.send_at, c.queued_at, " \
+    "c.created_at, c.updated_at, c.started_at, c.done_at"
+#define B8_CAMPAIGN_FILTER \
+    "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
+    [B8_SQL_CAMPAIGN_BY_ID] = { "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE c.id = %s" },
+    [B8_SQL_CAMPAIGN_STATE] = { "SELECT state FROM campaigns WHERE id = %s" },
+    [B8_SQL_CAMPAIGNS_COUNT] = { "SELECT COUNT(*) FROM campaigns c WHERE " B8_CAMPAIGN_FILTER },
+    /* Newest first. */
+    [B8_SQL_CAMPAIGNS_PAGE] = {
+        "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s" },
+    /* The recipient counts of that same page, in one pass over the index. */
+    [B8_SQL_CAMPAIGNS_PAGE_COUNTS] = {
+        "SELECT m.campaign_id, m.state, COUNT(*) FROM messages m WHERE m.campaign_id IN "
+        "(SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s) GROUP BY m.campaign_id, m.state" },
+    [B8_SQL_CAMPAIGN_INSERT] = {
+        "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
+        "duration, button_caption, button_url, state, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'draft', %s, %s) RETURNING id" },
+    /* Only a Draft changes; the caller checks the state in the same transaction. */
+    [B8_SQL_CAMPAIGN_UPDATE] = {
+        "UPDATE campaigns SET name = %s, type = %s, body = %s, url = %s, fallback_text = %s, "
+        "thumbnail_url = %s, file_size = %s, duration = %s, button_caption = %s, "
+        "button_url = %s, updated_at = %s WHERE id = %s AND state = 'draft'" },
+    [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
+    /* Walks the (campaign_id, state, id) index. */
+    [B8_SQL_CAMPAIGN_COUNTS] = {
+        "SELECT state, COUNT(*) FROM messages WHERE campaign_id = %s GROUP BY state" },
+    [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
+        "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
+#undef B8_CAMPAIGN_COLS
+#undef B8_CAMPAIGN_FILTER
+
+    /* recipients: messages rows of kind 'campaign' */
+#define B8_RECIPIENT_COLS \
+    "id, phone, name, contact_id, client_message_id, umid, state, error_code, error_message, " \
+    "updated_at"
+    [B8_SQL_RECIPIENT_INSERT] = {
+        "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
+        "client_message_id, state, created_at, updated_at) "
+        "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
+        "ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    [B8_SQL_RECIPIENT_BY_ID] = {
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s" },
+    [B8_SQL_RECIPIENT_DELETE] = { "DELETE FROM messages WHERE id = %s AND campaign_id = %s" },
+    /* Pages walk the (campaign_id, id) and (campaign_id, state, id) indexes. */
+    [B8_SQL_RECIPIENTS_PAGE] = {
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s "
+        "ORDER BY id LIMIT %s OFFSET %s" },
+    [B8_SQL_RECIPIENTS_PAGE_STATE] = {
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND state = %s "
+        "ORDER BY id LIMIT %s OFFSET %s" },
+    /* Exports: one chunk after the last id seen. */
+    [B8_SQL_RECIPIENTS_AFTER] = {
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND id > %s "
+        "ORDER BY id LIMIT %s" },
+#undef B8_RECIPIENT_COLS
+
+    /* faqs: ordered by position; new pairs go last */
+    [B8_SQL_FAQS_COUNT] = { "SELECT COUNT(*) FROM faqs" },
+    [B8_SQL_FAQS_ALL] = {
+        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id" },
+    [B8_SQL_FAQS_PAGE] = {
+        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id "
+        "LIMIT %s OFFSET %s" },
+    [B8_SQL_FAQ_BY_ID] = { "SELECT id, prompt, completion, position FROM faqs WHERE id = %s" },
+    [B8_SQL_FAQ_INSERT] = {
+        "INSERT INTO faqs (prompt, completion, position) "
+        "VALUES (%s, %s, (SELECT COALESCE(MAX(position), 0) + 1 FROM faqs)) RETURNING id" },
+    [B8_SQL_FAQ_UPDATE] = { "UPDATE faqs SET prompt = %s, completion = %s WHERE id = %s" },
+    [B8_SQL_FAQ_DELETE] = { "DELETE FROM faqs WHERE id = %s" },
+    [B8_SQL_FAQ_NEIGHBOUR_BEFORE] = {
+        "SELECT id, position FROM faqs WHERE position < %s OR (position = %s AND id < %s) "
+        "ORDER BY position DESC, id DESC LIMIT 1" },
+    [B8_SQL_FAQ_NEIGHBOUR_AFTER] = {
+        "SELECT id, position FROM faqs WHERE position > %s OR (position = %s AND id > %s) "
+        "ORDER BY position, id LIMIT 1" },
+    [B8_SQL_FAQ_SET_POSITION] = { "UPDATE faqs SET position = %s WHERE id = %s" },
+
+    /* leads: one per inbound message; the first claim wins */
+#define B8_LEAD_COLUMNS \
+    "SELECT l.id, l.created_at, l.name, l.phone, l.contact_id, l.inbound_id, l.claimed_at, " \
+    "c.name, u.login, u.name FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
+    "LEFT JOIN users u ON u.id = l.claimed_by "
+#define B8_LEAD_FILTER \
+    "WHERE (%s = 'all' OR (%s = 'claimed' AND l.claimed_by IS NOT NULL) " \
+    "OR (%s = 'unclaimed' AND l.claimed_by IS NULL)) "
+    [B8_SQL_LEAD_INSERT] = {
+        "INSERT INTO leads (inbound_id, name, phone, contact_id, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
+    [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
+    [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s" },
+    [B8_SQL_LEADS_COUNT] = { "SELECT COUNT(*) FROM leads l " B8_LEAD_FILTER },
+    [B8_SQL_LEADS_PAGE] = { B8_LEAD_COLUMNS B8_LEAD_FILTER "ORDER BY l.id DESC LIMIT %s OFFSET %s" },
+    [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC" },
+    [B8_SQL_LEAD_CLAIM] = {
+        "UPDATE leads SET claimed_by = %s, claimed_at = %s WHERE id = %s AND claimed_by IS NULL" },
+    [B8_SQL_LEAD_PINGED] = {
+        "SELECT u.login FROM messages m JOIN users u ON u.id = m.user_id "
+        "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login" },
+    [B8_SQL_LEAD_AGENTS] = {
+        "SELECT id, login, name, phone FROM users "
+        "WHERE is_agent = 1 AND phone IS NOT NULL AND phone <> '' ORDER BY id" },
+    [B8_SQL_LEAD_CONTACT_BY_KEY] = {
+        "SELECT id, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+    [B8_SQL_LEAD_PING_INSERT] = {
+        "INSERT INTO messages (kind, channel, lead_id, user_id, inbound_id, phone, phone_key, name,"
+        " body, button_caption, button_url, client_message_id, state, created_at, updated_at) "
+        "VALUES ('agent_ping', 'viber', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+#undef B8_LEAD_COLUMNS
+#undef B8_LEAD_FILTER
+
+    /* webhook: delivery receipts (every one kept; matched = applied to a message) */
+    [B8_SQL_RECEIPT_INSERT] = {
+        "INSERT INTO receipts (umid, client_message_id, namespace, state, detail, error_code, "
+        "error_message, price, event_at, received_at, matched) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
+    [B8_SQL_RECEIPT_SET_MATCHED] = { "UPDATE receipts SET matched = 1 WHERE id = %s AND matched = 0" },
+    [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
+        "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
+        "price, event_at FROM receipts WHERE client_message_id = %s OR umid = %s ORDER BY id" },
+    [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
+        "SELECT id, state, umid, campaign_id FROM messages WHERE umid = %s ORDER BY id LIMIT 1" },
+    [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
+        "SELECT id, state, umid, campaign_id FROM messages WHERE client_message_id = %s" },
+    /* Forward only, checked again here so that concurrent receipts on
+     * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
+     * states that can still move (final states rank 99); the last argument
+     * is the new state's rank. */
+    [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
+        "UPDATE messages SET state = %s, umid = COALESCE(umid, %s), status_detail = %s, "
+        "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "updated_at = %s WHERE id = %s AND (CASE state WHEN 'pending' THEN 0 "
+        "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
+        "WHEN 'delivered' THEN 5 ELSE 99 END) < CAST(%s AS INTEGER)" },
+    [B8_SQL_RECEIPT_MESSAGE_SET_UMID] = {
+        "UPDATE messages SET umid = %s, updated_at = %s WHERE id = %s AND umid IS NULL" },
+    /* Locks the campaign row (a campaign being sent) before counting. */
+    [B8_SQL_RECEIPT_CAMPAIGN_LOCK] = {
+        "UPDATE campaigns SET state = state WHERE id = %s "
+        "AND state IN ('queued', 'sending', 'paused')" },
+    /* 1 while a recipient is neither delivered nor read: three ranges of the
+     * (campaign_id, state, id) index, each stopping at its first row. */
+    [B8_SQL_RECEIPT_CAMPAIGN_OPEN] = {
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM messages WHERE campaign_id = %s "
+        "AND state < 'delivered') OR EXISTS (SELECT 1 FROM messages WHERE campaign_id = %s "
+        "AND state > 'delivered' AND state < 'read') OR EXISTS (SELECT 1 FROM messages "
+        "WHERE campaign_id = %s AND state > 'read') THEN 1 ELSE 0 END" },
+    [B8_SQL_RECEIPT_CAMPAIGN_DONE] = {
+        "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s WHERE id = %s "
+        "AND state IN ('queued', 'sending', 'paused')" },
+
+    /* webhook: inbound messages, stored once per UMID */
+    [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
+    [B8_SQL_INBOUND_INSERT] = {
+        "INSERT INTO inbound (umid, namespace, channel, phone, phone_key, name, type, body, raw, "
+        "event_at, received_at, contact_id, ai_state) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (umid) DO NOTHING RETURNING id" },
+    [B8_SQL_INBOUND_CONTACT_BY_KEY] = {
+        "SELECT id, opted_out, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+    [B8_SQL_INBOUND_CONTACT_CREATE] = {
+        "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
+        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO UPDATE SET "
+        "opted_out = excluded.opted_out, opted_out_at = excluded.opted_out_at, "
+        "updated_at = excluded.updated_at RETURNING id" },
+    [B8_SQL_INBOUND_CONTACT_OPT] = {
+        "UPDATE contacts SET opted_out = %s, opted_out_at = %s, updated_at = %s WHERE id = %s" },
+    [B8_SQL_INBOUND_CONFIRMATION_INSERT] = {
+        "INSERT INTO messages (kind, channel, inbound_id, contact_id, phone, phone_key, name, body, "
+        "client_message_id, state, created_at, updated_at) "
+        "VALUES ('confirmation', 'viber', %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+
+    /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
+#define B8_INBOUND_COLS \
+    "i.id, i.umid, i.phone, i.name, i.channel, i.type, i.body, i.received_at, " \
+    "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)), " \
+    "i.ai_state, i.ai_error, i.reply_id, i.event_at"
+    [B8_SQL_INBOUND_COUNT] = { "SELECT COUNT(*) FROM inbound" },
+    [B8_SQL_INBOUND_PAGE] = {
+        "SELECT " B8_INBOUND_COLS " FROM inbound i ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+    [B8_SQL_INBOUND_COUNT_BY_KEY] = { "SELECT COUNT(*) FROM inbound WHERE phone_key = %s" },
+    [B8_SQL_INBOUND_PAGE_BY_KEY] = {
+        "SELECT " B8_INBOUND_COLS " FROM inbound i WHERE i.phone_key = %s "
+        "ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+#undef B8_INBOUND_COLS
+
+    /* inbox: conversations are the phones that wrote to us, latest first;
+     * search by phone digits or by the sender's or contact's name */
+#define B8_INBOX_SEARCH \
+    "FROM inbound i LEFT JOIN contacts c ON c.phone_key = i.phone_key " \
+    "WHERE i.phone_key LIKE %s OR LOWER(COALESCE(i.name, '')) LIKE %s ESCAPE '\\' " \
+    "OR LOWER(COALESCE(c.name, '')) LIKE %s ESCAPE '\\' GROUP BY i.phone_key"
+    [B8_SQL_INBOX_CONVERSATIONS_COUNT] = { "SELECT COUNT(DISTINCT phone_key) FROM inbound" },
+    [B8_SQL_INBOX_CONVERSATIONS_PAGE] = {
+        "SELECT phone_key, MAX(id) AS last_id FROM inbound GROUP BY phone_key "
+        "ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+    [B8_SQL_INBOX_SEARCH_COUNT] = {
+        "SELECT COUNT(*) FROM (SELECT i.phone_key " B8_INBOX_SEARCH ") t" },
+    [B8_SQL_INBOX_SEARCH_PAGE] = {
+        "SELECT i.phone_key, MAX(i.id) AS last_id " B8_INBOX_SEARCH
+        " ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+#undef B8_INBOX_SEARCH
+    /* One conversation, newest first: inbound rows and every outbound
+     * message to the same phone (campaign texts come from their campaign). */
+    [B8_SQL_INBOX_THREAD] = {
+        "SELECT dir, id, at, kind, body, state, ai_state, ai_error, channel, name, error_message, "
+        "campaign, type, phone FROM ("
+        "SELECT 'in' AS dir, id, received_at AS at, 'inbound' AS kind, body, NULL AS state, "
+        "ai_state, ai_error, channel, name, NULL AS error_message, NULL AS campaign, type, phone "
+        "FROM inbound WHERE phone_key = %s "
+        "UNION ALL SELECT 'out', m.id, m.created_at, m.kind, COALESCE(m.body, c.body), m.state, "
+        "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone "
+        "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
+        ") t ORDER BY at DESC, id DESC LIMIT %s" },
+
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
 
@@ -91,6 +365,7 @@ static const char *const migrations[] = {
     " phone TEXT, is_admin INTEGER NOT NULL DEFAULT 0, is_agent INTEGER NOT NULL DEFAULT 0,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
     "CREATE TABLE tags (id @PK@, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX tags_name_ci ON tags (LOWER(name));"
     "CREATE TABLE contacts (id @PK@, name TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL UNIQUE,"
     " phone_key TEXT NOT NULL, opted_out INTEGER NOT NULL DEFAULT 0, opted_out_at TEXT,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
@@ -118,12 +393,14 @@ static const char *const migrations[] = {
     " campaign_id @ID@ REFERENCES campaigns (id) ON DELETE CASCADE,"
     " sms_batch_id @ID@ REFERENCES sms_batches (id) ON DELETE CASCADE,"
     " inbound_id @ID@, lead_id @ID@, user_id @ID@, contact_id @ID@,"
-    " phone TEXT NOT NULL, phone_key TEXT, name TEXT, body TEXT, sender TEXT, encoding TEXT,"
+    " phone TEXT NOT NULL, phone_key TEXT, name TEXT, body TEXT, button_caption TEXT,"
+    " button_url TEXT, sender TEXT, encoding TEXT,"
     " parts INTEGER, client_message_id TEXT NOT NULL UNIQUE, umid TEXT,"
     " state TEXT NOT NULL DEFAULT 'pending', status_detail TEXT, error_code TEXT,"
     " error_message TEXT, price TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT, receipt_at TEXT);"
     "CREATE UNIQUE INDEX messages_campaign_phone ON messages (campaign_id, phone);"
+    "CREATE INDEX messages_campaign ON messages (campaign_id, id);"
     "CREATE INDEX messages_campaign_state ON messages (campaign_id, state, id);"
     "CREATE INDEX messages_umid ON messages (umid);"
     "CREATE INDEX messages_kind_state ON messages (kind, state, id);"
@@ -138,7 +415,8 @@ static const char *const migrations[] = {
     " position INTEGER NOT NULL);"
     "CREATE TABLE leads (id @PK@, inbound_id @ID@ UNIQUE, name TEXT NOT NULL, phone TEXT NOT NULL,"
     " contact_id @ID@, claimed_by @ID@, claimed_at TEXT, created_at TEXT NOT NULL);"
-    "CREATE INDEX leads_claimed ON leads (claimed_by, id)",
+    "CREATE INDEX leads_claimed ON leads (claimed_by, id);"
+    "CREATE INDEX messages_lead ON messages (lead_id, user_id)",
 };
 
 int b8_sql_migration_count(void)

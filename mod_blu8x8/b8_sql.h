@@ -28,9 +28,111 @@
     X(USER_BOOTSTRAP_ADMIN, W) \
     X(USER_ENSURE_ADMIN, W)
 
+/* Issue 3: tags, contacts, campaigns and their recipients. */
+#define B8_SQL_TAGS(X) \
+    X(TAGS_COUNT, R) \
+    X(TAGS_PAGE, R) \
+    X(TAG_BY_ID, R) \
+    X(TAG_BY_NAME, R) \
+    X(TAG_INSERT, W) \
+    X(TAG_RENAME, W) \
+    X(TAG_DELETE, W) \
+    X(TAG_CONTACTS_AFTER, R)
+
+#define B8_SQL_CONTACTS(X) \
+    X(CONTACTS_COUNT, R) \
+    X(CONTACTS_PAGE, R) \
+    X(CONTACT_BY_ID, R) \
+    X(CONTACT_BY_PHONE, R) \
+    X(CONTACT_TAG_NAMES, R) \
+    X(CONTACT_INSERT, W) \
+    X(CONTACT_UPDATE, W) \
+    X(CONTACT_DELETE, W) \
+    X(CONTACT_TAGS_CLEAR, W) \
+    X(CONTACT_TAG_ADD, W)
+
+#define B8_SQL_CAMPAIGNS(X) \
+    X(CAMPAIGN_BY_ID, R) \
+    X(CAMPAIGN_STATE, R) \
+    X(CAMPAIGNS_COUNT, R) \
+    X(CAMPAIGNS_PAGE, R) \
+    X(CAMPAIGNS_PAGE_COUNTS, R) \
+    X(CAMPAIGN_INSERT, W) \
+    X(CAMPAIGN_UPDATE, W) \
+    X(CAMPAIGN_DELETE, W) \
+    X(CAMPAIGN_COUNTS, R) \
+    X(CAMPAIGN_FIRST_RECIPIENT, R) \
+    X(RECIPIENT_INSERT, W) \
+    X(RECIPIENT_BY_ID, R) \
+    X(RECIPIENT_DELETE, W) \
+    X(RECIPIENTS_PAGE, R) \
+    X(RECIPIENTS_PAGE_STATE, R) \
+    X(RECIPIENTS_AFTER, R)
+
+/* FAQ knowledge base of the AI chatbot. */
+#define B8_SQL_FAQS(X) \
+    X(FAQS_COUNT, R) \
+    X(FAQS_ALL, R) \
+    X(FAQS_PAGE, R) \
+    X(FAQ_BY_ID, R) \
+    X(FAQ_INSERT, W) \
+    X(FAQ_UPDATE, W) \
+    X(FAQ_DELETE, W) \
+    X(FAQ_NEIGHBOUR_BEFORE, R) \
+    X(FAQ_NEIGHBOUR_AFTER, R) \
+    X(FAQ_SET_POSITION, W)
+
+/* Leads, agent pings and claims. */
+#define B8_SQL_LEADS(X) \
+    X(LEAD_INSERT, W) \
+    X(LEAD_BY_INBOUND, R) \
+    X(LEAD_BY_ID, R) \
+    X(LEADS_COUNT, R) \
+    X(LEADS_PAGE, R) \
+    X(LEADS_ALL, R) \
+    X(LEAD_CLAIM, W) \
+    X(LEAD_PINGED, R) \
+    X(LEAD_AGENTS, R) \
+    X(LEAD_CONTACT_BY_KEY, R) \
+    X(LEAD_PING_INSERT, W)
+
+/* Issue 5: the webhook (delivery receipts, inbound messages) and the Inbox. */
+#define B8_SQL_WEBHOOK(X) \
+    X(RECEIPT_INSERT, W) \
+    X(RECEIPT_SET_MATCHED, W) \
+    X(RECEIPTS_FOR_MESSAGE, R) \
+    X(RECEIPT_MESSAGE_BY_UMID, R) \
+    X(RECEIPT_MESSAGE_BY_CMID, R) \
+    X(RECEIPT_MESSAGE_APPLY, W) \
+    X(RECEIPT_MESSAGE_SET_UMID, W) \
+    X(RECEIPT_CAMPAIGN_LOCK, W) \
+    X(RECEIPT_CAMPAIGN_OPEN, R) \
+    X(RECEIPT_CAMPAIGN_DONE, W) \
+    X(INBOUND_EXISTS, R) \
+    X(INBOUND_INSERT, W) \
+    X(INBOUND_CONTACT_BY_KEY, R) \
+    X(INBOUND_CONTACT_CREATE, W) \
+    X(INBOUND_CONTACT_OPT, W) \
+    X(INBOUND_CONFIRMATION_INSERT, W) \
+    X(INBOUND_COUNT, R) \
+    X(INBOUND_PAGE, R) \
+    X(INBOUND_COUNT_BY_KEY, R) \
+    X(INBOUND_PAGE_BY_KEY, R) \
+    X(INBOX_CONVERSATIONS_COUNT, R) \
+    X(INBOX_CONVERSATIONS_PAGE, R) \
+    X(INBOX_SEARCH_COUNT, R) \
+    X(INBOX_SEARCH_PAGE, R) \
+    X(INBOX_THREAD, R)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
-    B8_SQL_USERS(X)
+    B8_SQL_WEBHOOK(X) \
+    B8_SQL_USERS(X) \
+    B8_SQL_FAQS(X) \
+    B8_SQL_LEADS(X) \
+    B8_SQL_TAGS(X) \
+    B8_SQL_CONTACTS(X) \
+    B8_SQL_CAMPAIGNS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,

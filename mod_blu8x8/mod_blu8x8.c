@@ -412,6 +412,9 @@ static int dispatch(request_rec *r)
     if (strcmp(r->handler, "blu8x8-admin") == 0) {
         return b8_admin_handler(r);
     }
+    if (strcmp(r->handler, "blu8x8-claim") == 0) {
+        return b8_claim_handler(r);
+    }
     return DECLINED;
 }
 

@@ -55,12 +55,15 @@ void b8_worker_wake(void);
 
 /* mod_blu8x8_admin.c, mod_blu8x8_webhook.c, mod_blu8x8_claim.c */
 int b8_admin_handler(request_rec *r);
+int b8_claim_handler(request_rec *r);
 
 /* mod_blu8x8_http.c: request helpers shared by the handlers */
 int b8_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *len);
 int b8_send_json(request_rec *r, int status, const cJSON *json);
 int b8_send_json_error(request_rec *r, int status, const char *message);
 int b8_send_html(request_rec *r, int status, const char *html);
+/* A CSV download (text/csv, attachment; filename). */
+int b8_send_csv(request_rec *r, const char *filename, const char *csv);
 int b8_status_of(b8_errkind kind);
 cJSON *b8_err_json(const b8_err *err);
 b8_ctx *b8_request_ctx(request_rec *r, int *http_status);

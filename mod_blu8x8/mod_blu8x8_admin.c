@@ -18,6 +18,9 @@
 
 static const struct { const char *id, *label, *path; } nav_items[] = {
     { "dashboard", "Dashboard", "" },
+    { "leads", "Leads", "leads" },
+    { "faqs", "FAQ", "faqs" },
+    { "settings", "Settings", "settings" },
     { "users", "Users", "users" },
 };
 
@@ -239,6 +242,8 @@ static const b8_route b8_routes_core[] = {
 static const b8_route *const route_tables[] = {
     b8_routes_core,
     b8_routes_users,
+    b8_routes_ai,
+    b8_routes_leads,
     NULL
 };
 

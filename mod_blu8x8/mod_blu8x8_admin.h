@@ -42,6 +42,8 @@ typedef struct {
 
 /* Each area's table ends with { NULL }. */
 extern const b8_route b8_routes_users[];
+extern const b8_route b8_routes_ai[];        /* settings, FAQ */
+extern const b8_route b8_routes_leads[];
 
 /* Renders templates/<tmpl>.html inside the layout; data is consumed. */
 int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,

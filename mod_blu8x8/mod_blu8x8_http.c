@@ -115,13 +115,28 @@ int b8_send_html(request_rec *r, int status, const char *html)
     security_headers(r);
     apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
     apr_table_setn(r->headers_out, "Referrer-Policy", "same-origin");
-    apr_table_setn(r->headers_out, "Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                   "form-action 'self'; base-uri 'none'");
+    if (!apr_table_get(r->headers_out, "Content-Security-Policy")) {
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                       "form-action 'self'; base-uri 'none'");
+    }
     ap_set_content_type(r, "text/html; charset=utf-8");
     ap_set_content_length(r, (apr_off_t)strlen(html));
     if (!r->header_only) {
         ap_rputs(html, r);
+    }
+    return OK;
+}
+
+int b8_send_csv(request_rec *r, const char *filename, const char *csv)
+{
+    security_headers(r);
+    ap_set_content_type(r, "text/csv; charset=utf-8");
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "attachment; filename=\"%s\"", filename));
+    ap_set_content_length(r, (apr_off_t)strlen(csv));
+    if (!r->header_only) {
+        ap_rputs(csv, r);
     }
     return OK;
 }

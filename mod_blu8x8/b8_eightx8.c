@@ -1,0 +1,306 @@
+#include "b8_eightx8.h"
+#include "b8_settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_date.h>
+#include <apr_escape.h>
+#include <apr_strings.h>
+
+/* ------------------------------------------------------------- settings */
+
+const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
+                                 b8_eightx8_conf *out)
+{
+    apr_array_header_t *senders = b8_setting_list(p, config, db, "sms_senders");
+    double timeout = b8_setting_number(config, db, "http_timeout");
+
+    memset(out, 0, sizeof(*out));
+    out->api_key = b8_setting_effective(config, db, "api_key", NULL);
+    out->sub_account = b8_setting_effective(config, db, "viber_sub_account", NULL);
+    out->base_url = b8_setting_effective(config, db, "chatapps_url", NULL);
+    out->sms_source = senders->nelts ? APR_ARRAY_IDX(senders, 0, const char *) : NULL;
+    if (timeout < 1) {
+        timeout = 1;
+    }
+    out->timeout = (apr_interval_time_t)(timeout * APR_USEC_PER_SEC);
+    if (!out->api_key || !*out->api_key) {
+        return "The 8x8 API key is not set: enter it in Settings (8x8 API key) or set "
+               "Blu8x8ApiKey in the server config.";
+    }
+    if (!out->sub_account || !*out->sub_account) {
+        return "The Viber sub-account ID is not set: enter it in Settings or set "
+               "Blu8x8ViberSubAccount in the server config.";
+    }
+    if (!out->base_url || !*out->base_url) {
+        return "The 8x8 Chat Apps base URL is not set (Blu8x8ChatAppsURL).";
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------- payloads */
+
+static int is_set(const char *s)
+{
+    return s && *s;
+}
+
+static cJSON *new_message(const char *phone, const char *client_message_id, const char *type,
+                          cJSON **content)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON *user = cJSON_AddObjectToObject(msg, "user");
+
+    cJSON_AddStringToObject(user, "msisdn", phone);
+    cJSON_AddStringToObject(msg, "clientMessageId", client_message_id);
+    cJSON_AddStringToObject(msg, "type", type);
+    *content = cJSON_AddObjectToObject(msg, "content");
+    return msg;
+}
+
+static void add_button(cJSON *content, const char *caption, const char *url)
+{
+    cJSON *button = cJSON_AddObjectToObject(content, "button");
+    cJSON_AddStringToObject(button, "caption", caption);
+    cJSON_AddStringToObject(button, "action", url);
+}
+
+cJSON *b8_eightx8_text_message(const char *phone, const char *client_message_id,
+                               const char *text, const char *button_caption,
+                               const char *button_url)
+{
+    int button = is_set(button_caption) && is_set(button_url);
+    cJSON *content;
+    cJSON *msg = new_message(phone, client_message_id, button ? "buttons" : "text", &content);
+
+    cJSON_AddStringToObject(content, "text", text ? text : "");
+    if (button) {
+        add_button(content, button_caption, button_url);
+    }
+    return msg;
+}
+
+cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const char *phone,
+                                   const char *name, const char *client_message_id,
+                                   const char *sms_source)
+{
+    const char *text = b8_campaign_expand(p, c->body ? c->body : "", name ? name : "", phone);
+    int button = is_set(c->button_caption) && is_set(c->button_url);
+    const char *type = c->type ? c->type : "text";
+    cJSON *msg, *content;
+
+    if (strcmp(type, "image") == 0) {
+        msg = new_message(phone, client_message_id, button ? "buttons" : "image", &content);
+        if (button || is_set(text)) {
+            cJSON_AddStringToObject(content, "text", text);
+        }
+        b8_json_add_str(content, "url", c->url);
+        if (button) {
+            add_button(content, c->button_caption, c->button_url);
+        }
+    }
+    else if (strcmp(type, "video") == 0) {
+        cJSON *video;
+        msg = new_message(phone, client_message_id, "video", &content);
+        b8_json_add_str(content, "url", c->url);
+        /* 8x8 takes these three as strings. */
+        video = cJSON_AddObjectToObject(content, "video");
+        if (is_set(c->file_size)) cJSON_AddStringToObject(video, "filesize", c->file_size);
+        if (is_set(c->duration)) cJSON_AddStringToObject(video, "duration", c->duration);
+        if (is_set(c->thumbnail_url)) cJSON_AddStringToObject(video, "thumbnail", c->thumbnail_url);
+        if (is_set(text)) {
+            cJSON_AddStringToObject(content, "text", text);
+        }
+        if (button) {
+            add_button(content, c->button_caption, c->button_url);
+        }
+    }
+    else if (strcmp(type, "file") == 0 || strcmp(type, "audio") == 0) {
+        /* Viber through 8x8 has no audio type: an audio file goes as a file. */
+        msg = new_message(phone, client_message_id, "file", &content);
+        b8_json_add_str(content, "url", c->url);
+    }
+    else {
+        msg = new_message(phone, client_message_id, button ? "buttons" : "text", &content);
+        cJSON_AddStringToObject(content, "text", text);
+        if (button) {
+            add_button(content, c->button_caption, c->button_url);
+        }
+    }
+    if (is_set(c->fallback_text)) {
+        cJSON *sms;
+        cJSON_AddStringToObject(content, "fallbackText",
+                                b8_campaign_expand(p, c->fallback_text, name ? name : "", phone));
+        sms = cJSON_AddObjectToObject(content, "sms");
+        cJSON_AddStringToObject(sms, "encoding", "AUTO");
+        b8_json_add_str(sms, "source", sms_source);
+    }
+    return msg;
+}
+
+void b8_eightx8_request(apr_pool_t *p, const b8_eightx8_conf *conf, const char *body,
+                        b8_http_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->url = apr_pstrcat(p, conf->base_url, "/api/v1/subaccounts/",
+                           apr_pescape_path_segment(p, conf->sub_account), "/messages", NULL);
+    req->bearer = conf->api_key;
+    req->body = body;
+    req->body_len = strlen(body);
+    req->timeout = conf->timeout;
+}
+
+/* ------------------------------------------------------------- answers */
+
+apr_interval_time_t b8_eightx8_retry_after(const char *value, apr_time_t now,
+                                           apr_interval_time_t def)
+{
+    apr_interval_time_t wait = def;
+    apr_interval_time_t max = apr_time_from_sec(B8_EIGHTX8_RETRY_AFTER_MAX);
+    char *end;
+
+    if (value && *value) {
+        double secs = strtod(value, &end);
+        if (end != value && *end == '\0') {
+            if (secs >= 0) {
+                wait = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+            }
+        }
+        else {
+            apr_time_t at = apr_date_parse_rfc(value);
+            if (at != APR_DATE_BAD) {
+                wait = at > now ? at - now : 0;
+            }
+        }
+    }
+    return wait > max ? max : wait;
+}
+
+/* 8x8's error body: {"code": 1002, "message": "..."}. */
+static void error_fields(apr_pool_t *p, const b8_http_response *res, const char **code,
+                         const char **message)
+{
+    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
+    const char *m = b8_json_str(body, "message");
+
+    *code = NULL;
+    *message = NULL;
+    if (cJSON_IsNumber(c)) {
+        *code = apr_psprintf(p, "%.0f", c->valuedouble);
+    }
+    else if (cJSON_IsString(c) && *c->valuestring) {
+        *code = apr_pstrdup(p, c->valuestring);
+    }
+    if (m && *m) {
+        *message = apr_pstrdup(p, m);
+    }
+    cJSON_Delete(body);
+}
+
+static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result *out)
+{
+    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    const char *umid = b8_json_str(body, "umid");
+    const char *state = b8_json_str(cJSON_GetObjectItemCaseSensitive(body, "status"), "state");
+
+    if (!state) {
+        state = b8_json_str(body, "state");
+    }
+    out->verdict = B8_SEND_ACCEPTED;
+    out->umid = umid && *umid ? apr_pstrdup(p, umid) : NULL;
+    out->state = apr_pstrdup(p, state && *state ? state : "queued");
+    cJSON_Delete(body);
+}
+
+static apr_interval_time_t backoff(int tries)
+{
+    apr_interval_time_t wait = apr_time_from_msec(B8_EIGHTX8_BACKOFF_MS);
+    for (int i = 1; i < tries && i < 10; i++) {
+        wait *= 2;
+    }
+    return wait;
+}
+
+void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
+                         b8_send_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->http_status = res->status;
+
+    if (res->outcome == B8_HTTP_MAYBE_SENT) {
+        out->verdict = B8_SEND_UNKNOWN;
+        out->error_message = apr_psprintf(p, "No answer from 8x8 (%s); the message may have "
+                                          "been sent.", res->error ? res->error : "connection lost");
+        return;
+    }
+    if (res->outcome == B8_HTTP_NOT_SENT) {
+        tries->tries++;
+        out->error_message = apr_psprintf(p, "Could not reach 8x8: %s",
+                                          res->error ? res->error : "connection failed");
+        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
+            out->verdict = B8_SEND_FAILED;
+            out->error_message = apr_psprintf(p, "%s (%d attempts).", out->error_message,
+                                              tries->tries);
+            return;
+        }
+        out->verdict = B8_SEND_RETRY;
+        out->retry_in = backoff(tries->tries);
+        return;
+    }
+    if (res->status >= 200 && res->status < 300) {
+        accepted(p, res, out);
+        return;
+    }
+    error_fields(p, res, &out->error_code, &out->error_message);
+    if (!out->error_message) {
+        out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld.", res->status);
+    }
+    if (res->status == 429) {
+        tries->rate_limited++;
+        out->rate_limited = 1;
+        if (tries->rate_limited >= B8_EIGHTX8_MAX_RATE_LIMITED) {
+            out->verdict = B8_SEND_FAILED;
+            out->error_message = apr_psprintf(p, "8x8 kept answering HTTP 429 (too many "
+                                              "requests): %s", out->error_message);
+            return;
+        }
+        out->verdict = B8_SEND_RETRY;
+        out->retry_in = b8_eightx8_retry_after(res->retry_after, apr_time_now(),
+                                               apr_time_from_sec(1));
+        return;
+    }
+    if (res->status >= 500) {
+        tries->tries++;
+        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
+            out->verdict = B8_SEND_FAILED;
+            out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld %d times: %s",
+                                              res->status, tries->tries, out->error_message);
+            return;
+        }
+        out->verdict = B8_SEND_RETRY;
+        out->retry_in = backoff(tries->tries);
+        return;
+    }
+    /* Any other answer is 8x8 refusing this message: final. */
+    out->verdict = B8_SEND_FAILED;
+}
+
+void b8_eightx8_send_now(apr_pool_t *p, const b8_eightx8_conf *conf, const cJSON *message,
+                         b8_send_result *out)
+{
+    b8_http_client *client = b8_http_thread_client();
+    b8_send_tries tries = { 0, 0 };
+    b8_http_request req;
+    b8_http_response res;
+
+    if (!client) {
+        memset(out, 0, sizeof(*out));
+        out->verdict = B8_SEND_FAILED;
+        out->error_message = "Cannot create an HTTP client (out of memory).";
+        return;
+    }
+    b8_eightx8_request(p, conf, b8_json_print(p, message), &req);
+    b8_http_perform(client, p, &req, &res);
+    b8_eightx8_classify(p, &res, &tries, out);
+}

@@ -1,0 +1,268 @@
+/* The Inbox: the inbound API and the conversations of the Inbox page.
+ * Texts are returned as stored; the templates escape them. */
+#include "b8_inbox.h"
+#include "b8_phone.h"
+#include "b8_util.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <apr_strings.h>
+
+static cJSON *inbound_json(const b8_rows *rows, int r)
+{
+    cJSON *o = cJSON_CreateObject();
+    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
+    b8_json_add_str(o, "umid", B8_CELL(rows, r, 1));
+    b8_json_add_str(o, "phone", B8_CELL(rows, r, 2));
+    b8_json_add_str(o, "name", B8_CELL(rows, r, 3));
+    b8_json_add_str(o, "channel", B8_CELL(rows, r, 4));
+    b8_json_add_str(o, "type", B8_CELL(rows, r, 5));
+    b8_json_add_str(o, "text", B8_CELL(rows, r, 6));
+    b8_json_add_str(o, "received_at", B8_CELL(rows, r, 7));
+    b8_json_add_str(o, "event_at", B8_CELL(rows, r, 12));
+    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "ai_state", B8_CELL(rows, r, 9));
+    b8_json_add_str(o, "ai_error", B8_CELL(rows, r, 10));
+    b8_json_add_int(o, "reply_id", B8_CELL(rows, r, 11));
+    return o;
+}
+
+static long count_value(const char *v)
+{
+    long n = 0;
+    return v && b8_parse_long(v, &n) ? n : 0;
+}
+
+b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, cJSON **out,
+                           b8_err *err)
+{
+    apr_pool_t *p = ctx->pool;
+    const char *limit = apr_ltoa(p, pg->per_page);
+    const char *offset = apr_ltoa(p, (pg->page - 1) * pg->per_page);
+    const char *key = NULL, *total = NULL;
+    b8_rows *rows = NULL;
+    cJSON *items;
+
+    if (phone && *phone) {
+        key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, "default_country"));
+        if (!key) {
+            *out = b8_list_envelope(cJSON_CreateArray(), 0, pg);
+            return B8_OK;
+        }
+    }
+    if (key) {
+        const char *cargs[] = { key };
+        const char *args[] = { key, limit, offset };
+        if (b8_db_value(ctx->db, p, B8_SQL_INBOUND_COUNT_BY_KEY, cargs, &total) != APR_SUCCESS
+            || b8_db_select(ctx->db, p, B8_SQL_INBOUND_PAGE_BY_KEY, args, &rows) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    else {
+        const char *args[] = { limit, offset };
+        if (b8_db_value(ctx->db, p, B8_SQL_INBOUND_COUNT, NULL, &total) != APR_SUCCESS
+            || b8_db_select(ctx->db, p, B8_SQL_INBOUND_PAGE, args, &rows) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    items = cJSON_CreateArray();
+    for (int r = 0; r < rows->nrows; r++) {
+        cJSON_AddItemToArray(items, inbound_json(rows, r));
+    }
+    *out = b8_list_envelope(items, count_value(total), pg);
+    return B8_OK;
+}
+
+/* ------------------------------------------------------------ the page */
+
+static const char *kind_label(const char *kind)
+{
+    static const struct { const char *kind, *label; } labels[] = {
+        { "inbound", "Customer" }, { "campaign", "Campaign" }, { "ai_reply", "AI reply" },
+        { "confirmation", "Confirmation" }, { "agent_ping", "Agent ping" }, { "ping", "Agent ping" },
+        { "sms", "SMS" }, { "test", "Test" },
+    };
+    for (size_t i = 0; kind && i < sizeof(labels) / sizeof(labels[0]); i++) {
+        if (strcmp(kind, labels[i].kind) == 0) {
+            return labels[i].label;
+        }
+    }
+    return kind ? kind : "Message";
+}
+
+static const char *ai_label(const char *state)
+{
+    static const struct { const char *state, *label; } labels[] = {
+        { "new", "AI reply queued" }, { "answering", "AI answering" },
+        { "answered", "AI answered" }, { "failed", "AI failed" },
+        { "skipped", "not for the AI" }, { "not_answered", "not answered (AI off)" },
+    };
+    for (size_t i = 0; state && i < sizeof(labels) / sizeof(labels[0]); i++) {
+        if (strcmp(state, labels[i].state) == 0) {
+            return labels[i].label;
+        }
+    }
+    return state;
+}
+
+/* Thread columns: dir, id, at, kind, body, state, ai_state, ai_error,
+ * channel, name, error_message, campaign, type, phone. */
+static cJSON *thread_message(const b8_rows *rows, int r)
+{
+    cJSON *o = cJSON_CreateObject();
+    int in = strcmp(B8_CELL(rows, r, 0), "in") == 0;
+    const char *state = B8_CELL(rows, r, 5);
+
+    b8_json_add_bool(o, "in", in);
+    b8_json_add_int(o, "id", B8_CELL(rows, r, 1));
+    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 2));
+    b8_json_add_str(o, "kind", B8_CELL(rows, r, 3));
+    b8_json_add_str(o, "kind_label", kind_label(B8_CELL(rows, r, 3)));
+    b8_json_add_str(o, "text", B8_CELL(rows, r, 4));
+    b8_json_add_str(o, "channel", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "campaign", B8_CELL(rows, r, 11));
+    if (in) {
+        b8_json_add_str(o, "type", B8_CELL(rows, r, 12));
+        b8_json_add_bool(o, "not_text", B8_CELL(rows, r, 12)
+                                            && strcmp(B8_CELL(rows, r, 12), "text") != 0);
+        b8_json_add_str(o, "ai_state", B8_CELL(rows, r, 6));
+        b8_json_add_str(o, "ai_label", ai_label(B8_CELL(rows, r, 6)));
+        b8_json_add_str(o, "ai_error", B8_CELL(rows, r, 7));
+    }
+    else {
+        b8_json_add_str(o, "state", state);
+        b8_json_add_bool(o, "failed", state && (strcmp(state, "failed") == 0
+                                                || strcmp(state, "undelivered") == 0));
+        b8_json_add_str(o, "error_message", B8_CELL(rows, r, 10));
+    }
+    return o;
+}
+
+static b8_errkind conversation(b8_ctx *ctx, const char *key, cJSON **out, b8_err *err)
+{
+    apr_pool_t *p = ctx->pool;
+    const char *targs[] = { key, key, apr_itoa(p, B8_INBOX_THREAD_LIMIT) };
+    const char *cargs[] = { key };
+    const char *name = NULL, *phone = NULL;
+    b8_rows *thread, *contact;
+    cJSON *conv, *messages;
+
+    if (b8_db_select(ctx->db, p, B8_SQL_INBOX_THREAD, targs, &thread) != APR_SUCCESS
+        || b8_db_select(ctx->db, p, B8_SQL_INBOUND_CONTACT_BY_KEY, cargs, &contact)
+               != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    conv = cJSON_CreateObject();
+    messages = cJSON_CreateArray();
+    /* Rows come newest first; the page reads oldest first, like a chat. */
+    for (int r = thread->nrows - 1; r >= 0; r--) {
+        int in = strcmp(B8_CELL(thread, r, 0), "in") == 0;
+        cJSON_AddItemToArray(messages, thread_message(thread, r));
+        if (in && B8_CELL(thread, r, 9) && *B8_CELL(thread, r, 9)) {
+            name = B8_CELL(thread, r, 9);   /* the latest name 8x8 gave */
+        }
+        if (in || !phone) {
+            phone = B8_CELL(thread, r, 13);
+        }
+    }
+    if (contact->nrows > 0) {
+        b8_json_add_int(conv, "contact_id", B8_CELL(contact, 0, 0));
+        b8_json_add_bool(conv, "opted_out", B8_CELL(contact, 0, 1)
+                                                && strcmp(B8_CELL(contact, 0, 1), "0") != 0);
+        if (B8_CELL(contact, 0, 2) && *B8_CELL(contact, 0, 2)) {
+            name = B8_CELL(contact, 0, 2);
+        }
+    }
+    b8_json_add_str(conv, "phone", phone ? phone : apr_pstrcat(p, "+", key, NULL));
+    b8_json_add_str(conv, "name", name);
+    cJSON_AddNumberToObject(conv, "shown", thread->nrows);
+    cJSON_AddItemToObject(conv, "messages", messages);
+    *out = conv;
+    return B8_OK;
+}
+
+/* "%<digits>%" for a search that looks like (part of) a phone number:
+ * national trunk zeros dropped so 0917… finds +63917…; NULL otherwise. */
+static const char *phone_pattern(apr_pool_t *p, const char *q)
+{
+    char *digits = apr_pcalloc(p, strlen(q) + 1), *d = digits;
+    const char *start;
+
+    for (const char *c = q; *c; c++) {
+        if (isalpha((unsigned char)*c)) {
+            return NULL;
+        }
+        if (isdigit((unsigned char)*c)) {
+            *d++ = *c;
+        }
+    }
+    for (start = digits; *start == '0'; start++) {
+    }
+    return *start ? apr_pstrcat(p, "%", start, "%", NULL) : NULL;
+}
+
+/* "%<q>%" in lowercase with LIKE's wildcards escaped (ESCAPE '\'). */
+static const char *name_pattern(apr_pool_t *p, const char *q)
+{
+    char *out = apr_palloc(p, strlen(q) * 2 + 3), *o = out;
+
+    *o++ = '%';
+    for (const char *c = q; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = (char)tolower((unsigned char)*c);
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+b8_errkind b8_inbox_conversations(b8_ctx *ctx, const char *q, const b8_paging *pg, cJSON **out,
+                                  b8_err *err)
+{
+    apr_pool_t *p = ctx->pool;
+    const char *limit = apr_ltoa(p, pg->per_page);
+    const char *offset = apr_ltoa(p, (pg->page - 1) * pg->per_page);
+    const char *total = NULL;
+    b8_rows *rows;
+    cJSON *list, *data;
+
+    q = q ? b8_trim(p, q) : "";
+    if (*q) {
+        const char *ph = phone_pattern(p, q), *nm = name_pattern(p, q);
+        const char *cargs[] = { ph, nm, nm };
+        const char *args[] = { ph, nm, nm, limit, offset };
+        if (b8_db_value(ctx->db, p, B8_SQL_INBOX_SEARCH_COUNT, cargs, &total) != APR_SUCCESS
+            || b8_db_select(ctx->db, p, B8_SQL_INBOX_SEARCH_PAGE, args, &rows) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    else {
+        const char *args[] = { limit, offset };
+        if (b8_db_value(ctx->db, p, B8_SQL_INBOX_CONVERSATIONS_COUNT, NULL, &total)
+                != APR_SUCCESS
+            || b8_db_select(ctx->db, p, B8_SQL_INBOX_CONVERSATIONS_PAGE, args, &rows)
+                   != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    list = cJSON_CreateArray();
+    for (int r = 0; r < rows->nrows; r++) {
+        cJSON *conv = NULL;
+        if (!B8_CELL(rows, r, 0)) {
+            continue;
+        }
+        if (conversation(ctx, B8_CELL(rows, r, 0), &conv, err) != B8_OK) {
+            cJSON_Delete(list);
+            return err->kind;
+        }
+        cJSON_AddItemToArray(list, conv);
+    }
+    data = b8_list_envelope(list, count_value(total), pg);
+    /* The envelope names them "items"; the page says what they are. */
+    cJSON_AddItemToObject(data, "conversations", cJSON_DetachItemFromObject(data, "items"));
+    cJSON_AddStringToObject(data, "q", q);
+    *out = data;
+    return B8_OK;
+}

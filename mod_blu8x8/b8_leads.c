@@ -1,0 +1,239 @@
+#include "b8_leads.h"
+#include "b8_crypto.h"
+#include "b8_csv.h"
+#include "b8_phone.h"
+#include "b8_runtime.h"
+#include "b8_users.h"
+#include "b8_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+const char *b8_claim_signature(apr_pool_t *p, const char *secret, const char *lead_id,
+                               const char *user_id)
+{
+    return b8_hmac_sha256_hex(p, secret, apr_pstrcat(p, "claim:", lead_id, ":", user_id, NULL));
+}
+
+const char *b8_claim_url(apr_pool_t *p, const char *public_url, const char *secret,
+                         const char *lead_id, const char *user_id)
+{
+    return apr_pstrcat(p, public_url ? public_url : "", "/crm/", lead_id, "/", user_id, "?sig=",
+                       b8_claim_signature(p, secret, lead_id, user_id), NULL);
+}
+
+/* The ping names the customer (contact name, else the phone) and quotes the
+ * inquiry, shortened to stay well inside Viber's 1,000 characters. */
+static const char *ping_text(apr_pool_t *p, const char *customer, const char *text)
+{
+    const char *quote = text;
+    if (b8_utf8_length(text) > 600) {
+        apr_size_t bytes = 0, chars = 0;
+        while (text[bytes] && chars < 600) {
+            bytes++;
+            while ((text[bytes] & 0xc0) == 0x80) {
+                bytes++;
+            }
+            chars++;
+        }
+        quote = apr_pstrcat(p, apr_pstrndup(p, text, bytes), "…", NULL);
+    }
+    return apr_psprintf(p, "New lead from %s: \"%s\" Can you handle it?", customer, quote);
+}
+
+apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
+                            const char *text, const char *phone, const char *default_country,
+                            const char *public_url, const char **lead_id, int *pinged)
+{
+    const char *key = b8_phone_match_key(p, phone, default_country);
+    const char *e164 = b8_phone_e164(p, phone, default_country, NULL);
+    const char *now = b8_now_iso(p), *secret, *contact_id = NULL, *customer;
+    b8_rows *rows, *agents;
+    apr_status_t rv;
+
+    *pinged = 0;
+    if (!e164) {
+        e164 = phone;
+    }
+    if (key) {
+        const char *args[] = { key };
+        if ((rv = b8_db_select(db, p, B8_SQL_LEAD_CONTACT_BY_KEY, args, &rows)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (rows->nrows) {
+            contact_id = B8_CELL(rows, 0, 0);
+        }
+    }
+    customer = contact_id && B8_CELL(rows, 0, 1) && *B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1)
+                                                                          : e164;
+    {
+        const char *args[] = { inbound_id, text, e164, contact_id, now };
+        if ((rv = b8_db_value(db, p, B8_SQL_LEAD_INSERT, args, lead_id)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (!*lead_id) {
+        /* Made by an earlier attempt: exactly one lead per inbound message. */
+        const char *args[] = { inbound_id };
+        return b8_db_value(db, p, B8_SQL_LEAD_BY_INBOUND, args, lead_id);
+    }
+    if ((rv = b8_server_secret(db, p, &secret)) != APR_SUCCESS
+        || (rv = b8_db_select(db, p, B8_SQL_LEAD_AGENTS, NULL, &agents)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; i < agents->nrows; i++) {
+        const char *uid = B8_CELL(agents, i, 0), *agent_phone = B8_CELL(agents, i, 3);
+        const char *cmid = b8_uuid4(p);
+        const char *args[] = {
+            *lead_id, uid, inbound_id, agent_phone, b8_phone_match_key(p, agent_phone, default_country),
+            B8_CELL(agents, i, 2), ping_text(p, customer, text), B8_PING_CAPTION,
+            b8_claim_url(p, public_url, secret, *lead_id, uid), cmid, now, now
+        };
+        if (!cmid) {
+            return APR_EGENERAL;
+        }
+        if ((rv = b8_db_exec(db, p, B8_SQL_LEAD_PING_INSERT, args, NULL)) != APR_SUCCESS) {
+            return rv;
+        }
+        (*pinged)++;
+    }
+    return APR_SUCCESS;
+}
+
+static cJSON *lead_json(b8_ctx *ctx, const b8_rows *rows, int r)
+{
+    cJSON *o = cJSON_CreateObject(), *pinged = cJSON_CreateArray();
+    b8_rows *logins;
+    const char *args[] = { B8_CELL(rows, r, 0) };
+
+    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
+    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
+    b8_json_add_str(o, "name", B8_CELL(rows, r, 2));
+    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
+    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 4));
+    b8_json_add_str(o, "contact_name", B8_CELL(rows, r, 7));
+    b8_json_add_int(o, "inbound_id", B8_CELL(rows, r, 5));
+    b8_json_add_str(o, "claimed_by", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "claimed_by_name", B8_CELL(rows, r, 9) && *B8_CELL(rows, r, 9)
+                                              ? B8_CELL(rows, r, 9) : B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "claimed_at", B8_CELL(rows, r, 6));
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_PINGED, args, &logins) == APR_SUCCESS) {
+        for (int i = 0; i < logins->nrows; i++) {
+            cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_CELL(logins, i, 0)));
+        }
+    }
+    cJSON_AddItemToObject(o, "pinged", pinged);
+    return o;
+}
+
+static int digits_only(const char *s)
+{
+    if (!s || !*s || strlen(s) > 18) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user_id,
+                              const char *sig, cJSON **lead)
+{
+    const char *secret;
+    b8_user *agent = NULL;
+    b8_rows *rows;
+    const char *args[] = { lead_id };
+
+    *lead = NULL;
+    if (!digits_only(lead_id) || !digits_only(user_id)
+        || b8_server_secret(ctx->db, ctx->pool, &secret) != APR_SUCCESS
+        || !b8_secure_equals(sig, b8_claim_signature(ctx->pool, secret, lead_id, user_id))) {
+        return B8_CLAIM_FORBIDDEN;
+    }
+    {
+        const char *uargs[] = { user_id };
+        b8_rows *u;
+        if (b8_db_select(ctx->db, ctx->pool, B8_SQL_USER_BY_ID, uargs, &u) != APR_SUCCESS) {
+            return B8_CLAIM_NOT_FOUND;
+        }
+        if (u->nrows && B8_CELL(u, 0, 5) && strcmp(B8_CELL(u, 0, 5), "1") == 0) {
+            agent = apr_pcalloc(ctx->pool, sizeof(*agent));
+            agent->id = B8_CELL(u, 0, 0);
+            agent->login = B8_CELL(u, 0, 1);
+        }
+    }
+    if (!agent || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
+        || rows->nrows == 0) {
+        return B8_CLAIM_NOT_FOUND;
+    }
+    {
+        /* One conditional update: of any number of simultaneous taps,
+         * exactly one changes the row. */
+        const char *cargs[] = { user_id, b8_now_iso(ctx->pool), lead_id };
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_LEAD_CLAIM, cargs, NULL) != APR_SUCCESS
+            || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
+            || rows->nrows == 0) {
+            return B8_CLAIM_NOT_FOUND;
+        }
+    }
+    *lead = lead_json(ctx, rows, 0);
+    return B8_CELL(rows, 0, 8) && strcmp(B8_CELL(rows, 0, 8), agent->login) == 0 ? B8_CLAIM_WON
+                                                                                : B8_CLAIM_TAKEN;
+}
+
+b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, cJSON **out,
+                         b8_err *err)
+{
+    const char *filter = "all", *total;
+    b8_rows *rows;
+    cJSON *items;
+
+    if (claimed && (!strcmp(claimed, "true") || !strcmp(claimed, "1"))) {
+        filter = "claimed";
+    }
+    else if (claimed && (!strcmp(claimed, "false") || !strcmp(claimed, "0"))) {
+        filter = "unclaimed";
+    }
+    {
+        const char *cargs[] = { filter, filter, filter };
+        const char *pargs[] = { filter, filter, filter, apr_ltoa(ctx->pool, pg->per_page),
+                                apr_ltoa(ctx->pool, (pg->page - 1) * pg->per_page) };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_LEADS_COUNT, cargs, &total) != APR_SUCCESS
+            || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEADS_PAGE, pargs, &rows) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    items = cJSON_CreateArray();
+    for (int i = 0; i < rows->nrows; i++) {
+        cJSON_AddItemToArray(items, lead_json(ctx, rows, i));
+    }
+    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    cJSON_AddStringToObject(*out, "filter", filter);
+    return B8_OK;
+}
+
+b8_errkind b8_leads_csv(b8_ctx *ctx, const char **csv, b8_err *err)
+{
+    static const char *const header[] = { "id", "created_at", "name", "phone", "contact",
+                                          "claimed_by", "claimed_at" };
+    b8_rows *rows;
+    apr_array_header_t *lines;
+
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEADS_ALL, NULL, &rows) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    lines = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
+    APR_ARRAY_PUSH(lines, const char *) = b8_csv_line(ctx->pool, 7, header);
+    for (int i = 0; i < rows->nrows; i++) {
+        const char *f[] = { B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
+                            B8_CELL(rows, i, 3), B8_CELL(rows, i, 7), B8_CELL(rows, i, 8),
+                            B8_CELL(rows, i, 6) };
+        APR_ARRAY_PUSH(lines, const char *) = b8_csv_line(ctx->pool, 7, f);
+    }
+    *csv = apr_array_pstrcat(ctx->pool, lines, 0);
+    return B8_OK;
+}

@@ -1,0 +1,240 @@
+/* Delivery receipts: the forward-only state order of outbound messages, the
+ * receipts table (every receipt is kept, matched or not) and the campaign
+ * that becomes Done when its last recipient is delivered or read. */
+#include "b8_receipts.h"
+#include "b8_log.h"
+#include "b8_util.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+/* Ranks of the message states. Final states never move again; a failure
+ * ranks with "delivered", so it ends a message that was at most sent, and a
+ * late failure never undoes a delivery. The UPDATE of RECEIPT_MESSAGE_APPLY
+ * repeats the ranks of the states that can still move: keep both in step. */
+static const struct { const char *state; int rank; int final; } ranks[] = {
+    { "pending", 0, 0 },
+    { "sending", 1, 0 },
+    { "unknown", 2, 0 },
+    { "queued", 3, 0 },
+    { "sent", 4, 0 },
+    { "delivered", 5, 0 },
+    { "read", 6, 1 },
+    { "undelivered", 5, 1 },
+    { "failed", 5, 1 },
+    { "rejected", 5, 1 },
+    { "skipped", 1, 1 },
+    { "cancelled", 1, 1 },
+};
+
+static int rank_of(const char *state, int *final)
+{
+    for (size_t i = 0; state && i < sizeof(ranks) / sizeof(ranks[0]); i++) {
+        if (strcmp(state, ranks[i].state) == 0) {
+            if (final) {
+                *final = ranks[i].final;
+            }
+            return ranks[i].rank;
+        }
+    }
+    return -1;
+}
+
+int b8_message_state_advances(const char *from, const char *to)
+{
+    int from_final = 0, to_final = 0;
+    int rf = rank_of(from, &from_final), rt = rank_of(to, &to_final);
+
+    (void)to_final;
+    return rf >= 0 && rt >= 0 && !from_final && rt > rf;
+}
+
+/* 8x8's receipt state as our message state; NULL for a state we do not know
+ * (kept in receipts, applied to nothing). */
+static const char *message_state_of(const char *receipt_state)
+{
+    static const char *const known[] = { "queued", "sent", "delivered", "read", "undelivered" };
+
+    if (!receipt_state) {
+        return NULL;
+    }
+    if (strcmp(receipt_state, "rejected") == 0) {
+        return "failed";
+    }
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(receipt_state, known[i]) == 0) {
+            return known[i];
+        }
+    }
+    return NULL;
+}
+
+/* The columns of RECEIPT_MESSAGE_BY_*: id, state, umid, campaign_id. */
+typedef struct {
+    const char *id, *state, *umid, *campaign_id;
+} message_row;
+
+static apr_status_t find_message(b8_db *db, apr_pool_t *p, b8_sql_id id, const char *key,
+                                 message_row **out)
+{
+    const char *args[] = { key };
+    b8_rows *rows;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (!key || !*key) {
+        return APR_SUCCESS;
+    }
+    if ((rv = b8_db_select(db, p, id, args, &rows)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nrows > 0) {
+        message_row *m = apr_pcalloc(p, sizeof(*m));
+        m->id = B8_CELL(rows, 0, 0);
+        m->state = B8_CELL(rows, 0, 1);
+        m->umid = B8_CELL(rows, 0, 2);
+        m->campaign_id = B8_CELL(rows, 0, 3);
+        *out = m;
+    }
+    return APR_SUCCESS;
+}
+
+/* A campaign whose every recipient is delivered or read becomes Done. The
+ * campaign row is locked first, so two last receipts committed at once on
+ * PostgreSQL cannot both miss each other. */
+static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *campaign_id,
+                                        const char *now)
+{
+    const char *lock_args[] = { campaign_id };
+    const char *open_args[] = { campaign_id, campaign_id, campaign_id };
+    const char *done_args[] = { now, now, campaign_id };
+    const char *open = NULL;
+    int n = 0;
+    apr_status_t rv;
+
+    if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_CAMPAIGN_LOCK, lock_args, &n)) != APR_SUCCESS
+        || n == 0) {
+        return rv;   /* not a campaign that is being sent */
+    }
+    if ((rv = b8_db_value(db, p, B8_SQL_RECEIPT_CAMPAIGN_OPEN, open_args, &open)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (open && strcmp(open, "0") != 0) {
+        return APR_SUCCESS;
+    }
+    if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_CAMPAIGN_DONE, done_args, &n)) == APR_SUCCESS
+        && n > 0) {
+        B8_LOG(B8_LOG_INFO, 0, "B8-1501: campaign %s is done: every recipient has it",
+               campaign_id);
+    }
+    return rv;
+}
+
+/* Applies one receipt to one message: the state only moves forward; a
+ * receipt that does not move it still records a missing UMID. */
+static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const b8_receipt *rc,
+                          const char *now, int *changed)
+{
+    const char *to = message_state_of(rc->state);
+    int to_final = 0, n = 0, rank;
+    apr_status_t rv;
+
+    *changed = 0;
+    rank = rank_of(to, &to_final);
+    if (to && b8_message_state_advances(m->state, to)) {
+        const char *args[] = {
+            to, rc->umid, rc->detail, rc->error_code, rc->error_message, rc->price,
+            rc->event_at ? rc->event_at : now, now, m->id, apr_itoa(p, rank)
+        };
+        if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_APPLY, args, &n)) != APR_SUCCESS) {
+            return rv;
+        }
+        *changed = n > 0;
+        if (*changed && m->campaign_id && (strcmp(to, "delivered") == 0
+                                           || strcmp(to, "read") == 0)) {
+            return campaign_maybe_done(db, p, m->campaign_id, now);
+        }
+        return APR_SUCCESS;
+    }
+    if (!m->umid && rc->umid) {
+        const char *args[] = { rc->umid, now, m->id };
+        return b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SET_UMID, args, NULL);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, int *matched,
+                               int *changed)
+{
+    const char *now = b8_now_iso(p);
+    message_row *m = NULL;
+    apr_status_t rv;
+
+    *matched = 0;
+    *changed = 0;
+    if ((rv = find_message(db, p, B8_SQL_RECEIPT_MESSAGE_BY_UMID, rc->umid, &m)) != APR_SUCCESS
+        || (!m && (rv = find_message(db, p, B8_SQL_RECEIPT_MESSAGE_BY_CMID,
+                                     rc->client_message_id, &m)) != APR_SUCCESS)) {
+        return rv;
+    }
+    {
+        const char *args[] = {
+            rc->umid, rc->client_message_id, rc->namespace_name, rc->state, rc->detail,
+            rc->error_code, rc->error_message, rc->price, rc->event_at, now, m ? "1" : "0"
+        };
+        if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_INSERT, args, NULL)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (!m) {
+        return APR_SUCCESS;   /* kept: b8_receipts_settle applies it once the row names it */
+    }
+    *matched = 1;
+    return apply(db, p, m, rc, now, changed);
+}
+
+apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_message_id,
+                                int *settled)
+{
+    const char *now = b8_now_iso(p);
+    message_row *m = NULL;
+    b8_rows *rows;
+    apr_status_t rv;
+
+    *settled = 0;
+    if ((rv = find_message(db, p, B8_SQL_RECEIPT_MESSAGE_BY_CMID, client_message_id, &m))
+        != APR_SUCCESS || !m) {
+        return rv;
+    }
+    {
+        /* Receipts naming the row's clientMessageId, or its UMID once known. */
+        const char *args[] = { client_message_id, m->umid };
+        if ((rv = b8_db_select(db, p, B8_SQL_RECEIPTS_FOR_MESSAGE, args, &rows)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    for (int i = 0; i < rows->nrows; i++) {
+        b8_receipt rc = {
+            .umid = B8_CELL(rows, i, 1), .client_message_id = B8_CELL(rows, i, 2),
+            .namespace_name = B8_CELL(rows, i, 3), .state = B8_CELL(rows, i, 4),
+            .detail = B8_CELL(rows, i, 5), .error_code = B8_CELL(rows, i, 6),
+            .error_message = B8_CELL(rows, i, 7), .price = B8_CELL(rows, i, 8),
+            .event_at = B8_CELL(rows, i, 9)
+        };
+        const char *id_args[] = { B8_CELL(rows, i, 0) };
+        int changed = 0;
+        if ((rv = apply(db, p, m, &rc, now, &changed)) != APR_SUCCESS
+            || (rv = b8_db_exec(db, p, B8_SQL_RECEIPT_SET_MATCHED, id_args, NULL))
+                   != APR_SUCCESS) {
+            return rv;
+        }
+        if (changed) {
+            m->state = message_state_of(rc.state);
+        }
+        if (!m->umid && rc.umid) {
+            m->umid = rc.umid;
+        }
+        *settled = 1;
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,72 @@
+/* The webhook handler (blu8x8-webhook): 8x8's delivery receipts and inbound
+ * messages. Checks in API.md's order — 405, 401, 415, 413, 400 — then the
+ * core stores the event and commits before the 200. No outbound call here:
+ * replies are the worker's, woken when there is something to send. */
+#include "mod_blu8x8.h"
+
+#include "http_protocol.h"
+
+#include "b8_crypto.h"
+#include "b8_webhook.h"
+
+static int refuse(request_rec *r, int status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-1540: webhook answered %d: %s", status, why);
+    return b8_send_json_error(r, status, why);
+}
+
+/* The configured Authorization value, when there is one, must be sent as is;
+ * both sides are hashed first so the time taken tells nothing. */
+static int authorized(request_rec *r, b8_ctx *ctx)
+{
+    const char *want = b8_ctx_setting(ctx, "webhook_authorization");
+    if (!want || !*want) {
+        return 1;
+    }
+    return b8_secure_equals_hashed(apr_table_get(r->headers_in, "Authorization"), want);
+}
+
+int b8_webhook_handler(request_rec *r)
+{
+    const char *body, *why;
+    apr_size_t len;
+    b8_ctx *ctx;
+    b8_event ev;
+    b8_err err = { 0 };
+    cJSON *ok;
+    int status = OK, wake = 0;
+
+    if (r->method_number != M_POST) {
+        apr_table_setn(r->headers_out, "Allow", "POST");
+        return refuse(r, HTTP_METHOD_NOT_ALLOWED, "only POST is allowed here");
+    }
+    if (!(ctx = b8_request_ctx(r, &status))) {
+        return b8_send_json_error(r, status, "the database is not available; try again later");
+    }
+    if (!authorized(r, ctx)) {
+        return refuse(r, HTTP_UNAUTHORIZED, "missing or wrong Authorization header");
+    }
+    if (!b8_content_type_is(r, "application/json")) {
+        return refuse(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                      "send the body as Content-Type: application/json");
+    }
+    if ((status = b8_read_body(r, b8_proc.conf->max_body, &body, &len)) != OK) {
+        return refuse(r, status, status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                                     ? "the request body is too large"
+                                     : "cannot read the request body");
+    }
+    why = b8_webhook_parse(r->pool, body, len, b8_ctx_setting(ctx, "default_country"), &ev);
+    if (why) {
+        return refuse(r, HTTP_BAD_REQUEST, why);
+    }
+    if (b8_webhook_store(ctx, &ev, &wake, &err) != B8_OK) {
+        /* 8x8 retries a 5xx: nothing is lost. */
+        return b8_send_json_error(r, b8_status_of(err.kind), err.message);
+    }
+    if (wake) {
+        b8_worker_wake();
+    }
+    ok = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+    cJSON_AddTrueToObject(ok, "ok");
+    return b8_send_json(r, HTTP_OK, ok);
+}
