@@ -4,6 +4,7 @@
 #   make stop       stop it
 #   make test       install what is missing, build, run every test (SANITIZE=1: ASan+UBSan)
 #   make bench      benchmarks under tests/bench (figures printed)
+#   make fuzz       libFuzzer targets under tests/fuzz, FUZZ_SECONDS each (ASan+UBSan)
 #   make install    apxs -i, templates and static files under /usr/share/apache2/blu8x8
 
 PORT      ?= 8080
@@ -20,6 +21,7 @@ RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcu
              libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium
 BENCH_PKGS := wrk
+FUZZ_PKGS := clang libclang-rt-14-dev
 
 CORE_SRC  := $(wildcard mod_blu8x8/b8_*.c)
 GLUE_SRC  := $(wildcard mod_blu8x8/mod_blu8x8*.c)
@@ -136,6 +138,29 @@ bench: test-deps $(MODULE)
 	$(call need_pkgs,$(BENCH_PKGS))
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; \
 	  B8_MODULE=$(MODULE) $(PYTHON) $$b || exit 1; done
+
+# -------------------------------------------------------------------- fuzz
+# libFuzzer with ASan+UBSan: the core is rebuilt with clang's coverage
+# instrumentation; the seed corpus (tests/fuzz/corpus/<target>) stays
+# read-only, new inputs go to $(BUILD)/fuzz/corpus-<target>.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CORE  := $(patsubst mod_blu8x8/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
+
+$(BUILD)/fuzz/core/%.o: mod_blu8x8/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined $(APR_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined $(APR_CFLAGS) -Imod_blu8x8 $< \
+	  $(FUZZ_CORE) -o $@ $(APR_LIBS) $(LIBS)
+
+fuzz:
+	$(call need_pkgs,$(RUN_PKGS) $(FUZZ_PKGS))
+	$(MAKE) --no-print-directory $(BUILD)/fuzz/fuzz_webhook
+	@mkdir -p $(BUILD)/fuzz/corpus-webhook
+	cd $(BUILD)/fuzz && ./fuzz_webhook -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -dict=$(ROOT)/tests/fuzz/webhook.dict corpus-webhook $(ROOT)/tests/fuzz/corpus/webhook
 
 # ------------------------------------------------------------------ others
 install: $(MODULE)

@@ -67,6 +67,13 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts);
  * when the campaign has no recipients yet and a sample name is used. */
 b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 
+/* The campaign page's "add one" box: typed is a phone number or a contact's
+ * name (or contact_id a contact picked from a list). out: {"ok": bool,
+ * "message": "<what happened, as a sentence>", "matches": [contacts] when
+ * several contacts match the name}. */
+b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const char *typed,
+                                  const char *contact_id, cJSON **out, b8_err *err);
+
 /* The SMS parts of a text: {"characters", "encoding": "GSM-7"|"UCS-2",
  * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
 cJSON *b8_sms_count_json(const char *text);

@@ -1,6 +1,7 @@
 /* The Inbox: the inbound API and the conversations of the Inbox page.
  * Texts are returned as stored; the templates escape them. */
 #include "b8_inbox.h"
+#include "b8_campaigns.h"
 #include "b8_phone.h"
 #include "b8_util.h"
 
@@ -106,19 +107,26 @@ static const char *ai_label(const char *state)
 }
 
 /* Thread columns: dir, id, at, kind, body, state, ai_state, ai_error,
- * channel, name, error_message, campaign, type, phone. */
-static cJSON *thread_message(const b8_rows *rows, int r)
+ * channel, name, error_message, campaign, type, phone, campaign_body. A
+ * campaign message without its own text shows the campaign's, expanded for
+ * this recipient. */
+static cJSON *thread_message(apr_pool_t *p, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
     int in = strcmp(B8_CELL(rows, r, 0), "in") == 0;
-    const char *state = B8_CELL(rows, r, 5);
+    const char *state = B8_CELL(rows, r, 5), *text = B8_CELL(rows, r, 4);
+
+    if (!text && B8_CELL(rows, r, 14)) {
+        text = b8_campaign_expand(p, B8_CELL(rows, r, 14), B8_CELL(rows, r, 9),
+                                  B8_CELL(rows, r, 13));
+    }
 
     b8_json_add_bool(o, "in", in);
     b8_json_add_int(o, "id", B8_CELL(rows, r, 1));
     b8_json_add_str(o, "created_at", B8_CELL(rows, r, 2));
     b8_json_add_str(o, "kind", B8_CELL(rows, r, 3));
     b8_json_add_str(o, "kind_label", kind_label(B8_CELL(rows, r, 3)));
-    b8_json_add_str(o, "text", B8_CELL(rows, r, 4));
+    b8_json_add_str(o, "text", text);
     b8_json_add_str(o, "channel", B8_CELL(rows, r, 8));
     b8_json_add_str(o, "campaign", B8_CELL(rows, r, 11));
     if (in) {
@@ -157,7 +165,7 @@ static b8_errkind conversation(b8_ctx *ctx, const char *key, cJSON **out, b8_err
     /* Rows come newest first; the page reads oldest first, like a chat. */
     for (int r = thread->nrows - 1; r >= 0; r--) {
         int in = strcmp(B8_CELL(thread, r, 0), "in") == 0;
-        cJSON_AddItemToArray(messages, thread_message(thread, r));
+        cJSON_AddItemToArray(messages, thread_message(p, thread, r));
         if (in && B8_CELL(thread, r, 9) && *B8_CELL(thread, r, 9)) {
             name = B8_CELL(thread, r, 9);   /* the latest name 8x8 gave */
         }

@@ -130,21 +130,26 @@ static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *ca
     return rv;
 }
 
-/* Applies one receipt to one message: the state only moves forward; a
- * receipt that does not move it still records a missing UMID. */
+/* Applies one receipt to one message: a missing UMID is recorded, and the
+ * state only moves forward. */
 static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const b8_receipt *rc,
                           const char *now, int *changed)
 {
     const char *to = message_state_of(rc->state);
-    int to_final = 0, n = 0, rank;
+    int n = 0;
     apr_status_t rv;
 
     *changed = 0;
-    rank = rank_of(to, &to_final);
+    if (!m->umid && rc->umid) {
+        const char *args[] = { rc->umid, now, m->id };
+        if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SET_UMID, args, NULL)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
     if (to && b8_message_state_advances(m->state, to)) {
         const char *args[] = {
-            to, rc->umid, rc->detail, rc->error_code, rc->error_message, rc->price,
-            rc->event_at ? rc->event_at : now, now, m->id, apr_itoa(p, rank)
+            to, rc->detail, rc->error_code, rc->error_message, rc->price,
+            rc->event_at ? rc->event_at : now, now, m->id, apr_itoa(p, rank_of(to, NULL))
         };
         if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_APPLY, args, &n)) != APR_SUCCESS) {
             return rv;
@@ -154,11 +159,6 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const 
                                            || strcmp(to, "read") == 0)) {
             return campaign_maybe_done(db, p, m->campaign_id, now);
         }
-        return APR_SUCCESS;
-    }
-    if (!m->umid && rc->umid) {
-        const char *args[] = { rc->umid, now, m->id };
-        return b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SET_UMID, args, NULL);
     }
     return APR_SUCCESS;
 }

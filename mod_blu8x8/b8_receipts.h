@@ -12,7 +12,8 @@
  * Returns 1 when a message in state `from` may move to `to`. */
 int b8_message_state_advances(const char *from, const char *to);
 
-/* Applies every stored receipt naming this clientMessageId to its message
+/* Applies every stored receipt naming this clientMessageId (or the
+ * message's UMID) that no message took yet to its message
  * (UMID, state forward only, error code/message, times) and, when the
  * message belongs to a campaign whose every recipient is now delivered or
  * read, makes the campaign Done. Must be called inside a transaction.

@@ -28,6 +28,9 @@ const b8_setting_def b8_settings_table[] = {
       "https://chatapps.8x8.com", NULL, "Base URL of 8x8 Chat Apps (region)" },
     { "sms_url", "Blu8x8SmsURL", "8x8", "8x8 SMS base URL", B8_SET_URL, "https://sms.8x8.com",
       NULL, "Base URL of 8x8 SMS (region)" },
+    { "http_timeout", "Blu8x8HttpTimeout", "8x8", "8x8 request timeout (seconds)", B8_SET_NUMBER,
+      "30", NULL, "Longest wait for one answer from 8x8 (at least 1 s); a send that gets no "
+      "answer in time becomes \"unknown\"" },
     { "webhook_authorization", "Blu8x8WebhookAuthorization", "8x8", "Webhook Authorization header",
       B8_SET_SECRET, NULL, NULL, "Exact Authorization header value 8x8 sends with every webhook" },
     { "send_interval", "Blu8x8SendInterval", "Sending", "Message sending interval (seconds)",
@@ -49,6 +52,12 @@ const b8_setting_def b8_settings_table[] = {
       NULL, "Detect buying interest and create leads; needs the AI reply on" },
     { "openai_url", "Blu8x8OpenAIURL", "ChatGPT", "OpenAI API base URL", B8_SET_URL,
       "https://api.openai.com", NULL, "Base URL of the OpenAI API" },
+    { "openai_timeout", "Blu8x8OpenAITimeout", "ChatGPT", "OpenAI request timeout (seconds)",
+      B8_SET_NUMBER, "30", NULL, "Longest wait for one answer from OpenAI (at least 1 s); then "
+      "the AI lane tries again later" },
+    { "ai_quiet_window", "Blu8x8AIQuietWindow", "ChatGPT", "Quiet window (seconds)",
+      B8_SET_NUMBER, "4", NULL, "Texts from one phone that arrive within this many seconds of "
+      "each other are answered together, once" },
     { "sms_senders", "Blu8x8SmsSender", "SMS senders", "SMS sender accounts", B8_SET_SENDERS,
       DEFAULT_SENDERS, NULL, "8x8 SMS sender IDs; the first is the default" },
     { "public_url", "Blu8x8PublicURL", "Links", "Public base URL", B8_SET_URL, NULL, NULL,

@@ -218,15 +218,62 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #undef B8_LEAD_COLUMNS
 #undef B8_LEAD_FILTER
 
+    /* the AI lane: inbound texts are claimed per phone with a token, so each
+     * is answered once even with several workers */
+    [B8_SQL_AI_DUE_PHONE] = {
+        "SELECT phone_key FROM inbound WHERE ai_state = 'new' "
+        "AND (ai_next_at IS NULL OR ai_next_at <= %s) "
+        "GROUP BY phone_key HAVING MAX(received_at) <= %s ORDER BY MIN(id) LIMIT 1" },
+    [B8_SQL_AI_NEXT_DUE] = {
+        "SELECT MIN(COALESCE(ai_next_at, received_at)) FROM inbound WHERE ai_state = 'new'" },
+    [B8_SQL_AI_RELEASE_STALE] = {
+        "UPDATE inbound SET ai_state = 'new', ai_claim = NULL "
+        "WHERE ai_state = 'answering' AND ai_claimed_at < %s" },
+    [B8_SQL_AI_SWITCHED_OFF] = {
+        "UPDATE inbound SET ai_state = 'not_answered' WHERE ai_state = 'new'" },
+    [B8_SQL_AI_CLAIM] = {
+        "UPDATE inbound SET ai_state = 'answering', ai_claim = %s, ai_claimed_at = %s, "
+        "ai_attempts = ai_attempts + 1 WHERE phone_key = %s AND ai_state = 'new' "
+        "AND (ai_next_at IS NULL OR ai_next_at <= %s)" },
+    [B8_SQL_AI_CLAIMED] = {
+        "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
+        "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
+        "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id" },
+    [B8_SQL_AI_HISTORY] = {
+        "SELECT who, body FROM ("
+        " SELECT 1 AS who, body, received_at AS at, id FROM inbound"
+        "  WHERE phone_key = %s AND id < %s AND type = 'text' AND body IS NOT NULL"
+        " UNION ALL"
+        " SELECT 0 AS who, body, created_at AS at, id FROM messages"
+        "  WHERE phone_key = %s AND kind = 'ai_reply' AND created_at < %s"
+        ") turns ORDER BY at DESC, id DESC LIMIT %s" },
+    [B8_SQL_AI_RETRY_LATER] = {
+        "UPDATE inbound SET ai_state = 'new', ai_claim = NULL, ai_next_at = %s, ai_error = %s "
+        "WHERE ai_claim = %s AND ai_state = 'answering'" },
+    [B8_SQL_AI_END] = {
+        "UPDATE inbound SET ai_state = %s, ai_claim = NULL, ai_error = %s "
+        "WHERE ai_claim = %s AND ai_state = 'answering'" },
+    [B8_SQL_AI_SET_INTENT] = {
+        "UPDATE inbound SET intent = %s WHERE ai_claim = %s AND ai_state = 'answering'" },
+    [B8_SQL_AI_REPLY_INSERT] = {
+        "INSERT INTO messages (kind, channel, inbound_id, contact_id, phone, phone_key, name, body,"
+        " client_message_id, state, created_at, updated_at) "
+        "VALUES ('ai_reply', 'viber', %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s) RETURNING id" },
+    [B8_SQL_AI_ANSWERED] = {
+        "UPDATE inbound SET ai_state = 'answered', ai_claim = NULL, ai_error = NULL, reply_id = %s "
+        "WHERE ai_claim = %s AND ai_state = 'answering'" },
+
     /* webhook: delivery receipts (every one kept; matched = applied to a message) */
     [B8_SQL_RECEIPT_INSERT] = {
         "INSERT INTO receipts (umid, client_message_id, namespace, state, detail, error_code, "
         "error_message, price, event_at, received_at, matched) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
     [B8_SQL_RECEIPT_SET_MATCHED] = { "UPDATE receipts SET matched = 1 WHERE id = %s AND matched = 0" },
+    /* Receipts kept for a message that did not exist or had no UMID yet. */
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
-        "price, event_at FROM receipts WHERE client_message_id = %s OR umid = %s ORDER BY id" },
+        "price, event_at FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
+        "OR (matched = 0 AND umid = %s) ORDER BY id" },
     [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
         "SELECT id, state, umid, campaign_id FROM messages WHERE umid = %s ORDER BY id LIMIT 1" },
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
@@ -234,9 +281,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Forward only, checked again here so that concurrent receipts on
      * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
      * states that can still move (final states rank 99); the last argument
-     * is the new state's rank. */
+     * is the new state's rank. The UMID is set apart (SET_UMID), only when
+     * missing: naming it here would rewrite its index entry every time. */
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
-        "UPDATE messages SET state = %s, umid = COALESCE(umid, %s), status_detail = %s, "
+        "UPDATE messages SET state = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
         "updated_at = %s WHERE id = %s AND (CASE state WHEN 'pending' THEN 0 "
         "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
@@ -310,17 +358,129 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         " ORDER BY last_id DESC LIMIT %s OFFSET %s" },
 #undef B8_INBOX_SEARCH
     /* One conversation, newest first: inbound rows and every outbound
-     * message to the same phone (campaign texts come from their campaign). */
+     * message to the same phone, at the time it was sent (or made); a
+     * campaign message without its own text shows its campaign's. */
     [B8_SQL_INBOX_THREAD] = {
         "SELECT dir, id, at, kind, body, state, ai_state, ai_error, channel, name, error_message, "
-        "campaign, type, phone FROM ("
+        "campaign, type, phone, campaign_body FROM ("
         "SELECT 'in' AS dir, id, received_at AS at, 'inbound' AS kind, body, NULL AS state, "
-        "ai_state, ai_error, channel, name, NULL AS error_message, NULL AS campaign, type, phone "
-        "FROM inbound WHERE phone_key = %s "
-        "UNION ALL SELECT 'out', m.id, m.created_at, m.kind, COALESCE(m.body, c.body), m.state, "
-        "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone "
+        "ai_state, ai_error, channel, name, NULL AS error_message, NULL AS campaign, type, phone, "
+        "NULL AS campaign_body FROM inbound WHERE phone_key = %s "
+        "UNION ALL SELECT 'out', m.id, COALESCE(m.sent_at, m.created_at), m.kind, m.body, m.state, "
+        "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone, c.body "
         "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
         ") t ORDER BY at DESC, id DESC LIMIT %s" },
+
+    /* issue 4: the sender (campaign rows), the direct lane, actions, crons */
+#define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
+#define B8_OPTED_OUT(m) \
+    "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
+    "OR o.phone = " m ".phone))"
+    /* Campaigns in the order they became Queued/Sending, with work left. */
+    [B8_SQL_SEND_NEXT_CAMPAIGN] = {
+        "SELECT c.id FROM campaigns c WHERE c.state = 'sending' AND EXISTS (SELECT 1 FROM "
+        "messages m WHERE m.campaign_id = c.id AND m.state = 'pending') "
+        "ORDER BY COALESCE(c.queued_at, c.started_at, c.created_at), c.id LIMIT 1" },
+    /* Recipients in insertion order, with the contact's name and opt-out now. */
+    [B8_SQL_SEND_CLAIMABLE] = {
+        "SELECT m.id, m.phone, COALESCE(NULLIF(ct.name, ''), m.name, ''), m.client_message_id, "
+        "CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END "
+        "FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
+        "WHERE m.campaign_id = %s AND m.state = 'pending' ORDER BY m.id LIMIT %s" },
+    /* Committed before the request goes out (crash safety). */
+    [B8_SQL_SEND_MARK] = {
+        "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = %s "
+        "WHERE id = %s AND state = 'pending'" },
+    [B8_SQL_SEND_SKIP] = {
+        "UPDATE messages SET state = 'skipped', error_message = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'pending'" },
+    /* A receipt may have come first: never move a row backwards, keep its UMID. */
+    [B8_SQL_SEND_ACCEPTED] = {
+        "UPDATE messages SET umid = COALESCE(umid, %s), sent_at = COALESCE(sent_at, %s), "
+        "updated_at = %s, attempts = attempts + %s, "
+        "error_code = CASE WHEN state IN ('sending', 'unknown') THEN NULL ELSE error_code END, "
+        "error_message = CASE WHEN state IN ('sending', 'unknown') THEN NULL "
+        "ELSE error_message END, "
+        "state = CASE WHEN state IN ('sending', 'unknown') THEN 'queued' ELSE state END "
+        "WHERE id = %s" },
+    [B8_SQL_SEND_FAILED] = {
+        "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
+        "updated_at = %s, attempts = attempts + %s WHERE id = %s "
+        "AND state IN ('sending', 'unknown')" },
+    [B8_SQL_SEND_UNKNOWN] = {
+        "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s, "
+        "attempts = attempts + %s WHERE id = %s AND state = 'sending'" },
+    /* Rows left 'sending' by a worker that died (settled at start). */
+    [B8_SQL_SEND_STALE] = {
+        "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
+        "'ai_reply', 'agent_ping') AND state = 'sending' AND channel = 'viber' AND id > %s "
+        "ORDER BY id LIMIT 200" },
+    [B8_SQL_DIRECT_NEXT] = {
+        "SELECT id, phone, body, button_caption, button_url, client_message_id, kind "
+        "FROM messages WHERE kind IN " B8_DIRECT_KINDS " AND state = 'pending' "
+        "AND channel = 'viber' ORDER BY id LIMIT %s" },
+    [B8_SQL_ACTION_TO_SENDING] = {
+        "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
+        "queued_at = COALESCE(queued_at, %s), done_at = NULL, updated_at = %s WHERE id = %s" },
+    [B8_SQL_ACTION_TO_QUEUED] = {
+        "UPDATE campaigns SET state = 'queued', send_at = %s, queued_at = %s, updated_at = %s "
+        "WHERE id = %s" },
+    [B8_SQL_ACTION_SET_STATE] = {
+        "UPDATE campaigns SET state = %s, updated_at = %s WHERE id = %s" },
+    [B8_SQL_ACTION_CANCEL_PENDING] = {
+        "UPDATE messages SET state = 'cancelled', updated_at = %s "
+        "WHERE campaign_id = %s AND state = 'pending'" },
+    [B8_SQL_ACTION_ROWS_IN_STATE] = {
+        "SELECT id FROM messages WHERE campaign_id = %s AND state IN (%s, %s) AND id > %s "
+        "ORDER BY id LIMIT %s" },
+    /* Back to pending as a new message: fresh clientMessageId, no trace of the old one. */
+    [B8_SQL_ACTION_ROW_RESET] = {
+        "UPDATE messages SET state = 'pending', client_message_id = %s, umid = NULL, "
+        "status_detail = NULL, error_code = NULL, error_message = NULL, price = NULL, "
+        "attempts = 0, sent_at = NULL, receipt_at = NULL, updated_at = %s "
+        "WHERE id = %s AND state IN (%s, %s)" },
+    [B8_SQL_ACTION_DUPLICATE] = {
+        "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
+        "duration, button_caption, button_url, state, created_at, updated_at) "
+        "SELECT CAST(%s AS TEXT), type, body, url, fallback_text, thumbnail_url, file_size, "
+        "duration, button_caption, button_url, 'draft', CAST(%s AS TEXT), CAST(%s AS TEXT) "
+        "FROM campaigns WHERE id = %s RETURNING id" },
+    [B8_SQL_ACTION_COPY_SOURCE] = {
+        "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
+        "WHERE m.campaign_id = %s AND m.id > %s AND NOT " B8_OPTED_OUT("m")
+        " ORDER BY m.id LIMIT %s" },
+    [B8_SQL_ACTION_COPY_RECIPIENT] = {
+        "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
+        "client_message_id, state, created_at, updated_at) "
+        "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
+        "ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    [B8_SQL_ACTION_PENDING_COUNT] = {
+        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND state = 'pending'" },
+    [B8_SQL_PROGRESS_COUNTS] = {
+        "SELECT state, COUNT(*) FROM messages WHERE campaign_id = %s GROUP BY state" },
+    [B8_SQL_PROGRESS_FAILURES] = {
+        "SELECT id, phone, name, state, error_code, error_message, updated_at FROM messages "
+        "WHERE campaign_id = %s AND state IN ('failed', 'undelivered', 'unknown') "
+        "ORDER BY updated_at DESC, id DESC LIMIT %s" },
+    [B8_SQL_SEND_TEST_CONTACT] = { "SELECT name FROM contacts WHERE phone = %s" },
+    /* Minute cron "send queued campaigns" (and dated ones as they fall due). */
+    [B8_SQL_CRON_START_DUE] = {
+        "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
+        "queued_at = COALESCE(queued_at, %s), updated_at = %s "
+        "WHERE state = 'queued' AND (send_at IS NULL OR send_at <= %s)" },
+    [B8_SQL_CRON_START_DATED] = {
+        "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
+        "queued_at = COALESCE(queued_at, %s), updated_at = %s "
+        "WHERE state = 'queued' AND send_at IS NOT NULL AND send_at <= %s" },
+    /* Minute cron "check UMIDs": every recipient accepted (UMID) or ended for good. */
+    [B8_SQL_CRON_DONE] = {
+        "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s "
+        "WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM messages m "
+        "WHERE m.campaign_id = campaigns.id AND (m.state IN ('pending', 'sending', 'unknown') "
+        "OR (m.umid IS NULL AND m.state NOT IN ('failed', 'skipped', 'cancelled', "
+        "'undelivered', 'delivered', 'read'))))" },
+#undef B8_OPTED_OUT
+#undef B8_DIRECT_KINDS
 
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
@@ -386,7 +546,8 @@ static const char *const migrations[] = {
     " channel TEXT, phone TEXT NOT NULL, phone_key TEXT, name TEXT, type TEXT NOT NULL,"
     " body TEXT, raw TEXT NOT NULL, event_at TEXT, received_at TEXT NOT NULL, contact_id @ID@,"
     " ai_state TEXT NOT NULL DEFAULT 'new', ai_error TEXT, ai_attempts INTEGER NOT NULL DEFAULT 0,"
-    " ai_claimed_at TEXT, ai_next_at TEXT, reply_id @ID@, intent TEXT);"
+    " ai_claim TEXT, ai_claimed_at TEXT, ai_next_at TEXT, reply_id @ID@, intent TEXT);"
+    "CREATE INDEX inbound_ai_claim ON inbound (ai_claim);"
     "CREATE INDEX inbound_ai ON inbound (ai_state, id);"
     "CREATE INDEX inbound_phone ON inbound (phone_key, id);"
     "CREATE TABLE messages (id @PK@, kind TEXT NOT NULL, channel TEXT NOT NULL,"
@@ -409,8 +570,10 @@ static const char *const migrations[] = {
     "CREATE TABLE receipts (id @PK@, umid TEXT, client_message_id TEXT, namespace TEXT NOT NULL,"
     " state TEXT NOT NULL, detail TEXT, error_code TEXT, error_message TEXT, price TEXT,"
     " event_at TEXT, received_at TEXT NOT NULL, matched INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX receipts_cmid ON receipts (client_message_id);"
-    "CREATE INDEX receipts_umid ON receipts (umid);"
+    /* Only receipts still waiting for their message are looked up: applied
+     * ones (nearly all) cost no index writes. */
+    "CREATE INDEX receipts_cmid ON receipts (client_message_id) WHERE matched = 0;"
+    "CREATE INDEX receipts_umid ON receipts (umid) WHERE matched = 0;"
     "CREATE TABLE faqs (id @PK@, prompt TEXT NOT NULL, completion TEXT NOT NULL,"
     " position INTEGER NOT NULL);"
     "CREATE TABLE leads (id @PK@, inbound_id @ID@ UNIQUE, name TEXT NOT NULL, phone TEXT NOT NULL,"

@@ -124,15 +124,60 @@
     X(INBOX_SEARCH_PAGE, R) \
     X(INBOX_THREAD, R)
 
+/* Issue 4: the sender, the direct lane, campaign actions and the minute crons. */
+#define B8_SQL_SEND(X) \
+    X(SEND_NEXT_CAMPAIGN, R) \
+    X(SEND_CLAIMABLE, R) \
+    X(SEND_MARK, W) \
+    X(SEND_SKIP, W) \
+    X(SEND_ACCEPTED, W) \
+    X(SEND_FAILED, W) \
+    X(SEND_UNKNOWN, W) \
+    X(SEND_STALE, R) \
+    X(DIRECT_NEXT, R) \
+    X(ACTION_TO_SENDING, W) \
+    X(ACTION_TO_QUEUED, W) \
+    X(ACTION_SET_STATE, W) \
+    X(ACTION_CANCEL_PENDING, W) \
+    X(ACTION_ROWS_IN_STATE, R) \
+    X(ACTION_ROW_RESET, W) \
+    X(ACTION_DUPLICATE, W) \
+    X(ACTION_COPY_SOURCE, R) \
+    X(ACTION_COPY_RECIPIENT, W) \
+    X(ACTION_PENDING_COUNT, R) \
+    X(PROGRESS_COUNTS, R) \
+    X(PROGRESS_FAILURES, R) \
+    X(SEND_TEST_CONTACT, R) \
+    X(CRON_START_DUE, W) \
+    X(CRON_START_DATED, W) \
+    X(CRON_DONE, W)
+
+/* The AI lane. */
+#define B8_SQL_AI(X) \
+    X(AI_DUE_PHONE, R) \
+    X(AI_NEXT_DUE, R) \
+    X(AI_RELEASE_STALE, W) \
+    X(AI_SWITCHED_OFF, W) \
+    X(AI_CLAIM, W) \
+    X(AI_CLAIMED, R) \
+    X(AI_HISTORY, R) \
+    X(AI_RETRY_LATER, W) \
+    X(AI_END, W) \
+    X(AI_SET_INTENT, W) \
+    X(AI_REPLY_INSERT, W) \
+    X(AI_ANSWERED, W)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
     B8_SQL_WEBHOOK(X) \
     B8_SQL_USERS(X) \
     B8_SQL_FAQS(X) \
     B8_SQL_LEADS(X) \
+    B8_SQL_AI(X) \
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
-    B8_SQL_CAMPAIGNS(X)
+    B8_SQL_CAMPAIGNS(X) \
+    B8_SQL_SEND(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_dbd.h>
+#include <apr_file_io.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -19,6 +20,10 @@ struct b8_store {
      * call, so a writer waiting inside SQLite's busy handler would stall the
      * thread that holds the write lock: serialise our own writers first. */
     apr_thread_mutex_t *write_lock;
+    /* ...and with the other processes (httpd children, the worker): a lock
+     * file the kernel queues writers on, so that they never sleep in
+     * SQLite's busy handler (1 ms and more) while holding that mutex. */
+    apr_file_t *lock_file;
 };
 
 struct b8_db {
@@ -81,7 +86,8 @@ static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *po
     if (st->sqlite) {
         static const char *const pragmas[] = {
             "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", NULL
+            "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+            "PRAGMA mmap_size = 268435456", NULL
         };
         for (int i = 0; pragmas[i]; i++) {
             if (raw_select(db, pool, pragmas[i]) != APR_SUCCESS) {
@@ -136,6 +142,16 @@ apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params
     if (rv != APR_SUCCESS) {
         *err = "cannot create the store's write lock";
         return rv;
+    }
+    if (st->sqlite
+        && apr_file_open(&st->lock_file, apr_pstrcat(p, params, "-lock", NULL),
+                         APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_CREATE,
+                         APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, p)
+               != APR_SUCCESS) {
+        /* Still correct without it: SQLite's busy timeout serialises. */
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0110: cannot open %s-lock: writers of several processes "
+               "will wait in SQLite's busy handler", params);
+        st->lock_file = NULL;
     }
     rv = apr_reslist_create(&st->conns, 0, max_conns, max_conns, apr_time_from_sec(300),
                             conn_construct, conn_destruct, st, p);
@@ -196,11 +212,27 @@ static apr_status_t prepared(b8_db *db, b8_sql_id id, apr_dbd_prepared_t **out)
     return APR_SUCCESS;
 }
 
-/* A write outside an explicit transaction still takes the process write lock. */
+static void write_lock_take(b8_store *st)
+{
+    apr_thread_mutex_lock(st->write_lock);
+    if (st->lock_file) {
+        apr_file_lock(st->lock_file, APR_FLOCK_EXCLUSIVE);
+    }
+}
+
+static void write_lock_give(b8_store *st)
+{
+    if (st->lock_file) {
+        apr_file_unlock(st->lock_file);
+    }
+    apr_thread_mutex_unlock(st->write_lock);
+}
+
+/* A write outside an explicit transaction still takes the write lock. */
 static int autolock(b8_db *db, b8_sql_id id)
 {
     if (db->st->sqlite && !db->in_tx && b8_sql_writes(id)) {
-        apr_thread_mutex_lock(db->st->write_lock);
+        write_lock_take(db->st);
         return 1;
     }
     return 0;
@@ -233,7 +265,7 @@ apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
     rc = apr_dbd_pselect(db->st->driver, p, db->handle, &res, stmt, 1,
                          b8_sql_nargs(id), (const char **)args);
     if (rc != 0) {
-        if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+        if (locked) write_lock_give(db->st);
         note_failure(db, rc, id);
         return APR_EGENERAL;
     }
@@ -253,7 +285,7 @@ apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
         }
         rows->nrows++;
     }
-    if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+    if (locked) write_lock_give(db->st);
     *out = rows;
     return APR_SUCCESS;
 }
@@ -270,7 +302,7 @@ apr_status_t b8_db_exec(b8_db *db, apr_pool_t *p, b8_sql_id id,
     locked = autolock(db, id);
     rc = apr_dbd_pquery(db->st->driver, p, db->handle, &n, stmt,
                         b8_sql_nargs(id), (const char **)args);
-    if (locked) apr_thread_mutex_unlock(db->st->write_lock);
+    if (locked) write_lock_give(db->st);
     if (rc != 0) {
         note_failure(db, rc, id);
         return APR_EGENERAL;
@@ -301,13 +333,13 @@ apr_status_t b8_db_begin(b8_db *db)
         return APR_EGENERAL;
     }
     if (db->st->sqlite) {
-        apr_thread_mutex_lock(db->st->write_lock);
+        write_lock_take(db->st);
     }
     rv = raw_query(db, db->st->sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rv != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-0106: %s", db->error);
         if (db->st->sqlite) {
-            apr_thread_mutex_unlock(db->st->write_lock);
+            write_lock_give(db->st);
         }
         return rv;
     }
@@ -329,7 +361,7 @@ apr_status_t b8_db_commit(b8_db *db)
     }
     db->in_tx = 0;
     if (db->st->sqlite) {
-        apr_thread_mutex_unlock(db->st->write_lock);
+        write_lock_give(db->st);
     }
     return rv;
 }
@@ -344,7 +376,7 @@ void b8_db_rollback(b8_db *db)
     }
     db->in_tx = 0;
     if (db->st->sqlite) {
-        apr_thread_mutex_unlock(db->st->write_lock);
+        write_lock_give(db->st);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "b8_util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -104,9 +105,12 @@ static const cJSON *obj_field(checker *v, const cJSON *obj, const char *path, co
     return it;
 }
 
+/* libc's %g: APR's drops the leading zero of 0.5. */
 static const char *number_text(apr_pool_t *p, double d)
 {
-    return apr_psprintf(p, "%.10g", d);
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.10g", d);
+    return apr_pstrdup(p, buf);
 }
 
 /* 8x8 sends error codes as numbers; older formats as strings. */

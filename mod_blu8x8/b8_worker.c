@@ -1,7 +1,10 @@
 #include "b8_worker.h"
+#include "b8_campaign_actions.h"
 #include "b8_core.h"
+#include "b8_http.h"
 #include "b8_log.h"
 #include "b8_runtime.h"
+#include "b8_sender.h"
 #include "b8_util.h"
 
 #include <unistd.h>
@@ -19,6 +22,8 @@ typedef struct {
     unsigned long wakeups;
     const char *started_at;
     apr_pool_t *pool;
+    b8_sender *sender;            /* campaign rows, paced */
+    b8_direct *direct;            /* confirmations, AI replies, agent pings */
 } worker_state;
 
 static int stopping(worker_state *w)
@@ -63,16 +68,59 @@ static void write_heartbeat(worker_state *w, apr_pool_t *p)
     }
 }
 
-/* One cron run: record when it ran, so the dashboard can show it. The jobs
- * themselves are added by the campaign engine. */
-static void run_cron(worker_state *w, apr_pool_t *p, const char *name)
+static void record_cron(apr_pool_t *p, b8_db *db, const char *name)
+{
+    if (b8_runtime_put(db, p, apr_pstrcat(p, "cron:", name, NULL), b8_now_iso(p)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0202: cannot record cron %s: %s", name, b8_db_error(db));
+    }
+}
+
+/* Queued campaigns whose time has come go to the sender. The minute cron
+ * takes every due one; between minutes (dated_only) the heartbeat starts
+ * those with a send_at, so "send at 20:00" starts at 20:00, not 20:00:59. */
+static void start_queued(worker_state *w, apr_pool_t *p, b8_db *db, int dated_only)
+{
+    int started = 0;
+
+    if (b8_campaigns_start_queued(db, p, dated_only, &started) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-1461: cron send_queued: %s", b8_db_error(db));
+        return;
+    }
+    if (!dated_only) {
+        record_cron(p, db, "send_queued");
+    }
+    if (started > 0) {
+        b8_sender_wake(w->sender);
+    }
+}
+
+static void check_umids(apr_pool_t *p, b8_db *db)
+{
+    int done = 0;
+
+    if (b8_campaigns_finish(db, p, &done) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-1462: cron check_umids: %s", b8_db_error(db));
+        return;
+    }
+    record_cron(p, db, "check_umids");
+}
+
+/* The minute crons (also run once at start). */
+static void run_crons(worker_state *w, apr_pool_t *p)
 {
     b8_db *db;
     if (b8_db_get(w->env->store, p, &db) != APR_SUCCESS) {
         return;
     }
-    if (b8_runtime_put(db, p, apr_pstrcat(p, "cron:", name, NULL), b8_now_iso(p)) != APR_SUCCESS) {
-        B8_LOG(B8_LOG_WARNING, 0, "B8-0202: cannot record cron %s: %s", name, b8_db_error(db));
+    start_queued(w, p, db, 0);
+    check_umids(p, db);
+}
+
+static void start_dated(worker_state *w, apr_pool_t *p)
+{
+    b8_db *db;
+    if (b8_db_get(w->env->store, p, &db) == APR_SUCCESS) {
+        start_queued(w, p, db, 1);
     }
 }
 
@@ -87,14 +135,14 @@ static void *APR_THREAD_FUNC ticker_main(apr_thread_t *t, void *data)
         apr_time_t now = apr_time_now();
         if (now >= next_beat) {
             write_heartbeat(w, iter);
+            start_dated(w, iter);
             /* Paced from the start, so ticks do not drift. */
             while (next_beat <= now) {
                 next_beat += w->env->heartbeat;
             }
         }
         if (now >= next_cron) {
-            run_cron(w, iter, "send_queued");
-            run_cron(w, iter, "check_umids");
+            run_crons(w, iter);
             while (next_cron <= now) {
                 next_cron += w->env->cron;
             }
@@ -123,10 +171,48 @@ static int drain_wake(apr_file_t *f)
     return got;
 }
 
+static void *APR_THREAD_FUNC sender_main(apr_thread_t *t, void *data)
+{
+    b8_sender_run(data);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC direct_main(apr_thread_t *t, void *data)
+{
+    b8_direct_run(data);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Before any thread sends: rows a dead worker left 'sending' are settled
+ * from receipts or become 'unknown', never resent. */
+static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
+{
+    b8_worker_env *env = w->env;
+    int settled = 0, unknown = 0;
+    apr_status_t rv;
+
+    if ((rv = b8_http_global_init()) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = b8_sender_settle_stale(env->store, p, &settled, &unknown)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-1463: cannot settle interrupted sends; not sending");
+        return rv;
+    }
+    if ((rv = b8_sender_create(p, env->store, env->config, env->max_in_flight, &w->sender))
+            != APR_SUCCESS
+        || (rv = b8_direct_create(p, env->store, env->config, &w->direct)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-1464: cannot create the senders");
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
 {
     worker_state w;
-    apr_thread_t *ticker;
+    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
 
@@ -136,13 +222,35 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     w.started_at = b8_now_iso(p);
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);
-    if ((rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS
-        || (rv = apr_thread_create(&ticker, NULL, ticker_main, &w, p)) != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+    if ((rv = start_engines(&w, p)) != APR_SUCCESS) {
+        b8_sender_destroy(w.sender);
+        b8_direct_destroy(w.direct);
         return rv;
     }
-    B8_LOG(B8_LOG_INFO, 0, "B8-0204: worker %ld started", (long)getpid());
+    if ((rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+        b8_sender_destroy(w.sender);
+        b8_direct_destroy(w.direct);
+        return rv;
+    }
+    /* apr_thread_create fills its out-pointer even on failure: keep our own. */
+    if ((rv = apr_thread_create(&t, NULL, ticker_main, &w, p)) == APR_SUCCESS) {
+        ticker = t;
+        if ((rv = apr_thread_create(&t, NULL, sender_main, w.sender, p)) == APR_SUCCESS) {
+            sender = t;
+            if ((rv = apr_thread_create(&t, NULL, direct_main, w.direct, p)) == APR_SUCCESS) {
+                direct = t;
+            }
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+        *env->stop = 1;   /* stop the threads that did start, as on a normal stop */
+    }
+    else {
+        B8_LOG(B8_LOG_INFO, 0, "B8-0204: worker %ld started", (long)getpid());
+    }
 
     memset(&pfd, 0, sizeof(pfd));
     pfd.p = p;
@@ -152,12 +260,15 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     while (!*env->stop) {
         apr_int32_t nready = 0;
         if (env->wake) {
-            rv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
-            if (rv == APR_SUCCESS && nready > 0 && drain_wake(env->wake) > 0) {
+            apr_status_t prv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
+            if (prv == APR_SUCCESS && nready > 0 && drain_wake(env->wake) > 0) {
                 apr_thread_mutex_lock(w.lock);
                 w.wakeups++;
                 apr_thread_cond_broadcast(w.changed);
                 apr_thread_mutex_unlock(w.lock);
+                /* Send Now, Resume, a new confirmation: do not wait for a poll. */
+                b8_sender_wake(w.sender);
+                b8_direct_wake(w.direct);
             }
         }
         else {
@@ -168,7 +279,19 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     w.stopping = 1;
     apr_thread_cond_broadcast(w.changed);
     apr_thread_mutex_unlock(w.lock);
-    apr_thread_join(&trv, ticker);
+    b8_sender_stop(w.sender);
+    b8_direct_stop(w.direct);
+    if (ticker) {
+        apr_thread_join(&trv, ticker);
+    }
+    if (sender) {
+        apr_thread_join(&trv, sender);
+    }
+    if (direct) {
+        apr_thread_join(&trv, direct);
+    }
+    b8_sender_destroy(w.sender);
+    b8_direct_destroy(w.direct);
     B8_LOG(B8_LOG_INFO, 0, "B8-0205: worker %ld stopped", (long)getpid());
-    return APR_SUCCESS;
+    return rv;
 }

@@ -1,5 +1,6 @@
 /* The background worker's engine, independent of httpd: a minute ticker
- * (heartbeat and crons) today, and the sender and the AI lane as they come.
+ * (heartbeat and crons), the campaign sender and the direct lane
+ * (b8_sender.h), and the AI lane as it comes.
  * The glue forks the process and calls b8_worker_run in it. */
 #ifndef B8_WORKER_H
 #define B8_WORKER_H
@@ -17,6 +18,7 @@ typedef struct {
     volatile sig_atomic_t *stop;   /* set by the signal handler */
     apr_interval_time_t heartbeat; /* default 2 s */
     apr_interval_time_t cron;      /* default 60 s */
+    int max_in_flight;             /* campaign requests in flight; 0: 64 */
 } b8_worker_env;
 
 /* Runs until *env->stop is set; returns after every thread has ended. */

@@ -11,6 +11,7 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
+#include "b8_http.h"
 #include "b8_log.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
@@ -274,7 +275,7 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
         return rv;
     }
     if (geteuid() == 0) {
-        static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
+        static const char *const suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
         if (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0004: cannot chown %s", dir);
             return APR_FROM_OS_ERROR(errno);
@@ -391,6 +392,8 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     install_logging(s);
+    /* libcurl once per process, before the threads (Send Test uses it). */
+    b8_http_global_init();
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
         threads = 1;
     }
@@ -414,6 +417,9 @@ static int dispatch(request_rec *r)
     }
     if (strcmp(r->handler, "blu8x8-claim") == 0) {
         return b8_claim_handler(r);
+    }
+    if (strcmp(r->handler, "blu8x8-webhook") == 0) {
+        return b8_webhook_handler(r);
     }
     return DECLINED;
 }

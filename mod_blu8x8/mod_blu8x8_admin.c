@@ -18,6 +18,10 @@
 
 static const struct { const char *id, *label, *path; } nav_items[] = {
     { "dashboard", "Dashboard", "" },
+    { "campaigns", "Campaigns", "campaigns" },
+    { "contacts", "Contacts", "contacts" },
+    { "tags", "Tags", "tags" },
+    { "inbox", "Inbox", "inbox" },
     { "leads", "Leads", "leads" },
     { "faqs", "FAQ", "faqs" },
     { "settings", "Settings", "settings" },
@@ -242,8 +246,12 @@ static const b8_route b8_routes_core[] = {
 static const b8_route *const route_tables[] = {
     b8_routes_core,
     b8_routes_users,
+    b8_routes_contacts,
+    b8_routes_campaigns,
     b8_routes_ai,
     b8_routes_leads,
+    b8_routes_inbox,
+    b8_routes_send,
     NULL
 };
 
@@ -304,6 +312,7 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
     const char *body;
     apr_size_t len;
     int rc;
+    int import = rt->body == B8_BODY_CSV || rt->body == B8_BODY_FORM_IMPORT;
 
     if (rt->body == B8_BODY_JSON) {
         if (!b8_content_type_is(a->r, "application/json")) {
@@ -311,12 +320,24 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
                                       "send the body as Content-Type: application/json");
         }
     }
+    else if (rt->body == B8_BODY_CSV) {
+        if (!b8_content_type_is(a->r, "text/csv")) {
+            return b8_send_json_error(a->r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                      "send the file as Content-Type: text/csv");
+        }
+    }
     else if (!b8_content_type_is(a->r, "application/x-www-form-urlencoded")) {
         return refuse(a, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported form encoding");
     }
-    if ((rc = b8_read_body(a->r, b8_proc.conf->max_body, &body, &len)) != OK) {
+    if ((rc = b8_read_body(a->r, import ? B8_MAX_IMPORT_BODY : b8_proc.conf->max_body, &body,
+                           &len)) != OK) {
         return refuse(a, rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the request body is too large"
                                                                  : "cannot read the request body");
+    }
+    if (rt->body == B8_BODY_CSV) {
+        a->body = body;
+        a->body_len = len;
+        return -1;
     }
     if (rt->body == B8_BODY_JSON) {
         a->json = b8_json_pool_owned(a->r->pool, cJSON_ParseWithLength(body, len));

@@ -30,8 +30,12 @@ enum {
     B8_BODY_NONE,   /* no body read */
     B8_BODY_FORM,   /* x-www-form-urlencoded HTML form with CSRF token */
     B8_BODY_JSON,   /* API: Content-Type application/json, else 415 */
-    B8_BODY_CSV     /* API import: Content-Type text/csv, else 415 */
+    B8_BODY_CSV,    /* API import: Content-Type text/csv, else 415; up to B8_MAX_IMPORT_BODY */
+    B8_BODY_FORM_IMPORT  /* HTML form with CSRF token holding a pasted file: up to B8_MAX_IMPORT_BODY */
 };
+
+/* Imports (CSV bodies, pasted lists) may be larger than Blu8x8MaxBody. */
+#define B8_MAX_IMPORT_BODY (32 * 1024 * 1024)
 
 typedef struct {
     const char *method;
@@ -42,8 +46,12 @@ typedef struct {
 
 /* Each area's table ends with { NULL }. */
 extern const b8_route b8_routes_users[];
+extern const b8_route b8_routes_contacts[];    /* contacts, tags */
+extern const b8_route b8_routes_campaigns[];   /* campaigns, recipients, sms-count */
 extern const b8_route b8_routes_ai[];        /* settings, FAQ */
 extern const b8_route b8_routes_leads[];
+extern const b8_route b8_routes_inbox[];       /* inbox page, inbound API */
+extern const b8_route b8_routes_send[];        /* campaign actions, Send Test, progress */
 
 /* Renders templates/<tmpl>.html inside the layout; data is consumed. */
 int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
@@ -59,5 +67,10 @@ int b8_redirect(b8_areq *a, const char *where, const char *notice);
 /* Form fields -> JSON object ("x[]" keys become lists; csrf dropped). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form);
 void b8_paging_from_query(b8_areq *a, b8_paging *pg);
+/* List pages (mod_blu8x8_admin_contacts.c): {"page", "pages", "total",
+ * "prev", "next"} links for a list envelope, keeping `query` (URL-encoded
+ * pairs joined by '&'); "key=value" URL-encoded, "" for an empty value. */
+cJSON *b8_pager(b8_areq *a, const cJSON *list, const char *path, const char *query);
+const char *b8_query_pair(apr_pool_t *p, const char *key, const char *value);
 
 #endif

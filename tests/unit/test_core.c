@@ -115,6 +115,7 @@ static void remove_db(apr_pool_t *p, const char *path)
     apr_file_remove(path, p);
     apr_file_remove(apr_pstrcat(p, path, "-wal", NULL), p);
     apr_file_remove(apr_pstrcat(p, path, "-shm", NULL), p);
+    apr_file_remove(apr_pstrcat(p, path, "-lock", NULL), p);
 }
 
 B8_TEST(store_migrates_once_and_keeps_data)

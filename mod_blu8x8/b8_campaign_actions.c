@@ -1,0 +1,628 @@
+#include "b8_campaign_actions.h"
+#include "b8_campaigns.h"
+#include "b8_crypto.h"
+#include "b8_eightx8.h"
+#include "b8_log.h"
+#include "b8_phone.h"
+#include "b8_users.h"
+#include "b8_util.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+/* Rows changed per transaction when an action touches many recipients, so
+ * the sender and the webhook never wait long for the write lock. */
+#define CHUNK 1000
+
+static const char *const recipient_states[] = {
+    "pending", "sending", "queued", "sent", "delivered", "read", "undelivered", "failed",
+    "unknown", "skipped", "cancelled", NULL
+};
+
+static int state_in(const char *state, const char *const *list)
+{
+    for (int i = 0; state && list[i]; i++) {
+        if (strcmp(state, list[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static b8_errkind wrong_state(b8_ctx *ctx, const b8_campaign *c, const char *what,
+                              const char *allowed, b8_err *err)
+{
+    err->state = apr_pstrdup(ctx->pool, c->state);
+    return b8_fail(err, B8_ESTATE, apr_psprintf(ctx->pool, "This campaign is %s: only %s "
+                                                "campaigns can be %s.", c->state, allowed, what));
+}
+
+/* Loads the campaign (inside the caller's transaction, if any). */
+static b8_errkind load(b8_ctx *ctx, const char *id, b8_campaign **c, b8_err *err)
+{
+    if (b8_campaign_load(ctx->db, ctx->pool, id, c) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!*c) {
+        return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+    }
+    return B8_OK;
+}
+
+/* Opens a transaction and loads the campaign in it; on error the
+ * transaction is closed again. */
+static b8_errkind begin_with(b8_ctx *ctx, const char *id, b8_campaign **c, b8_err *err)
+{
+    b8_errkind kind;
+
+    if (b8_db_begin(ctx->db) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if ((kind = load(ctx, id, c, err)) != B8_OK) {
+        b8_db_rollback(ctx->db);
+    }
+    return kind;
+}
+
+static b8_errkind commit(b8_ctx *ctx, b8_err *err)
+{
+    if (b8_db_commit(ctx->db) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    return B8_OK;
+}
+
+static b8_errkind rollback_db(b8_ctx *ctx, b8_err *err)
+{
+    b8_db_rollback(ctx->db);
+    return b8_fail_db(err, ctx->db);
+}
+
+/* What Send Now and Put in Queue check first: a valid message, someone to
+ * send it to, and 8x8 settings to send it with. */
+static b8_errkind check_sendable(b8_ctx *ctx, const b8_campaign *c, b8_err *err)
+{
+    b8_eightx8_conf conf;
+    const char *args[] = { c->id };
+    const char *pending = NULL, *why;
+
+    if (b8_campaign_check(ctx->pool, c, err) != B8_OK) {
+        return err->kind;
+    }
+    if (b8_db_value(ctx->db, ctx->pool, B8_SQL_ACTION_PENDING_COUNT, args, &pending)
+        != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!pending || strcmp(pending, "0") == 0) {
+        return b8_fail(err, B8_EINVALID, "The campaign has no recipients waiting to be sent: "
+                       "add recipients first.");
+    }
+    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->config, ctx->dbsettings, &conf)) != NULL) {
+        return b8_fail(err, B8_EINVALID, why);
+    }
+    return B8_OK;
+}
+
+static b8_errkind set_state(b8_ctx *ctx, const char *id, const char *state, b8_err *err)
+{
+    const char *args[] = { state, b8_now_iso(ctx->pool), id };
+    if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_SET_STATE, args, NULL) != APR_SUCCESS) {
+        return rollback_db(ctx, err);
+    }
+    return B8_OK;
+}
+
+static b8_errkind to_sending(b8_ctx *ctx, const char *id, b8_err *err)
+{
+    const char *now = b8_now_iso(ctx->pool);
+    const char *args[] = { now, now, now, id };
+    if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_TO_SENDING, args, NULL) != APR_SUCCESS) {
+        return rollback_db(ctx, err);
+    }
+    return B8_OK;
+}
+
+static b8_errkind answer(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    return b8_campaign_get(ctx, id, out, err);
+}
+
+/* ---------------------------------------------------------------- states */
+
+b8_errkind b8_campaign_send(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "draft", "queued", NULL };
+    b8_campaign *c;
+    b8_errkind kind;
+
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, c, "sent", "draft or queued", err);
+    }
+    if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
+        b8_db_rollback(ctx->db);
+        return kind;
+    }
+    if ((kind = to_sending(ctx, id, err)) != B8_OK || (kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-1411: campaign %s: sending started by %s", id,
+           ctx->login ? ctx->login : "?");
+    return answer(ctx, id, out, err);
+}
+
+b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out,
+                             b8_err *err)
+{
+    static const char *const from[] = { "draft", "queued", NULL };
+    const cJSON *v = cJSON_IsObject(in) ? cJSON_GetObjectItemCaseSensitive(in, "send_at") : NULL;
+    const char *send_at = NULL, *now;
+    b8_campaign *c;
+    b8_errkind kind;
+
+    if (v && !cJSON_IsNull(v) && !(cJSON_IsString(v) && !*b8_trim(ctx->pool, v->valuestring))) {
+        apr_time_t t;
+        if (!cJSON_IsString(v) || !b8_time_parse(b8_trim(ctx->pool, v->valuestring), &t)) {
+            b8_field_error(err, "send_at", "must be a date and time in ISO 8601, e.g. "
+                           "2026-11-01T20:00:00+08:00");
+            return err->kind;
+        }
+        send_at = b8_time_iso(ctx->pool, t);
+    }
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, c, "queued", "draft or queued", err);
+    }
+    if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
+        b8_db_rollback(ctx->db);
+        return kind;
+    }
+    now = b8_now_iso(ctx->pool);
+    {
+        const char *args[] = { send_at, now, now, id };
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_TO_QUEUED, args, NULL) != APR_SUCCESS) {
+            return rollback_db(ctx, err);
+        }
+    }
+    if ((kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    return answer(ctx, id, out, err);
+}
+
+/* A plain state change: from one of `from` to `to`. */
+static b8_errkind move(b8_ctx *ctx, const char *id, const char *const *from, const char *to,
+                       const char *what, const char *allowed, cJSON **out, b8_err *err)
+{
+    b8_campaign *c;
+    b8_errkind kind;
+
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, c, what, allowed, err);
+    }
+    if ((kind = set_state(ctx, id, to, err)) != B8_OK || (kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    return answer(ctx, id, out, err);
+}
+
+b8_errkind b8_campaign_pause(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "sending", NULL };
+    return move(ctx, id, from, "paused", "paused", "sending", out, err);
+}
+
+b8_errkind b8_campaign_resume(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "paused", NULL };
+    return move(ctx, id, from, "sending", "resumed", "paused", out, err);
+}
+
+b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "queued", "sending", "paused", NULL };
+    const char *args[2];
+    b8_campaign *c;
+    b8_errkind kind;
+    int n = 0;
+
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, c, "cancelled", "queued, sending or paused", err);
+    }
+    if ((kind = set_state(ctx, id, "cancelled", err)) != B8_OK) {
+        return kind;
+    }
+    /* Rows already sent keep their state; the rest will never go. */
+    args[0] = b8_now_iso(ctx->pool);
+    args[1] = id;
+    if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_CANCEL_PENDING, args, &n) != APR_SUCCESS) {
+        return rollback_db(ctx, err);
+    }
+    if ((kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-1412: campaign %s cancelled by %s (%d recipients not sent)", id,
+           ctx->login ? ctx->login : "?", n);
+    return answer(ctx, id, out, err);
+}
+
+/* ------------------------------------------------------------- duplicate */
+
+b8_errkind b8_campaign_duplicate(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    b8_campaign *c;
+    b8_errkind kind;
+    const char *now = b8_now_iso(ctx->pool), *copy = NULL, *after = "0";
+    apr_pool_t *chunk;
+
+    if ((kind = load(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    {
+        const char *args[] = { apr_pstrcat(ctx->pool, c->name, " (copy)", NULL), now, now, id };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_ACTION_DUPLICATE, args, &copy) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+        if (!copy) {
+            return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+        }
+        copy = apr_pstrdup(ctx->pool, copy);
+    }
+    apr_pool_create(&chunk, ctx->pool);
+    for (;;) {
+        const char *sel[] = { id, after, NULL };
+        b8_rows *rows;
+        apr_pool_clear(chunk);
+        sel[2] = apr_itoa(chunk, CHUNK);
+        if (b8_db_select(ctx->db, chunk, B8_SQL_ACTION_COPY_SOURCE, sel, &rows) != APR_SUCCESS
+            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
+            apr_pool_destroy(chunk);
+            return b8_fail_db(err, ctx->db);
+        }
+        if (rows->nrows == 0) {
+            break;
+        }
+        for (int r = 0; r < rows->nrows; r++) {
+            const char *cmid = b8_uuid4(chunk);
+            const char *args[] = { copy, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
+                                   B8_CELL(rows, r, 3), B8_CELL(rows, r, 4), cmid, now, now };
+            if (!cmid || b8_db_exec(ctx->db, chunk, B8_SQL_ACTION_COPY_RECIPIENT, args, NULL)
+                             != APR_SUCCESS) {
+                b8_db_rollback(ctx->db);
+                apr_pool_destroy(chunk);
+                return b8_fail_db(err, ctx->db);
+            }
+        }
+        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
+            apr_pool_destroy(chunk);
+            return b8_fail_db(err, ctx->db);
+        }
+        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+    }
+    apr_pool_destroy(chunk);
+    B8_LOG(B8_LOG_INFO, 0, "B8-1413: campaign %s duplicated as %s by %s", id, copy,
+           ctx->login ? ctx->login : "?");
+    return answer(ctx, copy, out, err);
+}
+
+/* ------------------------------------------------- retry failed / unknown */
+
+/* Rows in state s1 or s2 back to pending with a new clientMessageId, in
+ * chunks; then a Done campaign sends again. */
+static b8_errkind requeue(b8_ctx *ctx, const char *id, const char *s1, const char *s2,
+                          const char *what, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "sending", "paused", "done", NULL };
+    const char *after = "0", *now = b8_now_iso(ctx->pool);
+    b8_campaign *c;
+    b8_errkind kind;
+    apr_pool_t *chunk;
+    long total = 0;
+
+    if ((kind = load(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        return wrong_state(ctx, c, what, "sending, paused or done", err);
+    }
+    apr_pool_create(&chunk, ctx->pool);
+    for (;;) {
+        const char *sel[] = { id, s1, s2, after, NULL };
+        b8_rows *rows;
+        apr_pool_clear(chunk);
+        sel[4] = apr_itoa(chunk, CHUNK);
+        if (b8_db_select(ctx->db, chunk, B8_SQL_ACTION_ROWS_IN_STATE, sel, &rows) != APR_SUCCESS
+            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
+            apr_pool_destroy(chunk);
+            return b8_fail_db(err, ctx->db);
+        }
+        if (rows->nrows == 0) {
+            break;
+        }
+        for (int r = 0; r < rows->nrows; r++) {
+            const char *cmid = b8_uuid4(chunk);
+            const char *args[] = { cmid, now, B8_CELL(rows, r, 0), s1, s2 };
+            int n = 0;
+            if (!cmid || b8_db_exec(ctx->db, chunk, B8_SQL_ACTION_ROW_RESET, args, &n)
+                             != APR_SUCCESS) {
+                b8_db_rollback(ctx->db);
+                apr_pool_destroy(chunk);
+                return b8_fail_db(err, ctx->db);
+            }
+            total += n;
+        }
+        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
+            apr_pool_destroy(chunk);
+            return b8_fail_db(err, ctx->db);
+        }
+        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+    }
+    apr_pool_destroy(chunk);
+
+    /* The state may have changed meanwhile: decide on the current one. */
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (total > 0 && strcmp(c->state, "done") == 0) {
+        if ((kind = to_sending(ctx, id, err)) != B8_OK) {
+            return kind;
+        }
+    }
+    else if (strcmp(c->state, "cancelled") == 0) {
+        const char *args[] = { now, id };
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_CANCEL_PENDING, args, NULL)
+            != APR_SUCCESS) {
+            return rollback_db(ctx, err);
+        }
+    }
+    if ((kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-1414: campaign %s: %ld %s/%s recipients back to pending by %s",
+           id, total, s1, s2, ctx->login ? ctx->login : "?");
+    return answer(ctx, id, out, err);
+}
+
+b8_errkind b8_campaign_retry_failed(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    return requeue(ctx, id, "failed", "undelivered", "retried", out, err);
+}
+
+b8_errkind b8_campaign_requeue_unknown(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    return requeue(ctx, id, "unknown", "unknown", "requeued", out, err);
+}
+
+/* ------------------------------------------------------------- send test */
+
+/* The phone to test with and the name {name} becomes. */
+static b8_errkind test_recipient(b8_ctx *ctx, const cJSON *in, const char **phone,
+                                 const char **name, b8_err *err)
+{
+    const char *given = cJSON_IsObject(in) ? b8_json_str(in, "phone") : NULL;
+    const char *why = NULL, *contact = NULL;
+    const char *country = b8_ctx_setting(ctx, "default_country");
+    b8_user *me = NULL;
+
+    if (ctx->login && b8_user_by_login(ctx->db, ctx->pool, ctx->login, &me) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!given || !*b8_trim(ctx->pool, given)) {
+        if (!me || !me->phone || !*me->phone) {
+            b8_field_error(err, "phone", "Give a phone number to send the test to: your user "
+                           "has no phone number.");
+            return err->kind;
+        }
+        given = me->phone;
+    }
+    if (!(*phone = b8_phone_e164(ctx->pool, given, country, &why))) {
+        b8_field_error(err, "phone", apr_psprintf(ctx->pool, "is not a valid phone number (%s)",
+                                                  why ? why : "invalid"));
+        return err->kind;
+    }
+    {
+        const char *args[] = { *phone };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_SEND_TEST_CONTACT, args, &contact)
+            != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    *name = contact ? contact : "";
+    if (!contact && me && me->phone) {
+        const char *mine = b8_phone_e164(ctx->pool, me->phone, country, NULL);
+        if (mine && strcmp(mine, *phone) == 0) {
+            *name = me->name ? me->name : "";
+        }
+    }
+    return B8_OK;
+}
+
+static cJSON *upstream_error(const b8_send_result *res, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", message);
+    b8_json_add_int(o, "code", res->error_code);
+    if (res->http_status) {
+        cJSON_AddNumberToObject(o, "http_status", (double)res->http_status);
+    }
+    else {
+        cJSON_AddNullToObject(o, "http_status");
+    }
+    return o;
+}
+
+b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out,
+                                 b8_err *err)
+{
+    b8_eightx8_conf conf;
+    b8_send_result res;
+    b8_campaign *c;
+    const char *phone = NULL, *name = "", *cmid, *why;
+    cJSON *msg;
+    b8_errkind kind;
+
+    if ((kind = load(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (b8_campaign_check(ctx->pool, c, err) != B8_OK) {
+        if (!err->message || strcmp(err->message, "some fields are not valid") == 0) {
+            err->message = "The campaign cannot be sent as it is: fix the fields below first.";
+        }
+        return err->kind;
+    }
+    if ((kind = test_recipient(ctx, in, &phone, &name, err)) != B8_OK) {
+        return kind;
+    }
+    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->config, ctx->dbsettings, &conf)) != NULL) {
+        return b8_fail(err, B8_EINVALID, why);
+    }
+    if (!(cmid = b8_uuid4(ctx->pool))) {
+        return b8_fail(err, B8_EINTERNAL, "cannot make a clientMessageId");
+    }
+    msg = b8_json_pool_owned(ctx->pool,
+                             b8_eightx8_campaign_message(ctx->pool, c, phone, name, cmid,
+                                                         conf.sms_source));
+    b8_eightx8_send_now(ctx->pool, &conf, msg, &res);
+    switch (res.verdict) {
+    case B8_SEND_ACCEPTED:
+        *out = cJSON_CreateObject();
+        b8_json_add_str(*out, "umid", res.umid);
+        cJSON_AddStringToObject(*out, "state", res.state ? res.state : "queued");
+        cJSON_AddStringToObject(*out, "phone", phone);
+        cJSON_AddStringToObject(*out, "client_message_id", cmid);
+        B8_LOG(B8_LOG_INFO, 0, "B8-1415: campaign %s: test sent to %s (umid %s)", id, phone,
+               res.umid ? res.umid : "to come");
+        return B8_OK;
+    case B8_SEND_UNKNOWN:
+        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 did not answer in time; the "
+                                                 "test message may have been sent. %s",
+                                                 res.error_message));
+        break;
+    case B8_SEND_RETRY:
+    case B8_SEND_FAILED:
+    default:
+        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 refused the test message: %s",
+                                                 res.error_message ? res.error_message
+                                                                   : "no reason given"));
+        break;
+    }
+    B8_LOG(B8_LOG_NOTICE, 0, "B8-1416: campaign %s: test to %s failed: %s", id, phone,
+           res.error_message ? res.error_message : "?");
+    return b8_fail(err, B8_EUPSTREAM, "8x8 refused the test message");
+}
+
+/* -------------------------------------------------------------- progress */
+
+b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    b8_campaign *c;
+    b8_rows *rows, *fails;
+    b8_errkind kind;
+    cJSON *counts, *list;
+    long total = 0, processed = 0, sent = 0, failed = 0;
+    const char *args[] = { id };
+    const char *fargs[] = { id, "20" };
+
+    if ((kind = load(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_PROGRESS_COUNTS, args, &rows) != APR_SUCCESS
+        || b8_db_select(ctx->db, ctx->pool, B8_SQL_PROGRESS_FAILURES, fargs, &fails)
+               != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    *out = cJSON_CreateObject();
+    b8_json_add_int(*out, "id", c->id);
+    cJSON_AddStringToObject(*out, "state", c->state);
+    b8_json_add_str(*out, "send_at", c->send_at);
+    b8_json_add_str(*out, "started_at", c->started_at);
+    b8_json_add_str(*out, "done_at", c->done_at);
+    counts = cJSON_AddObjectToObject(*out, "counts");
+    for (int i = 0; recipient_states[i]; i++) {
+        cJSON_AddNumberToObject(counts, recipient_states[i], 0);
+    }
+    for (int r = 0; r < rows->nrows; r++) {
+        const char *state = B8_CELL(rows, r, 0);
+        long n = 0;
+        b8_parse_long(B8_CELL(rows, r, 1), &n);
+        total += n;
+        if (!state_in(state, recipient_states)) {
+            continue;
+        }
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, state), (double)n);
+        if (strcmp(state, "pending") != 0 && strcmp(state, "sending") != 0) {
+            processed += n;
+        }
+        if (!strcmp(state, "queued") || !strcmp(state, "sent") || !strcmp(state, "delivered")
+            || !strcmp(state, "read")) {
+            sent += n;
+        }
+        if (!strcmp(state, "failed") || !strcmp(state, "undelivered")) {
+            failed += n;
+        }
+    }
+    cJSON_AddNumberToObject(counts, "total", (double)total);
+    cJSON_AddNumberToObject(*out, "processed", (double)processed);
+    cJSON_AddNumberToObject(*out, "sent", (double)sent);
+    cJSON_AddNumberToObject(*out, "failed", (double)failed);
+    cJSON_AddNumberToObject(*out, "percent", total ? (double)(processed * 100 / total) : 0);
+    list = cJSON_AddArrayToObject(*out, "failures");
+    for (int r = 0; r < fails->nrows; r++) {
+        cJSON *f = cJSON_CreateObject();
+        b8_json_add_int(f, "id", B8_CELL(fails, r, 0));
+        b8_json_add_str(f, "phone", B8_CELL(fails, r, 1));
+        b8_json_add_str(f, "name", B8_CELL(fails, r, 2));
+        b8_json_add_str(f, "state", B8_CELL(fails, r, 3));
+        b8_json_add_str(f, "error_code", B8_CELL(fails, r, 4));
+        b8_json_add_str(f, "error_message", B8_CELL(fails, r, 5));
+        b8_json_add_str(f, "updated_at", B8_CELL(fails, r, 6));
+        cJSON_AddItemToArray(list, f);
+    }
+    return B8_OK;
+}
+
+/* ----------------------------------------------------------------- crons */
+
+apr_status_t b8_campaigns_start_queued(b8_db *db, apr_pool_t *p, int dated_only, int *started)
+{
+    const char *now = b8_now_iso(p);
+    const char *args[] = { now, now, now, now };
+    apr_status_t rv;
+
+    *started = 0;
+    rv = b8_db_exec(db, p, dated_only ? B8_SQL_CRON_START_DATED : B8_SQL_CRON_START_DUE, args,
+                    started);
+    if (rv == APR_SUCCESS && *started > 0) {
+        B8_LOG(B8_LOG_INFO, 0, "B8-1417: %d queued campaign(s) handed to the sender", *started);
+    }
+    return rv;
+}
+
+apr_status_t b8_campaigns_finish(b8_db *db, apr_pool_t *p, int *finished)
+{
+    const char *now = b8_now_iso(p);
+    const char *args[] = { now, now };
+    apr_status_t rv;
+
+    *finished = 0;
+    rv = b8_db_exec(db, p, B8_SQL_CRON_DONE, args, finished);
+    if (rv == APR_SUCCESS && *finished > 0) {
+        B8_LOG(B8_LOG_INFO, 0, "B8-1418: %d campaign(s) done: every recipient has a UMID or "
+               "a final state", *finished);
+    }
+    return rv;
+}

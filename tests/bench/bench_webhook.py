@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Webhook benchmark (issue 5), run by `make bench`.
+
+100,000 campaign messages in the SQLite database; wrk posts delivery
+receipts to /viber/status at 32 connections for 20 s, each receipt a real
+state change of an existing message (a walk over a permutation of the
+messages, one state further per pass: queued, sent, delivered, read); then,
+in the same run, wrk fetches a small static file of the same httpd.
+
+Prints both request rates, their ratio (target >= 0.5), p99 latency (target
+<= 20 ms), the receipts applied in the database versus sent, and any
+non-2xx answers. Exit status 1 when receipts were lost or answered with an
+error; the targets are reported, not enforced (they depend on the machine).
+
+Environment: B8_MODULE (the module to load), BENCH_SECONDS (default 20),
+BENCH_CONNECTIONS (32), BENCH_MESSAGES (100000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "integration"))
+
+from conftest import Httpd, new_root  # noqa: E402
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
+THREADS = 2
+# Seeded as "sending" (request made, answer not stored yet): four passes of
+# receipts are four real changes per message.
+PASSES = ["queued", "sent", "delivered", "read"]
+RANK = {"sending": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4}
+
+DONE = r"""
+function done(summary, latency, requests)
+  io.write(string.format("WRKJSON {\"requests\": %d, \"status_errors\": %d, \"connect\": %d, "
+    .. "\"read\": %d, \"write\": %d, \"timeout\": %d, \"p50\": %d, \"p99\": %d, \"duration\": %d}\n",
+    summary.requests, summary.errors.status, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout, latency:percentile(50),
+    latency:percentile(99), summary.duration))
+end
+"""
+
+LUA = DONE + r"""
+-- Each request is the next number k of this thread's sequence (k = thread
+-- id + n * threads); message (k * step) mod N, state PASSES[k div N]: a
+-- permutation, so every receipt moves one message one step forward, and a
+-- message's next step comes N requests (seconds) after the previous one.
+local N = __N__
+local STEP = 7919
+local THREADS = __THREADS__
+local PASSES = { "queued", "sent", "delivered", "read" }
+local next_id = 0
+local n = 0
+
+-- "id" becomes a global of the thread's own Lua state.
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+function request()
+  local k = id + n * THREADS
+  n = n + 1
+  local pass = math.floor(k / N) + 1
+  if pass > #PASSES then pass = #PASSES end
+  local idx = (k * STEP) % N
+  local body = '{"version":9,"namespace":"ChatApps","eventType":"outbound_message_status_changed",'
+    .. '"description":"ChatApps outbound message delivery receipt","payload":{"umid":"bench-'
+    .. idx .. '","clientMessageId":"cm-' .. idx .. '","subAccountId":"BluCoffeePH_TwoWayViber_NOTIF",'
+    .. '"channel":"viber","user":{"msisdn":"+639170000001"},"status":{"state":"' .. PASSES[pass]
+    .. '","timestamp":"2026-11-01T08:20:03.12Z"}}}'
+  return wrk.format("POST", "/viber/status", { ["Content-Type"] = "application/json" }, body)
+end
+
+"""
+
+STATIC_LUA = DONE   # the default request: GET of the URL
+
+
+class BenchHttpd(Httpd):
+    """The test server with production logging (no per-request debug lines)."""
+
+    def write_files(self) -> None:
+        super().write_files()
+        conf = self.conf_path.read_text().replace("blu8x8:debug", "blu8x8:info")
+        self.conf_path.write_text(conf)
+
+
+def seed(db_path: pathlib.Path) -> int:
+    """100,000 recipients of one campaign being sent, every one with its UMID."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    con = sqlite3.connect(str(db_path), timeout=30)
+    try:
+        with con:
+            cid = con.execute(
+                "INSERT INTO campaigns (name, type, body, state, created_at, updated_at, started_at) "
+                "VALUES ('Benchmark', 'text', 'Hello {name}', 'sending', ?, ?, ?)",
+                (now, now, now)).lastrowid
+            con.executemany(
+                "INSERT INTO messages (kind, channel, campaign_id, phone, phone_key, "
+                "client_message_id, umid, state, created_at, updated_at, sent_at) "
+                "VALUES ('campaign', 'viber', ?, ?, ?, ?, ?, 'sending', ?, ?, ?)",
+                ((cid, f"+6391{i:08d}", f"6391{i:08d}", f"cm-{i}", f"bench-{i}", now, now, now)
+                 for i in range(MESSAGES)))
+    finally:
+        con.close()
+    return cid
+
+
+def wrk(port: int, path: str, script: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+        lua = f.name
+    try:
+        out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s",
+                              "--timeout", "5s", "-s", lua, f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(lua)
+    m = re.search(r"^WRKJSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError("wrk printed no summary:\n" + out)
+    r = json.loads(m.group(1))
+    r["rate"] = r["requests"] / (r["duration"] / 1e6)
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+def access_log_counts(log: pathlib.Path) -> tuple[int, int]:
+    """Webhook requests httpd answered: (all, non-2xx)."""
+    total = bad = 0
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r'"POST /viber/status [^"]*" (\d{3}) ', line)
+        if m:
+            total += 1
+            bad += not m.group(1).startswith("2")
+    return total, bad
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is not installed (Debian package wrk; `make bench` installs it)")
+        return 1
+    h = BenchHttpd(new_root(), "", worker=False)
+    h.start()              # creates and migrates the database
+    h.stop()
+    t = time.time()
+    cid = seed(h.db_path)
+    print(f"seeded {MESSAGES:,} campaign messages in {time.time() - t:.1f} s")
+    if os.geteuid() == 0:
+        for f in h.root.glob("blu8x8.db*"):
+            shutil.chown(f, "www-data", "www-data")
+    h.start()
+    try:
+        hook = wrk(h.port, "/viber/status",
+                   LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS)))
+        static = wrk(h.port, "/static.txt", STATIC_LUA)
+        time.sleep(0.5)    # let the last requests finish their log lines
+    finally:
+        h.stop()
+
+    answered, non2xx = access_log_counts(h.root / "access.log")
+    receipts = h.sql("SELECT COUNT(*), COALESCE(SUM(matched), 0) FROM receipts")[0]
+    steps = sum(RANK[state] * n for state, n in
+                h.sql("SELECT state, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY state",
+                      (cid,)))
+    ratio = hook["rate"] / static["rate"] if static["rate"] else 0.0
+    p99_ms = hook["p99"] / 1000.0
+
+    print(f"receipts : {hook['rate']:9.0f} req/s   p50 {hook['p50'] / 1000:.2f} ms   "
+          f"p99 {p99_ms:.2f} ms   ({hook['requests']:,} completed in {SECONDS} s, "
+          f"{CONNECTIONS} connections)")
+    print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
+          f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
+    print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"p99      : {p99_ms:.2f} ms   (target <= 20 ms: {'met' if p99_ms <= 20 else 'NOT met'})")
+    print(f"receipts sent (httpd answered): {answered:,}; wrk saw {hook['requests']:,} complete "
+          f"(the rest were cut off by wrk's stop)")
+    print(f"receipts stored: {receipts[0]:,}, matched: {receipts[1]:,}; "
+          f"state steps applied to messages: {steps:,}")
+    print(f"non-2xx answers: {non2xx} (httpd log), {hook['status_errors']} (wrk); "
+          f"socket errors: {hook['socket_errors']}; static non-2xx: {static['status_errors']}")
+    problems = []
+    if not (answered == receipts[0] == receipts[1] == steps):
+        problems.append("receipts applied differ from receipts sent")
+    if non2xx or hook["status_errors"]:
+        problems.append("some receipts were refused")
+    if hook["requests"] > MESSAGES * len(PASSES):
+        problems.append("more receipts than real state changes: raise BENCH_MESSAGES")
+    for p in problems:
+        print("PROBLEM:", p)
+    if not problems:
+        shutil.rmtree(h.root, ignore_errors=True)
+    else:
+        print("server files kept in", h.root)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+/* Import helpers: the pasted-numbers reader (phone column, headers, line
+ * numbers, broken lines), quoted lines, LIKE patterns and the report. */
+#include "b8_test.h"
+#include "b8_import.h"
+
+#include <apr_strings.h>
+
+typedef struct { int line; const char *e164, *name, *value, *reason; } got;
+
+/* Reads everything; returns the number of records. */
+static int read_all(apr_pool_t *p, const char *text, got *out, int max)
+{
+    b8_numbers *n = b8_numbers_open(p, text, strlen(text), "63");
+    b8_number num;
+    int i = 0;
+    while (b8_numbers_next(n, p, &num)) {
+        if (i < max) {
+            out[i].line = num.line;
+            out[i].e164 = num.e164;
+            out[i].name = num.name;
+            out[i].value = num.value;
+            out[i].reason = num.reason;
+        }
+        i++;
+    }
+    return i;
+}
+
+B8_TEST(test_numbers_plain_list)
+{
+    got g[8];
+    int n = read_all(p, "+63 917 123 4567\n0917-123-4568\n\n9171234569\n639171234570\n", g, 8);
+    B8_CHECK_INT(n, 4);
+    B8_CHECK_STR(g[0].e164, "+639171234567");
+    B8_CHECK_INT(g[0].line, 1);
+    B8_CHECK_STR(g[1].e164, "+639171234568");
+    B8_CHECK_INT(g[2].line, 4);   /* the blank line counts */
+    B8_CHECK_STR(g[2].e164, "+639171234569");
+    B8_CHECK_STR(g[3].e164, "+639171234570");
+    B8_CHECK(g[0].name == NULL);
+}
+
+B8_TEST(test_numbers_header_picks_phone_and_name_columns)
+{
+    got g[4];
+    int n = read_all(p, "Name,Email,MOBILE\r\nAna,a@x.ph,0917 123 4567\r\nBo,,12\r\n", g, 4);
+    B8_CHECK_INT(n, 2);
+    B8_CHECK_STR(g[0].e164, "+639171234567");
+    B8_CHECK_STR(g[0].name, "Ana");
+    B8_CHECK_INT(g[0].line, 2);
+    B8_CHECK(g[1].e164 == NULL);
+    B8_CHECK_STR(g[1].value, "12");
+    B8_CHECK_STR(g[1].reason, "not a valid phone number: too short");
+    B8_CHECK_INT(g[1].line, 3);
+}
+
+B8_TEST(test_numbers_header_like_first_line_is_skipped)
+{
+    got g[4];
+    /* No phone/mobile/number header, but no digits: a title row. */
+    int n = read_all(p, "\xEF\xBB\xBF" "Customer list\n0917 123 4567\n", g, 4);
+    B8_CHECK_INT(n, 1);
+    B8_CHECK_STR(g[0].e164, "+639171234567");
+    B8_CHECK_INT(g[0].line, 2);
+}
+
+B8_TEST(test_numbers_bad_first_line_with_digits_is_reported)
+{
+    got g[4];
+    int n = read_all(p, "0917 12x\n0917 123 4567\n", g, 4);
+    B8_CHECK_INT(n, 2);
+    B8_CHECK(g[0].e164 == NULL);
+    B8_CHECK_INT(g[0].line, 1);
+    B8_CHECK_STR(g[0].reason, "not a valid phone number: contains letters");
+    B8_CHECK_STR(g[1].e164, "+639171234567");
+}
+
+B8_TEST(test_numbers_broken_quote_is_reported_and_reading_goes_on)
+{
+    got g[4];
+    int n = read_all(p, "phone\n\"0917 123 4567\n0917 123 4568\n", g, 4);
+    B8_CHECK_INT(n, 2);
+    B8_CHECK(g[0].e164 == NULL);
+    B8_CHECK_INT(g[0].line, 2);
+    B8_CHECK_STR(g[0].value, "\"0917 123 4567");
+    B8_CHECK_STR(g[0].reason, "unterminated quoted field");
+    B8_CHECK_STR(g[1].e164, "+639171234568");
+    B8_CHECK_INT(g[1].line, 3);
+}
+
+B8_TEST(test_numbers_empty_phone_cell)
+{
+    got g[4];
+    int n = read_all(p, "name,phone\nAna,\n", g, 4);
+    B8_CHECK_INT(n, 1);
+    B8_CHECK_STR(g[0].reason, "no phone number");
+    B8_CHECK_STR(g[0].name, "Ana");
+}
+
+B8_TEST(test_line_cursor)
+{
+    const char *text = "\xEF\xBB\xBF" "one\r\ntwo\rthree\n\nfive";
+    b8_line_cursor c;
+    b8_line_cursor_init(&c, text, strlen(text));
+    B8_CHECK_STR(b8_line_cursor_text(&c, p, 1), "one");
+    B8_CHECK_STR(b8_line_cursor_text(&c, p, 3), "three");
+    B8_CHECK_STR(b8_line_cursor_text(&c, p, 4), "");
+    B8_CHECK_STR(b8_line_cursor_text(&c, p, 5), "five");
+    B8_CHECK_STR(b8_line_cursor_text(&c, p, 9), "");
+}
+
+B8_TEST(test_text_shorten_keeps_characters_whole)
+{
+    /* "é" is two bytes: cutting at 3 must not split the second one. */
+    B8_CHECK_STR(b8_text_shorten(p, "aéé", 4), "aé");
+    B8_CHECK_STR(b8_text_shorten(p, "aéé", 5), "aéé");
+    B8_CHECK_STR(b8_text_shorten(p, "abc", 3), "abc");
+}
+
+B8_TEST(test_like_contains_escapes_wildcards)
+{
+    B8_CHECK_STR(b8_like_contains(p, "Ma_ria 5%"), "%ma\\_ria 5\\%%");
+    B8_CHECK_STR(b8_like_contains(p, "a\\b"), "%a\\\\b%");
+    B8_CHECK(b8_like_contains(p, "") == NULL);
+    B8_CHECK(b8_like_contains(p, NULL) == NULL);
+}
+
+B8_TEST(test_headers)
+{
+    apr_array_header_t *row = apr_array_make(p, 2, sizeof(const char *));
+    B8_CHECK(b8_is_phone_header(" Phone "));
+    B8_CHECK(b8_is_phone_header("NUMBER"));
+    B8_CHECK(b8_is_phone_header("mobile"));
+    B8_CHECK(!b8_is_phone_header("phones"));
+    B8_CHECK(b8_header_is("Name", "name"));
+    APR_ARRAY_PUSH(row, const char *) = "Contact";
+    APR_ARRAY_PUSH(row, const char *) = "";
+    B8_CHECK(b8_row_looks_like_header(row));
+    APR_ARRAY_PUSH(row, const char *) = "area 2";
+    B8_CHECK(!b8_row_looks_like_header(row));
+}
+
+B8_TEST(test_report_caps_the_list_but_counts_all)
+{
+    b8_import_report r;
+    cJSON *json, *first;
+    char longer[300];
+
+    (void)p;
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    b8_report_init(&r);
+    r.added = 2;
+    for (int i = 0; i < B8_IMPORT_MAX_INVALID + 5; i++) {
+        b8_report_invalid(&r, i + 1, i == 0 ? longer : "v", "why");
+    }
+    json = b8_report_json(&r, 1, 1);
+    B8_CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(json, "invalid")), B8_IMPORT_MAX_INVALID);
+    B8_CHECK_INT(cJSON_GetObjectItem(json, "invalid_count")->valueint, B8_IMPORT_MAX_INVALID + 5);
+    B8_CHECK_INT(cJSON_GetObjectItem(json, "added")->valueint, 2);
+    B8_CHECK(cJSON_GetObjectItem(json, "updated") != NULL);
+    first = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "invalid"), 0);
+    B8_CHECK_INT(strlen(cJSON_GetObjectItem(first, "value")->valuestring), B8_IMPORT_MAX_VALUE);
+    B8_CHECK_INT(cJSON_GetObjectItem(first, "line")->valueint, 1);
+    cJSON_Delete(json);
+}
+
+B8_TEST_MAIN(B8_CASE(test_numbers_plain_list),
+             B8_CASE(test_numbers_header_picks_phone_and_name_columns),
+             B8_CASE(test_numbers_header_like_first_line_is_skipped),
+             B8_CASE(test_numbers_bad_first_line_with_digits_is_reported),
+             B8_CASE(test_numbers_broken_quote_is_reported_and_reading_goes_on),
+             B8_CASE(test_numbers_empty_phone_cell),
+             B8_CASE(test_line_cursor),
+             B8_CASE(test_text_shorten_keeps_characters_whole),
+             B8_CASE(test_like_contains_escapes_wildcards),
+             B8_CASE(test_headers),
+             B8_CASE(test_report_caps_the_list_but_counts_all))

@@ -1,0 +1,130 @@
+/* The OpenAI client: requests as the API expects them (compared as parsed
+ * JSON), the o1 role rule, answer classification, the Yes rule. */
+#include "b8_test.h"
+
+#include "b8_openai.h"
+
+static int same_json(const cJSON *got, const char *want)
+{
+    cJSON *w = cJSON_Parse(want);
+    int same = cJSON_Compare(got, w, 1);
+    if (!same) {
+        char *g = cJSON_PrintUnformatted(got);
+        fprintf(stderr, "    got:  %s\n    want: %s\n", g, want);
+        cJSON_free(g);
+    }
+    cJSON_Delete(w);
+    return same;
+}
+
+B8_TEST(chat_request_with_history)
+{
+    apr_array_header_t *h = apr_array_make(p, 2, sizeof(b8_chat_turn));
+    b8_chat_turn *t = apr_array_push(h);
+    t->from_customer = 1;
+    t->text = "Hi";
+    t = apr_array_push(h);
+    t->from_customer = 0;
+    t->text = "Hello! How can I help?";
+    cJSON *req = b8_openai_chat_request("gpt-4o", 200, "You are a coffee expert.", h,
+                                        "Do you deliver to Cebu?");
+    B8_CHECK(same_json(req, "{\"model\":\"gpt-4o\",\"max_completion_tokens\":200,\"messages\":["
+                            "{\"role\":\"system\",\"content\":\"You are a coffee expert.\"},"
+                            "{\"role\":\"user\",\"content\":\"Hi\"},"
+                            "{\"role\":\"assistant\",\"content\":\"Hello! How can I help?\"},"
+                            "{\"role\":\"user\",\"content\":\"Do you deliver to Cebu?\"}]}"));
+    cJSON_Delete(req);
+}
+
+B8_TEST(o1_family_role_rule)
+{
+    cJSON *req = b8_openai_chat_request("o1", 50, "Persona", NULL, "Q");
+    B8_CHECK(same_json(req, "{\"model\":\"o1\",\"max_completion_tokens\":50,\"messages\":["
+                            "{\"role\":\"developer\",\"content\":\"Persona\"},"
+                            "{\"role\":\"user\",\"content\":\"Q\"}]}"));
+    cJSON_Delete(req);
+    req = b8_openai_chat_request("o1-mini", 50, "Persona", NULL, "Q");
+    B8_CHECK(same_json(req, "{\"model\":\"o1-mini\",\"max_completion_tokens\":50,\"messages\":["
+                            "{\"role\":\"user\",\"content\":\"Persona\"},"
+                            "{\"role\":\"user\",\"content\":\"Q\"}]}"));
+    cJSON_Delete(req);
+}
+
+B8_TEST(intent_request_is_the_fixed_question)
+{
+    cJSON *req = b8_openai_intent_request("gpt-4o-mini", "How much is a kilo of Barako?");
+    B8_CHECK(same_json(req, "{\"model\":\"gpt-4o-mini\",\"max_completion_tokens\":5,\"messages\":["
+                            "{\"role\":\"system\",\"content\":\"Is this message showing interest in "
+                            "our coffee products and services? Answer Yes or No.\"},"
+                            "{\"role\":\"user\",\"content\":\"How much is a kilo of Barako?\"}]}"));
+    cJSON_Delete(req);
+}
+
+B8_TEST(yes_rule)
+{
+    B8_CHECK(b8_openai_answer_is_yes("Yes"));
+    B8_CHECK(b8_openai_answer_is_yes("YES!"));
+    B8_CHECK(b8_openai_answer_is_yes("Yes, definitely"));
+    B8_CHECK(b8_openai_answer_is_yes("  \"yes.\""));
+    B8_CHECK(!b8_openai_answer_is_yes("No"));
+    B8_CHECK(!b8_openai_answer_is_yes("Yesterday I bought beans"));
+    B8_CHECK(!b8_openai_answer_is_yes("I think yes"));
+    B8_CHECK(!b8_openai_answer_is_yes(""));
+    B8_CHECK(!b8_openai_answer_is_yes(NULL));
+}
+
+static b8_http_response answered(long status, const char *body, const char *retry_after)
+{
+    b8_http_response r;
+    memset(&r, 0, sizeof(r));
+    r.outcome = B8_HTTP_ANSWERED;
+    r.status = status;
+    r.body = body;
+    r.body_len = strlen(body);
+    r.retry_after = retry_after;
+    return r;
+}
+
+B8_TEST(classification)
+{
+    b8_ai_result out;
+    b8_http_response r = answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                                       "\"assistant\",\"content\":\"We deliver nationwide.\"}}]}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_OK);
+    B8_CHECK_STR(out.content, "We deliver nationwide.");
+
+    r = answered(401, "{\"error\":{\"message\":\"Incorrect API key provided\"}}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_BAD_KEY);
+    B8_CHECK(strstr(out.error, "invalid OpenAI key") != NULL);
+
+    r = answered(429, "{\"error\":{\"message\":\"Rate limit\"}}", "3");
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_RETRY);
+    B8_CHECK_INT(out.retry_in, apr_time_from_sec(3));
+
+    r = answered(503, "oops", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_RETRY);
+
+    r = answered(400, "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\"}}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_FAILED);
+    B8_CHECK(strstr(out.error, "Unsupported parameter") != NULL);
+
+    r = answered(200, "{\"choices\":[]}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_FAILED);
+
+    memset(&r, 0, sizeof(r));
+    r.outcome = B8_HTTP_MAYBE_SENT;
+    r.error = "Operation timed out";
+    r.body = "";
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_RETRY);
+}
+
+B8_TEST_MAIN(B8_CASE(chat_request_with_history), B8_CASE(o1_family_role_rule),
+             B8_CASE(intent_request_is_the_fixed_question), B8_CASE(yes_rule),
+             B8_CASE(classification))
