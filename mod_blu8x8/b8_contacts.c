@@ -565,7 +565,13 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
             || (id && (rv = import_tags(im, p, id, tags, 1, &added_tags)) != APR_SUCCESS)) {
             return rv;
         }
-        im->rep.added++;
+        /* No id: another writer added the phone just now (PostgreSQL). */
+        if (id) {
+            im->rep.added++;
+        }
+        else {
+            im->rep.duplicates++;
+        }
         return APR_SUCCESS;
     }
     {

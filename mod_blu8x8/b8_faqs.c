@@ -254,6 +254,7 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     apr_pool_destroy(rp);
     *report = cJSON_CreateObject();
     cJSON_AddNumberToObject(*report, "added", added);
+    cJSON_AddNumberToObject(*report, "invalid_count", cJSON_GetArraySize(invalid));
     cJSON_AddItemToObject(*report, "invalid", invalid);
     return B8_OK;
 }

@@ -346,7 +346,7 @@ const b8_route b8_routes_ai[] = {
     { "GET", "faqs", page_faqs, B8_BODY_NONE },
     { "POST", "faqs", page_faq_create, B8_BODY_FORM },
     { "GET", "faqs.csv", faqs_csv, B8_BODY_NONE },
-    { "POST", "faqs/import", page_faqs_import, B8_BODY_FORM },
+    { "POST", "faqs/import", page_faqs_import, B8_BODY_FORM_IMPORT },
     { "GET", "faqs/:", page_faq, B8_BODY_NONE },
     { "POST", "faqs/:", page_faq_update, B8_BODY_FORM },
     { "POST", "faqs/:/delete", page_faq_delete, B8_BODY_FORM },

@@ -243,6 +243,25 @@ static b8_errkind add_recipients(b8_areq *a, cJSON *data, const char *id, b8_err
     return B8_OK;
 }
 
+/* What the extras still own when the page cannot be shown. */
+static void extras_free(page_extras *x)
+{
+    if (!x) {
+        return;
+    }
+    cJSON_Delete(x->report);
+    cJSON_Delete(x->added);
+    x->report = x->added = NULL;
+    if (x->form_err) {
+        cJSON_Delete(x->form_err->fields);
+        x->form_err->fields = NULL;
+    }
+    if (x->add_err) {
+        cJSON_Delete(x->add_err->fields);
+        x->add_err->fields = NULL;
+    }
+}
+
 static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
 {
     b8_err err = { 0 };
@@ -255,8 +274,8 @@ static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
         cJSON_Delete(data);
         cJSON_Delete(campaign);
         cJSON_Delete(preview);
-        cJSON_Delete(x ? x->report : NULL);
-        cJSON_Delete(x ? x->added : NULL);
+        extras_free(x);
+        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     cJSON_AddItemToObject(data, "campaign", campaign);

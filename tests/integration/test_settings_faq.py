@@ -133,9 +133,10 @@ def test_faq_page_form_import_and_prompt_preview(server):
     assert r.status == 303
     r = c.post_form("/blu8x8/faqs", {"prompt": "", "completion": "kept text"})
     assert r.status == 422 and "Prompt is required" in r.text and "kept text" in r.text
-    r = c.post_form("/blu8x8/faqs/import", {"csv": "Hours?,8am-6pm\n<script>x</script>,y"},
+    r = c.post_form("/blu8x8/faqs/import", {"csv": "Hours?,8am-6pm\n<script>x</script>,y\nbad"},
                     page="/blu8x8/faqs")
     assert r.status == 200 and "Added 2 pair(s)" in r.text
+    assert "1 line(s) not imported" in r.text and "Line 3: expected two columns" in r.text
     page = c.get("/blu8x8/faqs").text
     expected = ("You are a coffee expert at Blu Coffee Distributors.\n"
                 "For frequently asked questions, use these responses:\n"
