@@ -20,6 +20,7 @@ typedef struct {
     char *buf;                      /* response body, malloc'd and reused */
     size_t len, cap;
     int truncated;
+    size_t max_body;                /* this request's limit on the answer */
     char retry_after[64];
     int has_retry_after;
     char errbuf[CURL_ERROR_SIZE];
@@ -93,7 +94,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     slot *s = userdata;
     size_t n = size * nmemb;
-    size_t take = s->len < B8_HTTP_MAX_BODY ? B8_HTTP_MAX_BODY - s->len : 0;
+    size_t max = s->max_body ? s->max_body : B8_HTTP_MAX_BODY;
+    size_t take = s->len < max ? max - s->len : 0;
 
     if (take > n) {
         take = n;
@@ -241,6 +243,7 @@ static apr_status_t slot_prepare(slot *s, const b8_http_request *req, void *bato
         s->buf[0] = '\0';
     }
     s->truncated = 0;
+    s->max_body = req->max_body;
     s->has_retry_after = 0;
     s->errbuf[0] = '\0';
     s->body = req->body;

@@ -16,7 +16,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-/* Response bodies are kept up to this size (the rest is dropped). */
+/* Response bodies are kept up to this size unless the request asks for
+ * more (the rest is dropped). */
 #define B8_HTTP_MAX_BODY (64 * 1024)
 
 typedef enum {
@@ -32,6 +33,7 @@ typedef struct {
     apr_size_t body_len;
     apr_interval_time_t timeout;   /* whole request; 0: 30 s */
     apr_interval_time_t connect_timeout;  /* 0: the smaller of 10 s and timeout */
+    apr_size_t max_body;           /* answer bytes kept; 0: B8_HTTP_MAX_BODY */
 } b8_http_request;
 
 typedef struct {

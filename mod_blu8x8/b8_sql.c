@@ -482,6 +482,106 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #undef B8_OPTED_OUT
 #undef B8_DIRECT_KINDS
 
+    /* issue 8: SMS. A batch is 'composing' while the composer adds its rows
+     * (the sender leaves it alone), then pending -> sending -> done. */
+    [B8_SQL_SMS_BATCH_INSERT] = {
+        "INSERT INTO sms_batches (sender, body, state, total, created_by, created_at, updated_at) "
+        "VALUES (%s, %s, 'composing', 0, %s, %s, %s) RETURNING id" },
+    [B8_SQL_SMS_BATCH_READY] = {
+        "UPDATE sms_batches SET state = 'pending', total = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'composing'" },
+    [B8_SQL_SMS_BATCH_DISCARD] = { "DELETE FROM sms_batches WHERE id = %s AND state = 'composing'" },
+    [B8_SQL_SMS_INSERT] = {
+        "INSERT INTO messages (kind, channel, sms_batch_id, contact_id, phone, phone_key, name, "
+        "body, sender, encoding, parts, client_message_id, state, created_at, updated_at) "
+        "VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+    [B8_SQL_SMS_BATCH_BY_ID] = {
+        "SELECT id, sender, body, state, total, created_by, created_at, updated_at, started_at, "
+        "done_at, next_at, last_error FROM sms_batches WHERE id = %s" },
+    [B8_SQL_SMS_BATCH_COUNTS] = {
+        "SELECT state, COUNT(*), COUNT(umid) FROM messages WHERE sms_batch_id = %s GROUP BY state" },
+    /* The SMS log, newest first; filters optional (NULL = any): sender, state. */
+#define B8_SMS_FILTER \
+    "m.kind = 'sms' AND (CAST(%s AS TEXT) IS NULL OR m.sender = %s) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR m.state = %s)"
+#define B8_SMS_COLS \
+    "m.id, m.created_at, m.sender, m.phone, m.name, m.body, m.encoding, m.parts, m.umid, " \
+    "m.state, m.error_code, m.error_message, m.price, m.sms_batch_id, m.client_message_id, " \
+    "m.updated_at, m.contact_id"
+    [B8_SQL_SMS_COUNT] = { "SELECT COUNT(*) FROM messages m WHERE " B8_SMS_FILTER },
+    [B8_SQL_SMS_PAGE] = {
+        "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
+        " ORDER BY m.id DESC LIMIT %s OFFSET %s" },
+    [B8_SQL_SMS_EXPORT_AFTER] = {
+        "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
+        " AND m.id > %s ORDER BY m.id LIMIT %s" },
+#undef B8_SMS_FILTER
+#undef B8_SMS_COLS
+    /* The SMS sender (one batch request or one single send per step). */
+    [B8_SQL_SMS_STALE] = {
+        "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
+        "AND id > %s ORDER BY id LIMIT 500" },
+    [B8_SQL_SMS_SET_UNKNOWN] = {
+        "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'sending'" },
+    [B8_SQL_SMS_NEXT_BATCH] = {
+        "SELECT id, sender, state, next_at, tries, rate_limited, total FROM sms_batches "
+        "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
+    /* Rows in insertion order, with the contact's opt-out as it is now. */
+    [B8_SQL_SMS_CLAIMABLE] = {
+        "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN EXISTS (SELECT 1 FROM "
+        "contacts o WHERE o.opted_out = 1 AND (o.id = m.contact_id OR o.phone = m.phone)) "
+        "THEN 1 ELSE 0 END FROM messages m WHERE m.sms_batch_id = %s AND m.state = 'pending' "
+        "ORDER BY m.id LIMIT %s" },
+    [B8_SQL_SMS_SKIP] = {
+        "UPDATE messages SET state = 'skipped', error_message = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'pending'" },
+    /* A chunk is an id range of one batch: committed 'sending' before the request. */
+    [B8_SQL_SMS_MARK_RANGE] = {
+        "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = %s "
+        "WHERE sms_batch_id = %s AND state = 'pending' AND id >= %s AND id <= %s" },
+    [B8_SQL_SMS_BATCH_SENDING] = {
+        "UPDATE sms_batches SET state = 'sending', started_at = COALESCE(started_at, %s), "
+        "updated_at = %s WHERE id = %s AND state IN ('pending', 'sending')" },
+    /* A receipt may have come first: never move a row backwards, keep its UMID. */
+    [B8_SQL_SMS_ACCEPTED] = {
+        "UPDATE messages SET umid = COALESCE(umid, %s), sent_at = COALESCE(sent_at, %s), "
+        "updated_at = %s, "
+        "error_code = CASE WHEN state IN ('sending', 'unknown') THEN NULL ELSE error_code END, "
+        "error_message = CASE WHEN state IN ('sending', 'unknown') THEN NULL "
+        "ELSE error_message END, "
+        "state = CASE WHEN state IN ('sending', 'unknown') THEN 'queued' ELSE state END "
+        "WHERE id = %s" },
+    [B8_SQL_SMS_FAILED] = {
+        "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
+        "updated_at = %s WHERE id = %s AND state IN ('sending', 'unknown')" },
+    [B8_SQL_SMS_RANGE_FAILED] = {
+        "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
+        "updated_at = %s WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s "
+        "AND id <= %s" },
+    [B8_SQL_SMS_RANGE_UNKNOWN] = {
+        "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
+        "WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s AND id <= %s" },
+    /* 8x8 did not take the chunk (429, 5xx, not sent): pending again, same ids. */
+    [B8_SQL_SMS_RANGE_PENDING] = {
+        "UPDATE messages SET state = 'pending', updated_at = %s "
+        "WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s AND id <= %s" },
+    [B8_SQL_SMS_BATCH_RETRY] = {
+        "UPDATE sms_batches SET tries = %s, rate_limited = %s, next_at = %s, last_error = %s, "
+        "updated_at = %s WHERE id = %s" },
+    [B8_SQL_SMS_BATCH_DONE] = {
+        "UPDATE sms_batches SET state = 'done', done_at = %s, next_at = NULL, updated_at = %s "
+        "WHERE id = %s AND state IN ('pending', 'sending') AND NOT EXISTS (SELECT 1 FROM "
+        "messages m WHERE m.sms_batch_id = %s AND m.state IN ('pending', 'sending'))" },
+    /* A composer that died half-way: its rows are never sent by surprise later. */
+    [B8_SQL_SMS_ABANDON_ROWS] = {
+        "UPDATE messages SET state = 'cancelled', error_message = %s, updated_at = %s "
+        "WHERE state = 'pending' AND sms_batch_id IN (SELECT id FROM sms_batches "
+        "WHERE state = 'composing' AND created_at < %s)" },
+    [B8_SQL_SMS_ABANDON_BATCHES] = {
+        "UPDATE sms_batches SET state = 'cancelled', updated_at = %s "
+        "WHERE state = 'composing' AND created_at < %s" },
+
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
 
@@ -541,7 +641,10 @@ static const char *const migrations[] = {
     "CREATE INDEX campaigns_state ON campaigns (state, id);"
     "CREATE TABLE sms_batches (id @PK@, sender TEXT NOT NULL, body TEXT NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'pending', total INTEGER NOT NULL DEFAULT 0,"
-    " created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    " created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    " started_at TEXT, done_at TEXT, next_at TEXT, tries INTEGER NOT NULL DEFAULT 0,"
+    " rate_limited INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+    "CREATE INDEX sms_batches_state ON sms_batches (state, id);"
     "CREATE TABLE inbound (id @PK@, umid TEXT NOT NULL UNIQUE, namespace TEXT NOT NULL,"
     " channel TEXT, phone TEXT NOT NULL, phone_key TEXT, name TEXT, type TEXT NOT NULL,"
     " body TEXT, raw TEXT NOT NULL, event_at TEXT, received_at TEXT NOT NULL, contact_id @ID@,"
@@ -567,6 +670,7 @@ static const char *const migrations[] = {
     "CREATE INDEX messages_kind_state ON messages (kind, state, id);"
     "CREATE INDEX messages_phone ON messages (phone_key, id);"
     "CREATE INDEX messages_batch ON messages (sms_batch_id, id);"
+    "CREATE INDEX messages_sms_log ON messages (id) WHERE kind = 'sms';"
     "CREATE TABLE receipts (id @PK@, umid TEXT, client_message_id TEXT, namespace TEXT NOT NULL,"
     " state TEXT NOT NULL, detail TEXT, error_code TEXT, error_message TEXT, price TEXT,"
     " event_at TEXT, received_at TEXT NOT NULL, matched INTEGER NOT NULL DEFAULT 0);"

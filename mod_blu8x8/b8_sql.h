@@ -167,6 +167,34 @@
     X(AI_REPLY_INSERT, W) \
     X(AI_ANSWERED, W)
 
+/* Issue 8: SMS with sender accounts (composer, log, the SMS sender). */
+#define B8_SQL_SMS(X) \
+    X(SMS_BATCH_INSERT, W) \
+    X(SMS_BATCH_READY, W) \
+    X(SMS_BATCH_DISCARD, W) \
+    X(SMS_INSERT, W) \
+    X(SMS_BATCH_BY_ID, R) \
+    X(SMS_BATCH_COUNTS, R) \
+    X(SMS_COUNT, R) \
+    X(SMS_PAGE, R) \
+    X(SMS_EXPORT_AFTER, R) \
+    X(SMS_STALE, R) \
+    X(SMS_SET_UNKNOWN, W) \
+    X(SMS_NEXT_BATCH, R) \
+    X(SMS_CLAIMABLE, R) \
+    X(SMS_SKIP, W) \
+    X(SMS_MARK_RANGE, W) \
+    X(SMS_BATCH_SENDING, W) \
+    X(SMS_ACCEPTED, W) \
+    X(SMS_FAILED, W) \
+    X(SMS_RANGE_FAILED, W) \
+    X(SMS_RANGE_UNKNOWN, W) \
+    X(SMS_RANGE_PENDING, W) \
+    X(SMS_BATCH_RETRY, W) \
+    X(SMS_BATCH_DONE, W) \
+    X(SMS_ABANDON_ROWS, W) \
+    X(SMS_ABANDON_BATCHES, W)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
     B8_SQL_WEBHOOK(X) \
@@ -177,7 +205,8 @@
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
     B8_SQL_CAMPAIGNS(X) \
-    B8_SQL_SEND(X)
+    B8_SQL_SEND(X) \
+    B8_SQL_SMS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,

@@ -1,4 +1,5 @@
 #include "b8_worker.h"
+#include "b8_ai_lane.h"
 #include "b8_campaign_actions.h"
 #include "b8_core.h"
 #include "b8_http.h"
@@ -13,6 +14,8 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
+
+#define AI_POLL apr_time_from_sec(1)   /* the AI lane looks for work without a wake-up */
 
 typedef struct {
     b8_worker_env *env;
@@ -171,6 +174,73 @@ static int drain_wake(apr_file_t *f)
     return got;
 }
 
+/* Sleeps until the deadline, stop, or a wake-up after the one numbered
+ * `seen`; returns 0 when stopping. */
+static int wait_wake(worker_state *w, apr_time_t deadline, unsigned long seen)
+{
+    int go_on;
+    apr_thread_mutex_lock(w->lock);
+    while (!w->stopping && w->wakeups == seen) {
+        apr_time_t now = apr_time_now();
+        if (now >= deadline) {
+            break;
+        }
+        apr_thread_cond_timedwait(w->changed, w->lock, deadline - now);
+    }
+    go_on = !w->stopping;
+    apr_thread_mutex_unlock(w->lock);
+    return go_on;
+}
+
+static unsigned long wakeups(worker_state *w)
+{
+    unsigned long n;
+    apr_thread_mutex_lock(w->lock);
+    n = w->wakeups;
+    apr_thread_mutex_unlock(w->lock);
+    return n;
+}
+
+/* The AI lane writes replies and agent pings as pending rows: the direct
+ * lane sends them. */
+static void wake_direct(void *baton)
+{
+    b8_direct_wake(((worker_state *)baton)->direct);
+}
+
+/* The AI lane: one phone's texts per step; between steps it sleeps until
+ * something is due, a wake-up (a new inbound message) or a poll. */
+static void *APR_THREAD_FUNC ai_main(apr_thread_t *t, void *data)
+{
+    worker_state *w = data;
+    b8_ai_lane_env env;
+    apr_pool_t *iter;
+
+    memset(&env, 0, sizeof(env));
+    env.store = w->env->store;
+    env.config = w->env->config;
+    env.wake_senders = wake_direct;
+    env.baton = w;
+    apr_pool_create(&iter, NULL);
+    apr_pool_tag(iter, "blu8x8-ai-lane");
+    while (!stopping(w)) {
+        unsigned long seen = wakeups(w);
+        apr_time_t next_at = 0, deadline;
+        apr_pool_clear(iter);
+        if (b8_ai_lane_step(iter, &env, &next_at)) {
+            continue;
+        }
+        deadline = apr_time_now() + AI_POLL;
+        if (next_at > 0 && next_at < deadline) {
+            deadline = next_at;
+        }
+        wait_wake(w, deadline, seen);
+    }
+    apr_pool_destroy(iter);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
 static void *APR_THREAD_FUNC sender_main(apr_thread_t *t, void *data)
 {
     b8_sender_run(data);
@@ -212,7 +282,7 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
 apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
 {
     worker_state w;
-    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL;
+    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL, *ai = NULL;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
 
@@ -241,6 +311,9 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
             sender = t;
             if ((rv = apr_thread_create(&t, NULL, direct_main, w.direct, p)) == APR_SUCCESS) {
                 direct = t;
+                if ((rv = apr_thread_create(&t, NULL, ai_main, &w, p)) == APR_SUCCESS) {
+                    ai = t;
+                }
             }
         }
     }
@@ -289,6 +362,9 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     }
     if (direct) {
         apr_thread_join(&trv, direct);
+    }
+    if (ai) {
+        apr_thread_join(&trv, ai);
     }
     b8_sender_destroy(w.sender);
     b8_direct_destroy(w.direct);

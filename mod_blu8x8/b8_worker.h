@@ -1,6 +1,6 @@
 /* The background worker's engine, independent of httpd: a minute ticker
  * (heartbeat and crons), the campaign sender and the direct lane
- * (b8_sender.h), and the AI lane as it comes.
+ * (b8_sender.h) and the AI lane (b8_ai_lane.h), each in its own thread.
  * The glue forks the process and calls b8_worker_run in it. */
 #ifndef B8_WORKER_H
 #define B8_WORKER_H

@@ -20,6 +20,7 @@ static const struct { const char *id, *label, *path; } nav_items[] = {
     { "dashboard", "Dashboard", "" },
     { "campaigns", "Campaigns", "campaigns" },
     { "contacts", "Contacts", "contacts" },
+    { "sms", "SMS", "sms" },
     { "tags", "Tags", "tags" },
     { "inbox", "Inbox", "inbox" },
     { "leads", "Leads", "leads" },
@@ -252,6 +253,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_leads,
     b8_routes_inbox,
     b8_routes_send,
+    b8_routes_sms,
     NULL
 };
 

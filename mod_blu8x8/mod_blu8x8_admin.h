@@ -52,6 +52,7 @@ extern const b8_route b8_routes_ai[];        /* settings, FAQ */
 extern const b8_route b8_routes_leads[];
 extern const b8_route b8_routes_inbox[];       /* inbox page, inbound API */
 extern const b8_route b8_routes_send[];        /* campaign actions, Send Test, progress */
+extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */
 
 /* Renders templates/<tmpl>.html inside the layout; data is consumed. */
 int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,

@@ -139,15 +139,19 @@ def wrk(port: int, path: str, script: str) -> dict:
     return r
 
 
-def access_log_counts(log: pathlib.Path) -> tuple[int, int]:
-    """Webhook requests httpd answered: (all, non-2xx)."""
+def access_log_counts(log: pathlib.Path) -> tuple[int, int, float]:
+    """Webhook requests httpd answered: (all, non-2xx, p99 of the time httpd
+    spent on them in ms: the access log's %D, without wrk's side)."""
     total = bad = 0
+    took = []
     for line in log.read_text(errors="replace").splitlines():
-        m = re.search(r'"POST /viber/status [^"]*" (\d{3}) ', line)
+        m = re.search(r'"POST /viber/status [^"]*" (\d{3}) \S+ (\d+)$', line)
         if m:
             total += 1
             bad += not m.group(1).startswith("2")
-    return total, bad
+            took.append(int(m.group(2)))
+    took.sort()
+    return total, bad, (took[int(len(took) * 0.99)] / 1000.0 if took else 0.0)
 
 
 def main() -> int:
@@ -172,7 +176,7 @@ def main() -> int:
     finally:
         h.stop()
 
-    answered, non2xx = access_log_counts(h.root / "access.log")
+    answered, non2xx, server_p99 = access_log_counts(h.root / "access.log")
     receipts = h.sql("SELECT COUNT(*), COALESCE(SUM(matched), 0) FROM receipts")[0]
     steps = sum(RANK[state] * n for state, n in
                 h.sql("SELECT state, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY state",
@@ -186,16 +190,22 @@ def main() -> int:
     print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
           f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
     print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
-    print(f"p99      : {p99_ms:.2f} ms   (target <= 20 ms: {'met' if p99_ms <= 20 else 'NOT met'})")
-    print(f"receipts sent (httpd answered): {answered:,}; wrk saw {hook['requests']:,} complete "
-          f"(the rest were cut off by wrk's stop)")
-    print(f"receipts stored: {receipts[0]:,}, matched: {receipts[1]:,}; "
-          f"state steps applied to messages: {steps:,}")
-    print(f"non-2xx answers: {non2xx} (httpd log), {hook['status_errors']} (wrk); "
-          f"socket errors: {hook['socket_errors']}; static non-2xx: {static['status_errors']}")
+    print(f"p99      : {p99_ms:.2f} ms   (target <= 20 ms: {'met' if p99_ms <= 20 else 'NOT met'}; "
+          f"inside httpd: {server_p99:.2f} ms)")
+    print(f"receipts sent: {answered:,} (answered by httpd; wrk counted {hook['requests']:,} "
+          f"complete, the rest were cut off by its stop or a closed connection)")
+    print(f"receipts applied: {receipts[1]:,} matched of {receipts[0]:,} stored; message state "
+          f"steps: {steps:,} (a message whose earlier receipt wrk lost to a socket error moves "
+          f"two steps at once)")
+    print(f"non-2xx answers: {non2xx} (httpd log), {hook['status_errors']} (wrk); socket errors: "
+          f"{hook['socket_errors']} (connect {hook['connect']}, read {hook['read']}, "
+          f"write {hook['write']}, timeout {hook['timeout']}); static non-2xx: "
+          f"{static['status_errors']}")
     problems = []
-    if not (answered == receipts[0] == receipts[1] == steps):
+    if not answered == receipts[0] == receipts[1]:
         problems.append("receipts applied differ from receipts sent")
+    if not receipts[1] <= steps <= receipts[1] + hook["socket_errors"]:
+        problems.append("some receipts were not a state change, or changed more than one")
     if non2xx or hook["status_errors"]:
         problems.append("some receipts were refused")
     if hook["requests"] > MESSAGES * len(PASSES):

@@ -235,7 +235,25 @@ B8_TEST(test_sms_sender)
     B8_CHECK_STR(b8_sms_sender_invalid("Blu "), "must not start or end with a space");
 }
 
-B8_TEST_MAIN(B8_CASE(test_sms_empty), B8_CASE(test_sms_gsm_boundaries), B8_CASE(test_sms_max_parts),
+/* The composer's limits: 10 parts in UCS-2 too, and a single emoji in a
+ * full GSM-7 SMS turns the whole text into UCS-2 parts. */
+B8_TEST(test_sms_limits_ucs2)
+{
+    b8_sms_count c = count(rep(p, "\xe4\xbd\xa0", 670));
+
+    B8_CHECK_INT(c.parts, 10);
+    c = count(rep(p, "\xe4\xbd\xa0", 671));
+    B8_CHECK_INT(c.parts, 11);
+    B8_CHECK(c.parts > B8_SMS_MAX_PARTS);
+    c = count(apr_pstrcat(p, rep(p, "a", 159), "\xf0\x9f\x98\x80", NULL));
+    B8_CHECK_INT(c.encoding, B8_SMS_UCS2);
+    B8_CHECK_INT(c.characters, 160);
+    B8_CHECK_INT(c.units, 161);
+    B8_CHECK_INT(c.parts, 3);
+    B8_CHECK_INT(c.per_part, 67);
+}
+
+B8_TEST_MAIN(B8_CASE(test_sms_limits_ucs2), B8_CASE(test_sms_empty), B8_CASE(test_sms_gsm_boundaries), B8_CASE(test_sms_max_parts),
              B8_CASE(test_sms_extension), B8_CASE(test_sms_basic_alphabet), B8_CASE(test_sms_ucs2),
              B8_CASE(test_sms_filipino), B8_CASE(test_sms_invalid_utf8),
              B8_CASE(test_sms_encoding_name), B8_CASE(test_sms_sender))

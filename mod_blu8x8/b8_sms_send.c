@@ -1,0 +1,741 @@
+#include "b8_sms_send.h"
+#include "b8_crypto.h"
+#include "b8_csv.h"
+#include "b8_log.h"
+#include "b8_phone.h"
+#include "b8_settings.h"
+#include "b8_sms.h"
+#include "b8_tags.h"
+#include "b8_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <apr_strings.h>
+
+#define TAG_CHUNK "2000"
+#define EXPORT_CHUNK "5000"
+
+apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
+{
+    return b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings, "sms_senders");
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* CRLF and CR as LF: a browser's textarea must not cost an SMS character. */
+static const char *unix_lines(apr_pool_t *p, const char *s)
+{
+    char *out, *o;
+    if (!strchr(s, '\r')) {
+        return s;
+    }
+    o = out = apr_palloc(p, strlen(s) + 1);
+    for (; *s; s++) {
+        if (*s == '\r') {
+            *o++ = '\n';
+            if (s[1] == '\n') {
+                s++;
+            }
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int personalised(const char *text)
+{
+    return strstr(text, "{name}") || strstr(text, "{phone}");
+}
+
+static const char *parts_refusal(apr_pool_t *p, int parts)
+{
+    return apr_psprintf(p, "This text needs %d SMS parts; at most %d are allowed (1,530 GSM-7 "
+                        "or 670 UCS-2 characters).", parts, B8_SMS_MAX_PARTS);
+}
+
+/* The sender account: one of the effective list (any case), default the first. */
+static const char *check_sender(b8_ctx *ctx, const cJSON *in, b8_err *err)
+{
+    apr_array_header_t *senders = b8_sms_senders(ctx);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "sender");
+    const char *want;
+
+    if (senders->nelts == 0) {
+        b8_field_error(err, "sender", "No SMS sender account is configured (Settings, SMS "
+                       "sender accounts).");
+        return NULL;
+    }
+    if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*b8_trim(ctx->pool, v->valuestring))) {
+        return APR_ARRAY_IDX(senders, 0, const char *);
+    }
+    if (!cJSON_IsString(v)) {
+        b8_field_error(err, "sender", "The sender account must be text.");
+        return NULL;
+    }
+    want = b8_trim(ctx->pool, v->valuestring);
+    for (int i = 0; i < senders->nelts; i++) {
+        if (strcasecmp(want, APR_ARRAY_IDX(senders, i, const char *)) == 0) {
+            return APR_ARRAY_IDX(senders, i, const char *);
+        }
+    }
+    b8_field_error(err, "sender", apr_psprintf(ctx->pool, "Unknown sender account “%s”: choose "
+                                               "one of %s.", want,
+                                               b8_join_array(ctx->pool, senders, ", ")));
+    return NULL;
+}
+
+static const char *check_text(b8_ctx *ctx, const cJSON *in, b8_sms_count *count, b8_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "text");
+    const char *text;
+
+    if (v && !cJSON_IsString(v) && !cJSON_IsNull(v)) {
+        b8_field_error(err, "text", "The text must be a string.");
+        return NULL;
+    }
+    text = cJSON_IsString(v) ? unix_lines(ctx->pool, v->valuestring) : "";
+    if (!*b8_trim(ctx->pool, text)) {
+        b8_field_error(err, "text", "Write the text of the SMS.");
+        return NULL;
+    }
+    if (b8_sms_count_text(text, count) != 0) {
+        b8_field_error(err, "text", "The text is not valid UTF-8.");
+        return NULL;
+    }
+    if (count->parts > B8_SMS_MAX_PARTS) {
+        b8_field_error(err, "text", parts_refusal(ctx->pool, count->parts));
+        return NULL;
+    }
+    return text;
+}
+
+/* phones: a list, or one string of numbers. */
+static apr_array_header_t *phone_entries(apr_pool_t *p, const cJSON *v, b8_err *err)
+{
+    apr_array_header_t *list = apr_array_make(p, 8, sizeof(const cJSON *));
+    const cJSON *e;
+
+    if (!v || cJSON_IsNull(v)) {
+        return list;
+    }
+    if (cJSON_IsString(v)) {
+        char *copy = apr_pstrdup(p, v->valuestring), *last = NULL;
+        for (char *t = apr_strtok(copy, "\n\r,;", &last); t; t = apr_strtok(NULL, "\n\r,;", &last)) {
+            if (*b8_trim(p, t)) {
+                APR_ARRAY_PUSH(list, const cJSON *) = b8_json_pool_owned(p, cJSON_CreateString(
+                                                                            b8_trim(p, t)));
+            }
+        }
+        return list;
+    }
+    if (!cJSON_IsArray(v)) {
+        b8_field_error(err, "phones", "Give the phone numbers as a list.");
+        return list;
+    }
+    cJSON_ArrayForEach(e, v) {
+        APR_ARRAY_PUSH(list, const cJSON *) = e;
+    }
+    return list;
+}
+
+static int list_size(const cJSON *in, const char *key, b8_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
+    if (!v || cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (!cJSON_IsArray(v)) {
+        b8_field_error(err, key, "This must be a list.");
+        return 0;
+    }
+    return cJSON_GetArraySize(v);
+}
+
+/* ------------------------------------------------------------- composing */
+
+typedef struct {
+    b8_ctx *ctx;
+    apr_pool_t *cp;            /* this chunk's memory */
+    const char *country, *sender, *text, *batch_id, *now;
+    int personal;              /* {name} or {phone} in the text */
+    const char *encoding, *parts;   /* of the text, when not personal */
+    apr_hash_t *seen;          /* E.164 numbers met so far */
+    int rows, open;
+    long recipients, opted_out, duplicates, invalid_count;
+    cJSON *invalid;
+} composer;
+
+static void report_invalid(composer *c, const char *value, const char *reason)
+{
+    c->invalid_count++;
+    if (cJSON_GetArraySize(c->invalid) < B8_SMS_MAX_INVALID) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "value", value ? value : "");
+        cJSON_AddStringToObject(o, "reason", reason);
+        cJSON_AddItemToArray(c->invalid, o);
+    }
+}
+
+static const char *entry_text(apr_pool_t *p, const cJSON *v)
+{
+    return cJSON_IsString(v) ? v->valuestring : b8_json_print(p, v);
+}
+
+static apr_status_t chunk_open(composer *c)
+{
+    apr_status_t rv;
+    apr_pool_clear(c->cp);
+    c->now = b8_now_iso(c->cp);
+    c->rows = 0;
+    if ((rv = b8_db_begin(c->ctx->db)) == APR_SUCCESS) {
+        c->open = 1;
+    }
+    return rv;
+}
+
+static apr_status_t chunk_close(composer *c)
+{
+    if (!c->open) {
+        return APR_SUCCESS;
+    }
+    c->open = 0;
+    return b8_db_commit(c->ctx->db);
+}
+
+/* After each entry: a full chunk is committed, the next one opened. */
+static apr_status_t chunk_step(composer *c)
+{
+    apr_status_t rv;
+    if (++c->rows < B8_SMS_COMPOSE_CHUNK) {
+        return APR_SUCCESS;
+    }
+    if ((rv = chunk_close(c)) != APR_SUCCESS) {
+        return rv;
+    }
+    return chunk_open(c);
+}
+
+/* 1 when the number was met before (and counts it); else remembers it. */
+static int seen_before(composer *c, const char *e164)
+{
+    if (apr_hash_get(c->seen, e164, APR_HASH_KEY_STRING)) {
+        c->duplicates++;
+        return 1;
+    }
+    apr_hash_set(c->seen, apr_pstrdup(c->ctx->pool, e164), APR_HASH_KEY_STRING, "");
+    return 0;
+}
+
+/* One recipient row: the text as this recipient gets it. */
+static apr_status_t insert(composer *c, const char *e164, const char *name, const char *contact_id)
+{
+    const char *body = c->text, *encoding = c->encoding, *parts = c->parts;
+    const char *cmid = b8_uuid4(c->cp);
+    apr_status_t rv;
+
+    if (!cmid) {
+        return APR_EGENERAL;
+    }
+    if (c->personal) {
+        b8_sms_count n;
+        body = b8_campaign_expand(c->cp, c->text, name ? name : "", e164);
+        if (b8_sms_count_text(body, &n) != 0) {
+            report_invalid(c, e164, "the personalised text is not valid UTF-8");
+            return chunk_step(c);
+        }
+        if (n.parts > B8_SMS_MAX_PARTS) {
+            report_invalid(c, e164, apr_psprintf(c->cp, "the personalised text needs %d SMS "
+                                                 "parts (at most %d)", n.parts,
+                                                 B8_SMS_MAX_PARTS));
+            return chunk_step(c);
+        }
+        encoding = b8_sms_encoding_name(n.encoding);
+        parts = apr_itoa(c->cp, n.parts);
+    }
+    {
+        const char *args[] = { c->batch_id, contact_id, e164, e164 + 1,
+                               name && *name ? name : NULL, body, c->sender, encoding, parts,
+                               cmid, c->now, c->now };
+        if ((rv = b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_INSERT, args, NULL)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    c->recipients++;
+    return chunk_step(c);
+}
+
+/* A contact row as CONTACT_BY_* and TAG_CONTACTS_AFTER give it. */
+static apr_status_t add_contact(composer *c, const char *id, const char *name, const char *phone,
+                                const char *opted_out)
+{
+    if (seen_before(c, phone)) {
+        return chunk_step(c);
+    }
+    if (opted_out && strcmp(opted_out, "1") == 0) {
+        c->opted_out++;
+        return chunk_step(c);
+    }
+    return insert(c, phone, name, id);
+}
+
+static apr_status_t add_phones(composer *c, const apr_array_header_t *list)
+{
+    for (int i = 0; i < list->nelts; i++) {
+        const cJSON *v = APR_ARRAY_IDX(list, i, const cJSON *);
+        const char *why = NULL, *e164 = NULL;
+        b8_rows *rows;
+        apr_status_t rv;
+
+        if (cJSON_IsString(v)) {
+            e164 = b8_phone_e164(c->cp, v->valuestring, c->country, &why);
+        }
+        if (!e164) {
+            report_invalid(c, entry_text(c->cp, v),
+                           apr_pstrcat(c->cp, "not a valid phone number: ", why ? why : "not text",
+                                       NULL));
+            continue;
+        }
+        {
+            /* A known number is its contact: name, link and opt-out. */
+            const char *args[] = { e164 };
+            if ((rv = b8_db_select(c->ctx->db, c->cp, B8_SQL_CONTACT_BY_PHONE, args, &rows))
+                != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        rv = rows->nrows ? add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), e164,
+                                       B8_CELL(rows, 0, 3))
+                         : (seen_before(c, e164) ? chunk_step(c) : insert(c, e164, NULL, NULL));
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static const char *contact_id_of(apr_pool_t *p, const cJSON *v)
+{
+    long n;
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15) {
+        return apr_psprintf(p, "%.0f", v->valuedouble);
+    }
+    if (cJSON_IsString(v) && *v->valuestring
+        && strspn(v->valuestring, "0123456789") == strlen(v->valuestring)
+        && b8_parse_long(v->valuestring, &n) && n >= 1) {
+        return v->valuestring;
+    }
+    return NULL;
+}
+
+static apr_status_t add_contacts(composer *c, const cJSON *list)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list) {
+        const char *id = contact_id_of(c->cp, v);
+        b8_rows *rows = NULL;
+        apr_status_t rv;
+        if (id) {
+            /* id, name, phone, opted_out, ... */
+            const char *args[] = { id };
+            if ((rv = b8_db_select(c->ctx->db, c->cp, B8_SQL_CONTACT_BY_ID, args, &rows))
+                != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        if (!rows || !rows->nrows) {
+            report_invalid(c, entry_text(c->cp, v), "no such contact");
+            continue;
+        }
+        if ((rv = add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 2),
+                              B8_CELL(rows, 0, 3))) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Every contact of a tag, read in chunks of their own pool (the composer
+ * clears its chunk pool between two of them). */
+static apr_status_t add_tag(composer *c, const char *tag_id)
+{
+    char after[32] = "0";
+    apr_pool_t *tp;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_pool_create(&tp, c->ctx->pool);
+    while (rv == APR_SUCCESS) {
+        b8_rows *rows;
+        const char *args[] = { tag_id, after, TAG_CHUNK };
+        apr_pool_clear(tp);
+        rv = b8_db_select(c->ctx->db, tp, B8_SQL_TAG_CONTACTS_AFTER, args, &rows);
+        if (rv != APR_SUCCESS || !rows->nrows) {
+            break;
+        }
+        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
+        /* id, name, phone, phone_key, opted_out */
+        for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
+            rv = add_contact(c, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
+                             B8_CELL(rows, i, 4));
+        }
+    }
+    apr_pool_destroy(tp);
+    return rv;
+}
+
+static apr_status_t add_tags(composer *c, const cJSON *list)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list) {
+        const char *tag_id = NULL;
+        apr_status_t rv;
+        if (cJSON_IsString(v)
+            && (rv = b8_tag_find(c->ctx->db, c->cp, b8_trim(c->cp, v->valuestring), &tag_id))
+               != APR_SUCCESS) {
+            return rv;
+        }
+        if (!tag_id) {
+            report_invalid(c, entry_text(c->cp, v), "no such tag");
+            continue;
+        }
+        if ((rv = add_tag(c, apr_pstrdup(c->ctx->pool, tag_id))) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t create_batch(composer *c)
+{
+    const char *args[] = { c->sender, c->text, c->ctx->login, c->now, c->now };
+    const char *id = NULL;
+    apr_status_t rv = b8_db_value(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_INSERT, args, &id);
+    if (rv == APR_SUCCESS && !id) {
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS) {
+        c->batch_id = apr_pstrdup(c->ctx->pool, id);
+    }
+    return rv;
+}
+
+/* Nobody to send to: the empty batch goes (rows of a failed composer go with it). */
+static void discard_batch(composer *c)
+{
+    const char *args[] = { c->batch_id };
+    if (c->open) {
+        b8_db_rollback(c->ctx->db);
+        c->open = 0;
+    }
+    if (!c->batch_id || b8_db_begin(c->ctx->db) != APR_SUCCESS) {
+        return;
+    }
+    if (b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_DISCARD, args, NULL) != APR_SUCCESS
+        || b8_db_commit(c->ctx->db) != APR_SUCCESS) {
+        b8_db_rollback(c->ctx->db);
+    }
+}
+
+static apr_status_t compose_rows(composer *c, const apr_array_header_t *phones, const cJSON *in)
+{
+    apr_status_t rv;
+
+    if ((rv = chunk_open(c)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = create_batch(c)) == APR_SUCCESS
+        && (rv = add_phones(c, phones)) == APR_SUCCESS
+        && (rv = add_contacts(c, cJSON_GetObjectItemCaseSensitive(in, "contact_ids")))
+               == APR_SUCCESS) {
+        rv = add_tags(c, cJSON_GetObjectItemCaseSensitive(in, "tags"));
+    }
+    return rv;
+}
+
+/* Ready for the sender: 'pending' with its total, in the last chunk. */
+static apr_status_t batch_ready(composer *c)
+{
+    const char *args[] = { apr_ltoa(c->cp, c->recipients), c->now, c->batch_id };
+    apr_status_t rv = b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_READY, args, NULL);
+    return rv == APR_SUCCESS ? chunk_close(c) : rv;
+}
+
+static cJSON *compose_answer(composer *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    b8_json_add_int(o, "id", c->batch_id);
+    cJSON_AddNumberToObject(o, "recipients", (double)c->recipients);
+    cJSON_AddNumberToObject(o, "opted_out", (double)c->opted_out);
+    cJSON_AddNumberToObject(o, "duplicates", (double)c->duplicates);
+    cJSON_AddItemToObject(o, "invalid", c->invalid);
+    cJSON_AddNumberToObject(o, "invalid_count", (double)c->invalid_count);
+    cJSON_AddStringToObject(o, "sender", c->sender);
+    if (!c->personal) {
+        cJSON_AddStringToObject(o, "encoding", c->encoding);
+        b8_json_add_int(o, "parts", c->parts);
+    }
+    c->invalid = NULL;
+    return o;
+}
+
+b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
+{
+    composer c;
+    b8_sms_count count;
+    apr_array_header_t *phones;
+    apr_status_t rv;
+    int entries;
+
+    if (!cJSON_IsObject(in)) {
+        return b8_fail(err, B8_EINVALID, "expected a JSON object");
+    }
+    memset(&c, 0, sizeof(c));
+    c.ctx = ctx;
+    c.sender = check_sender(ctx, in, err);
+    c.text = check_text(ctx, in, &count, err);
+    phones = phone_entries(ctx->pool, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
+    entries = phones->nelts + list_size(in, "contact_ids", err) + list_size(in, "tags", err);
+    if (entries == 0 && !(err->fields && cJSON_GetObjectItemCaseSensitive(err->fields, "phones"))) {
+        b8_field_error(err, "phones", "Choose at least one recipient: a phone number, contacts "
+                       "or a tag.");
+    }
+    if (err->kind != B8_OK) {
+        return err->kind;
+    }
+    c.country = b8_ctx_setting(ctx, "default_country");
+    c.personal = personalised(c.text);
+    c.encoding = b8_sms_encoding_name(count.encoding);
+    c.parts = apr_itoa(ctx->pool, count.parts);
+    c.seen = apr_hash_make(ctx->pool);
+    c.invalid = cJSON_CreateArray();
+    apr_pool_create(&c.cp, ctx->pool);
+
+    rv = compose_rows(&c, phones, in);
+    if (rv == APR_SUCCESS && c.recipients == 0) {
+        discard_batch(&c);
+        b8_field_error(err, "phones", apr_psprintf(ctx->pool, "No one can get this SMS: %ld "
+                                                   "opted out, %ld invalid, %ld duplicate(s).",
+                                                   c.opted_out, c.invalid_count, c.duplicates));
+        cJSON_Delete(c.invalid);
+        return err->kind;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = batch_ready(&c);
+    }
+    if (rv != APR_SUCCESS) {
+        b8_errkind kind = b8_fail_db(err, ctx->db);
+        B8_LOG(B8_LOG_ERR, rv, "B8-0820: cannot compose the SMS send: %s", b8_db_error(ctx->db));
+        discard_batch(&c);
+        cJSON_Delete(c.invalid);
+        return kind;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-0821: SMS send %s from %s: %ld recipient(s), %ld opted out, %ld "
+           "invalid, %ld duplicate(s)", c.batch_id, c.sender, c.recipients, c.opted_out,
+           c.invalid_count, c.duplicates);
+    *out = compose_answer(&c);
+    apr_pool_destroy(c.cp);
+    return B8_OK;
+}
+
+/* ------------------------------------------------------------------ log */
+
+static int known_state(const char *state)
+{
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        if (strcmp(state, b8_recipient_states[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* NULL for "" and "all"; 422 for a state that does not exist. */
+static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, b8_err *err)
+{
+    if (*sender && !**sender) {
+        *sender = NULL;
+    }
+    if (*state && (!**state || strcmp(*state, "all") == 0)) {
+        *state = NULL;
+    }
+    if (*state && !known_state(*state)) {
+        b8_field_error(err, "state", apr_psprintf(ctx->pool, "Unknown state “%s”.", *state));
+    }
+    return err->kind;
+}
+
+/* SMS_PAGE columns: id, created_at, sender, phone, name, body, encoding,
+ * parts, umid, state, error_code, error_message, price, sms_batch_id,
+ * client_message_id, updated_at, contact_id */
+static cJSON *sms_json(const b8_rows *rows, int r)
+{
+    cJSON *o = cJSON_CreateObject();
+    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
+    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
+    b8_json_add_str(o, "sender", B8_CELL(rows, r, 2));
+    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
+    b8_json_add_str(o, "name", B8_CELL(rows, r, 4));
+    b8_json_add_str(o, "text", B8_CELL(rows, r, 5));
+    b8_json_add_str(o, "encoding", B8_CELL(rows, r, 6));
+    b8_json_add_int(o, "parts", B8_CELL(rows, r, 7));
+    b8_json_add_str(o, "umid", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "state", B8_CELL(rows, r, 9));
+    b8_json_add_str(o, "error_code", B8_CELL(rows, r, 10));
+    b8_json_add_str(o, "error_message", B8_CELL(rows, r, 11));
+    b8_json_add_str(o, "price", B8_CELL(rows, r, 12));
+    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 13));
+    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 14));
+    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 15));
+    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 16));
+    return o;
+}
+
+b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const b8_paging *pg,
+                       cJSON **out, b8_err *err)
+{
+    const char *total = NULL;
+    b8_rows *rows;
+    cJSON *items;
+
+    if (filters(ctx, &sender, &state, err) != B8_OK) {
+        return err->kind;
+    }
+    {
+        const char *args[] = { sender, sender, state, state };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_SMS_COUNT, args, &total) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    {
+        const char *args[] = { sender, sender, state, state, apr_ltoa(ctx->pool, pg->per_page),
+                               apr_ltoa(ctx->pool, (pg->page - 1) * pg->per_page) };
+        if (b8_db_select(ctx->db, ctx->pool, B8_SQL_SMS_PAGE, args, &rows) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    items = cJSON_CreateArray();
+    for (int r = 0; r < rows->nrows; r++) {
+        cJSON_AddItemToArray(items, sms_json(rows, r));
+    }
+    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    return B8_OK;
+}
+
+b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    const char *args[] = { id };
+    b8_rows *b, *counts;
+    cJSON *o, *c;
+    double total = 0, with_umid = 0;
+
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_SMS_BATCH_BY_ID, args, &b) != APR_SUCCESS
+        || (b->nrows && b8_db_select(ctx->db, ctx->pool, B8_SQL_SMS_BATCH_COUNTS, args, &counts)
+                        != APR_SUCCESS)) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!b->nrows) {
+        return b8_fail(err, B8_ENOTFOUND, "no such SMS send");
+    }
+    /* id, sender, body, state, total, created_by, created_at, updated_at,
+     * started_at, done_at, next_at, last_error */
+    o = cJSON_CreateObject();
+    b8_json_add_int(o, "id", B8_CELL(b, 0, 0));
+    b8_json_add_str(o, "sender", B8_CELL(b, 0, 1));
+    b8_json_add_str(o, "text", B8_CELL(b, 0, 2));
+    b8_json_add_str(o, "state", B8_CELL(b, 0, 3));
+    b8_json_add_int(o, "total", B8_CELL(b, 0, 4));
+    b8_json_add_str(o, "created_by", B8_CELL(b, 0, 5));
+    b8_json_add_str(o, "created_at", B8_CELL(b, 0, 6));
+    b8_json_add_str(o, "started_at", B8_CELL(b, 0, 8));
+    b8_json_add_str(o, "done_at", B8_CELL(b, 0, 9));
+    b8_json_add_str(o, "retry_at", B8_CELL(b, 0, 10));
+    b8_json_add_str(o, "last_error", B8_CELL(b, 0, 11));
+    c = cJSON_AddObjectToObject(o, "counts");
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        cJSON_AddNumberToObject(c, b8_recipient_states[i], 0);
+    }
+    for (int r = 0; r < counts->nrows; r++) {
+        const char *state = B8_CELL(counts, r, 0);
+        double n = atof(B8_CELL(counts, r, 1));
+        if (cJSON_GetObjectItemCaseSensitive(c, state)) {
+            cJSON_ReplaceItemInObjectCaseSensitive(c, state, cJSON_CreateNumber(n));
+        }
+        else {
+            cJSON_AddNumberToObject(c, state, n);
+        }
+        total += n;
+        with_umid += atof(B8_CELL(counts, r, 2));
+    }
+    cJSON_AddNumberToObject(c, "total", total);
+    cJSON_AddNumberToObject(o, "with_umid", with_umid);
+    *out = o;
+    return B8_OK;
+}
+
+/* ---------------------------------------------------------------- export */
+
+b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
+                         void *baton, b8_err *err)
+{
+    static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
+                                          "encoding", "parts", "umid", "state", "error_code",
+                                          "error_message" };
+    const char *after = "0";
+    apr_pool_t *cp;
+    b8_errkind kind = B8_OK;
+
+    if (filters(ctx, &sender, &state, err) != B8_OK) {
+        return err->kind;
+    }
+    {
+        const char *line = b8_csv_line(ctx->pool, 11, header);
+        if (write(baton, line, strlen(line)) != APR_SUCCESS) {
+            return b8_fail(err, B8_EINTERNAL, "the export could not be written");
+        }
+    }
+    apr_pool_create(&cp, ctx->pool);
+    for (;;) {
+        const char *args[] = { sender, sender, state, state, after, EXPORT_CHUNK };
+        b8_rows *rows;
+        apr_array_header_t *lines;
+        apr_size_t size = 0;
+        char *text, *o;
+
+        apr_pool_clear(cp);
+        if (b8_db_select(ctx->db, cp, B8_SQL_SMS_EXPORT_AFTER, args, &rows) != APR_SUCCESS) {
+            kind = b8_fail_db(err, ctx->db);
+            break;
+        }
+        if (!rows->nrows) {
+            break;
+        }
+        lines = apr_array_make(cp, rows->nrows, sizeof(const char *));
+        for (int r = 0; r < rows->nrows; r++) {
+            const char *f[] = { B8_CELL(rows, r, 1), B8_CELL(rows, r, 2), B8_CELL(rows, r, 3),
+                                B8_CELL(rows, r, 4), B8_CELL(rows, r, 5), B8_CELL(rows, r, 6),
+                                B8_CELL(rows, r, 7), B8_CELL(rows, r, 8), B8_CELL(rows, r, 9),
+                                B8_CELL(rows, r, 10), B8_CELL(rows, r, 11) };
+            const char *l = b8_csv_line(cp, 11, f);
+            APR_ARRAY_PUSH(lines, const char *) = l;
+            size += strlen(l);
+        }
+        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        /* One buffer per chunk (joining by concatenation would be quadratic). */
+        text = o = apr_palloc(cp, size);
+        for (int i = 0; i < lines->nelts; i++) {
+            const char *l = APR_ARRAY_IDX(lines, i, const char *);
+            apr_size_t n = strlen(l);
+            memcpy(o, l, n);
+            o += n;
+        }
+        if (write(baton, text, size) != APR_SUCCESS) {
+            kind = b8_fail(err, B8_EINTERNAL, "the export could not be written");
+            break;
+        }
+    }
+    apr_pool_destroy(cp);
+    return kind;
+}
