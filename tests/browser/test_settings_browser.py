@@ -1,0 +1,71 @@
+"""Settings and the FAQ list edited in a real browser (issue 6): the Da Vinci
+refusal shows next to its switch, saving works, secrets stay hidden, FAQ
+pairs are added, reordered and edited, and the prompt preview follows."""
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+
+def submit(driver, form_css):
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
+    WebDriverWait(driver, 5).until(EC.staleness_of(old))
+
+
+def test_settings_da_vinci_refusal_and_save(server, browser):
+    d = browser.open("/blu8x8/settings")
+    Select(d.find_element(By.ID, "f-ai_respond")).select_by_value("0")
+    Select(d.find_element(By.ID, "f-da_vinci")).select_by_value("1")
+    interval = d.find_element(By.ID, "f-send_interval")
+    interval.clear()
+    interval.send_keys("0.25")
+    submit(d, "form.settings-form")
+    block = d.find_element(By.ID, "setting-da_vinci")
+    assert "Da Vinci mode can only be on while" in block.find_element(By.CLASS_NAME,
+                                                                      "field-error").text
+    assert "Nothing was saved" in d.page_source
+    # The typed values are kept; switch the AI reply on and save again.
+    assert d.find_element(By.ID, "f-send_interval").get_attribute("value") == "0.25"
+    Select(d.find_element(By.ID, "f-ai_respond")).select_by_value("1")
+    d.find_element(By.ID, "f-openai_key").send_keys("sk-browser-secret")
+    submit(d, "form.settings-form")
+    assert d.current_url.endswith("/blu8x8/settings?notice=saved")
+    assert "Saved." in d.find_element(By.CLASS_NAME, "notice").text
+    s = server.client.get("/blu8x8/api/settings").json
+    assert s["da_vinci"]["value"] is True and s["ai_respond"]["value"] is True
+    assert s["send_interval"]["value"] == 0.25 and s["openai_key"]["set"] is True
+    assert "sk-browser-secret" not in d.page_source
+    # The refused form answered 422 on purpose; nothing else may complain.
+    assert [e for e in browser.console_errors() if "status of 422" not in e] == []
+
+
+def test_faq_list_add_reorder_edit(server, browser):
+    for f in server.client.get("/blu8x8/api/faqs").json["items"]:
+        server.client.delete(f"/blu8x8/api/faqs/{f['id']}")
+    d = browser.open("/blu8x8/faqs")
+    for prompt, completion in (("Do you deliver?", "Yes, Metro Manila next day."),
+                               ("Opening hours?", "8am to 6pm daily.")):
+        d.find_element(By.NAME, "prompt").send_keys(prompt)
+        d.find_element(By.NAME, "completion").send_keys(completion)
+        submit(d, "form[action$='/faqs']")
+    rows = d.find_elements(By.CSS_SELECTOR, "table.faqs tbody tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == \
+        ["Do you deliver?", "Opening hours?"]
+    # Move the second pair up.
+    old = d.find_element(By.TAG_NAME, "html")
+    rows[1].find_element(By.CSS_SELECTOR, "button[title='Move up']").click()
+    WebDriverWait(d, 5).until(EC.staleness_of(old))
+    rows = d.find_elements(By.CSS_SELECTOR, "table.faqs tbody tr")
+    assert rows[0].find_elements(By.TAG_NAME, "td")[1].text == "Opening hours?"
+    preview = d.find_element(By.CLASS_NAME, "prompt-preview").text
+    assert preview.splitlines()[2:] == ["'Opening hours?' - '8am to 6pm daily.'",
+                                        "'Do you deliver?' - 'Yes, Metro Manila next day.'"]
+    # Edit a pair.
+    rows[1].find_element(By.LINK_TEXT, "Edit").click()
+    completion = d.find_element(By.NAME, "completion")
+    completion.clear()
+    completion.send_keys("Yes, nationwide in 2-3 days.")
+    submit(d, "form[action*='/faqs/']")
+    assert "Yes, nationwide in 2-3 days." in d.find_element(By.CLASS_NAME, "prompt-preview").text
+    assert browser.console_errors() == []
