@@ -2,7 +2,9 @@
 #   make            build build/mod_blu8x8.so
 #   make run        install what is missing, build, start httpd on 127.0.0.1:$(PORT)
 #   make stop       stop it
-#   make test       install what is missing, build, run every test (SANITIZE=1: ASan+UBSan)
+#   make test       install what is missing, build, run every test (SANITIZE=1: ASan+UBSan):
+#                   the integration suite on SQLite, then its SQL files on PostgreSQL
+#   make integration DB=pgsql   the integration tests on a throwaway PostgreSQL cluster
 #   make bench      benchmarks under tests/bench (figures printed)
 #   make fuzz       libFuzzer targets under tests/fuzz, FUZZ_SECONDS each (ASan+UBSan)
 #   make install    apxs -i, templates and static files under /usr/share/apache2/blu8x8
@@ -19,7 +21,8 @@ APXS      := /usr/bin/apxs
 
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
              libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
-TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium
+TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium \
+             postgresql python3-psycopg2
 BENCH_PKGS := wrk
 FUZZ_PKGS := clang libclang-rt-14-dev
 
@@ -30,6 +33,12 @@ CORE_OBJ  := $(patsubst mod_blu8x8/%.c,$(OUT)/core/%.o,$(CORE_SRC))
 GLUE_OBJ  := $(patsubst mod_blu8x8/%.c,$(OUT)/glue/%.o,$(GLUE_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRC))
+# DB=pgsql: integration tests on a PostgreSQL cluster that tests/pgcluster.sh
+# starts in a temp dir and stops afterwards. On PostgreSQL, make test runs the
+# files that touch SQL (not the pure-HTTP ones, nor the browser tests).
+DB        ?= sqlite3
+PG_TESTS  := $(filter-out tests/integration/test_standins.py tests/integration/test_docs.py,\
+             $(sort $(wildcard tests/integration/test_*.py)))
 
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 OPT       := -O2 -g
@@ -106,13 +115,15 @@ unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do ASAN_OPTIONS=use_sigaltstack=0 $$t || fail=1; done; exit $$fail
 
 integration: $(MODULE)
-	B8_MODULE=$(MODULE) B8_SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	B8_MODULE=$(MODULE) B8_SANITIZE=$(SANITIZE) $(if $(filter pgsql,$(DB)),sh tests/pgcluster.sh run) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  $(if $(PYTEST_ARGS),$(PYTEST_ARGS),tests/integration tests/browser)
 
 test: test-deps
 	$(MAKE) --no-print-directory all SANITIZE=$(SANITIZE)
 	$(MAKE) --no-print-directory unit SANITIZE=$(SANITIZE)
-	$(MAKE) --no-print-directory integration SANITIZE=$(SANITIZE)
+	$(MAKE) --no-print-directory integration SANITIZE=$(SANITIZE) DB=sqlite3
+	$(MAKE) --no-print-directory integration SANITIZE=$(SANITIZE) DB=pgsql PYTEST_ARGS="$(PG_TESTS)"
 
 # --------------------------------------------------------------------- run
 run: deps $(MODULE)

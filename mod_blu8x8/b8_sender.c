@@ -398,6 +398,16 @@ discard:
     return -1;
 }
 
+static const char *verdict_name(b8_send_verdict v)
+{
+    switch (v) {
+    case B8_SEND_ACCEPTED: return "accepted";
+    case B8_SEND_RETRY: return "retry";
+    case B8_SEND_FAILED: return "failed";
+    default: return "unknown";
+    }
+}
+
 /* Takes every answered request: retries wait, the rest is to be recorded. */
 static void collect(b8_sender *s, apr_pool_t *p)
 {
@@ -408,8 +418,8 @@ static void collect(b8_sender *s, apr_pool_t *p)
         job *j = baton;
         apr_time_t now = apr_time_now();
         b8_eightx8_classify(j->pool, &res, &j->tries, &j->result);
-        B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, verdict %d%s%s", j->id,
-               j->phone, res.status, (int)j->result.verdict,
+        B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, %s%s%s", j->id,
+               j->phone, res.status, verdict_name(j->result.verdict),
                j->result.error_message ? ": " : "",
                j->result.error_message ? j->result.error_message : "");
         if (j->result.verdict == B8_SEND_RETRY) {

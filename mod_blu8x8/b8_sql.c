@@ -629,7 +629,8 @@ static const char *const migrations[] = {
     "CREATE TABLE contacts (id @PK@, name TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL UNIQUE,"
     " phone_key TEXT NOT NULL, opted_out INTEGER NOT NULL DEFAULT 0, opted_out_at TEXT,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
-    "CREATE INDEX contacts_phone_key ON contacts (phone_key);"
+    /* Not "contacts_phone_key": PostgreSQL gives that name to UNIQUE (phone). */
+    "CREATE INDEX contacts_by_phone_key ON contacts (phone_key);"
     "CREATE TABLE contact_tags (contact_id @ID@ NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,"
     " tag_id @ID@ NOT NULL REFERENCES tags (id) ON DELETE CASCADE, PRIMARY KEY (contact_id, tag_id));"
     "CREATE INDEX contact_tags_tag ON contact_tags (tag_id, contact_id);"

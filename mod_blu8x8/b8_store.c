@@ -42,12 +42,22 @@ static void db_set_error(b8_db *db, int rc, const char *what)
     apr_snprintf(db->error, sizeof(db->error), "%s: %s (%d)", what, msg ? msg : "unknown error", rc);
 }
 
+/* A lost PostgreSQL connection must not go back to the pool. */
+static void check_broken(b8_db *db)
+{
+    if (!db->st->sqlite
+        && apr_dbd_check_conn(db->st->driver, db->pool, db->handle) != APR_SUCCESS) {
+        db->broken = 1;
+    }
+}
+
 static apr_status_t raw_query(b8_db *db, const char *sql)
 {
     int nrows = 0;
     int rc = apr_dbd_query(db->st->driver, db->handle, &nrows, sql);
     if (rc != 0) {
         db_set_error(db, rc, sql);
+        check_broken(db);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -61,6 +71,7 @@ static apr_status_t raw_select(b8_db *db, apr_pool_t *p, const char *sql)
     int rc = apr_dbd_select(db->st->driver, p, db->handle, &res, sql, 1);
     if (rc != 0) {
         db_set_error(db, rc, sql);
+        check_broken(db);
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
@@ -243,11 +254,23 @@ static void note_failure(b8_db *db, int rc, b8_sql_id id)
 {
     db_set_error(db, rc, b8_sql_name(id));
     B8_LOG(B8_LOG_ERR, 0, "B8-0105: %s", db->error);
-    /* A lost PostgreSQL connection must not go back to the pool. */
-    if (!db->st->sqlite
-        && apr_dbd_check_conn(db->st->driver, db->pool, db->handle) != APR_SUCCESS) {
-        db->broken = 1;
+    check_broken(db);
+}
+
+/* One cell as a string, NULL for SQL NULL. The pgsql driver's get_entry
+ * answers "" for NULL (datum_get tells them apart) and frees its result
+ * (PQclear) once the last row has been read, so its strings are copied. */
+static const char *cell(b8_db *db, apr_pool_t *p, apr_dbd_row_t *row, int c)
+{
+    char *v = NULL;
+
+    if (db->st->sqlite) {
+        return apr_dbd_get_entry(db->st->driver, row, c);
     }
+    if (apr_dbd_datum_get(db->st->driver, row, c, APR_DBD_TYPE_STRING, &v) != APR_SUCCESS || !v) {
+        return NULL;
+    }
+    return apr_pstrdup(p, v);
 }
 
 apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
@@ -282,7 +305,7 @@ apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
             cap *= 2;
         }
         for (int c = 0; c < ncols; c++) {
-            B8_CELL(rows, rows->nrows, c) = apr_dbd_get_entry(db->st->driver, row, c);
+            B8_CELL(rows, rows->nrows, c) = cell(db, p, row, c);
         }
         rows->nrows++;
     }

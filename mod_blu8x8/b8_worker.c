@@ -6,6 +6,7 @@
 #include "b8_log.h"
 #include "b8_runtime.h"
 #include "b8_sender.h"
+#include "b8_sms_sender.h"
 #include "b8_util.h"
 
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
-#define AI_POLL apr_time_from_sec(1)   /* the AI lane looks for work without a wake-up */
+#define LANE_POLL apr_time_from_sec(1)  /* lanes look for work without a wake-up */
 
 typedef struct {
     b8_worker_env *env;
@@ -208,29 +209,32 @@ static void wake_direct(void *baton)
     b8_direct_wake(((worker_state *)baton)->direct);
 }
 
-/* The AI lane: one phone's texts per step; between steps it sleeps until
- * something is due, a wake-up (a new inbound message) or a poll. */
-static void *APR_THREAD_FUNC ai_main(apr_thread_t *t, void *data)
+/* A lane runs a core step function in a loop: one unit of work per step
+ * (one phone's texts for the AI lane, one batch request for SMS); between
+ * steps it sleeps until something is due, a wake-up or a poll. */
+typedef struct {
+    worker_state *w;
+    int (*step)(apr_pool_t *p, const void *env, apr_time_t *next_at);
+    const void *env;
+    const char *tag;
+} lane_loop;
+
+static void *APR_THREAD_FUNC lane_main(apr_thread_t *t, void *data)
 {
-    worker_state *w = data;
-    b8_ai_lane_env env;
+    lane_loop *lane = data;
+    worker_state *w = lane->w;
     apr_pool_t *iter;
 
-    memset(&env, 0, sizeof(env));
-    env.store = w->env->store;
-    env.config = w->env->config;
-    env.wake_senders = wake_direct;
-    env.baton = w;
     apr_pool_create(&iter, NULL);
-    apr_pool_tag(iter, "blu8x8-ai-lane");
+    apr_pool_tag(iter, lane->tag);
     while (!stopping(w)) {
         unsigned long seen = wakeups(w);
         apr_time_t next_at = 0, deadline;
         apr_pool_clear(iter);
-        if (b8_ai_lane_step(iter, &env, &next_at)) {
+        if (lane->step(iter, lane->env, &next_at)) {
             continue;
         }
-        deadline = apr_time_now() + AI_POLL;
+        deadline = apr_time_now() + LANE_POLL;
         if (next_at > 0 && next_at < deadline) {
             deadline = next_at;
         }
@@ -239,6 +243,16 @@ static void *APR_THREAD_FUNC ai_main(apr_thread_t *t, void *data)
     apr_pool_destroy(iter);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
+}
+
+static int ai_step(apr_pool_t *p, const void *env, apr_time_t *next_at)
+{
+    return b8_ai_lane_step(p, env, next_at);
+}
+
+static int sms_step(apr_pool_t *p, const void *env, apr_time_t *next_at)
+{
+    return b8_sms_sender_step(p, env, next_at);
 }
 
 static void *APR_THREAD_FUNC sender_main(apr_thread_t *t, void *data)
@@ -282,7 +296,10 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
 apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
 {
     worker_state w;
-    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL, *ai = NULL;
+    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL, *ai = NULL, *sms = NULL;
+    b8_ai_lane_env ai_env;
+    b8_sms_sender_env sms_env;
+    lane_loop ai_loop, sms_loop;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
 
@@ -304,6 +321,16 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
         b8_direct_destroy(w.direct);
         return rv;
     }
+    memset(&ai_env, 0, sizeof(ai_env));
+    ai_env.store = env->store;
+    ai_env.config = env->config;
+    ai_env.wake_senders = wake_direct;
+    ai_env.baton = &w;
+    ai_loop = (lane_loop){ &w, ai_step, &ai_env, "blu8x8-ai-lane" };
+    memset(&sms_env, 0, sizeof(sms_env));
+    sms_env.store = env->store;
+    sms_env.config = env->config;
+    sms_loop = (lane_loop){ &w, sms_step, &sms_env, "blu8x8-sms" };
     /* apr_thread_create fills its out-pointer even on failure: keep our own. */
     if ((rv = apr_thread_create(&t, NULL, ticker_main, &w, p)) == APR_SUCCESS) {
         ticker = t;
@@ -311,8 +338,12 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
             sender = t;
             if ((rv = apr_thread_create(&t, NULL, direct_main, w.direct, p)) == APR_SUCCESS) {
                 direct = t;
-                if ((rv = apr_thread_create(&t, NULL, ai_main, &w, p)) == APR_SUCCESS) {
+                if ((rv = apr_thread_create(&t, NULL, lane_main, &ai_loop, p)) == APR_SUCCESS) {
                     ai = t;
+                    if ((rv = apr_thread_create(&t, NULL, lane_main, &sms_loop, p))
+                            == APR_SUCCESS) {
+                        sms = t;
+                    }
                 }
             }
         }
@@ -362,6 +393,9 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     }
     if (direct) {
         apr_thread_join(&trv, direct);
+    }
+    if (sms) {
+        apr_thread_join(&trv, sms);
     }
     if (ai) {
         apr_thread_join(&trv, ai);

@@ -10,6 +10,11 @@ Fixtures:
   eightx8, openai   session-wide stand-ins, reset before each test
   server            one httpd shared by the tests of a module (fresh database)
   make_server       factory for tests that need their own config or to kill it
+
+Database: SQLite by default; with B8_DB=pgsql every server gets a fresh
+PostgreSQL database (created and dropped here) on the cluster that B8_PG names
+(a libpq connection string without dbname: tests/pgcluster.sh run sets both).
+server.sql() and server.write_sql() work on either.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json as jsonlib
 import os
 import pathlib
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 
 import pytest
 
@@ -40,6 +47,13 @@ from standins import EightByEight, OpenAI  # noqa: E402
 MODULE = os.environ.get("B8_MODULE", str(ROOT / "build" / "mod_blu8x8.so"))
 SANITIZE = os.environ.get("B8_SANITIZE", "0") == "1"
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
+DB = os.environ.get("B8_DB", "sqlite3")
+PG = os.environ.get("B8_PG", "")
+if DB not in ("sqlite3", "pgsql"):
+    raise RuntimeError(f"B8_DB={DB!r}: use sqlite3 or pgsql")
+if DB == "pgsql" and not PG:
+    raise RuntimeError("B8_DB=pgsql needs B8_PG, the test cluster's connection string "
+                       "(run the tests under tests/pgcluster.sh run ...)")
 
 ADMIN = ("admin", "admin-secret-pw")
 # Logins in the htpasswd file; only "admin" is given the admin role by config.
@@ -74,6 +88,36 @@ def _sanitizer_env(logdir: pathlib.Path) -> dict:
                               f"log_path={logdir}/asan")
         env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={logdir}/ubsan"
     return env
+
+
+def pg_connect(dbname: str):
+    import psycopg2
+    return psycopg2.connect(f"{PG} dbname={dbname}", connect_timeout=10)
+
+
+def pg_create_database() -> str:
+    name = "b8_" + uuid.uuid4().hex[:16]
+    con = pg_connect("postgres")
+    try:
+        con.autocommit = True
+        con.cursor().execute(f"CREATE DATABASE {name}")
+    finally:
+        con.close()
+    return name
+
+
+def pg_drop_database(name: str) -> None:
+    con = pg_connect("postgres")
+    try:
+        con.autocommit = True
+        con.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        con.close()
+
+
+def _allow_core_dumps():
+    """A crashing child leaves a core file in <root>/run (CoreDumpDirectory)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 class Response:
@@ -162,8 +206,12 @@ class Httpd:
     """One httpd with the module, in its own directory."""
 
     def __init__(self, root: pathlib.Path, directives: str = "", eightx8=None, openai=None,
-                 worker: bool = True):
+                 worker: bool = True, share_db_with: "Httpd | None" = None):
         self.root = root
+        # PostgreSQL: a database of its own, or the one of another server
+        # (several servers on one database); made when the server first starts.
+        self.pg_db = share_db_with.pg_db if share_db_with else None
+        self.owns_db = share_db_with is None
         self.port = free_port()
         self.directives = directives
         self.proc: subprocess.Popen | None = None
@@ -201,11 +249,18 @@ class Httpd:
                                + [str(htpasswd), login, pw], check=True, capture_output=True)
         user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
         template = (ROOT / "conf" / "httpd-dev.conf.in").read_text()
+        if DB == "pgsql":
+            if self.pg_db is None:
+                self.pg_db = pg_create_database()
+            line = 'Blu8x8Database sqlite3 "@VAR@/blu8x8.db"'
+            assert line in template, "conf/httpd-dev.conf.in: no SQLite database line to replace"
+            template = template.replace(line, f'Blu8x8Database pgsql "{PG} dbname={self.pg_db}"')
         conf = (template.replace("@VAR@", str(self.root)).replace("@PORT@", str(self.port))
                 .replace("@MODULE@", MODULE).replace("@ROOT@", str(ROOT))
                 .replace("@USER@", user)
                 .replace("@EXTRA@", self.base_directives + self.directives))
         conf = conf.replace("LogLevel warn blu8x8:info", "LogLevel warn blu8x8:debug")
+        conf += f'\nCoreDumpDirectory "{self.root}/run"\n'
         self.conf_path.write_text(conf)
         if os.geteuid() == 0:
             os.chmod(self.root, 0o755)
@@ -224,7 +279,7 @@ class Httpd:
         self.write_files()
         self.proc = subprocess.Popen([APACHE, "-f", str(self.conf_path), "-DFOREGROUND"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=_sanitizer_env(self.root))
+                                     env=_sanitizer_env(self.root), preexec_fn=_allow_core_dumps)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -311,13 +366,57 @@ class Httpd:
         return lines
 
     def sql(self, query: str, params=()):
-        """Reads the SQLite database directly (tests only; the module owns writes)."""
+        """Reads the database directly (tests only; the module owns writes).
+        SQLite's ? placeholders, on either database; rows as tuples."""
+        if DB == "pgsql":
+            con = pg_connect(self.pg_db)
+            try:
+                con.set_session(readonly=True, autocommit=True)
+                cur = con.cursor()
+                cur.execute(query.replace("?", "%s"), tuple(params))
+                return [tuple(r) for r in cur.fetchall()]
+            finally:
+                con.close()
         import sqlite3
         con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
         try:
             return con.execute(query, params).fetchall()
         finally:
             con.close()
+
+    def write_sql(self, query: str, params=()):
+        """Writes to the database behind the module's back (tests that set up
+        a state another component would make). Returns the new row's id of
+        an INSERT (lastrowid)."""
+        if DB == "pgsql":
+            q = query.replace("?", "%s")
+            insert = q.lstrip().upper().startswith("INSERT") and "RETURNING" not in q.upper()
+            con = pg_connect(self.pg_db)
+            try:
+                with con:
+                    cur = con.cursor()
+                    cur.execute(q + (" RETURNING id" if insert else ""), tuple(params))
+                    return cur.fetchone()[0] if insert else None
+            finally:
+                con.close()
+        import sqlite3
+        con = sqlite3.connect(str(self.db_path), timeout=10)
+        try:
+            with con:
+                return con.execute(query, params).lastrowid
+        finally:
+            con.close()
+            if os.geteuid() == 0:   # files the module's user must still write
+                for suffix in ("-wal", "-shm"):
+                    f = pathlib.Path(str(self.db_path) + suffix)
+                    if f.exists() and f.stat().st_uid == 0:
+                        shutil.chown(f, "www-data", "www-data")
+
+    def drop_database(self) -> None:
+        """PostgreSQL: drops the server's database (stop every server on it first)."""
+        if DB == "pgsql" and self.pg_db and self.owns_db:
+            pg_drop_database(self.pg_db)
+            self.pg_db = None
 
 
 def new_root() -> pathlib.Path:
@@ -356,8 +455,9 @@ def make_server(eightx8, openai):
     """Factory: make_server(directives="", worker=True, start=True) -> Httpd."""
     made = []
 
-    def factory(directives: str = "", worker: bool = True, start: bool = True) -> Httpd:
-        h = Httpd(new_root(), directives, eightx8, openai, worker)
+    def factory(directives: str = "", worker: bool = True, start: bool = True,
+                share_db_with: Httpd | None = None) -> Httpd:
+        h = Httpd(new_root(), directives, eightx8, openai, worker, share_db_with)
         made.append(h)
         _servers.append(h)
         return h.start() if start else h
@@ -365,6 +465,8 @@ def make_server(eightx8, openai):
     yield factory
     for h in made:
         h.stop()
+    for h in made:
+        h.drop_database()
     problems = [p for h in made for p in h.problems(getattr(factory, "allowed", None))]
     for h in made:
         if not problems:
@@ -379,6 +481,7 @@ def server(eightx8, openai):
     _servers.append(h)
     yield h
     h.stop()
+    h.drop_database()
     problems = h.problems()
     if not problems:
         shutil.rmtree(h.root, ignore_errors=True)
@@ -403,3 +506,5 @@ def _check_shared_server_log(request):
 def pytest_sessionfinish(session, exitstatus):
     for h in _servers:
         h.stop()
+    for h in _servers:
+        h.drop_database()

@@ -4,7 +4,6 @@ CSRF and HTML escaping."""
 import csv
 import io
 import re
-import sqlite3
 
 import pytest
 
@@ -41,12 +40,7 @@ def import_csv(api, cid, text):
 
 def set_state(server, cid, state):
     """What the sender (another component) does: move a campaign out of Draft."""
-    con = sqlite3.connect(str(server.db_path), timeout=10)
-    try:
-        con.execute("UPDATE campaigns SET state = ? WHERE id = ?", (state, cid))
-        con.commit()
-    finally:
-        con.close()
+    server.write_sql("UPDATE campaigns SET state = ? WHERE id = ?", (state, cid))
 
 
 # ------------------------------------------------------------------ the API
@@ -246,12 +240,9 @@ def test_import_plain_list_first_line_rules(api):
 def test_recipients_pages_filter_and_remove(server, api):
     c = new_campaign(api)
     import_csv(api, c["id"], "".join(f"0917 620 {i:04d}\n" for i in range(7)))
-    con = sqlite3.connect(str(server.db_path), timeout=10)
-    con.execute("UPDATE messages SET state = 'failed', error_code = '1002', "
-                "error_message = 'Invalid MSISDN' WHERE campaign_id = ? AND phone = ?",
-                (c["id"], "+639176200003"))
-    con.commit()
-    con.close()
+    server.write_sql("UPDATE messages SET state = 'failed', error_code = '1002', "
+                     "error_message = 'Invalid MSISDN' WHERE campaign_id = ? AND phone = ?",
+                     (c["id"], "+639176200003"))
     page = api.get(f"/blu8x8/api/campaigns/{c['id']}/recipients?per_page=3&page=3").json
     assert page["total"] == 7 and page["page"] == 3 and len(page["items"]) == 1
     assert page["items"][0]["phone"] == "+639176200006"

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import pathlib
 import shutil
 import socket
-import sqlite3
 import time
 import urllib.parse
 import uuid
@@ -34,6 +31,7 @@ def server(eightx8, openai):
     h = Httpd(new_root(), "", eightx8, openai, worker=False).start()
     yield h
     h.stop()
+    h.drop_database()
     problems = h.problems()
     if not problems:
         shutil.rmtree(h.root, ignore_errors=True)
@@ -60,18 +58,8 @@ def hook(server, body, content_type="application/json", headers=None, method="PO
 
 
 def write_sql(server, query, params=()):
-    """Writes to the module's SQLite file (WAL: safe while httpd runs)."""
-    con = sqlite3.connect(str(server.db_path), timeout=10)
-    try:
-        with con:
-            return con.execute(query, params).lastrowid
-    finally:
-        con.close()
-        if os.geteuid() == 0:   # files the module's user must still write
-            for suffix in ("-wal", "-shm"):
-                f = pathlib.Path(str(server.db_path) + suffix)
-                if f.exists() and f.stat().st_uid == 0:
-                    shutil.chown(f, "www-data", "www-data")
+    """Writes to the module's database (SQLite WAL or PostgreSQL: safe while httpd runs)."""
+    return server.write_sql(query, params)
 
 
 def receipt(umid=None, cmid=None, state="delivered", namespace="ChatApps", version=9, **status):
