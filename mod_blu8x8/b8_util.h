@@ -22,6 +22,10 @@ const char *b8_now_iso(apr_pool_t *p);
  * seconds optional); 0 when malformed. */
 int b8_time_parse(const char *s, apr_time_t *out);
 
+/* A date-time from an HTML datetime-local field ("2026-11-24T20:00"): the
+ * server's local time; with a Z or an offset, as b8_time_parse. */
+int b8_time_parse_local(const char *s, apr_time_t *out);
+
 /* 1 when s is valid UTF-8 without NUL (len bytes). */
 int b8_utf8_valid(const char *s, apr_size_t len);
 /* Number of Unicode code points in valid UTF-8. */

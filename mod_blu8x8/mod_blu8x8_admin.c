@@ -101,6 +101,11 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     if (notice) {
         static const struct { const char *code, *text; } notices[] = {
             { "created", "Created." }, { "saved", "Saved." }, { "deleted", "Deleted." },
+            { "sending", "Sending started." }, { "queued", "Put in the queue." },
+            { "paused", "Paused." }, { "resumed", "Sending resumed." },
+            { "cancelled", "Cancelled: recipients not sent yet will not be sent." },
+            { "duplicated", "Duplicated into this new Draft." },
+            { "requeued", "Put back in the queue." },
         };
         for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++) {
             if (strcmp(notice, notices[i].code) == 0) {
@@ -253,6 +258,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_leads,
     b8_routes_inbox,
     b8_routes_send,
+    b8_routes_send_pages,
     b8_routes_sms,
     NULL
 };
@@ -342,7 +348,9 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
         return -1;
     }
     if (rt->body == B8_BODY_JSON) {
-        a->json = b8_json_pool_owned(a->r->pool, cJSON_ParseWithLength(body, len));
+        /* An action without options may come with no body at all. */
+        a->json = b8_json_pool_owned(a->r->pool, len == 0 ? cJSON_CreateObject()
+                                                          : cJSON_ParseWithLength(body, len));
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
         }

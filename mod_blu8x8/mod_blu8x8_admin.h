@@ -51,7 +51,8 @@ extern const b8_route b8_routes_campaigns[];   /* campaigns, recipients, sms-cou
 extern const b8_route b8_routes_ai[];        /* settings, FAQ */
 extern const b8_route b8_routes_leads[];
 extern const b8_route b8_routes_inbox[];       /* inbox page, inbound API */
-extern const b8_route b8_routes_send[];        /* campaign actions, Send Test, progress */
+extern const b8_route b8_routes_send[];
+extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send Test, progress */
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */
 
 /* Renders templates/<tmpl>.html inside the layout; data is consumed. */
@@ -73,5 +74,10 @@ void b8_paging_from_query(b8_areq *a, b8_paging *pg);
  * pairs joined by '&'); "key=value" URL-encoded, "" for an empty value. */
 cJSON *b8_pager(b8_areq *a, const cJSON *list, const char *path, const char *query);
 const char *b8_query_pair(apr_pool_t *p, const char *key, const char *value);
+
+/* The campaign page (mod_blu8x8_admin_campaigns.c) with an action's
+ * refusal or a Send Test answer; the send glue adds its part of the page. */
+int b8_campaign_page(b8_areq *a, int status, const char *refusal, cJSON *test);
+void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON *test);
 
 #endif

@@ -176,6 +176,7 @@ typedef struct {
     cJSON *added;         /* the "add one" result (consumed) */
     b8_err *add_err;      /* an add that was refused: field messages */
     const char *refusal;  /* an action refused because of the state */
+    cJSON *test;          /* a Send Test answer or refusal (consumed) */
 } page_extras;
 
 static void add_counters(cJSON *data, const cJSON *form)
@@ -296,8 +297,18 @@ static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
     if (x && x->refusal) {
         cJSON_AddStringToObject(data, "refusal", x->refusal);
     }
+    /* Sending: the actions the state allows, live progress, Send Test. */
+    b8_campaign_send_view(a, data, campaign, x ? x->test : NULL);
     name = b8_json_str(campaign, "name");
     return b8_render_page(a, status, "campaign", name ? name : "Campaign", "campaigns", data);
+}
+
+int b8_campaign_page(b8_areq *a, int status, const char *refusal, cJSON *test)
+{
+    page_extras x = { 0 };
+    x.refusal = refusal;
+    x.test = test;
+    return campaign_page(a, status, a->params[0], &x);
 }
 
 static int page_campaign(b8_areq *a)
