@@ -266,3 +266,56 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     cJSON_AddStringToObject(out, "version", B8_VERSION);
     return out;
 }
+
+/* state -> count rows into an object (every key of `keys` present). */
+static cJSON *count_by(b8_ctx *ctx, b8_sql_id q, const char *const *keys)
+{
+    cJSON *o = cJSON_CreateObject();
+    b8_rows *rows;
+    long total = 0;
+
+    for (int i = 0; keys[i]; i++) {
+        cJSON_AddNumberToObject(o, keys[i], 0);
+    }
+    if (b8_db_select(ctx->db, ctx->pool, q, NULL, &rows) == APR_SUCCESS) {
+        for (int i = 0; i < rows->nrows; i++) {
+            const char *k = B8_CELL(rows, i, 0);
+            long n = B8_CELL(rows, i, 1) ? atol(B8_CELL(rows, i, 1)) : 0;
+            cJSON *item = k ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+            if (item) {
+                cJSON_SetNumberValue(item, (double)n);
+            }
+            total += n;
+        }
+    }
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    return o;
+}
+
+static double single_count(b8_ctx *ctx, b8_sql_id q, const char *const *args)
+{
+    const char *v = NULL;
+    return b8_db_value(ctx->db, ctx->pool, q, args, &v) == APR_SUCCESS && v ? atof(v) : 0;
+}
+
+cJSON *b8_dashboard_json(b8_ctx *ctx)
+{
+    static const char *const campaign_states[] = { "draft", "queued", "sending", "paused",
+                                                   "cancelled", "done", NULL };
+    static const char *const ai_states[] = { "new", "not_answered", "answering", "answered",
+                                             "failed", "skipped", NULL };
+    cJSON *o = cJSON_CreateObject();
+    const char *since[] = { b8_time_iso(ctx->pool, apr_time_now() - apr_time_from_sec(86400)) };
+    b8_rows *rows;
+
+    cJSON_AddItemToObject(o, "campaigns", count_by(ctx, B8_SQL_DASH_CAMPAIGNS, campaign_states));
+    cJSON_AddItemToObject(o, "inbound", count_by(ctx, B8_SQL_DASH_INBOUND, ai_states));
+    cJSON_AddNumberToObject(o, "leads_unclaimed", single_count(ctx, B8_SQL_DASH_LEADS_OPEN, NULL));
+    cJSON_AddNumberToObject(o, "sms_24h", single_count(ctx, B8_SQL_DASH_SMS_SINCE, since));
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_CONTACTS, NULL, &rows) == APR_SUCCESS
+        && rows->nrows == 1) {
+        cJSON_AddNumberToObject(o, "contacts", B8_CELL(rows, 0, 0) ? atof(B8_CELL(rows, 0, 0)) : 0);
+        cJSON_AddNumberToObject(o, "opted_out", B8_CELL(rows, 0, 1) ? atof(B8_CELL(rows, 0, 1)) : 0);
+    }
+    return o;
+}

@@ -31,4 +31,8 @@ const char *b8_worker_key(apr_pool_t *p, const char *node);
 /* GET /api/status: this server's worker (pid alive and heartbeat fresh)
  * and the crons' last runs. */
 cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled);
+/* The dashboard's figures: campaigns per state, inbound messages per AI
+ * state, unclaimed leads, SMS of the last 24 hours, contacts. */
+cJSON *b8_dashboard_json(b8_ctx *ctx);
+
 #endif

@@ -24,6 +24,23 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO NOTHING" },
 
+    /* issue 9: the sender lease. Taken when free or expired, renewed by its
+     * owner; nrows 1 = held. Times are the servers' clocks (NTP). */
+    [B8_SQL_LEASE_TAKE] = {
+        "INSERT INTO leases (name, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+        "expires_at = excluded.expires_at, acquired_at = CASE WHEN leases.owner = "
+        "excluded.owner THEN leases.acquired_at ELSE excluded.acquired_at END "
+        "WHERE leases.owner = excluded.owner OR leases.expires_at < %s" },
+    /* In the claim's transaction: the start of a send, kept for the next
+     * holder's pacing; 0 rows = the lease is no longer ours (roll back). */
+    [B8_SQL_LEASE_NOTE_SEND] = {
+        "UPDATE leases SET last_send_at = %s WHERE name = %s AND owner = %s AND expires_at > %s" },
+    [B8_SQL_LEASE_RELEASE] = {
+        "UPDATE leases SET expires_at = %s WHERE name = %s AND owner = %s" },
+    [B8_SQL_LEASE_GET] = {
+        "SELECT owner, expires_at, acquired_at, last_send_at FROM leases WHERE name = %s" },
+
     /* users */
     [B8_SQL_USERS_COUNT] = { "SELECT COUNT(*) FROM users" },
     [B8_SQL_USERS_PAGE] = {
@@ -184,6 +201,15 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT id, position FROM faqs WHERE position > %s OR (position = %s AND id > %s) "
         "ORDER BY position, id LIMIT 1" },
     [B8_SQL_FAQ_SET_POSITION] = { "UPDATE faqs SET position = %s WHERE id = %s" },
+
+    /* dashboard */
+    [B8_SQL_DASH_CAMPAIGNS] = { "SELECT state, COUNT(*) FROM campaigns GROUP BY state" },
+    [B8_SQL_DASH_INBOUND] = { "SELECT ai_state, COUNT(*) FROM inbound GROUP BY ai_state" },
+    [B8_SQL_DASH_LEADS_OPEN] = { "SELECT COUNT(*) FROM leads WHERE claimed_by IS NULL" },
+    [B8_SQL_DASH_SMS_SINCE] = {
+        "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
+    [B8_SQL_DASH_CONTACTS] = {
+        "SELECT COUNT(*), COALESCE(SUM(opted_out), 0) FROM contacts" },
 
     /* leads: one per inbound message; the first claim wins */
 #define B8_LEAD_COLUMNS \
@@ -630,6 +656,8 @@ int b8_sql_nargs(b8_sql_id id)
 static const char *const migrations[] = {
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);"
     "CREATE TABLE runtime (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at TEXT NOT NULL,"
+    " acquired_at TEXT NOT NULL, last_send_at TEXT);"
     "CREATE TABLE users (id @PK@, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '',"
     " phone TEXT, is_admin INTEGER NOT NULL DEFAULT 0, is_agent INTEGER NOT NULL DEFAULT 0,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"

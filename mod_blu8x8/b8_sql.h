@@ -197,8 +197,25 @@
     X(SMS_ABANDON_ROWS, W) \
     X(SMS_ABANDON_BATCHES, W)
 
+/* Dashboard figures. */
+#define B8_SQL_DASHBOARD(X) \
+    X(DASH_CAMPAIGNS, R) \
+    X(DASH_INBOUND, R) \
+    X(DASH_LEADS_OPEN, R) \
+    X(DASH_SMS_SINCE, R) \
+    X(DASH_CONTACTS, R)
+
+/* Issue 9: one active sender across servers (a lease row). */
+#define B8_SQL_LEASE(X) \
+    X(LEASE_TAKE, W) \
+    X(LEASE_NOTE_SEND, W) \
+    X(LEASE_RELEASE, W) \
+    X(LEASE_GET, R)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
+    B8_SQL_LEASE(X) \
+    B8_SQL_DASHBOARD(X) \
     B8_SQL_WEBHOOK(X) \
     B8_SQL_USERS(X) \
     B8_SQL_FAQS(X) \

@@ -9,6 +9,9 @@
 #include "b8_sms_sender.h"
 #include "b8_util.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <apr_poll.h>
 #include <apr_strings.h>
@@ -17,6 +20,10 @@
 #include <apr_thread_proc.h>
 
 #define LANE_POLL apr_time_from_sec(1)  /* lanes look for work without a wake-up */
+/* The sender lease: renewed every heartbeat; another worker may take it
+ * after LEASE_TTL without renewal (or at once from a holder known dead). */
+#define LEASE_TTL apr_time_from_sec(15)
+#define LEASE_KEY "sender_lease"
 
 typedef struct {
     b8_worker_env *env;
@@ -28,6 +35,10 @@ typedef struct {
     apr_pool_t *pool;
     b8_sender *sender;            /* campaign rows, paced */
     b8_direct *direct;            /* confirmations, AI replies, agent pings */
+    const char *lease;            /* this worker's name in the sender lease */
+    int engines_on;               /* holds the lease: the senders and lanes run */
+    apr_time_t lease_ok_at;       /* last successful renewal */
+    int kick;                     /* the ticker should look now */
 } worker_state;
 
 static int stopping(worker_state *w)
@@ -44,16 +55,121 @@ static int wait_until(worker_state *w, apr_time_t deadline)
 {
     int go_on;
     apr_thread_mutex_lock(w->lock);
-    while (!w->stopping) {
+    while (!w->stopping && !w->kick) {
         apr_time_t now = apr_time_now();
         if (now >= deadline) {
             break;
         }
         apr_thread_cond_timedwait(w->changed, w->lock, deadline - now);
     }
+    w->kick = 0;
     go_on = !w->stopping;
     apr_thread_mutex_unlock(w->lock);
     return go_on;
+}
+
+static int engines_on(worker_state *w)
+{
+    int on;
+    apr_thread_mutex_lock(w->lock);
+    on = w->engines_on;
+    apr_thread_mutex_unlock(w->lock);
+    return on;
+}
+
+/* Send Now, Resume, a new confirmation: the senders look at once. */
+static void wake_engines(worker_state *w, int direct_too)
+{
+    apr_thread_mutex_lock(w->lock);
+    if (w->engines_on) {
+        b8_sender_wake(w->sender);
+        if (direct_too) {
+            b8_direct_wake(w->direct);
+        }
+    }
+    apr_thread_mutex_unlock(w->lock);
+}
+
+/* ------------------------------------------------------------ the lease */
+
+/* "node|pid|started_at": a holder on this server whose process is gone. */
+static int holder_dead_here(apr_pool_t *p, const char *holder, const char *node)
+{
+    const char *bar = strchr(holder, '|');
+    long pid;
+
+    if (!bar || !node || strncmp(holder, node, (apr_size_t)(bar - holder)) != 0
+        || strlen(node) != (apr_size_t)(bar - holder)) {
+        return 0;
+    }
+    pid = strtol(bar + 1, NULL, 10);
+    (void)p;
+    return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Takes or renews the lease: 1 held, 0 held by another worker, -1 on a
+ * database error. */
+static int lease_take(worker_state *w, apr_pool_t *p)
+{
+    apr_pool_t *tp;
+    b8_db *db;
+    const char *holder = NULL, *dead = NULL;
+    apr_time_t now = apr_time_now();
+    int n = 0, held = -1;
+
+    apr_pool_create(&tp, p);
+    if (b8_db_get(w->env->store, tp, &db) == APR_SUCCESS
+        && b8_runtime_get(db, tp, LEASE_KEY, &holder, NULL) == APR_SUCCESS) {
+        const char *args[4];
+        if (holder && strcmp(holder, w->lease) != 0 && holder_dead_here(tp, holder, w->env->node)) {
+            dead = holder;   /* a worker of ours that was killed: no need to wait */
+        }
+        args[0] = w->lease;
+        args[1] = b8_time_iso(tp, now);
+        args[2] = b8_time_iso(tp, now - LEASE_TTL);
+        args[3] = dead;
+        if (b8_db_exec(db, tp, B8_SQL_SEND_LEASE_TAKE, args, &n) == APR_SUCCESS) {
+            held = n > 0;
+        }
+    }
+    apr_pool_destroy(tp);
+    return held;
+}
+
+static void lease_release(worker_state *w, apr_pool_t *p)
+{
+    apr_pool_t *tp;
+    b8_db *db;
+    const char *args[] = { w->lease };
+
+    apr_pool_create(&tp, p);
+    if (b8_db_get(w->env->store, tp, &db) == APR_SUCCESS) {
+        b8_db_exec(db, tp, B8_SQL_SEND_LEASE_RELEASE, args, NULL);
+    }
+    apr_pool_destroy(tp);
+}
+
+/* Every heartbeat: keep the lease. A lease that may have passed to another
+ * worker (not renewed for most of its life) stops this worker; the parent
+ * starts a new one, which waits for the lease. */
+static void lease_renew(worker_state *w, apr_pool_t *p)
+{
+    int held = lease_take(w, p);
+    apr_time_t now = apr_time_now();
+
+    if (held == 1) {
+        w->lease_ok_at = now;
+        return;
+    }
+    if (held == 0 || now - w->lease_ok_at > LEASE_TTL - apr_time_from_sec(5)) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-1465: this worker lost the sender lease%s; stopping so that "
+               "only one worker sends", held == 0 ? " to another worker" : " (database errors)");
+        *w->env->stop = 1;
+        apr_thread_mutex_lock(w->lock);
+        w->stopping = 1;
+        apr_thread_cond_broadcast(w->changed);
+        apr_thread_mutex_unlock(w->lock);
+    }
 }
 
 static void write_heartbeat(worker_state *w, apr_pool_t *p)
@@ -94,7 +210,7 @@ static void start_queued(worker_state *w, apr_pool_t *p, b8_db *db, int dated_on
         record_cron(p, db, "send_queued");
     }
     if (started > 0) {
-        b8_sender_wake(w->sender);
+        wake_engines(w, 0);
     }
 }
 
@@ -137,15 +253,20 @@ static void *APR_THREAD_FUNC ticker_main(apr_thread_t *t, void *data)
     apr_pool_create(&iter, NULL);
     while (!stopping(w)) {
         apr_time_t now = apr_time_now();
+        int on = engines_on(w);
         if (now >= next_beat) {
             write_heartbeat(w, iter);
-            start_dated(w, iter);
+            if (on) {
+                lease_renew(w, iter);
+                start_dated(w, iter);
+            }
             /* Paced from the start, so ticks do not drift. */
             while (next_beat <= now) {
                 next_beat += w->env->heartbeat;
             }
         }
-        if (now >= next_cron) {
+        /* The crons run where the senders run (once, at start, too). */
+        if (on && now >= next_cron) {
             run_crons(w, iter);
             while (next_cron <= now) {
                 next_cron += w->env->cron;
@@ -293,68 +414,128 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
-{
-    worker_state w;
-    apr_thread_t *t, *ticker = NULL, *sender = NULL, *direct = NULL, *ai = NULL, *sms = NULL;
+/* What runs only while this worker holds the lease. */
+typedef struct {
+    apr_thread_t *sender, *direct, *ai, *sms;
     b8_ai_lane_env ai_env;
     b8_sms_sender_env sms_env;
     lane_loop ai_loop, sms_loop;
+} engines;
+
+/* Settles what a dead worker left, then starts the sending threads. */
+static apr_status_t engines_start(worker_state *w, engines *e, apr_pool_t *p)
+{
+    apr_thread_t *t;
+    apr_status_t rv;
+
+    if ((rv = start_engines(w, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    memset(e, 0, sizeof(*e));
+    e->ai_env.store = w->env->store;
+    e->ai_env.config = w->env->config;
+    e->ai_env.wake_senders = wake_direct;
+    e->ai_env.baton = w;
+    e->ai_loop = (lane_loop){ w, ai_step, &e->ai_env, "blu8x8-ai-lane" };
+    e->sms_env.store = w->env->store;
+    e->sms_env.config = w->env->config;
+    e->sms_loop = (lane_loop){ w, sms_step, &e->sms_env, "blu8x8-sms" };
+    /* apr_thread_create fills its out-pointer even on failure: keep our own. */
+    if ((rv = apr_thread_create(&t, NULL, sender_main, w->sender, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    e->sender = t;
+    if ((rv = apr_thread_create(&t, NULL, direct_main, w->direct, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    e->direct = t;
+    if ((rv = apr_thread_create(&t, NULL, lane_main, &e->ai_loop, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    e->ai = t;
+    if ((rv = apr_thread_create(&t, NULL, lane_main, &e->sms_loop, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    e->sms = t;
+    return APR_SUCCESS;
+}
+
+static void engines_join(worker_state *w, engines *e)
+{
+    apr_status_t trv;
+
+    if (w->sender) {
+        b8_sender_stop(w->sender);
+    }
+    if (w->direct) {
+        b8_direct_stop(w->direct);
+    }
+    if (e->sender) apr_thread_join(&trv, e->sender);
+    if (e->direct) apr_thread_join(&trv, e->direct);
+    if (e->sms) apr_thread_join(&trv, e->sms);
+    if (e->ai) apr_thread_join(&trv, e->ai);
+    b8_sender_destroy(w->sender);
+    b8_direct_destroy(w->direct);
+}
+
+/* Not the lease holder yet: try to become it (at start, and when the
+ * holder has gone). Returns the status of starting the engines. */
+static apr_status_t maybe_take_over(worker_state *w, engines *e, apr_pool_t *p, int *logged)
+{
+    int held = lease_take(w, p);
+    apr_status_t rv;
+
+    if (held != 1) {
+        if (held == 0 && !*logged) {
+            B8_LOG(B8_LOG_NOTICE, 0, "B8-1466: another worker holds the sender lease: this "
+                   "one waits (one sender for the whole database)");
+            *logged = 1;
+        }
+        return APR_SUCCESS;
+    }
+    w->lease_ok_at = apr_time_now();
+    rv = engines_start(w, e, p);
+    apr_thread_mutex_lock(w->lock);
+    w->engines_on = rv == APR_SUCCESS;
+    w->kick = 1;                  /* the crons run once at start */
+    apr_thread_cond_broadcast(w->changed);
+    apr_thread_mutex_unlock(w->lock);
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+    }
+    else if (*logged) {
+        B8_LOG(B8_LOG_NOTICE, 0, "B8-1467: this worker now holds the sender lease");
+    }
+    return rv;
+}
+
+apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
+{
+    worker_state w;
+    engines e;
+    apr_thread_t *ticker = NULL;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
+    apr_time_t next_try = 0;
+    int waiting_logged = 0;
 
     memset(&w, 0, sizeof(w));
+    memset(&e, 0, sizeof(e));
     w.env = env;
     w.pool = p;
     w.started_at = b8_now_iso(p);
+    w.lease = apr_psprintf(p, "%s|%ld|%s", env->node ? env->node : "-", (long)getpid(),
+                           w.started_at);
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);
-    if ((rv = start_engines(&w, p)) != APR_SUCCESS) {
-        b8_sender_destroy(w.sender);
-        b8_direct_destroy(w.direct);
+    if ((rv = b8_http_global_init()) != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS
+        || (rv = apr_thread_create(&ticker, NULL, ticker_main, &w, p)) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
         return rv;
     }
-    if ((rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
-        b8_sender_destroy(w.sender);
-        b8_direct_destroy(w.direct);
-        return rv;
-    }
-    memset(&ai_env, 0, sizeof(ai_env));
-    ai_env.store = env->store;
-    ai_env.config = env->config;
-    ai_env.wake_senders = wake_direct;
-    ai_env.baton = &w;
-    ai_loop = (lane_loop){ &w, ai_step, &ai_env, "blu8x8-ai-lane" };
-    memset(&sms_env, 0, sizeof(sms_env));
-    sms_env.store = env->store;
-    sms_env.config = env->config;
-    sms_loop = (lane_loop){ &w, sms_step, &sms_env, "blu8x8-sms" };
-    /* apr_thread_create fills its out-pointer even on failure: keep our own. */
-    if ((rv = apr_thread_create(&t, NULL, ticker_main, &w, p)) == APR_SUCCESS) {
-        ticker = t;
-        if ((rv = apr_thread_create(&t, NULL, sender_main, w.sender, p)) == APR_SUCCESS) {
-            sender = t;
-            if ((rv = apr_thread_create(&t, NULL, direct_main, w.direct, p)) == APR_SUCCESS) {
-                direct = t;
-                if ((rv = apr_thread_create(&t, NULL, lane_main, &ai_loop, p)) == APR_SUCCESS) {
-                    ai = t;
-                    if ((rv = apr_thread_create(&t, NULL, lane_main, &sms_loop, p))
-                            == APR_SUCCESS) {
-                        sms = t;
-                    }
-                }
-            }
-        }
-    }
-    if (rv != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
-        *env->stop = 1;   /* stop the threads that did start, as on a normal stop */
-    }
-    else {
-        B8_LOG(B8_LOG_INFO, 0, "B8-0204: worker %ld started", (long)getpid());
-    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-0204: worker %ld started", (long)getpid());
 
     memset(&pfd, 0, sizeof(pfd));
     pfd.p = p;
@@ -363,6 +544,12 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     pfd.reqevents = APR_POLLIN;
     while (!*env->stop) {
         apr_int32_t nready = 0;
+        if (!w.engines_on && apr_time_now() >= next_try) {
+            if ((rv = maybe_take_over(&w, &e, p, &waiting_logged)) != APR_SUCCESS) {
+                break;
+            }
+            next_try = apr_time_now() + apr_time_from_msec(500);
+        }
         if (env->wake) {
             apr_status_t prv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
             if (prv == APR_SUCCESS && nready > 0 && drain_wake(env->wake) > 0) {
@@ -370,9 +557,7 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
                 w.wakeups++;
                 apr_thread_cond_broadcast(w.changed);
                 apr_thread_mutex_unlock(w.lock);
-                /* Send Now, Resume, a new confirmation: do not wait for a poll. */
-                b8_sender_wake(w.sender);
-                b8_direct_wake(w.direct);
+                wake_engines(&w, 1);
             }
         }
         else {
@@ -383,25 +568,12 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     w.stopping = 1;
     apr_thread_cond_broadcast(w.changed);
     apr_thread_mutex_unlock(w.lock);
-    b8_sender_stop(w.sender);
-    b8_direct_stop(w.direct);
-    if (ticker) {
-        apr_thread_join(&trv, ticker);
+    engines_join(&w, &e);
+    apr_thread_join(&trv, ticker);
+    if (w.engines_on) {
+        /* The next worker (a graceful restart's) need not wait for it to expire. */
+        lease_release(&w, p);
     }
-    if (sender) {
-        apr_thread_join(&trv, sender);
-    }
-    if (direct) {
-        apr_thread_join(&trv, direct);
-    }
-    if (sms) {
-        apr_thread_join(&trv, sms);
-    }
-    if (ai) {
-        apr_thread_join(&trv, ai);
-    }
-    b8_sender_destroy(w.sender);
-    b8_direct_destroy(w.direct);
     B8_LOG(B8_LOG_INFO, 0, "B8-0205: worker %ld stopped", (long)getpid());
     return rv;
 }

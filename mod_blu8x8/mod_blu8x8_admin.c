@@ -209,6 +209,7 @@ static int page_dashboard(b8_areq *a)
     cJSON *data = cJSON_CreateObject();
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
+    cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
     return b8_render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
 }
 

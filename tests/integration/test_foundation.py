@@ -282,3 +282,15 @@ def test_da_vinci_pinned_without_ai_reply_fails_at_start(make_server):
     with pytest.raises(RuntimeError) as info:
         h.start()
     assert "Blu8x8DaVinci" in str(info.value)
+
+
+def test_dashboard_shows_the_day_in_figures(make_server):
+    h = make_server()
+    c = h.client
+    c.post("/blu8x8/api/contacts", json={"name": "Ana", "phone": "09170000001"})
+    c.post("/blu8x8/api/contacts", json={"name": "Ben", "phone": "09170000002", "opted_out": True})
+    c.post("/blu8x8/api/campaigns", json={"name": "Promo", "type": "text", "body": "Hi"})
+    page = c.get("/blu8x8/").text
+    assert re.search(r'id="fig-contacts">2</p><p>1 opted out', page)
+    assert 'id="fig-sending">0</p>' in page and "1 draft" in page
+    assert 'id="fig-leads">0</p>' in page and 'id="fig-sms">0</p>' in page
