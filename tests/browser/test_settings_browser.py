@@ -69,3 +69,18 @@ def test_faq_list_add_reorder_edit(server, browser):
     submit(d, "form[action*='/faqs/']")
     assert "Yes, nationwide in 2-3 days." in d.find_element(By.CLASS_NAME, "prompt-preview").text
     assert browser.console_errors() == []
+
+
+def test_every_admin_page_fits_a_phone(server, browser):
+    """At 390 px no admin page scrolls sideways (tables scroll in their box)."""
+    d = browser.driver
+    d.set_window_size(390, 900)
+    try:
+        for path in ("", "campaigns", "campaigns/new", "contacts", "tags", "inbox", "leads",
+                     "faqs", "sms", "settings", "users"):
+            browser.open("/blu8x8/" + path)
+            wide, width = d.execute_script(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert wide <= width, f"/blu8x8/{path} is {wide}px wide on a {width}px screen"
+    finally:
+        d.set_window_size(1280, 1000)

@@ -1,0 +1,149 @@
+#include "b8_lease.h"
+#include "b8_log.h"
+#include "b8_util.h"
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+/* Long ago: a released lease is expired for everybody. */
+#define RELEASED_AT "1970-01-01T00:00:00.000Z"
+
+struct b8_lease {
+    const char *name;
+    const char *owner;
+    apr_interval_time_t ttl;
+    apr_thread_mutex_t *lock;   /* guards valid_until and held */
+    apr_time_t valid_until;     /* this worker trusts its lease until then */
+    int held;                   /* as of the last refresh (for *gained) */
+};
+
+apr_status_t b8_lease_create(apr_pool_t *p, const char *name, const char *owner,
+                             apr_interval_time_t ttl, b8_lease **out)
+{
+    b8_lease *l = apr_pcalloc(p, sizeof(*l));
+    apr_status_t rv = apr_thread_mutex_create(&l->lock, APR_THREAD_MUTEX_DEFAULT, p);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    l->name = apr_pstrdup(p, name);
+    l->owner = apr_pstrdup(p, owner);
+    l->ttl = ttl > 0 ? ttl : B8_LEASE_TTL;
+    *out = l;
+    return APR_SUCCESS;
+}
+
+const char *b8_lease_owner(const b8_lease *l)
+{
+    return l->owner;
+}
+
+/* Stop trusting the lease well before it expires for the others: the
+ * margin covers a slow renewal and some clock difference between servers. */
+static apr_interval_time_t trust_for(const b8_lease *l)
+{
+    return l->ttl - l->ttl * 2 / 5;
+}
+
+static void set_held(b8_lease *l, int held, apr_time_t valid_until)
+{
+    apr_thread_mutex_lock(l->lock);
+    l->held = held;
+    l->valid_until = held ? valid_until : 0;
+    apr_thread_mutex_unlock(l->lock);
+}
+
+int b8_lease_refresh(b8_lease *l, b8_db *db, apr_pool_t *p, int *gained)
+{
+    apr_time_t asked = apr_time_now();
+    const char *now = b8_time_iso(p, asked);
+    const char *args[] = { l->name, l->owner, b8_time_iso(p, asked + l->ttl), now, now };
+    int n = 0, before;
+
+    apr_thread_mutex_lock(l->lock);
+    before = l->held;
+    apr_thread_mutex_unlock(l->lock);
+    *gained = 0;
+    if (b8_db_exec(db, p, B8_SQL_LEASE_TAKE, args, &n) != APR_SUCCESS) {
+        /* Unknown: keep trusting a renewal that is still recent enough
+         * (b8_lease_held checks the time). */
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0901: cannot renew the sender lease: %s",
+               b8_db_error(db));
+        return b8_lease_held(l);
+    }
+    if (n == 1) {
+        set_held(l, 1, asked + trust_for(l));
+        if (!before) {
+            *gained = 1;
+            B8_LOG(B8_LOG_NOTICE, 0, "B8-0902: this server's worker (%s) is now the active "
+                   "sender", l->owner);
+        }
+        return 1;
+    }
+    set_held(l, 0, 0);
+    if (before) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0903: the sender lease went to another server; this "
+               "worker (%s) stops sending", l->owner);
+    }
+    return 0;
+}
+
+int b8_lease_held(b8_lease *l)
+{
+    int held;
+    apr_thread_mutex_lock(l->lock);
+    held = l->held && apr_time_now() < l->valid_until;
+    apr_thread_mutex_unlock(l->lock);
+    return held;
+}
+
+void b8_lease_release(b8_lease *l, b8_db *db, apr_pool_t *p)
+{
+    const char *args[] = { RELEASED_AT, l->name, l->owner };
+    int n = 0;
+
+    set_held(l, 0, 0);
+    if (b8_db_exec(db, p, B8_SQL_LEASE_RELEASE, args, &n) != APR_SUCCESS) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-0904: cannot release the sender lease (it expires by "
+               "itself): %s", b8_db_error(db));
+    }
+    else if (n == 1) {
+        B8_LOG(B8_LOG_INFO, 0, "B8-0905: sender lease released by %s", l->owner);
+    }
+}
+
+apr_status_t b8_lease_note_send(b8_lease *l, b8_db *db, apr_pool_t *p, apr_time_t start,
+                                int *ours)
+{
+    const char *args[] = { b8_time_iso(p, start), l->name, l->owner,
+                           b8_time_iso(p, apr_time_now()) };
+    int n = 0;
+    apr_status_t rv;
+
+    *ours = 0;
+    if (!b8_lease_held(l)) {
+        return APR_SUCCESS;
+    }
+    rv = b8_db_exec(db, p, B8_SQL_LEASE_NOTE_SEND, args, &n);
+    if (rv == APR_SUCCESS) {
+        *ours = n == 1;
+        if (n != 1) {
+            set_held(l, 0, 0);
+        }
+    }
+    return rv;
+}
+
+apr_status_t b8_lease_last_send(const b8_lease *l, b8_db *db, apr_pool_t *p, apr_time_t *start)
+{
+    const char *args[] = { l->name };
+    b8_rows *rows;
+    apr_status_t rv = b8_db_select(db, p, B8_SQL_LEASE_GET, args, &rows);
+
+    *start = 0;
+    if (rv == APR_SUCCESS && rows->nrows > 0 && B8_CELL(rows, 0, 3)
+        && !b8_time_parse(B8_CELL(rows, 0, 3), start)) {
+        *start = 0;
+    }
+    return rv;
+}

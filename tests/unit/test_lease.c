@@ -1,0 +1,135 @@
+/* The sender lease (b8_lease.c) on a SQLite store: one holder at a time,
+ * takeover after expiry or release, the send fence and the pacing time. */
+#include "b8_test.h"
+#include "b8_lease.h"
+#include "b8_store.h"
+
+#include <unistd.h>
+#include <stdlib.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+static const char *temp_db(apr_pool_t *p)
+{
+    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return path;
+}
+
+static void remove_db(apr_pool_t *p, const char *path)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
+    for (int i = 0; suffixes[i]; i++) {
+        apr_file_remove(apr_pstrcat(p, path, suffixes[i], NULL), p);
+    }
+}
+
+typedef struct {
+    const char *path;
+    apr_pool_t *pool;
+    b8_store *st;
+    b8_db *db;
+} fixture;
+
+static int open_store(apr_pool_t *p, fixture *f)
+{
+    const char *err = NULL;
+    f->path = temp_db(p);
+    apr_pool_create(&f->pool, p);
+    return b8_store_open(f->pool, "sqlite3", f->path, 2, &f->st, &err) == APR_SUCCESS
+           && b8_store_migrate(f->st, f->pool, &err) == APR_SUCCESS
+           && b8_db_get(f->st, f->pool, &f->db) == APR_SUCCESS;
+}
+
+static void close_store(apr_pool_t *p, fixture *f)
+{
+    apr_pool_destroy(f->pool);
+    remove_db(p, f->path);
+}
+
+B8_TEST(one_holder_until_release)
+{
+    fixture f;
+    b8_lease *a, *b;
+    int gained = 0;
+
+    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-a:1:x", 0, &a) == APR_SUCCESS);
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-b:2:y", 0, &b) == APR_SUCCESS);
+    B8_CHECK(!b8_lease_held(a));
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
+    B8_CHECK_INT(gained, 1);
+    B8_CHECK(b8_lease_held(a));
+    /* Renewed by its owner: held, not newly gained. */
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
+    B8_CHECK_INT(gained, 0);
+    /* Another worker cannot take a live lease. */
+    B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 0);
+    B8_CHECK_INT(gained, 0);
+    B8_CHECK(!b8_lease_held(b));
+    /* Released: the other takes it at once; the old holder cannot come back. */
+    b8_lease_release(a, f.db, p);
+    B8_CHECK(!b8_lease_held(a));
+    B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 1);
+    B8_CHECK_INT(gained, 1);
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 0);
+    close_store(p, &f);
+}
+
+B8_TEST(expired_lease_is_taken_over)
+{
+    fixture f;
+    b8_lease *a, *b;
+    int gained = 0;
+    apr_interval_time_t ttl = apr_time_from_msec(300);
+
+    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "a", ttl, &a) == APR_SUCCESS);
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "b", ttl, &b) == APR_SUCCESS);
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
+    /* The holder stops trusting its lease before it expires for others. */
+    apr_sleep(apr_time_from_msec(200));
+    B8_CHECK(!b8_lease_held(a));
+    B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 0);
+    apr_sleep(apr_time_from_msec(150));
+    B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 1);
+    B8_CHECK_INT(gained, 1);
+    /* The dead holder's late renewal fails: the lease is b's now. */
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 0);
+    close_store(p, &f);
+}
+
+B8_TEST(send_fence_and_last_send_time)
+{
+    fixture f;
+    b8_lease *a, *b;
+    int gained = 0, ours = -1;
+    apr_time_t start = apr_time_now() - apr_time_from_msec(1500), got = 1;
+
+    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "a", 0, &a) == APR_SUCCESS);
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "b", 0, &b) == APR_SUCCESS);
+    B8_CHECK(b8_lease_last_send(a, f.db, p, &got) == APR_SUCCESS);
+    B8_CHECK_INT(got, 0);
+    /* Not held: no send. */
+    B8_CHECK(b8_lease_note_send(a, f.db, p, start, &ours) == APR_SUCCESS);
+    B8_CHECK_INT(ours, 0);
+    B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
+    B8_CHECK(b8_lease_note_send(a, f.db, p, start, &ours) == APR_SUCCESS);
+    B8_CHECK_INT(ours, 1);
+    /* The next holder reads the time (millisecond precision). */
+    b8_lease_release(a, f.db, p);
+    B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 1);
+    B8_CHECK(b8_lease_last_send(b, f.db, p, &got) == APR_SUCCESS);
+    B8_CHECK(got > 0 && llabs((long long)(got - start)) < 1000);
+    /* The old holder's fence fails even if it still believed it held it. */
+    B8_CHECK(b8_lease_note_send(a, f.db, p, apr_time_now(), &ours) == APR_SUCCESS);
+    B8_CHECK_INT(ours, 0);
+    close_store(p, &f);
+}
+
+B8_TEST_MAIN(B8_CASE(one_holder_until_release), B8_CASE(expired_lease_is_taken_over),
+             B8_CASE(send_fence_and_last_send_time))
