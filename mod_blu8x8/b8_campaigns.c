@@ -314,28 +314,6 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
     return err->kind;
 }
 
-/* CRLF and CR (as browsers send a textarea) become LF. */
-static const char *unix_lines(apr_pool_t *p, const char *s)
-{
-    char *out, *o;
-    if (!strchr(s, '\r')) {
-        return s;
-    }
-    o = out = apr_palloc(p, strlen(s) + 1);
-    for (; *s; s++) {
-        if (*s == '\r') {
-            *o++ = '\n';
-            if (s[1] == '\n') {
-                s++;
-            }
-        }
-        else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
-}
 
 /* A text field of in: absent -> unchanged; null or blank -> NULL. */
 static void apply_text(apr_pool_t *p, const cJSON *in, const char *key, const char **dst,
@@ -354,7 +332,7 @@ static void apply_text(apr_pool_t *p, const cJSON *in, const char *key, const ch
         b8_field_error(err, key, "This must be text.");
         return;
     }
-    s = multiline ? unix_lines(p, v->valuestring) : b8_trim(p, v->valuestring);
+    s = multiline ? b8_unix_lines(p, v->valuestring) : b8_trim(p, v->valuestring);
     *dst = *b8_trim(p, s) ? s : NULL;
 }
 

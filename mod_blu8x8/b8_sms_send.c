@@ -23,28 +23,6 @@ apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
 
 /* ------------------------------------------------------------ validation */
 
-/* CRLF and CR as LF: a browser's textarea must not cost an SMS character. */
-static const char *unix_lines(apr_pool_t *p, const char *s)
-{
-    char *out, *o;
-    if (!strchr(s, '\r')) {
-        return s;
-    }
-    o = out = apr_palloc(p, strlen(s) + 1);
-    for (; *s; s++) {
-        if (*s == '\r') {
-            *o++ = '\n';
-            if (s[1] == '\n') {
-                s++;
-            }
-        }
-        else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
-}
 
 static int personalised(const char *text)
 {
@@ -97,7 +75,7 @@ static const char *check_text(b8_ctx *ctx, const cJSON *in, b8_sms_count *count,
         b8_field_error(err, "text", "The text must be a string.");
         return NULL;
     }
-    text = cJSON_IsString(v) ? unix_lines(ctx->pool, v->valuestring) : "";
+    text = cJSON_IsString(v) ? b8_unix_lines(ctx->pool, v->valuestring) : "";
     if (!*b8_trim(ctx->pool, text)) {
         b8_field_error(err, "text", "Write the text of the SMS.");
         return NULL;

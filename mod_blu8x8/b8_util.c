@@ -21,6 +21,28 @@ const char *b8_trim(apr_pool_t *p, const char *s)
     return apr_pstrndup(p, s, (apr_size_t)(end - s));
 }
 
+const char *b8_unix_lines(apr_pool_t *p, const char *s)
+{
+    char *out, *o;
+    if (!strchr(s, '\r')) {
+        return s;
+    }
+    o = out = apr_palloc(p, strlen(s) + 1);
+    for (; *s; s++) {
+        if (*s == '\r') {
+            *o++ = '\n';
+            if (s[1] == '\n') {
+                s++;
+            }
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 apr_array_header_t *b8_split_lines(apr_pool_t *p, const char *s)
 {
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));

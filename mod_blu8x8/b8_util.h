@@ -7,6 +7,9 @@
 #include <apr_time.h>
 
 const char *b8_trim(apr_pool_t *p, const char *s);
+/* CRLF and lone CR become LF (a browser's textarea sends CRLF; it must not
+ * count twice in an SMS). Returns s itself when it has no CR. */
+const char *b8_unix_lines(apr_pool_t *p, const char *s);
 /* Non-empty trimmed lines of s. */
 apr_array_header_t *b8_split_lines(apr_pool_t *p, const char *s);
 const char *b8_join(apr_pool_t *p, const char *const *items, const char *sep);

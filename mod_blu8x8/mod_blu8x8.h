@@ -65,6 +65,15 @@ int b8_send_json_error(request_rec *r, int status, const char *message);
 int b8_send_html(request_rec *r, int status, const char *html);
 /* A CSV download (text/csv, attachment; filename). */
 int b8_send_csv(request_rec *r, const char *filename, const char *csv);
+/* A streamed CSV download: pass b8_csv_stream_write and a b8_csv_stream to
+ * a core export; the headers go out with the first row, so an error before
+ * it can still be answered as a page (started == 0). */
+typedef struct {
+    request_rec *r;
+    const char *filename;
+    int started;
+} b8_csv_stream;
+apr_status_t b8_csv_stream_write(void *baton, const char *data, apr_size_t len);
 int b8_status_of(b8_errkind kind);
 cJSON *b8_err_json(const b8_err *err);
 b8_ctx *b8_request_ctx(request_rec *r, int *http_status);

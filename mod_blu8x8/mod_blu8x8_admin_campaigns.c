@@ -453,35 +453,12 @@ static int page_recipient_delete(b8_areq *a)
 }
 
 /* recipients.csv, streamed in chunks as the core reads them. */
-typedef struct {
-    request_rec *r;
-    const char *filename;
-    int started;
-} csv_stream;
-
-static apr_status_t csv_write(void *baton, const char *data, apr_size_t len)
-{
-    csv_stream *s = baton;
-    if (!s->started) {
-        s->started = 1;
-        ap_set_content_type(s->r, "text/csv; charset=utf-8");
-        apr_table_setn(s->r->headers_out, "Content-Disposition",
-                       apr_psprintf(s->r->pool, "attachment; filename=\"%s\"", s->filename));
-        apr_table_setn(s->r->headers_out, "X-Content-Type-Options", "nosniff");
-        apr_table_setn(s->r->headers_out, "Cache-Control", "no-store");
-        if (s->r->header_only) {
-            return APR_EOF;
-        }
-    }
-    return ap_rwrite(data, (int)len, s->r) < 0 ? APR_EGENERAL : APR_SUCCESS;
-}
-
 static int page_recipients_csv(b8_areq *a)
 {
     b8_err err = { 0 };
-    csv_stream s = { a->r, NULL, 0 };
+    b8_csv_stream s = { a->r, NULL, 0 };
     s.filename = apr_psprintf(a->r->pool, "campaign-%s-recipients.csv", a->params[0]);
-    if (b8_recipients_export(a->ctx, a->params[0], csv_write, &s, &err) != B8_OK) {
+    if (b8_recipients_export(a->ctx, a->params[0], b8_csv_stream_write, &s, &err) != B8_OK) {
         if (!s.started) {
             return b8_page_error(a, &err);
         }

@@ -252,34 +252,12 @@ static int page_sms_send(b8_areq *a)
 }
 
 /* sms.csv, streamed in chunks as the core reads them. */
-typedef struct {
-    request_rec *r;
-    int started;
-} csv_stream;
-
-static apr_status_t csv_write(void *baton, const char *data, apr_size_t len)
-{
-    csv_stream *s = baton;
-    if (!s->started) {
-        s->started = 1;
-        ap_set_content_type(s->r, "text/csv; charset=utf-8");
-        apr_table_setn(s->r->headers_out, "Content-Disposition",
-                       "attachment; filename=\"sms.csv\"");
-        apr_table_setn(s->r->headers_out, "X-Content-Type-Options", "nosniff");
-        apr_table_setn(s->r->headers_out, "Cache-Control", "no-store");
-        if (s->r->header_only) {
-            return APR_EOF;
-        }
-    }
-    return ap_rwrite(data, (int)len, s->r) < 0 ? APR_EGENERAL : APR_SUCCESS;
-}
-
 static int page_sms_csv(b8_areq *a)
 {
     b8_err err = { 0 };
-    csv_stream s = { a->r, 0 };
+    b8_csv_stream s = { a->r, "sms.csv", 0 };
     if (b8_sms_export(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
-                      csv_write, &s, &err) != B8_OK) {
+                      b8_csv_stream_write, &s, &err) != B8_OK) {
         cJSON_Delete(err.fields);
         if (!s.started) {
             return b8_page_error(a, &err);

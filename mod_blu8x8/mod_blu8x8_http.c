@@ -141,6 +141,22 @@ int b8_send_csv(request_rec *r, const char *filename, const char *csv)
     return OK;
 }
 
+apr_status_t b8_csv_stream_write(void *baton, const char *data, apr_size_t len)
+{
+    b8_csv_stream *s = baton;
+    if (!s->started) {
+        s->started = 1;
+        security_headers(s->r);
+        ap_set_content_type(s->r, "text/csv; charset=utf-8");
+        apr_table_setn(s->r->headers_out, "Content-Disposition",
+                       apr_psprintf(s->r->pool, "attachment; filename=\"%s\"", s->filename));
+        if (s->r->header_only) {
+            return APR_EOF;
+        }
+    }
+    return ap_rwrite(data, (int)len, s->r) < 0 ? APR_EGENERAL : APR_SUCCESS;
+}
+
 int b8_status_of(b8_errkind kind)
 {
     switch (kind) {

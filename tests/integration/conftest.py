@@ -209,9 +209,11 @@ class Httpd:
                  worker: bool = True, share_db_with: "Httpd | None" = None):
         self.root = root
         # PostgreSQL: a database of its own, or the one of another server
-        # (several servers on one database); made when the server first starts.
-        self.pg_db = share_db_with.pg_db if share_db_with else None
+        # (several servers on one database).
         self.owns_db = share_db_with is None
+        self.pg_db = share_db_with.pg_db if share_db_with else None
+        if DB == "pgsql" and self.pg_db is None:
+            self.pg_db = pg_create_database()
         self.port = free_port()
         self.directives = directives
         self.proc: subprocess.Popen | None = None
@@ -250,8 +252,6 @@ class Httpd:
         user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
         template = (ROOT / "conf" / "httpd-dev.conf.in").read_text()
         if DB == "pgsql":
-            if self.pg_db is None:
-                self.pg_db = pg_create_database()
             line = 'Blu8x8Database sqlite3 "@VAR@/blu8x8.db"'
             assert line in template, "conf/httpd-dev.conf.in: no SQLite database line to replace"
             template = template.replace(line, f'Blu8x8Database pgsql "{PG} dbname={self.pg_db}"')
