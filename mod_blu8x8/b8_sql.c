@@ -505,15 +505,6 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE m.campaign_id = campaigns.id AND (m.state IN ('pending', 'sending', 'unknown') "
         "OR (m.umid IS NULL AND m.state NOT IN ('failed', 'skipped', 'cancelled', "
         "'undelivered', 'delivered', 'read'))))" },
-    /* One worker sends at a time (several servers on one database): it holds
-     * the lease while it renews it; another may take it when it expired, or
-     * when it names a holder known to be dead (the last %s). */
-    [B8_SQL_SEND_LEASE_TAKE] = {
-        "INSERT INTO runtime (key, value, updated_at) VALUES ('sender_lease', %s, %s) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at "
-        "WHERE runtime.value = excluded.value OR runtime.updated_at < %s OR runtime.value = %s" },
-    [B8_SQL_SEND_LEASE_RELEASE] = {
-        "DELETE FROM runtime WHERE key = 'sender_lease' AND value = %s" },
 #undef B8_OPTED_OUT
 #undef B8_DIRECT_KINDS
 

@@ -150,9 +150,7 @@
     X(SEND_TEST_CONTACT, R) \
     X(CRON_START_DUE, W) \
     X(CRON_START_DATED, W) \
-    X(CRON_DONE, W) \
-    X(SEND_LEASE_TAKE, W) \
-    X(SEND_LEASE_RELEASE, W)
+    X(CRON_DONE, W)
 
 /* The AI lane. */
 #define B8_SQL_AI(X) \

@@ -9,9 +9,6 @@
 #include "b8_sms_sender.h"
 #include "b8_util.h"
 
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include <apr_poll.h>
 #include <apr_strings.h>
@@ -20,10 +17,6 @@
 #include <apr_thread_proc.h>
 
 #define LANE_POLL apr_time_from_sec(1)  /* lanes look for work without a wake-up */
-/* The sender lease: renewed every heartbeat; another worker may take it
- * after LEASE_TTL without renewal (or at once from a holder known dead). */
-#define LEASE_TTL apr_time_from_sec(15)
-#define LEASE_KEY "sender_lease"
 
 typedef struct {
     b8_worker_env *env;
@@ -35,9 +28,8 @@ typedef struct {
     apr_pool_t *pool;
     b8_sender *sender;            /* campaign rows, paced */
     b8_direct *direct;            /* confirmations, AI replies, agent pings */
-    const char *lease;            /* this worker's name in the sender lease */
-    int engines_on;               /* holds the lease: the senders and lanes run */
-    apr_time_t lease_ok_at;       /* last successful renewal */
+    int engines_on;               /* the senders and lanes run (issue 9: while this
+                                   * worker holds the sender lease) */
     int kick;                     /* the ticker should look now */
 } worker_state;
 
@@ -88,88 +80,6 @@ static void wake_engines(worker_state *w, int direct_too)
         }
     }
     apr_thread_mutex_unlock(w->lock);
-}
-
-/* ------------------------------------------------------------ the lease */
-
-/* "node|pid|started_at": a holder on this server whose process is gone. */
-static int holder_dead_here(apr_pool_t *p, const char *holder, const char *node)
-{
-    const char *bar = strchr(holder, '|');
-    long pid;
-
-    if (!bar || !node || strncmp(holder, node, (apr_size_t)(bar - holder)) != 0
-        || strlen(node) != (apr_size_t)(bar - holder)) {
-        return 0;
-    }
-    pid = strtol(bar + 1, NULL, 10);
-    (void)p;
-    return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-/* Takes or renews the lease: 1 held, 0 held by another worker, -1 on a
- * database error. */
-static int lease_take(worker_state *w, apr_pool_t *p)
-{
-    apr_pool_t *tp;
-    b8_db *db;
-    const char *holder = NULL, *dead = NULL;
-    apr_time_t now = apr_time_now();
-    int n = 0, held = -1;
-
-    apr_pool_create(&tp, p);
-    if (b8_db_get(w->env->store, tp, &db) == APR_SUCCESS
-        && b8_runtime_get(db, tp, LEASE_KEY, &holder, NULL) == APR_SUCCESS) {
-        const char *args[4];
-        if (holder && strcmp(holder, w->lease) != 0 && holder_dead_here(tp, holder, w->env->node)) {
-            dead = holder;   /* a worker of ours that was killed: no need to wait */
-        }
-        args[0] = w->lease;
-        args[1] = b8_time_iso(tp, now);
-        args[2] = b8_time_iso(tp, now - LEASE_TTL);
-        args[3] = dead;
-        if (b8_db_exec(db, tp, B8_SQL_SEND_LEASE_TAKE, args, &n) == APR_SUCCESS) {
-            held = n > 0;
-        }
-    }
-    apr_pool_destroy(tp);
-    return held;
-}
-
-static void lease_release(worker_state *w, apr_pool_t *p)
-{
-    apr_pool_t *tp;
-    b8_db *db;
-    const char *args[] = { w->lease };
-
-    apr_pool_create(&tp, p);
-    if (b8_db_get(w->env->store, tp, &db) == APR_SUCCESS) {
-        b8_db_exec(db, tp, B8_SQL_SEND_LEASE_RELEASE, args, NULL);
-    }
-    apr_pool_destroy(tp);
-}
-
-/* Every heartbeat: keep the lease. A lease that may have passed to another
- * worker (not renewed for most of its life) stops this worker; the parent
- * starts a new one, which waits for the lease. */
-static void lease_renew(worker_state *w, apr_pool_t *p)
-{
-    int held = lease_take(w, p);
-    apr_time_t now = apr_time_now();
-
-    if (held == 1) {
-        w->lease_ok_at = now;
-        return;
-    }
-    if (held == 0 || now - w->lease_ok_at > LEASE_TTL - apr_time_from_sec(5)) {
-        B8_LOG(B8_LOG_ERR, 0, "B8-1465: this worker lost the sender lease%s; stopping so that "
-               "only one worker sends", held == 0 ? " to another worker" : " (database errors)");
-        *w->env->stop = 1;
-        apr_thread_mutex_lock(w->lock);
-        w->stopping = 1;
-        apr_thread_cond_broadcast(w->changed);
-        apr_thread_mutex_unlock(w->lock);
-    }
 }
 
 static void write_heartbeat(worker_state *w, apr_pool_t *p)
@@ -257,7 +167,6 @@ static void *APR_THREAD_FUNC ticker_main(apr_thread_t *t, void *data)
         if (now >= next_beat) {
             write_heartbeat(w, iter);
             if (on) {
-                lease_renew(w, iter);
                 start_dated(w, iter);
             }
             /* Paced from the start, so ticks do not drift. */
@@ -478,23 +387,13 @@ static void engines_join(worker_state *w, engines *e)
     b8_direct_destroy(w->direct);
 }
 
-/* Not the lease holder yet: try to become it (at start, and when the
- * holder has gone). Returns the status of starting the engines. */
-static apr_status_t maybe_take_over(worker_state *w, engines *e, apr_pool_t *p, int *logged)
+/* Starts the senders and lanes. The one place that decides whether this
+ * worker may send: with several servers on one database only the holder of
+ * the sender lease may (issue 9, b8_lease.h); until then, always. */
+static apr_status_t start_sending(worker_state *w, engines *e, apr_pool_t *p)
 {
-    int held = lease_take(w, p);
-    apr_status_t rv;
+    apr_status_t rv = engines_start(w, e, p);
 
-    if (held != 1) {
-        if (held == 0 && !*logged) {
-            B8_LOG(B8_LOG_NOTICE, 0, "B8-1466: another worker holds the sender lease: this "
-                   "one waits (one sender for the whole database)");
-            *logged = 1;
-        }
-        return APR_SUCCESS;
-    }
-    w->lease_ok_at = apr_time_now();
-    rv = engines_start(w, e, p);
     apr_thread_mutex_lock(w->lock);
     w->engines_on = rv == APR_SUCCESS;
     w->kick = 1;                  /* the crons run once at start */
@@ -502,9 +401,6 @@ static apr_status_t maybe_take_over(worker_state *w, engines *e, apr_pool_t *p, 
     apr_thread_mutex_unlock(w->lock);
     if (rv != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
-    }
-    else if (*logged) {
-        B8_LOG(B8_LOG_NOTICE, 0, "B8-1467: this worker now holds the sender lease");
     }
     return rv;
 }
@@ -516,16 +412,13 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     apr_thread_t *ticker = NULL;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
-    apr_time_t next_try = 0;
-    int waiting_logged = 0;
+    int tried = 0;
 
     memset(&w, 0, sizeof(w));
     memset(&e, 0, sizeof(e));
     w.env = env;
     w.pool = p;
     w.started_at = b8_now_iso(p);
-    w.lease = apr_psprintf(p, "%s|%ld|%s", env->node ? env->node : "-", (long)getpid(),
-                           w.started_at);
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);
     if ((rv = b8_http_global_init()) != APR_SUCCESS
@@ -544,11 +437,11 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     pfd.reqevents = APR_POLLIN;
     while (!*env->stop) {
         apr_int32_t nready = 0;
-        if (!w.engines_on && apr_time_now() >= next_try) {
-            if ((rv = maybe_take_over(&w, &e, p, &waiting_logged)) != APR_SUCCESS) {
+        if (!tried) {
+            tried = 1;
+            if ((rv = start_sending(&w, &e, p)) != APR_SUCCESS) {
                 break;
             }
-            next_try = apr_time_now() + apr_time_from_msec(500);
         }
         if (env->wake) {
             apr_status_t prv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
@@ -570,10 +463,6 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     apr_thread_mutex_unlock(w.lock);
     engines_join(&w, &e);
     apr_thread_join(&trv, ticker);
-    if (w.engines_on) {
-        /* The next worker (a graceful restart's) need not wait for it to expire. */
-        lease_release(&w, p);
-    }
     B8_LOG(B8_LOG_INFO, 0, "B8-0205: worker %ld stopped", (long)getpid());
     return rv;
 }

@@ -579,3 +579,4 @@ def test_worker_killed_mid_send_never_sends_twice(make_server, eightx8):
         if s == "queued":
             assert eightx8.sends_by_msisdn[ph] == 1, ph
     assert p["counts"]["queued"] + len(unknown) == len(phones)
+
