@@ -28,8 +28,12 @@
 
 typedef struct b8_lease b8_lease;
 
-/* owner: unique to this worker process (node, pid and a random part). */
-apr_status_t b8_lease_create(apr_pool_t *p, const char *name, const char *owner,
+/* family: this server (its node name, unique per httpd generation); the
+ * owner is "family|pid|random", unique to this worker process. A worker
+ * takes the lease at once from a holder of its own family whose process is
+ * gone (a worker of this server that was killed): no need to wait for the
+ * expiry then. ttl 0: B8_LEASE_TTL. */
+apr_status_t b8_lease_create(apr_pool_t *p, const char *name, const char *family,
                              apr_interval_time_t ttl, b8_lease **out);
 const char *b8_lease_owner(const b8_lease *l);
 

@@ -230,6 +230,7 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     cJSON *out = cJSON_CreateObject(), *worker = cJSON_CreateObject(), *crons = cJSON_CreateObject();
     const char *value = NULL, *when;
     cJSON *beat = NULL;
+    const cJSON *active;
     static const char *const names[] = { "send_queued", "check_umids", NULL };
 
     if (worker_enabled
@@ -242,6 +243,9 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
         long p = cJSON_IsNumber(pid) ? (long)pid->valuedouble : 0;
         cJSON_AddBoolToObject(worker, "running", pid_alive(p));
         cJSON_AddNumberToObject(worker, "pid", (double)p);
+        /* Several servers: this server's worker holds the sender lease. */
+        active = cJSON_GetObjectItemCaseSensitive(beat, "active");
+        cJSON_AddBoolToObject(worker, "active", pid_alive(p) && cJSON_IsTrue(active));
         b8_json_add_str(worker, "started_at", b8_json_str(beat, "started_at"));
         b8_json_add_str(worker, "last_tick", b8_json_str(beat, "last_tick"));
         cJSON_Delete(beat);
@@ -249,6 +253,7 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     else {
         cJSON_AddBoolToObject(worker, "running", 0);
         cJSON_AddNullToObject(worker, "pid");
+        cJSON_AddBoolToObject(worker, "active", 0);
         cJSON_AddNullToObject(worker, "started_at");
         cJSON_AddNullToObject(worker, "last_tick");
     }

@@ -3,6 +3,7 @@
 #include "b8_campaigns.h"
 #include "b8_eightx8.h"
 #include "b8_http.h"
+#include "b8_lease.h"
 #include "b8_log.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
@@ -126,6 +127,7 @@ struct b8_sender {
     char campaign[24];           /* the campaign being sent, for the log */
 
     b8_db *db;                   /* this iteration's connection */
+    b8_lease *lease;             /* several servers: claims only while it is ours */
 };
 
 /* The sender's own pool and allocator: only its thread allocates from it,
@@ -178,6 +180,16 @@ void b8_sender_destroy(b8_sender *s)
     if (s && s->pool) {
         apr_pool_destroy(s->pool);
         s->pool = NULL;
+    }
+}
+
+void b8_sender_use_lease(b8_sender *s, b8_lease *lease, apr_time_t last_start)
+{
+    s->lease = lease;
+    if (last_start > 0) {
+        /* The previous holder's last send: the interval runs from there. */
+        s->planned_last = last_start;
+        s->have_last = 1;
     }
 }
 
@@ -366,6 +378,19 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
             }
         }
     }
+    /* Several servers: the claim commits only while the lease is this
+     * worker's, and leaves the send's start for the next holder's pacing. */
+    if (got > 0 && s->lease) {
+        int ours = 0;
+        if (b8_lease_note_send(s->lease, db, p, apr_time_now(), &ours) != APR_SUCCESS) {
+            goto failed;
+        }
+        if (!ours) {
+            B8_LOG(B8_LOG_WARNING, 0, "B8-0908: the sender lease is no longer this worker's: "
+                   "nothing more is sent from here");
+            goto failed;
+        }
+    }
     /* Crash safety: 'sending' is durable before any request goes out. */
     if (b8_db_commit(db) != APR_SUCCESS) {
         goto discard;
@@ -519,7 +544,8 @@ static void start_new(b8_sender *s, apr_pool_t *p, apr_time_t now)
 {
     int free = s->max_in_flight - s->active, found = 0, n;
 
-    if (s->conf_error || free <= 0 || now < s->hold_until || now < s->idle_until) {
+    if (s->conf_error || free <= 0 || now < s->hold_until || now < s->idle_until
+        || (s->lease && !b8_lease_held(s->lease))) {
         return;
     }
     if (s->interval > 0) {

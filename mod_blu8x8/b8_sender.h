@@ -35,6 +35,11 @@ typedef struct b8_sender b8_sender;
 /* max_in_flight 0: B8_SENDER_MAX_IN_FLIGHT. */
 apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
                               int max_in_flight, b8_sender **out);
+/* Several servers (issue 9): claims only while `lease` is held, each in a
+ * transaction that checks it; last_start is the previous holder's last send
+ * start (0: none), the interval runs from there. Before b8_sender_run. */
+struct b8_lease;
+void b8_sender_use_lease(b8_sender *s, struct b8_lease *lease, apr_time_t last_start);
 /* Runs in its own thread until b8_sender_stop; then waits a moment for
  * requests in flight and returns. */
 void b8_sender_run(b8_sender *s);

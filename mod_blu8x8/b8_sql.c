@@ -32,6 +32,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "expires_at = excluded.expires_at, acquired_at = CASE WHEN leases.owner = "
         "excluded.owner THEN leases.acquired_at ELSE excluded.acquired_at END "
         "WHERE leases.owner = excluded.owner OR leases.expires_at < %s" },
+    /* From a holder known dead (a worker of this same server that was killed). */
+    [B8_SQL_LEASE_STEAL] = {
+        "UPDATE leases SET owner = %s, expires_at = %s, acquired_at = %s "
+        "WHERE name = %s AND owner = %s" },
     /* In the claim's transaction: the start of a send, kept for the next
      * holder's pacing; 0 rows = the lease is no longer ours (roll back). */
     [B8_SQL_LEASE_NOTE_SEND] = {

@@ -206,6 +206,7 @@
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \
     X(LEASE_TAKE, W) \
+    X(LEASE_STEAL, W) \
     X(LEASE_NOTE_SEND, W) \
     X(LEASE_RELEASE, W) \
     X(LEASE_GET, R)

@@ -3,6 +3,7 @@
 #include "b8_campaign_actions.h"
 #include "b8_core.h"
 #include "b8_http.h"
+#include "b8_lease.h"
 #include "b8_log.h"
 #include "b8_runtime.h"
 #include "b8_sender.h"
@@ -17,6 +18,9 @@
 #include <apr_thread_proc.h>
 
 #define LANE_POLL apr_time_from_sec(1)  /* lanes look for work without a wake-up */
+#define LEASE_TRY apr_time_from_msec(500) /* a worker without the lease looks again */
+
+typedef struct engines engines;
 
 typedef struct {
     b8_worker_env *env;
@@ -28,9 +32,14 @@ typedef struct {
     apr_pool_t *pool;
     b8_sender *sender;            /* campaign rows, paced */
     b8_direct *direct;            /* confirmations, AI replies, agent pings */
-    int engines_on;               /* the senders and lanes run (issue 9: while this
-                                   * worker holds the sender lease) */
+    int engines_on;               /* the senders and lanes run: while this worker
+                                   * holds the sender lease (one sender for all
+                                   * servers on the database) */
     int kick;                     /* the ticker should look now */
+    b8_lease *lease;
+    engines *eng;                 /* started by the ticker on taking the lease */
+    int wait_logged;
+    apr_status_t failed;          /* the engines could not start */
 } worker_state;
 
 static int stopping(worker_state *w)
@@ -82,16 +91,28 @@ static void wake_engines(worker_state *w, int direct_too)
     apr_thread_mutex_unlock(w->lock);
 }
 
+/* From any thread: the worker ends (the parent starts a new one). */
+static void stop_worker(worker_state *w)
+{
+    *w->env->stop = 1;
+    apr_thread_mutex_lock(w->lock);
+    w->stopping = 1;
+    apr_thread_cond_broadcast(w->changed);
+    apr_thread_mutex_unlock(w->lock);
+}
+
 static void write_heartbeat(worker_state *w, apr_pool_t *p)
 {
     b8_db *db;
     const char *value;
+    int active = engines_on(w) && b8_lease_held(w->lease);
 
     if (b8_db_get(w->env->store, p, &db) != APR_SUCCESS) {
         return;
     }
-    value = apr_psprintf(p, "{\"pid\":%ld,\"started_at\":\"%s\",\"last_tick\":\"%s\"}",
-                         (long)getpid(), w->started_at, b8_now_iso(p));
+    value = apr_psprintf(p, "{\"pid\":%ld,\"started_at\":\"%s\",\"last_tick\":\"%s\","
+                         "\"active\":%s}", (long)getpid(), w->started_at, b8_now_iso(p),
+                         active ? "true" : "false");
     if (b8_runtime_put(db, p, b8_worker_key(p, w->env->node), value) != APR_SUCCESS) {
         B8_LOG(B8_LOG_WARNING, 0, "B8-0201: cannot record the worker heartbeat: %s",
                b8_db_error(db));
@@ -154,35 +175,50 @@ static void start_dated(worker_state *w, apr_pool_t *p)
     }
 }
 
+static void keep_lease(worker_state *w, apr_pool_t *p);
+
+/* The lease first (renewed every beat, sought twice a second), then the
+ * crons where the senders run, then the heartbeat: a worker shown running
+ * has already run its crons if it sends. */
 static void *APR_THREAD_FUNC ticker_main(apr_thread_t *t, void *data)
 {
     worker_state *w = data;
     apr_pool_t *iter;
-    apr_time_t start = apr_time_now(), next_beat = start, next_cron = start;
+    apr_time_t start = apr_time_now(), next_beat = start, next_cron = start, next_try = start;
 
     apr_pool_create(&iter, NULL);
     while (!stopping(w)) {
-        apr_time_t now = apr_time_now();
+        apr_time_t now = apr_time_now(), deadline;
         int on = engines_on(w);
-        if (now >= next_beat) {
-            write_heartbeat(w, iter);
-            if (on) {
-                start_dated(w, iter);
-            }
-            /* Paced from the start, so ticks do not drift. */
-            while (next_beat <= now) {
-                next_beat += w->env->heartbeat;
+        if (on ? now >= next_beat : now >= next_try) {
+            keep_lease(w, iter);
+            next_try = now + LEASE_TRY;
+            if (!on && engines_on(w)) {
+                on = 1;
+                next_cron = now;      /* the crons run at once on taking over */
             }
         }
-        /* The crons run where the senders run (once, at start, too). */
-        if (on && now >= next_cron) {
+        if (on && now >= next_cron && !stopping(w)) {
             run_crons(w, iter);
             while (next_cron <= now) {
                 next_cron += w->env->cron;
             }
         }
+        if (now >= next_beat) {
+            if (on && !stopping(w)) {
+                start_dated(w, iter);
+            }
+            write_heartbeat(w, iter);
+            /* Paced from the start, so ticks do not drift. */
+            while (next_beat <= now) {
+                next_beat += w->env->heartbeat;
+            }
+        }
         apr_pool_clear(iter);
-        wait_until(w, next_beat < next_cron ? next_beat : next_cron);
+        deadline = next_beat;
+        if (on && next_cron < deadline) deadline = next_cron;
+        if (!on && next_try < deadline) deadline = next_try;
+        wait_until(w, deadline);
     }
     apr_pool_destroy(iter);
     apr_thread_exit(t, APR_SUCCESS);
@@ -324,12 +360,12 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
 }
 
 /* What runs only while this worker holds the lease. */
-typedef struct {
+struct engines {
     apr_thread_t *sender, *direct, *ai, *sms;
     b8_ai_lane_env ai_env;
     b8_sms_sender_env sms_env;
     lane_loop ai_loop, sms_loop;
-} engines;
+};
 
 /* Settles what a dead worker left, then starts the sending threads. */
 static apr_status_t engines_start(worker_state *w, engines *e, apr_pool_t *p)
@@ -339,6 +375,18 @@ static apr_status_t engines_start(worker_state *w, engines *e, apr_pool_t *p)
 
     if ((rv = start_engines(w, p)) != APR_SUCCESS) {
         return rv;
+    }
+    {
+        /* The interval runs on from the previous holder's last send. */
+        apr_pool_t *tp;
+        b8_db *db;
+        apr_time_t last = 0;
+        apr_pool_create(&tp, p);
+        if (b8_db_get(w->env->store, tp, &db) == APR_SUCCESS) {
+            b8_lease_last_send(w->lease, db, tp, &last);
+        }
+        apr_pool_destroy(tp);
+        b8_sender_use_lease(w->sender, w->lease, last);
     }
     memset(e, 0, sizeof(*e));
     e->ai_env.store = w->env->store;
@@ -387,13 +435,12 @@ static void engines_join(worker_state *w, engines *e)
     b8_direct_destroy(w->direct);
 }
 
-/* Starts the senders and lanes. The one place that decides whether this
- * worker may send: with several servers on one database only the holder of
- * the sender lease may (issue 9, b8_lease.h); until then, always. */
-static apr_status_t start_sending(worker_state *w, engines *e, apr_pool_t *p)
+/* Starts the senders and lanes: called once this worker holds the lease. */
+static apr_status_t start_sending(worker_state *w, apr_pool_t *p)
 {
-    apr_status_t rv = engines_start(w, e, p);
+    apr_status_t rv = engines_start(w, w->eng, w->pool);
 
+    (void)p;
     apr_thread_mutex_lock(w->lock);
     w->engines_on = rv == APR_SUCCESS;
     w->kick = 1;                  /* the crons run once at start */
@@ -405,6 +452,47 @@ static apr_status_t start_sending(worker_state *w, engines *e, apr_pool_t *p)
     return rv;
 }
 
+/* The one place that decides whether this worker sends: the holder of the
+ * sender lease does (b8_lease.h); the others wait for it, with their ticker
+ * and heartbeat only. A holder whose lease is lost, or was lost for a while,
+ * stops the whole worker: the parent starts a new one, which settles and
+ * waits like any other, so a worker never has to stop its threads and
+ * start them again. */
+static void keep_lease(worker_state *w, apr_pool_t *p)
+{
+    int on = engines_on(w), held, gained = 0;
+    b8_db *db;
+    apr_status_t rv;
+
+    if (b8_db_get(w->env->store, p, &db) == APR_SUCCESS) {
+        held = b8_lease_refresh(w->lease, db, p, &gained);
+    }
+    else {
+        held = b8_lease_held(w->lease);
+    }
+    if (on) {
+        if (!held || gained) {
+            B8_LOG(B8_LOG_ERR, 0, "B8-0907: this worker no longer holds the sender lease; it "
+                   "stops so that only one worker sends (a new one starts and waits)");
+            stop_worker(w);
+        }
+        return;
+    }
+    if (!held) {
+        if (!w->wait_logged) {
+            B8_LOG(B8_LOG_NOTICE, 0, "B8-0909: another worker holds the sender lease: this one "
+                   "waits (one sender for every server on the database)");
+            w->wait_logged = 1;
+        }
+        return;
+    }
+    if ((rv = start_sending(w, p)) != APR_SUCCESS) {
+        w->failed = rv;
+        b8_lease_release(w->lease, db, p);
+        stop_worker(w);
+    }
+}
+
 apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
 {
     worker_state w;
@@ -412,16 +500,18 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     apr_thread_t *ticker = NULL;
     apr_pollfd_t pfd;
     apr_status_t rv, trv;
-    int tried = 0;
 
     memset(&w, 0, sizeof(w));
     memset(&e, 0, sizeof(e));
     w.env = env;
     w.pool = p;
+    w.eng = &e;
     w.started_at = b8_now_iso(p);
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);
     if ((rv = b8_http_global_init()) != APR_SUCCESS
+        || (rv = b8_lease_create(p, B8_LEASE_SENDER, env->node, env->lease_ttl, &w.lease))
+               != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS
         || (rv = apr_thread_create(&ticker, NULL, ticker_main, &w, p)) != APR_SUCCESS) {
@@ -437,12 +527,6 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     pfd.reqevents = APR_POLLIN;
     while (!*env->stop) {
         apr_int32_t nready = 0;
-        if (!tried) {
-            tried = 1;
-            if ((rv = start_sending(&w, &e, p)) != APR_SUCCESS) {
-                break;
-            }
-        }
         if (env->wake) {
             apr_status_t prv = apr_poll(&pfd, 1, &nready, apr_time_from_msec(500));
             if (prv == APR_SUCCESS && nready > 0 && drain_wake(env->wake) > 0) {
@@ -461,8 +545,20 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     w.stopping = 1;
     apr_thread_cond_broadcast(w.changed);
     apr_thread_mutex_unlock(w.lock);
-    engines_join(&w, &e);
+    /* The ticker first: it is the one that may start the engines. */
     apr_thread_join(&trv, ticker);
+    engines_join(&w, &e);
+    if (w.engines_on) {
+        /* Answers recorded: the next worker (a graceful restart's, or another
+         * server's) need not wait for the lease to expire. */
+        apr_pool_t *tp;
+        b8_db *db;
+        apr_pool_create(&tp, p);
+        if (b8_db_get(env->store, tp, &db) == APR_SUCCESS) {
+            b8_lease_release(w.lease, db, tp);
+        }
+        apr_pool_destroy(tp);
+    }
     B8_LOG(B8_LOG_INFO, 0, "B8-0205: worker %ld stopped", (long)getpid());
-    return rv;
+    return w.failed != APR_SUCCESS ? w.failed : rv;
 }

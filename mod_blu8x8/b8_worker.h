@@ -19,6 +19,7 @@ typedef struct {
     apr_interval_time_t heartbeat; /* default 2 s */
     apr_interval_time_t cron;      /* default 60 s */
     int max_in_flight;             /* campaign requests in flight; 0: 64 */
+    apr_interval_time_t lease_ttl; /* sender lease (b8_lease.h); 0: B8_LEASE_TTL */
 } b8_worker_env;
 
 /* Runs until *env->stop is set; returns after every thread has ended. */

@@ -11,6 +11,7 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
+#include "b8_crypto.h"
 #include "b8_http.h"
 #include "b8_log.h"
 #include "b8_runtime.h"
@@ -342,7 +343,7 @@ static int prepare_database(apr_pool_t *pconf, server_rec *s, b8_server_conf *c)
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     b8_server_conf *c = main_conf(s);
-    const char *err = NULL;
+    const char *err = NULL, *nonce;
     char host[APRMAXHOSTLEN + 1];
     int rc;
     (void)plog;
@@ -360,7 +361,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (apr_gethostname(host, sizeof(host), pconf) != APR_SUCCESS) {
         apr_cpystrn(host, "localhost", sizeof(host));
     }
-    b8_proc.node = apr_psprintf(pconf, "%s:%ld", host, (long)getpid());
+    /* This server, in the heartbeat and the sender lease: the random part
+     * tells apart servers that share a hostname and a pid (containers). */
+    nonce = b8_random_hex(pconf, 4);
+    b8_proc.node = apr_psprintf(pconf, "%s:%ld:%s", host, (long)getpid(), nonce ? nonce : "0");
 
     if (b8_tmpl_load_dir(pconf, c->template_dir, &b8_proc.templates, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0009: Blu8x8TemplateDir %s: %s",

@@ -356,10 +356,35 @@ class Httpd:
             text += f.read_text(errors="replace")
         return text
 
+    def core_backtraces(self) -> list[str]:
+        """Backtraces of the core files crashed children left in <root>/run."""
+        traces = []
+        for core in sorted((self.root / "run").glob("core*")):
+            out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", APACHE, str(core)],
+                                 capture_output=True, text=True, timeout=60).stdout
+            traces.append(out)
+        return traces
+
+    def known_httpd_shutdown_crash(self, log: str) -> bool:
+        """httpd 2.4's event MPM can crash a child that is told to stop while it
+        is still starting (apr_os_sock_get on a listener that is already gone).
+        Only that, proven by the core's backtrace after the stop signal, with
+        no frame of ours, is not counted against the module."""
+        stop = log.find("caught SIGTERM, shutting down")
+        crash = log.rfind("exit signal Segmentation fault")
+        if stop < 0 or crash < stop or not shutil.which("gdb"):
+            return False
+        traces = self.core_backtraces()
+        return bool(traces) and all("apr_os_sock_get" in t and "mod_blu8x8" not in t
+                                    and "b8_" not in t for t in traces)
+
     def problems(self, allowed: re.Pattern | None = None) -> list[str]:
-        lines = [ln for ln in self.read_log().splitlines() if CRASH_PATTERNS.search(ln)]
+        log = self.read_log()
+        lines = [ln for ln in log.splitlines() if CRASH_PATTERNS.search(ln)]
         if allowed is not None:
             lines = [ln for ln in lines if not allowed.search(ln)]
+        if lines and self.known_httpd_shutdown_crash(log):
+            lines = [ln for ln in lines if "exit signal Segmentation fault" not in ln]
         reports = self.sanitizer_reports()
         if reports:
             lines.append(reports)

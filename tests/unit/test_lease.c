@@ -4,6 +4,7 @@
 #include "b8_lease.h"
 #include "b8_store.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <apr_file_io.h>
@@ -57,8 +58,8 @@ B8_TEST(one_holder_until_release)
     int gained = 0;
 
     B8_CHECK(open_store(p, &f));
-    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-a:1:x", 0, &a) == APR_SUCCESS);
-    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-b:2:y", 0, &b) == APR_SUCCESS);
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-a:1", 0, &a) == APR_SUCCESS);
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-b:2", 0, &b) == APR_SUCCESS);
     B8_CHECK(!b8_lease_held(a));
     B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
     B8_CHECK_INT(gained, 1);
@@ -131,5 +132,50 @@ B8_TEST(send_fence_and_last_send_time)
     close_store(p, &f);
 }
 
+B8_TEST(dead_worker_of_this_server_is_replaced_at_once)
+{
+    fixture f;
+    b8_lease *mine, *other_server, *successor;
+    int gained = 0;
+    pid_t child;
+
+    B8_CHECK(open_store(p, &f));
+    /* A lease held by a process of this server that has ended (a child that
+     * took it and exited), as when the parent restarts a killed worker. */
+    child = fork();
+    if (child == 0) {
+        apr_pool_t *cp;
+        b8_store *cst;
+        b8_db *cdb;
+        b8_lease *dead;
+        const char *err = NULL;
+        int g = 0, ok;
+        apr_pool_create(&cp, NULL);
+        ok = b8_store_open(cp, "sqlite3", f.path, 1, &cst, &err) == APR_SUCCESS
+             && b8_db_get(cst, cp, &cdb) == APR_SUCCESS
+             && b8_lease_create(cp, B8_LEASE_SENDER, "node-1", 0, &dead) == APR_SUCCESS
+             && b8_lease_refresh(dead, cdb, cp, &g) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    B8_CHECK(child > 0);
+    {
+        int status = -1;
+        B8_CHECK(waitpid(child, &status, 0) == child);
+        B8_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* Another server must wait for the expiry... */
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "node-2", 0, &other_server) == APR_SUCCESS);
+    B8_CHECK_INT(b8_lease_refresh(other_server, f.db, p, &gained), 0);
+    /* ...the same server's next worker need not. */
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "node-1", 0, &successor) == APR_SUCCESS);
+    B8_CHECK_INT(b8_lease_refresh(successor, f.db, p, &gained), 1);
+    B8_CHECK_INT(gained, 1);
+    /* A live holder of the same server is never taken from. */
+    B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "node-1", 0, &mine) == APR_SUCCESS);
+    B8_CHECK_INT(b8_lease_refresh(mine, f.db, p, &gained), 0);
+    close_store(p, &f);
+}
+
 B8_TEST_MAIN(B8_CASE(one_holder_until_release), B8_CASE(expired_lease_is_taken_over),
-             B8_CASE(send_fence_and_last_send_time))
+             B8_CASE(send_fence_and_last_send_time),
+             B8_CASE(dead_worker_of_this_server_is_replaced_at_once))
