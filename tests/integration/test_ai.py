@@ -401,3 +401,16 @@ def test_twenty_concurrent_claims_by_five_agents_one_winner(davinci, openai, eig
     assert len(wins) + len(losses) == 20 and wins
     assert all(f"handled by {winner.title()}" in r.text for r in losses)
     assert len({r.text for r in wins}) >= 1
+
+
+def test_lead_without_agents_says_nobody_was_pinged(ai_server, openai, eightx8):
+    h = ai_server
+    assert h.client.patch("/blu8x8/api/settings", json={"da_vinci": True}).status == 200
+    openai.reply_fn = intent_reply("Yes")
+    post_event(h, inbound("Do you supply cafes?", phone="+639175550009"))
+    assert wait(lambda: leads(h))
+    lead = leads(h)[0]
+    assert lead["pinged"] == [] and lead["claimed_by"] is None
+    assert wait(lambda: viber_sends(eightx8, "+639175550009"))    # the customer's reply still goes
+    assert pings(eightx8) == []
+    assert "nobody was pinged" in h.client.get("/blu8x8/leads").text
