@@ -1,11 +1,11 @@
 /* One active sender across every server on the database: a lease row.
  *
- * Each worker tries to take the lease "sender" every heartbeat; the one
- * that holds it renews it there and is the only one that runs the campaign
- * sender, the direct lane, the SMS sender and the minute crons. A holder
- * that dies stops renewing: its lease expires after the TTL and another
- * server's worker takes it (within TTL + one heartbeat). A holder that
- * stops cleanly releases it, so the next one takes over at its next beat.
+ * Each worker seeks the lease "sender" twice a second until it holds it;
+ * the holder renews it every heartbeat and is the only one that runs the
+ * campaign sender, the direct lane, the SMS sender, the AI lane and the
+ * minute crons (b8_worker.c). A holder that dies stops renewing: its lease
+ * expires after the TTL and another worker takes it. A holder that stops
+ * cleanly releases it, so the next one takes over within half a second.
  *
  * The holder checks its own clock too: it believes it holds the lease only
  * until TTL - margin after its last successful renewal, so it stops sending

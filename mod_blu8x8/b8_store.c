@@ -79,19 +79,52 @@ static apr_status_t raw_select(b8_db *db, apr_pool_t *p, const char *sql)
     return APR_SUCCESS;
 }
 
+/* The first column of the first row of a statement that cannot answer
+ * NULL there (a count), copied before the driver frees its result. */
+static apr_status_t raw_value(b8_db *db, apr_pool_t *p, const char *sql, const char **value)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc = apr_dbd_select(db->st->driver, p, db->handle, &res, sql, 1);
+
+    *value = NULL;
+    if (rc != 0) {
+        db_set_error(db, rc, sql);
+        check_broken(db);
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
+        if (!*value) {
+            const char *v = apr_dbd_get_entry(db->st->driver, row, 0);
+            *value = apr_pstrdup(p, v ? v : "");
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *pool)
 {
     b8_store *st = params;
-    b8_db *db = apr_pcalloc(pool, sizeof(*db));
+    b8_db *db;
+    apr_pool_t *own;
     const char *error = NULL;
     apr_status_t rv;
 
+    /* A pool (and allocator) of the connection's own: its statements are
+     * prepared into it lazily by whichever thread borrows it, while the
+     * reslist's pool is shared by every thread of the process. */
+    (void)pool;
+    if ((rv = apr_pool_create_unmanaged_ex(&own, NULL, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    db = apr_pcalloc(own, sizeof(*db));
     db->st = st;
-    db->pool = pool;
-    rv = apr_dbd_open_ex(st->driver, pool, st->params, &db->handle, &error);
+    db->pool = own;
+    rv = apr_dbd_open_ex(st->driver, own, st->params, &db->handle, &error);
     if (rv != APR_SUCCESS || !db->handle) {
         B8_LOG(B8_LOG_ERR, rv, "B8-0101: cannot open %s database: %s", st->driver_name,
                error ? error : "unknown error");
+        apr_pool_destroy(own);
         return rv ? rv : APR_EGENERAL;
     }
     if (st->sqlite) {
@@ -108,9 +141,10 @@ static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *po
             "PRAGMA cache_size = -1024", NULL
         };
         for (int i = 0; pragmas[i]; i++) {
-            if (raw_select(db, pool, pragmas[i]) != APR_SUCCESS) {
+            if (raw_select(db, own, pragmas[i]) != APR_SUCCESS) {
                 B8_LOG(B8_LOG_ERR, 0, "B8-0102: %s", db->error);
                 apr_dbd_close(st->driver, db->handle);
+                apr_pool_destroy(own);
                 return APR_EGENERAL;
             }
         }
@@ -128,6 +162,7 @@ static apr_status_t conn_destruct(void *resource, void *params, apr_pool_t *pool
         apr_dbd_close(db->st->driver, db->handle);
         db->handle = NULL;
     }
+    apr_pool_destroy(db->pool);   /* db itself lives there */
     return APR_SUCCESS;
 }
 
@@ -438,6 +473,19 @@ static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
     return APR_SUCCESS;
 }
 
+/* 1 when the schema exists at this module's version (read without DDL). */
+static int schema_up_to_date(b8_db *db, apr_pool_t *p)
+{
+    const char *exists = NULL, *version = NULL;
+    const char *probe = db->st->sqlite
+        ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        : "SELECT COUNT(to_regclass('schema_version'))";
+
+    return raw_value(db, p, probe, &exists) == APR_SUCCESS && exists && strcmp(exists, "1") == 0
+           && b8_db_value(db, p, B8_SQL_SCHEMA_VERSION, NULL, &version) == APR_SUCCESS
+           && version && strtol(version, NULL, 10) == b8_sql_migration_count();
+}
+
 apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
 {
     b8_db *db;
@@ -452,6 +500,11 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
         *err = "cannot open the database (check the Blu8x8Database path and its permissions)";
         apr_pool_destroy(tp);
         return rv;
+    }
+    if (schema_up_to_date(db, tp)) {
+        /* Nothing to create or lock: a role with only DML rights can start. */
+        apr_pool_destroy(tp);
+        return APR_SUCCESS;
     }
     if (b8_db_begin(db) != APR_SUCCESS) {
         *err = apr_pstrdup(p, b8_db_error(db));

@@ -19,7 +19,9 @@ typedef struct {
 #define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
 
 /* driver: "sqlite3" or "pgsql"; params as apr_dbd_open takes them.
- * max_conns bounds the connections this process opens. */
+ * max_conns bounds the connections this process opens. The connection pool
+ * allocates from p, from any thread, under its own lock: once threads run,
+ * nobody else may allocate from p (use a subpool). */
 apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params,
                            int max_conns, b8_store **out, const char **err);
 /* Creates the schema or brings it up to date; safe when several processes

@@ -504,8 +504,12 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     memset(&w, 0, sizeof(w));
     memset(&e, 0, sizeof(e));
     w.env = env;
-    w.pool = p;
     w.eng = &e;
+    /* The engines are made by the ticker thread while the store allocates
+     * from p (its connection pool, under its lock): a pool of their own. */
+    if ((rv = apr_pool_create(&w.pool, p)) != APR_SUCCESS) {
+        return rv;
+    }
     w.started_at = b8_now_iso(p);
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);

@@ -5,14 +5,14 @@ directive exists (mod_auth_openidc's guard, as a test)."""
 import re
 import subprocess
 
-from conftest import APACHE, ROOT
+from conftest import APACHE, ROOT, _sanitizer_env
 
 
 def module_directives(make_server):
     h = make_server(start=False)
     h.write_files()
     out = subprocess.run([APACHE, "-L", "-f", str(h.conf_path)], capture_output=True,
-                         text=True, check=True).stdout
+                         text=True, check=True, env=_sanitizer_env(h.root)).stdout
     return {m.group(1) for m in re.finditer(r"^(Blu8x8\w+)\s", out, re.M)}
 
 

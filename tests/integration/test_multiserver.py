@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from conftest import DB
+from conftest import DB, PG, pg_connect
 from test_ai import (AI_DIRECTIVES, chat_calls, claim_links, inbound, intent_calls,
                      intent_reply, pings, viber_sends)
 
@@ -127,6 +127,29 @@ def crash(h) -> None:
         except ProcessLookupError:
             pass
     h.proc.wait(10)
+
+
+# ------------------------------------------------------------------ start-up
+
+def test_a_role_with_only_dml_rights_serves_a_migrated_database(make_server):
+    a = make_server()                                # migrates, as the owner
+    role = "b8dml_" + uuid.uuid4().hex[:8]
+    con = pg_connect(a.pg_db)
+    try:
+        con.autocommit = True
+        cur = con.cursor()
+        cur.execute(f"CREATE ROLE {role} LOGIN")
+        cur.execute(f"GRANT CONNECT ON DATABASE {a.pg_db} TO {role}")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        cur.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    finally:
+        con.close()
+    # libpq: the last user= wins; the later Blu8x8Database line wins too.
+    b = make_server(f'Blu8x8Database pgsql "{PG} dbname={a.pg_db} user={role}"',
+                    share_db_with=a)
+    r = b.client.post("/blu8x8/api/contacts", json={"name": "Ana", "phone": "09171234567"})
+    assert r.status == 201, r
+    assert a.client.get(f"/blu8x8/api/contacts/{r.json['id']}").json["name"] == "Ana"
 
 
 # ----------------------------------------------------------------- campaigns
