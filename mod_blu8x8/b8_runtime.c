@@ -197,11 +197,16 @@ apr_status_t b8_runtime_put(b8_db *db, apr_pool_t *p, const char *key, const cha
 
 apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret)
 {
-    const char *fresh = b8_random_hex(p, 32);
+    const char *fresh;
     const char *args[3];
     apr_status_t rv;
 
-    if (!fresh) {
+    /* Made once at start: every later call is a read, never a write (claim
+     * taps arrive many at a time). */
+    if (b8_runtime_get(db, p, "server_secret", secret, NULL) == APR_SUCCESS && *secret) {
+        return APR_SUCCESS;
+    }
+    if (!(fresh = b8_random_hex(p, 32))) {
         return APR_EGENERAL;
     }
     /* Whoever inserts first wins; everybody then reads the same value. */
