@@ -357,12 +357,17 @@ class Httpd:
         return text
 
     def core_backtraces(self) -> list[str]:
-        """Backtraces of the core files crashed children left in <root>/run."""
+        """For each core file crashed children left in <root>/run, the
+        backtrace of the thread that took the signal (gdb's current thread
+        is not always that one)."""
         traces = []
         for core in sorted((self.root / "run").glob("core*")):
-            out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", APACHE, str(core)],
-                                 capture_output=True, text=True, timeout=60).stdout
-            traces.append(out)
+            out = subprocess.run(["gdb", "-batch", "-nx", "-ex", "thread apply all bt 30",
+                                  APACHE, str(core)],
+                                 capture_output=True, text=True, timeout=120).stdout
+            threads = re.split(r"\n(?=Thread \d+ )", out)
+            faulting = [t for t in threads if "<signal handler called>" in t]
+            traces.append("\n".join(faulting) if faulting else out)
         return traces
 
     def known_httpd_shutdown_crash(self, log: str) -> bool:
