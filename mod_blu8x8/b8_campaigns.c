@@ -837,33 +837,26 @@ static apr_status_t add_contacts(adder *a, const cJSON *list, b8_err *err)
     return APR_SUCCESS;
 }
 
-/* Every contact of a tag, read in chunks of their own pool (the adder may
- * clear its chunk pool between two of them). */
+/* One contact of a tag (b8_tag_each_contact), then the adder's step. */
+typedef struct {
+    adder *a;
+    b8_err *err;
+} tag_walk;
+
+static apr_status_t add_tag_contact(void *baton, const b8_rows *rows, int row)
+{
+    tag_walk *w = baton;
+    apr_status_t rv = adder_contact(w->a, rows, row);
+    if (rv == APR_SUCCESS && adder_step(w->a, w->err) != B8_OK) {
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
 static apr_status_t add_tag(adder *a, const char *tag_id, b8_err *err)
 {
-    char after[32] = "0";
-    apr_pool_t *tp;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_create(&tp, a->ctx->pool);
-    while (rv == APR_SUCCESS) {
-        b8_rows *rows;
-        const char *args[] = { tag_id, after, TAG_CHUNK };
-        apr_pool_clear(tp);
-        rv = b8_db_select(a->ctx->db, tp, B8_SQL_TAG_CONTACTS_AFTER, args, &rows);
-        if (rv != APR_SUCCESS || !rows->nrows) {
-            break;
-        }
-        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
-        for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
-            rv = adder_contact(a, rows, i);
-            if (rv == APR_SUCCESS && adder_step(a, err) != B8_OK) {
-                rv = APR_EINVAL;
-            }
-        }
-    }
-    apr_pool_destroy(tp);
-    return rv;
+    tag_walk w = { a, err };
+    return b8_tag_each_contact(a->ctx->db, a->ctx->pool, tag_id, TAG_CHUNK, add_tag_contact, &w);
 }
 
 static apr_status_t add_tags(adder *a, const cJSON *list, b8_err *err)

@@ -336,32 +336,16 @@ static apr_status_t add_contacts(composer *c, const cJSON *list)
     return APR_SUCCESS;
 }
 
-/* Every contact of a tag, read in chunks of their own pool (the composer
- * clears its chunk pool between two of them). */
+/* One contact of a tag (b8_tag_each_contact): id, name, phone, phone_key, opted_out. */
+static apr_status_t add_tag_contact(void *baton, const b8_rows *rows, int i)
+{
+    return add_contact(baton, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
+                       B8_CELL(rows, i, 4));
+}
+
 static apr_status_t add_tag(composer *c, const char *tag_id)
 {
-    char after[32] = "0";
-    apr_pool_t *tp;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_create(&tp, c->ctx->pool);
-    while (rv == APR_SUCCESS) {
-        b8_rows *rows;
-        const char *args[] = { tag_id, after, TAG_CHUNK };
-        apr_pool_clear(tp);
-        rv = b8_db_select(c->ctx->db, tp, B8_SQL_TAG_CONTACTS_AFTER, args, &rows);
-        if (rv != APR_SUCCESS || !rows->nrows) {
-            break;
-        }
-        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
-        /* id, name, phone, phone_key, opted_out */
-        for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
-            rv = add_contact(c, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
-                             B8_CELL(rows, i, 4));
-        }
-    }
-    apr_pool_destroy(tp);
-    return rv;
+    return b8_tag_each_contact(c->ctx->db, c->ctx->pool, tag_id, TAG_CHUNK, add_tag_contact, c);
 }
 
 static apr_status_t add_tags(composer *c, const cJSON *list)
