@@ -1152,17 +1152,13 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 
 /* ---------------------------------------------------------------- export */
 
-#define EXPORT_CHUNK "5000"
-
 b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
                                 void *baton, b8_err *err)
 {
     static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
                                           "error_code", "error_message", "updated_at" };
-    const char *state = NULL, *after = "0";
-    const char *args[] = { campaign_id };
-    apr_pool_t *cp;
-    apr_status_t rv;
+    const char *state = NULL;
+    const char *args[] = { campaign_id, NULL, NULL };
 
     if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_STATE, args, &state) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
@@ -1170,53 +1166,5 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    {
-        const char *line = b8_csv_line(ctx->pool, 8, header);
-        if ((rv = write(baton, line, strlen(line))) != APR_SUCCESS) {
-            return b8_fail(err, B8_EINTERNAL, "the export could not be written");
-        }
-    }
-    apr_pool_create(&cp, ctx->pool);
-    for (;;) {
-        b8_rows *rows;
-        apr_array_header_t *lines;
-        const char *chunk_args[] = { campaign_id, after, EXPORT_CHUNK };
-        char *text, *o;
-        apr_size_t size;
-
-        apr_pool_clear(cp);
-        if (b8_db_select(ctx->db, cp, B8_SQL_RECIPIENTS_AFTER, chunk_args, &rows) != APR_SUCCESS) {
-            apr_pool_destroy(cp);
-            return b8_fail_db(err, ctx->db);
-        }
-        if (!rows->nrows) {
-            break;
-        }
-        lines = apr_array_make(cp, rows->nrows, sizeof(const char *));
-        size = 0;
-        for (int i = 0; i < rows->nrows; i++) {
-            /* id, phone, name, contact_id, cmid, umid, state, code, message, updated_at */
-            const char *f[] = { B8_CELL(rows, i, 1), B8_CELL(rows, i, 2), B8_CELL(rows, i, 4),
-                                B8_CELL(rows, i, 5), B8_CELL(rows, i, 6), B8_CELL(rows, i, 7),
-                                B8_CELL(rows, i, 8), B8_CELL(rows, i, 9) };
-            const char *l = b8_csv_line(cp, 8, f);
-            APR_ARRAY_PUSH(lines, const char *) = l;
-            size += strlen(l);
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
-        /* One buffer per chunk (joining by concatenation would be quadratic). */
-        text = o = apr_palloc(cp, size);
-        for (int i = 0; i < lines->nelts; i++) {
-            const char *l = APR_ARRAY_IDX(lines, i, const char *);
-            apr_size_t n = strlen(l);
-            memcpy(o, l, n);
-            o += n;
-        }
-        if ((rv = write(baton, text, size)) != APR_SUCCESS) {
-            apr_pool_destroy(cp);
-            return b8_fail(err, B8_EINTERNAL, "the export could not be written");
-        }
-    }
-    apr_pool_destroy(cp);
-    return B8_OK;
+    return b8_export_csv(ctx, header, 8, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
 }

@@ -81,7 +81,6 @@ cJSON *b8_sms_count_json(const char *text);
 /* recipients.csv: the header row, then every recipient in id order, given
  * to write() in chunks. Fails (before writing anything) for an unknown
  * campaign; a write() failure stops the export. */
-typedef apr_status_t b8_write_fn(void *baton, const char *data, apr_size_t len);
 b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
                                 void *baton, b8_err *err);
 

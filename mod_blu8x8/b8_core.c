@@ -1,4 +1,5 @@
 #include "b8_core.h"
+#include "b8_csv.h"
 #include "b8_settings.h"
 #include "b8_util.h"
 
@@ -110,4 +111,64 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg)
     cJSON_AddNumberToObject(o, "per_page", (double)pg->per_page);
     cJSON_AddNumberToObject(o, "pages", (double)(total == 0 ? 1 : (total + pg->per_page - 1) / pg->per_page));
     return o;
+}
+
+/* ---------------------------------------------------------------- export */
+
+#define EXPORT_CHUNK "5000"
+
+b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+                         const char **args, int nargs, b8_write_fn *write, void *baton,
+                         b8_err *err)
+{
+    const char *line = b8_csv_line(ctx->pool, ncols, header), *after = "0";
+    b8_errkind kind = B8_OK;
+    apr_pool_t *cp;
+
+    if (write(baton, line, strlen(line)) != APR_SUCCESS) {
+        return b8_fail(err, B8_EINTERNAL, "the export could not be written");
+    }
+    if (apr_pool_create(&cp, ctx->pool) != APR_SUCCESS) {
+        return b8_fail(err, B8_EINTERNAL, "out of memory");
+    }
+    for (;;) {
+        b8_rows *rows;
+        const char **lines;
+        apr_size_t size = 0;
+        char *text, *o;
+
+        apr_pool_clear(cp);
+        args[nargs - 2] = after;
+        args[nargs - 1] = EXPORT_CHUNK;
+        if (b8_db_select(ctx->db, cp, sql, args, &rows) != APR_SUCCESS) {
+            kind = b8_fail_db(err, ctx->db);
+            break;
+        }
+        if (rows->ncols < ncols + 1) {
+            kind = b8_fail(err, B8_EINTERNAL, "the export's statement lacks columns");
+            break;
+        }
+        if (!rows->nrows) {
+            break;
+        }
+        lines = apr_palloc(cp, sizeof(*lines) * (apr_size_t)rows->nrows);
+        for (int r = 0; r < rows->nrows; r++) {
+            lines[r] = b8_csv_line(cp, ncols, &B8_CELL(rows, r, 1));
+            size += strlen(lines[r]);
+        }
+        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        /* One buffer per chunk (joining by concatenation would be quadratic). */
+        text = o = apr_palloc(cp, size);
+        for (int r = 0; r < rows->nrows; r++) {
+            apr_size_t n = strlen(lines[r]);
+            memcpy(o, lines[r], n);
+            o += n;
+        }
+        if (write(baton, text, size) != APR_SUCCESS) {
+            kind = b8_fail(err, B8_EINTERNAL, "the export could not be written");
+            break;
+        }
+    }
+    apr_pool_destroy(cp);
+    return kind;
 }

@@ -60,4 +60,14 @@ typedef struct { long page, per_page; } b8_paging;
 void b8_paging_parse(b8_paging *pg, const char *page, const char *per_page);
 cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg);
 
+/* CSV downloads, streamed: write gets the text in pieces. */
+typedef apr_status_t b8_write_fn(void *baton, const char *data, apr_size_t len);
+/* The header line, then the rows of sql in chunks after the last id seen,
+ * until it answers none. The statement's last two placeholders are that id
+ * and the chunk size (args has room for them: nargs counts them); its first
+ * column is the id, the next ncols are the fields (any further are unused). */
+b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+                         const char **args, int nargs, b8_write_fn *write, void *baton,
+                         b8_err *err);
+
 #endif

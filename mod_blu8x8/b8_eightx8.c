@@ -9,33 +9,40 @@
 
 /* ------------------------------------------------------------- settings */
 
+const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
+                                    const apr_hash_t *db, const char *sub_account_key,
+                                    const char *base_url_key, const char **api_key,
+                                    const char **sub_account, const char **base_url,
+                                    apr_interval_time_t *timeout)
+{
+    const char *const keys[] = { "api_key", sub_account_key, base_url_key };
+    const char **values[] = { api_key, sub_account, base_url };
+    double seconds = b8_setting_number(config, db, "http_timeout");
+
+    *timeout = (apr_interval_time_t)((seconds < 1 ? 1 : seconds) * APR_USEC_PER_SEC);
+    for (int i = 0; i < 3; i++) {
+        *values[i] = b8_setting_effective(config, db, keys[i], NULL);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!*values[i] || !**values[i]) {
+            const b8_setting_def *d = b8_setting_find(keys[i]);
+            return apr_psprintf(p, "The %s is not set: enter it in Settings or set %s in the "
+                                "server config.", d->label, d->directive);
+        }
+    }
+    return NULL;
+}
+
 const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
                                  b8_eightx8_conf *out)
 {
     apr_array_header_t *senders = b8_setting_list(p, config, db, "sms_senders");
-    double timeout = b8_setting_number(config, db, "http_timeout");
 
     memset(out, 0, sizeof(*out));
-    out->api_key = b8_setting_effective(config, db, "api_key", NULL);
-    out->sub_account = b8_setting_effective(config, db, "viber_sub_account", NULL);
-    out->base_url = b8_setting_effective(config, db, "chatapps_url", NULL);
     out->sms_source = senders->nelts ? APR_ARRAY_IDX(senders, 0, const char *) : NULL;
-    if (timeout < 1) {
-        timeout = 1;
-    }
-    out->timeout = (apr_interval_time_t)(timeout * APR_USEC_PER_SEC);
-    if (!out->api_key || !*out->api_key) {
-        return "The 8x8 API key is not set: enter it in Settings (8x8 API key) or set "
-               "Blu8x8ApiKey in the server config.";
-    }
-    if (!out->sub_account || !*out->sub_account) {
-        return "The Viber sub-account ID is not set: enter it in Settings or set "
-               "Blu8x8ViberSubAccount in the server config.";
-    }
-    if (!out->base_url || !*out->base_url) {
-        return "The 8x8 Chat Apps base URL is not set (Blu8x8ChatAppsURL).";
-    }
-    return NULL;
+    return b8_eightx8_account_load(p, config, db, "viber_sub_account", "chatapps_url",
+                                   &out->api_key, &out->sub_account, &out->base_url,
+                                   &out->timeout);
 }
 
 /* ------------------------------------------------------------- payloads */

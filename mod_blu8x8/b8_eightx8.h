@@ -29,6 +29,15 @@ typedef struct {
 const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
                                  b8_eightx8_conf *out);
 
+/* What both 8x8 APIs need: the API key and the request timeout, with the
+ * API's own sub-account and base URL (their setting keys). NULL, or a
+ * sentence naming the first one missing and where to set it. */
+const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
+                                    const apr_hash_t *db, const char *sub_account_key,
+                                    const char *base_url_key, const char **api_key,
+                                    const char **sub_account, const char **base_url,
+                                    apr_interval_time_t *timeout);
+
 /* The request body of one campaign message to one recipient: type and
  * content by campaign type, {name}/{phone} expanded, SMS fallback when the
  * campaign has fallback text, and always the row's clientMessageId. */

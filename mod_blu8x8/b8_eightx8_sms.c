@@ -11,29 +11,9 @@
 const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
                              b8_sms_conf *out)
 {
-    double timeout = b8_setting_number(config, db, "http_timeout");
-
-    (void)p;
     memset(out, 0, sizeof(*out));
-    out->api_key = b8_setting_effective(config, db, "api_key", NULL);
-    out->sub_account = b8_setting_effective(config, db, "sms_sub_account", NULL);
-    out->base_url = b8_setting_effective(config, db, "sms_url", NULL);
-    if (timeout < 1) {
-        timeout = 1;
-    }
-    out->timeout = (apr_interval_time_t)(timeout * APR_USEC_PER_SEC);
-    if (!out->api_key || !*out->api_key) {
-        return "The 8x8 API key is not set: enter it in Settings (8x8 API key) or set "
-               "Blu8x8ApiKey in the server config.";
-    }
-    if (!out->sub_account || !*out->sub_account) {
-        return "The SMS sub-account ID is not set: enter it in Settings or set "
-               "Blu8x8SmsSubAccount in the server config.";
-    }
-    if (!out->base_url || !*out->base_url) {
-        return "The 8x8 SMS base URL is not set (Blu8x8SmsURL).";
-    }
-    return NULL;
+    return b8_eightx8_account_load(p, config, db, "sms_sub_account", "sms_url", &out->api_key,
+                                   &out->sub_account, &out->base_url, &out->timeout);
 }
 
 /* ------------------------------------------------------------- requests */

@@ -106,7 +106,7 @@ static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *ca
                                         const char *now)
 {
     const char *lock_args[] = { campaign_id };
-    const char *open_args[] = { campaign_id, campaign_id, campaign_id };
+    const char *open_args[] = { campaign_id };
     const char *done_args[] = { now, now, campaign_id };
     const char *open = NULL;
     int n = 0;
@@ -237,4 +237,56 @@ apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_mes
         *settled = 1;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id stale_sql,
+                                      const char *reason, int *settled, int *unknown)
+{
+    const char *after = "0";
+    apr_pool_t *chunk;
+    apr_status_t rv;
+
+    *settled = *unknown = 0;
+    if ((rv = apr_pool_create(&chunk, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (;;) {
+        const char *args[] = { after };
+        const char *now;
+        b8_rows *rows;
+        b8_db *db;
+
+        apr_pool_clear(chunk);
+        if ((rv = b8_db_get(st, chunk, &db)) != APR_SUCCESS
+            || (rv = b8_db_begin(db)) != APR_SUCCESS) {
+            break;
+        }
+        if ((rv = b8_db_select(db, chunk, stale_sql, args, &rows)) != APR_SUCCESS
+            || rows->nrows == 0) {
+            b8_db_rollback(db);
+            break;
+        }
+        now = b8_now_iso(chunk);
+        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+            const char *u[] = { reason, now, B8_CELL(rows, r, 0) };
+            int ok = 0, n = 0;
+            /* A receipt naming the clientMessageId tells what 8x8 did with it;
+             * a row the receipts did not move is still 'sending'. */
+            if ((rv = b8_receipts_settle(db, chunk, B8_CELL(rows, r, 1), &ok)) == APR_SUCCESS
+                && (rv = b8_db_exec(db, chunk, B8_SQL_MESSAGE_SET_UNKNOWN, u, &n))
+                       == APR_SUCCESS) {
+                *settled += ok;
+                *unknown += n;
+            }
+        }
+        if (rv != APR_SUCCESS || (rv = b8_db_commit(db)) != APR_SUCCESS) {
+            B8_LOG(B8_LOG_ERR, rv, "B8-1514: cannot settle the rows a stopped worker left "
+                   "sending: %s", b8_db_error(db));
+            b8_db_rollback(db);
+            break;
+        }
+        after = apr_pstrdup(p, B8_CELL(rows, rows->nrows - 1, 0));
+    }
+    apr_pool_destroy(chunk);
+    return rv;
 }

@@ -21,6 +21,13 @@ int b8_message_state_advances(const char *from, const char *to);
 apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_message_id,
                                 int *settled);
 
+/* Rows a stopped worker left 'sending' (stale_sql answers id and
+ * clientMessageId of those after an id, in id order): each is settled by the
+ * receipts naming it or else becomes 'unknown' with reason, never resent
+ * automatically. Counts both. */
+apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id stale_sql,
+                                      const char *reason, int *settled, int *unknown);
+
 /* One delivery receipt as 8x8 sent it: state is 8x8's (queued, sent,
  * delivered, read, undelivered, rejected); event_at is ISO 8601 UTC or NULL;
  * price is "<total> <currency>" or NULL. */

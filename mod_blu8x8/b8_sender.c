@@ -25,58 +25,10 @@
 
 apr_status_t b8_sender_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown)
 {
-    const char *after = "0";
-    apr_pool_t *chunk;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv = b8_receipts_settle_stale(
+        st, p, B8_SQL_SEND_STALE, "The worker stopped while this message was being sent: it may "
+        "have reached 8x8. Requeue it only if it did not arrive.", settled, unknown);
 
-    *settled = *unknown = 0;
-    apr_pool_create(&chunk, p);
-    for (;;) {
-        const char *args[] = { after };
-        const char *now;
-        b8_rows *rows;
-        b8_db *db;
-
-        apr_pool_clear(chunk);
-        if ((rv = b8_db_get(st, chunk, &db)) != APR_SUCCESS
-            || (rv = b8_db_select(db, chunk, B8_SQL_SEND_STALE, args, &rows)) != APR_SUCCESS) {
-            break;
-        }
-        if (rows->nrows == 0) {
-            break;
-        }
-        now = b8_now_iso(chunk);
-        if ((rv = b8_db_begin(db)) != APR_SUCCESS) {
-            break;
-        }
-        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            const char *id = B8_CELL(rows, r, 0), *cmid = B8_CELL(rows, r, 1);
-            int ok = 0;
-            /* A receipt naming the clientMessageId tells what 8x8 did with it. */
-            rv = b8_receipts_settle(db, chunk, cmid, &ok);
-            if (rv == APR_SUCCESS && ok) {
-                (*settled)++;
-            }
-            else if (rv == APR_SUCCESS) {
-                const char *u[] = { "The worker stopped while this message was being sent: it "
-                                    "may have reached 8x8. Requeue it only if it did not arrive.",
-                                    now, "0", id };
-                rv = b8_db_exec(db, chunk, B8_SQL_SEND_UNKNOWN, u, NULL);
-                (*unknown)++;
-            }
-        }
-        if (rv != APR_SUCCESS) {
-            B8_LOG(B8_LOG_ERR, 0, "B8-1421: cannot settle interrupted sends: %s",
-                   b8_db_error(db));
-            b8_db_rollback(db);
-            break;
-        }
-        if ((rv = b8_db_commit(db)) != APR_SUCCESS) {
-            break;
-        }
-        after = apr_pstrdup(p, B8_CELL(rows, rows->nrows - 1, 0));
-    }
-    apr_pool_destroy(chunk);
     if (*settled || *unknown) {
         B8_LOG(B8_LOG_NOTICE, 0, "B8-1422: %d interrupted send(s) settled from receipts, %d "
                "marked unknown (never resent automatically)", *settled, *unknown);

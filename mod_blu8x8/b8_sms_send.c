@@ -14,7 +14,6 @@
 #include <apr_strings.h>
 
 #define TAG_CHUNK "2000"
-#define EXPORT_CHUNK "5000"
 
 apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
 {
@@ -645,59 +644,12 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
     static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
                                           "encoding", "parts", "umid", "state", "error_code",
                                           "error_message" };
-    const char *after = "0";
-    apr_pool_t *cp;
-    b8_errkind kind = B8_OK;
+    const char *args[6];
 
     if (filters(ctx, &sender, &state, err) != B8_OK) {
         return err->kind;
     }
-    {
-        const char *line = b8_csv_line(ctx->pool, 11, header);
-        if (write(baton, line, strlen(line)) != APR_SUCCESS) {
-            return b8_fail(err, B8_EINTERNAL, "the export could not be written");
-        }
-    }
-    apr_pool_create(&cp, ctx->pool);
-    for (;;) {
-        const char *args[] = { sender, sender, state, state, after, EXPORT_CHUNK };
-        b8_rows *rows;
-        apr_array_header_t *lines;
-        apr_size_t size = 0;
-        char *text, *o;
-
-        apr_pool_clear(cp);
-        if (b8_db_select(ctx->db, cp, B8_SQL_SMS_EXPORT_AFTER, args, &rows) != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        if (!rows->nrows) {
-            break;
-        }
-        lines = apr_array_make(cp, rows->nrows, sizeof(const char *));
-        for (int r = 0; r < rows->nrows; r++) {
-            const char *f[] = { B8_CELL(rows, r, 1), B8_CELL(rows, r, 2), B8_CELL(rows, r, 3),
-                                B8_CELL(rows, r, 4), B8_CELL(rows, r, 5), B8_CELL(rows, r, 6),
-                                B8_CELL(rows, r, 7), B8_CELL(rows, r, 8), B8_CELL(rows, r, 9),
-                                B8_CELL(rows, r, 10), B8_CELL(rows, r, 11) };
-            const char *l = b8_csv_line(cp, 11, f);
-            APR_ARRAY_PUSH(lines, const char *) = l;
-            size += strlen(l);
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
-        /* One buffer per chunk (joining by concatenation would be quadratic). */
-        text = o = apr_palloc(cp, size);
-        for (int i = 0; i < lines->nelts; i++) {
-            const char *l = APR_ARRAY_IDX(lines, i, const char *);
-            apr_size_t n = strlen(l);
-            memcpy(o, l, n);
-            o += n;
-        }
-        if (write(baton, text, size) != APR_SUCCESS) {
-            kind = b8_fail(err, B8_EINTERNAL, "the export could not be written");
-            break;
-        }
-    }
-    apr_pool_destroy(cp);
-    return kind;
+    args[0] = args[1] = sender;
+    args[2] = args[3] = state;
+    return b8_export_csv(ctx, header, 11, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
 }

@@ -24,54 +24,9 @@ static const char *const CRASHED =
 
 apr_status_t b8_sms_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown)
 {
-    const char *after = "0";
-    apr_pool_t *chunk;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv = b8_receipts_settle_stale(st, p, B8_SQL_SMS_STALE, CRASHED, settled,
+                                               unknown);
 
-    *settled = *unknown = 0;
-    apr_pool_create(&chunk, p);
-    for (;;) {
-        const char *args[] = { after };
-        const char *now;
-        b8_rows *rows;
-        b8_db *db;
-
-        apr_pool_clear(chunk);
-        if ((rv = b8_db_get(st, chunk, &db)) != APR_SUCCESS) {
-            break;
-        }
-        if ((rv = b8_db_begin(db)) != APR_SUCCESS) {
-            break;
-        }
-        if ((rv = b8_db_select(db, chunk, B8_SQL_SMS_STALE, args, &rows)) != APR_SUCCESS
-            || rows->nrows == 0) {
-            b8_db_rollback(db);
-            break;
-        }
-        now = b8_now_iso(chunk);
-        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            int ok = 0;
-            /* A receipt naming the clientMessageId tells what 8x8 did with it. */
-            rv = b8_receipts_settle(db, chunk, B8_CELL(rows, r, 1), &ok);
-            if (rv == APR_SUCCESS && ok) {
-                (*settled)++;
-            }
-            if (rv == APR_SUCCESS) {
-                /* Still 'sending' when the receipts did not move it. */
-                const char *u[] = { CRASHED, now, B8_CELL(rows, r, 0) };
-                int n = 0;
-                rv = b8_db_exec(db, chunk, B8_SQL_SMS_SET_UNKNOWN, u, &n);
-                *unknown += n;
-            }
-        }
-        if (rv != APR_SUCCESS || (rv = b8_db_commit(db)) != APR_SUCCESS) {
-            B8_LOG(B8_LOG_ERR, rv, "B8-0801: cannot settle interrupted SMS: %s", b8_db_error(db));
-            b8_db_rollback(db);
-            break;
-        }
-        after = apr_pstrdup(p, B8_CELL(rows, rows->nrows - 1, 0));
-    }
-    apr_pool_destroy(chunk);
     if (*settled || *unknown) {
         B8_LOG(B8_LOG_NOTICE, 0, "B8-0802: %d interrupted SMS settled from receipts, %d marked "
                "unknown (never resent automatically)", *settled, *unknown);
@@ -216,7 +171,7 @@ static apr_status_t write_item(job *j, int idx, const b8_sms_item *it, const cha
         const char *args[] = { "8x8's answer did not say whether it took this SMS; it may have "
                                "been sent.", now, j->ids[idx] };
         o->unclear++;
-        return b8_db_exec(j->db, j->p, B8_SQL_SMS_SET_UNKNOWN, args, NULL);
+        return b8_db_exec(j->db, j->p, B8_SQL_MESSAGE_SET_UNKNOWN, args, NULL);
     }
     }
 }

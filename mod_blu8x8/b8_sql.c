@@ -137,11 +137,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CAMPAIGNS_PAGE] = {
         "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
         " ORDER BY c.id DESC LIMIT %s OFFSET %s" },
-    /* The recipient counts of that same page, in one pass over the index. */
+    /* The recipient counts of that same page (kept by triggers). */
     [B8_SQL_CAMPAIGNS_PAGE_COUNTS] = {
-        "SELECT m.campaign_id, m.state, COUNT(*) FROM messages m WHERE m.campaign_id IN "
-        "(SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
-        " ORDER BY c.id DESC LIMIT %s OFFSET %s) GROUP BY m.campaign_id, m.state" },
+        "SELECT n.campaign_id, n.state, n.n FROM campaign_counts n WHERE n.n > 0 "
+        "AND n.campaign_id IN (SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s)" },
     [B8_SQL_CAMPAIGN_INSERT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
@@ -152,9 +152,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "thumbnail_url = %s, file_size = %s, duration = %s, button_caption = %s, "
         "button_url = %s, updated_at = %s WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
-    /* Walks the (campaign_id, state, id) index. */
     [B8_SQL_CAMPAIGN_COUNTS] = {
-        "SELECT state, COUNT(*) FROM messages WHERE campaign_id = %s GROUP BY state" },
+        "SELECT state, n FROM campaign_counts WHERE campaign_id = %s AND n > 0 "
+        "ORDER BY state" },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
         "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
 #undef B8_CAMPAIGN_COLS
@@ -172,17 +172,19 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECIPIENT_BY_ID] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s" },
     [B8_SQL_RECIPIENT_DELETE] = { "DELETE FROM messages WHERE id = %s AND campaign_id = %s" },
-    /* Pages walk the (campaign_id, id) and (campaign_id, state, id) indexes. */
+    /* Pages walk the (campaign_id, id) index (a state filter reads past the
+     * rows in other states: at most one campaign's rows). */
     [B8_SQL_RECIPIENTS_PAGE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s "
         "ORDER BY id LIMIT %s OFFSET %s" },
     [B8_SQL_RECIPIENTS_PAGE_STATE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND state = %s "
         "ORDER BY id LIMIT %s OFFSET %s" },
-    /* Exports: one chunk after the last id seen. */
+    /* recipients.csv: the id, then the columns of the file, one chunk after
+     * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
-        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND id > %s "
-        "ORDER BY id LIMIT %s" },
+        "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
+        "updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id LIMIT %s" },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
@@ -299,6 +301,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "error_message, price, event_at, received_at, matched) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
     [B8_SQL_RECEIPT_SET_MATCHED] = { "UPDATE receipts SET matched = 1 WHERE id = %s AND matched = 0" },
+    /* A row still 'sending' whose fate nobody knows (a send cut short). */
+    [B8_SQL_MESSAGE_SET_UNKNOWN] = {
+        "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'sending'" },
     /* Receipts kept for a message that did not exist or had no UMID yet. */
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
@@ -325,13 +331,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPT_CAMPAIGN_LOCK] = {
         "UPDATE campaigns SET state = state WHERE id = %s "
         "AND state IN ('queued', 'sending', 'paused')" },
-    /* 1 while a recipient is neither delivered nor read: three ranges of the
-     * (campaign_id, state, id) index, each stopping at its first row. */
+    /* The recipients neither delivered nor read (0: the campaign is done). */
     [B8_SQL_RECEIPT_CAMPAIGN_OPEN] = {
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM messages WHERE campaign_id = %s "
-        "AND state < 'delivered') OR EXISTS (SELECT 1 FROM messages WHERE campaign_id = %s "
-        "AND state > 'delivered' AND state < 'read') OR EXISTS (SELECT 1 FROM messages "
-        "WHERE campaign_id = %s AND state > 'read') THEN 1 ELSE 0 END" },
+        "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE campaign_id = %s "
+        "AND state NOT IN ('delivered', 'read')" },
     [B8_SQL_RECEIPT_CAMPAIGN_DONE] = {
         "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s WHERE id = %s "
         "AND state IN ('queued', 'sending', 'paused')" },
@@ -485,9 +488,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING" },
     [B8_SQL_ACTION_PENDING_COUNT] = {
-        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND state = 'pending'" },
+        "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE campaign_id = %s "
+        "AND state = 'pending'" },
     [B8_SQL_PROGRESS_COUNTS] = {
-        "SELECT state, COUNT(*) FROM messages WHERE campaign_id = %s GROUP BY state" },
+        "SELECT state, n FROM campaign_counts WHERE campaign_id = %s AND n > 0 "
+        "ORDER BY state" },
+    /* The state test is the messages_campaign_failures index's own. */
     [B8_SQL_PROGRESS_FAILURES] = {
         "SELECT id, phone, name, state, error_code, error_message, updated_at FROM messages "
         "WHERE campaign_id = %s AND state IN ('failed', 'undelivered', 'unknown') "
@@ -551,9 +557,6 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SMS_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
         "AND id > %s ORDER BY id LIMIT 500" },
-    [B8_SQL_SMS_SET_UNKNOWN] = {
-        "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
-        "WHERE id = %s AND state = 'sending'" },
     [B8_SQL_SMS_NEXT_BATCH] = {
         "SELECT id, sender, state, next_at, tries, rate_limited, total FROM sms_batches "
         "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
@@ -647,7 +650,7 @@ int b8_sql_nargs(b8_sql_id id)
     return n;
 }
 
-/* Migration 1: the whole schema of SPEC.md. */
+/* Migration 1: the whole schema of SPEC.md; later ones change it. */
 static const char *const migrations[] = {
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);"
     "CREATE TABLE runtime (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);"
@@ -717,7 +720,78 @@ static const char *const migrations[] = {
     " contact_id @ID@, claimed_by @ID@, claimed_at TEXT, created_at TEXT NOT NULL);"
     "CREATE INDEX leads_claimed ON leads (claimed_by, id);"
     "CREATE INDEX messages_lead ON messages (lead_id, user_id)",
+    /* Migration 2: delivery receipts (most of all writes) touch the fewest
+     * pages. Recipient counts per campaign and state are kept by triggers
+     * (below, per database) in campaign_counts instead of being counted
+     * off a (campaign_id, state) index that every receipt reshuffled; rows
+     * are indexed by state only while a lane looks them up ('pending',
+     * 'sending') or while they need attention (the failures list). */
+    "CREATE TABLE campaign_counts (campaign_id @ID@ NOT NULL REFERENCES campaigns (id)"
+    " ON DELETE CASCADE, state TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign_id, state));"
+    "INSERT INTO campaign_counts (campaign_id, state, n) SELECT campaign_id, state, COUNT(*)"
+    " FROM messages WHERE campaign_id IS NOT NULL GROUP BY campaign_id, state;"
+    "DROP INDEX messages_kind_state;"
+    "DROP INDEX messages_campaign_state;"
+    "CREATE INDEX messages_kind_pending ON messages (kind, id) WHERE state = 'pending';"
+    "CREATE INDEX messages_kind_sending ON messages (kind, id) WHERE state = 'sending';"
+    "CREATE INDEX messages_campaign_pending ON messages (campaign_id, id) WHERE state = 'pending';"
+    "CREATE INDEX messages_campaign_failures ON messages (campaign_id, updated_at)"
+    " WHERE state IN ('failed', 'undelivered', 'unknown')",
 };
+
+/* The statements of a migration that differ by database (triggers), one
+ * statement per string, NULL-terminated; run after its common DDL. */
+static const char *const counts_sqlite[] = {
+    "CREATE TRIGGER messages_counts_insert AFTER INSERT ON messages "
+    "WHEN NEW.campaign_id IS NOT NULL BEGIN "
+    "INSERT INTO campaign_counts (campaign_id, state, n) VALUES (NEW.campaign_id, NEW.state, 1) "
+    "ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_counts_update AFTER UPDATE OF state ON messages "
+    "WHEN NEW.campaign_id IS NOT NULL AND OLD.state <> NEW.state BEGIN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state; "
+    "INSERT INTO campaign_counts (campaign_id, state, n) VALUES (NEW.campaign_id, NEW.state, 1) "
+    "ON CONFLICT (campaign_id, state) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_counts_delete AFTER DELETE ON messages "
+    "WHEN OLD.campaign_id IS NOT NULL BEGIN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state; END",
+    NULL
+};
+
+/* A count row is decremented before the other is incremented: receipts
+ * only move forward, so concurrent ones lock count rows in one order. */
+static const char *const counts_pgsql[] = {
+    "CREATE FUNCTION blu8x8_campaign_counts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP <> 'INSERT' AND OLD.campaign_id IS NOT NULL THEN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state; END IF; "
+    "IF TG_OP <> 'DELETE' AND NEW.campaign_id IS NOT NULL THEN "
+    "INSERT INTO campaign_counts (campaign_id, state, n) VALUES (NEW.campaign_id, NEW.state, 1) "
+    "ON CONFLICT (campaign_id, state) DO UPDATE SET n = campaign_counts.n + 1; END IF; "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER messages_counts AFTER INSERT OR DELETE ON messages "
+    "FOR EACH ROW EXECUTE FUNCTION blu8x8_campaign_counts()",
+    "CREATE TRIGGER messages_counts_state AFTER UPDATE OF state ON messages "
+    "FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) "
+    "EXECUTE FUNCTION blu8x8_campaign_counts()",
+    NULL
+};
+
+static const struct { const char *const *sqlite, *const *pgsql; } migration_extras[] = {
+    { NULL, NULL },
+    { counts_sqlite, counts_pgsql },
+};
+
+_Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])
+                   == sizeof(migrations) / sizeof(migrations[0]),
+               "one migration_extras entry per migration");
+
+const char *const *b8_sql_migration_extra(int v, int sqlite)
+{
+    return sqlite ? migration_extras[v - 1].sqlite : migration_extras[v - 1].pgsql;
+}
 
 int b8_sql_migration_count(void)
 {

@@ -100,6 +100,7 @@
 #define B8_SQL_WEBHOOK(X) \
     X(RECEIPT_INSERT, W) \
     X(RECEIPT_SET_MATCHED, W) \
+    X(MESSAGE_SET_UNKNOWN, W) \
     X(RECEIPTS_FOR_MESSAGE, R) \
     X(RECEIPT_MESSAGE_BY_UMID, R) \
     X(RECEIPT_MESSAGE_BY_CMID, R) \
@@ -179,7 +180,6 @@
     X(SMS_PAGE, R) \
     X(SMS_EXPORT_AFTER, R) \
     X(SMS_STALE, R) \
-    X(SMS_SET_UNKNOWN, W) \
     X(SMS_NEXT_BATCH, R) \
     X(SMS_CLAIMABLE, R) \
     X(SMS_SKIP, W) \
@@ -241,5 +241,8 @@ int b8_sql_writes(b8_sql_id id);
 int b8_sql_migration_count(void);
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */
 const char *b8_sql_migration(apr_pool_t *p, int v, int sqlite);
+/* Its statements that differ by database (triggers), each whole, NULL-
+ * terminated; NULL when there are none. Run after the common DDL. */
+const char *const *b8_sql_migration_extra(int v, int sqlite);
 
 #endif

@@ -7,7 +7,22 @@
 #include <apr_file_io.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+
+/* Most works one group transaction runs: bounds a group's latency. */
+#define GROUP_MAX 128
+
+/* One caller's work waiting for (or in) a group transaction. It lives on the
+ * caller's stack: the caller sleeps until done is set under group_lock. */
+typedef struct group_item {
+    struct group_item *next;
+    b8_tx_work work;
+    void *arg;
+    int done;
+    apr_status_t rv;
+    char error[512];
+} group_item;
 
 struct b8_store {
     apr_pool_t *pool;
@@ -24,6 +39,12 @@ struct b8_store {
      * file the kernel queues writers on, so that they never sleep in
      * SQLite's busy handler (1 ms and more) while holding that mutex. */
     apr_file_t *lock_file;
+    /* Group commit (b8_db_group_write): the works queued by this process's
+     * threads, and whether one of them is running a group now. */
+    apr_thread_mutex_t *group_lock;
+    apr_thread_cond_t *group_cond;
+    group_item *group_head, *group_tail;
+    int group_running;
 };
 
 struct b8_db {
@@ -134,11 +155,14 @@ static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *po
          * event answered 200, or a recipient marked 'sending' before its
          * request, must not vanish after a reboot (a lost mark would send
          * the message again). A 1 MiB page cache per connection: the hot
-         * pages are few (indexes of the current campaign), connections many. */
+         * pages are few (indexes of the current campaign), connections many.
+         * Temporary storage in memory: a statement whose triggers write
+         * (campaign_counts) keeps a statement journal, which must not cost
+         * file writes on every recipient inserted or receipt applied. */
         static const char *const pragmas[] = {
             "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
-            "PRAGMA cache_size = -1024", NULL
+            "PRAGMA cache_size = -1024", "PRAGMA temp_store = MEMORY", NULL
         };
         for (int i = 0; pragmas[i]; i++) {
             if (raw_select(db, own, pragmas[i]) != APR_SUCCESS) {
@@ -191,9 +215,12 @@ apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params
                             driver, st->sqlite ? "sqlite3" : "pgsql");
         return rv;
     }
-    rv = apr_thread_mutex_create(&st->write_lock, APR_THREAD_MUTEX_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
-        *err = "cannot create the store's write lock";
+    if ((rv = apr_thread_mutex_create(&st->write_lock, APR_THREAD_MUTEX_DEFAULT, p))
+            != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&st->group_lock, APR_THREAD_MUTEX_DEFAULT, p))
+            != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&st->group_cond, p)) != APR_SUCCESS) {
+        *err = "cannot create the store's write locks";
         return rv;
     }
     if (st->sqlite
@@ -445,6 +472,129 @@ void b8_db_rollback(b8_db *db)
     }
 }
 
+/* One work in its own transaction. */
+static apr_status_t run_alone(b8_db *db, apr_pool_t *p, b8_tx_work work, void *arg)
+{
+    apr_status_t rv;
+
+    if ((rv = b8_db_begin(db)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = work(db, p, arg)) != APR_SUCCESS) {
+        b8_db_rollback(db);
+        return rv;
+    }
+    return b8_db_commit(db);
+}
+
+/* Takes the queued works off the queue, at most GROUP_MAX (group_lock held). */
+static group_item *take_group(b8_store *st)
+{
+    group_item *group = st->group_head, *last = group;
+    int n = 1;
+
+    if (!group) {
+        return NULL;
+    }
+    while (last->next && n < GROUP_MAX) {
+        last = last->next;
+        n++;
+    }
+    st->group_head = last->next;
+    if (!st->group_head) {
+        st->group_tail = NULL;
+    }
+    last->next = NULL;
+    return group;
+}
+
+/* Leads one group on db: first the write transaction (while we wait for the
+ * write lock, more works queue up), then every queued work in it, one
+ * commit. When a work or the commit fails, the group is undone and each of
+ * its works runs again alone, so that one bad work fails only its caller.
+ * Answers the group it ran. */
+static group_item *run_group(b8_db *db, apr_pool_t *p)
+{
+    b8_store *st = db->st;
+    apr_status_t rv = b8_db_begin(db), began = rv;
+    group_item *group, *it;
+
+    apr_thread_mutex_lock(st->group_lock);
+    group = take_group(st);
+    apr_thread_mutex_unlock(st->group_lock);
+    for (it = group; rv == APR_SUCCESS && it; it = it->next) {
+        apr_pool_clear(p);
+        rv = it->work(db, p, it->arg);
+    }
+    if (rv != APR_SUCCESS) {
+        b8_db_rollback(db);
+    }
+    else {
+        rv = b8_db_commit(db);
+    }
+    for (it = group; it; it = it->next) {
+        apr_pool_clear(p);
+        it->rv = rv == APR_SUCCESS || began != APR_SUCCESS || !group->next
+                     ? rv : run_alone(db, p, it->work, it->arg);
+        apr_cpystrn(it->error, it->rv == APR_SUCCESS ? "" : db->error, sizeof(it->error));
+    }
+    return group;
+}
+
+apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg)
+{
+    b8_store *st = db->st;
+    group_item me = { .work = work, .arg = arg };
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    if (db->in_tx) {
+        return work(db, db->pool, arg);   /* already inside the caller's transaction */
+    }
+    if ((rv = apr_pool_create(&p, db->pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!st->sqlite) {
+        /* PostgreSQL groups concurrent commits itself, and works sharing a
+         * transaction there could deadlock on each other's row locks. */
+        rv = run_alone(db, p, work, arg);
+        apr_pool_destroy(p);
+        return rv;
+    }
+    apr_thread_mutex_lock(st->group_lock);
+    if (st->group_tail) {
+        st->group_tail->next = &me;
+    }
+    else {
+        st->group_head = &me;
+    }
+    st->group_tail = &me;
+    while (!me.done) {
+        group_item *group, *it, *next;
+
+        if (st->group_running) {
+            apr_thread_cond_wait(st->group_cond, st->group_lock);
+            continue;
+        }
+        st->group_running = 1;
+        apr_thread_mutex_unlock(st->group_lock);
+        group = run_group(db, p);
+        apr_thread_mutex_lock(st->group_lock);
+        for (it = group; it; it = next) {
+            next = it->next;   /* read before done: a done work's caller may leave */
+            it->done = 1;
+        }
+        st->group_running = 0;
+        apr_thread_cond_broadcast(st->group_cond);
+    }
+    apr_thread_mutex_unlock(st->group_lock);
+    apr_pool_destroy(p);
+    if (me.rv != APR_SUCCESS) {
+        apr_cpystrn(db->error, me.error, sizeof(db->error));
+    }
+    return me.rv;
+}
+
 const char *b8_db_error(const b8_db *db)
 {
     return db->error[0] ? db->error : "no error";
@@ -459,6 +609,7 @@ int b8_store_schema_version(void)
 static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
 {
     char *ddl = apr_pstrdup(p, b8_sql_migration(p, version, db->st->sqlite));
+    const char *const *extra;
     char *last = NULL;
 
     for (char *stmt = apr_strtok(ddl, ";", &last); stmt; stmt = apr_strtok(NULL, ";", &last)) {
@@ -470,11 +621,22 @@ static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
             return APR_EGENERAL;
         }
     }
+    extra = b8_sql_migration_extra(version, db->st->sqlite);
+    for (int i = 0; extra && extra[i]; i++) {
+        if (raw_query(db, extra[i]) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    /* apr_dbd's sqlite3 driver prepares with the legacy interface, whose
+     * statements fail (SQLITE_SCHEMA) once the schema changed instead of
+     * preparing themselves again: prepare afresh after DDL. The old ones
+     * are finalised with the connection's pool. */
+    memset(db->stmts, 0, sizeof(db->stmts));
     return APR_SUCCESS;
 }
 
-/* 1 when the schema exists at this module's version (read without DDL). */
-static int schema_up_to_date(b8_db *db, apr_pool_t *p)
+/* 1 when the schema exists at that version (read without DDL). */
+static int schema_up_to_date(b8_db *db, apr_pool_t *p, int target)
 {
     const char *exists = NULL, *version = NULL;
     const char *probe = db->st->sqlite
@@ -483,16 +645,27 @@ static int schema_up_to_date(b8_db *db, apr_pool_t *p)
 
     return raw_value(db, p, probe, &exists) == APR_SUCCESS && exists && strcmp(exists, "1") == 0
            && b8_db_value(db, p, B8_SQL_SCHEMA_VERSION, NULL, &version) == APR_SUCCESS
-           && version && strtol(version, NULL, 10) == b8_sql_migration_count();
+           && version && strtol(version, NULL, 10) == target;
 }
 
 apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
+{
+    return b8_store_migrate_to(st, p, b8_sql_migration_count(), err);
+}
+
+apr_status_t b8_store_migrate_to(b8_store *st, apr_pool_t *p, int target, const char **err)
 {
     b8_db *db;
     const char *current;
     long have = 0;
     apr_status_t rv;
     apr_pool_t *tp;
+
+    if (target < 1 || target > b8_sql_migration_count()) {
+        *err = apr_psprintf(p, "no schema version %d (this module has 1 to %d)", target,
+                            b8_sql_migration_count());
+        return APR_EINVAL;
+    }
 
     apr_pool_create(&tp, p);
     rv = b8_db_get(st, tp, &db);
@@ -501,7 +674,7 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
         apr_pool_destroy(tp);
         return rv;
     }
-    if (schema_up_to_date(db, tp)) {
+    if (schema_up_to_date(db, tp, target)) {
         /* Nothing to create or lock: a role with only DML rights can start. */
         apr_pool_destroy(tp);
         return APR_SUCCESS;
@@ -532,7 +705,7 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err)
         apr_pool_destroy(tp);
         return APR_EGENERAL;
     }
-    for (int v = (int)have + 1; v <= b8_sql_migration_count(); v++) {
+    for (int v = (int)have + 1; v <= target; v++) {
         const char *args[] = { apr_itoa(tp, v) };
         if (run_migration(db, tp, v) != APR_SUCCESS
             || b8_db_exec(db, tp, B8_SQL_SCHEMA_VERSION_SET, args, NULL) != APR_SUCCESS) {

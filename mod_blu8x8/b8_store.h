@@ -27,6 +27,8 @@ apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params
 /* Creates the schema or brings it up to date; safe when several processes
  * start at once (SQLite write lock, PostgreSQL advisory lock). */
 apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err);
+/* Up to that version only (tests of an upgrade from an older schema). */
+apr_status_t b8_store_migrate_to(b8_store *st, apr_pool_t *p, int version, const char **err);
 int b8_store_schema_version(void);
 int b8_store_is_sqlite(const b8_store *st);
 
@@ -47,6 +49,17 @@ apr_status_t b8_db_value(b8_db *db, apr_pool_t *p, b8_sql_id id,
 apr_status_t b8_db_begin(b8_db *db);
 apr_status_t b8_db_commit(b8_db *db);
 void b8_db_rollback(b8_db *db);
+
+/* Group commit: runs work(db, p, arg) in a write transaction shared with
+ * the works other threads of this process hand in at the same moment, so
+ * that many small writes cost one commit (one fsync) together. Returns once
+ * the transaction that ran it has committed, or with its failure. The work
+ * may run on another thread's connection and may run twice (alone again
+ * when its group failed): it touches only the database and its arg, and
+ * allocates from p, which is cleared after it. Inside an open transaction
+ * the work simply runs there. */
+typedef apr_status_t (*b8_tx_work)(b8_db *db, apr_pool_t *p, void *arg);
+apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg);
 const char *b8_db_error(const b8_db *db);
 
 #endif

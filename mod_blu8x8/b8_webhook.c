@@ -402,26 +402,30 @@ static const char *loggable(const char *s)
     return s[n] == '\0' && n > 0 && n <= 64 ? s : "(unprintable)";
 }
 
+typedef struct {
+    const b8_receipt *receipt;
+    int matched, changed;
+} receipt_work;
+
+static apr_status_t record_receipt(b8_db *db, apr_pool_t *p, void *arg)
+{
+    receipt_work *w = arg;
+    return b8_receipt_record(db, p, w->receipt, &w->matched, &w->changed);
+}
+
+/* Receipts come in floods (a campaign's every recipient, several times):
+ * the ones arriving together share one transaction and one commit. */
 static b8_errkind store_receipt(b8_ctx *ctx, const b8_event *ev, b8_err *err)
 {
     const b8_receipt *rc = &ev->receipt;
-    int matched = 0, changed = 0;
+    receipt_work w = { .receipt = rc };
 
-    if (b8_db_begin(ctx->db) != APR_SUCCESS) {
-        return b8_fail_db(err, ctx->db);
-    }
-    if (b8_receipt_record(ctx->db, ctx->pool, rc, &matched, &changed) != APR_SUCCESS) {
-        b8_db_rollback(ctx->db);
+    if (b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1510: cannot store the receipt for umid %s",
                loggable(rc->umid));
         return b8_fail_db(err, ctx->db);
     }
-    if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, 0, "B8-1511: cannot commit the receipt for umid %s",
-               loggable(rc->umid));
-        return b8_fail_db(err, ctx->db);
-    }
-    if (!matched) {
+    if (!w.matched) {
         B8_LOG(B8_LOG_INFO, 0, "B8-1512: receipt (%s) for a message we do not know yet, umid %s "
                "clientMessageId %s: kept to settle it later", loggable(rc->state),
                loggable(rc->umid), loggable(rc->client_message_id));
@@ -429,7 +433,7 @@ static b8_errkind store_receipt(b8_ctx *ctx, const b8_event *ev, b8_err *err)
     else {
         B8_LOG(B8_LOG_DEBUG, 0, "B8-1513: receipt %s for umid %s %s",
                loggable(rc->state), loggable(rc->umid),
-               changed ? "applied" : "changed nothing (not a step forward)");
+               w.changed ? "applied" : "changed nothing (not a step forward)");
     }
     return B8_OK;
 }

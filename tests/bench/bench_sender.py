@@ -15,7 +15,6 @@ process) so that the stand-in's bookkeeping is not what is measured. Prints
 figures next to their targets; it never fails on timing.
 """
 
-import os
 import pathlib
 import signal
 import statistics

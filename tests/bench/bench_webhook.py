@@ -195,8 +195,8 @@ def main() -> int:
     print(f"receipts sent: {answered:,} (answered by httpd; wrk counted {hook['requests']:,} "
           f"complete, the rest were cut off by its stop or a closed connection)")
     print(f"receipts applied: {receipts[1]:,} matched of {receipts[0]:,} stored; message state "
-          f"steps: {steps:,} (a message whose earlier receipt wrk lost to a socket error moves "
-          f"two steps at once)")
+          f"steps: {steps:,} (a message whose earlier receipt wrk lost to a socket error, or "
+          f"built only to check its script, moves two steps at once)")
     print(f"non-2xx answers: {non2xx} (httpd log), {hook['status_errors']} (wrk); socket errors: "
           f"{hook['socket_errors']} (connect {hook['connect']}, read {hook['read']}, "
           f"write {hook['write']}, timeout {hook['timeout']}); static non-2xx: "
@@ -204,7 +204,9 @@ def main() -> int:
     problems = []
     if not answered == receipts[0] == receipts[1]:
         problems.append("receipts applied differ from receipts sent")
-    if not receipts[1] <= steps <= receipts[1] + hook["socket_errors"]:
+    # wrk calls request() once per thread to check the script and never sends
+    # that receipt: its message moves two steps on its next one.
+    if not receipts[1] <= steps <= receipts[1] + hook["socket_errors"] + THREADS:
         problems.append("some receipts were not a state change, or changed more than one")
     if non2xx or hook["status_errors"]:
         problems.append("some receipts were refused")

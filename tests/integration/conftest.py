@@ -65,6 +65,17 @@ CRASH_PATTERNS = re.compile(
     r"LeakSanitizer|Assertion .* failed|double free|corrupted)")
 
 
+def wait_until(pred, timeout=10.0, step=0.05, what="condition"):
+    """pred's first true value, polled every step seconds; fails after timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -396,6 +407,19 @@ class Httpd:
             lines.append(reports)
         return lines
 
+    def count_drift(self) -> list[str]:
+        """The recipient counts the triggers keep (campaign_counts) against
+        the rows themselves: every test that ends with a difference fails."""
+        try:
+            kept = {(str(c), s): n for c, s, n in
+                    self.sql("SELECT campaign_id, state, n FROM campaign_counts WHERE n <> 0")}
+            rows = {(str(c), s): n for c, s, n in
+                    self.sql("SELECT campaign_id, state, COUNT(*) FROM messages "
+                             "WHERE campaign_id IS NOT NULL GROUP BY campaign_id, state")}
+        except Exception:   # never started: no database to check
+            return []
+        return [f"campaign_counts says {kept} but the rows say {rows}"] if kept != rows else []
+
     def sql(self, query: str, params=()):
         """Reads the database directly (tests only; the module owns writes).
         SQLite's ? placeholders, on either database; rows as tuples."""
@@ -496,9 +520,10 @@ def make_server(eightx8, openai):
     yield factory
     for h in made:
         h.stop()
+    drift = [p for h in made for p in h.count_drift()]
     for h in made:
         h.drop_database()
-    problems = [p for h in made for p in h.problems(getattr(factory, "allowed", None))]
+    problems = drift + [p for h in made for p in h.problems(getattr(factory, "allowed", None))]
     for h in made:
         if not problems:
             shutil.rmtree(h.root, ignore_errors=True)
@@ -512,8 +537,9 @@ def server(eightx8, openai):
     _servers.append(h)
     yield h
     h.stop()
+    drift = h.count_drift()
     h.drop_database()
-    problems = h.problems()
+    problems = drift + h.problems()
     if not problems:
         shutil.rmtree(h.root, ignore_errors=True)
     assert not problems, "server problems:\n" + "\n".join(problems)

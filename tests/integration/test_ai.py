@@ -5,7 +5,6 @@ stand-in and sends replies and pings through the 8x8 stand-in."""
 import concurrent.futures
 import hashlib
 import hmac
-import json
 import os
 import re
 import signal

@@ -1,6 +1,5 @@
 """Contacts and tags: JSON API, pages, CSV import, CSRF and HTML escaping."""
 
-import re
 
 import pytest
 

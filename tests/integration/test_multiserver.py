@@ -24,7 +24,7 @@ import uuid
 
 import pytest
 
-from conftest import DB, PG, pg_connect
+from conftest import DB, PG, pg_connect, wait_until
 from test_ai import (AI_DIRECTIVES, chat_calls, claim_links, inbound, intent_calls,
                      intent_reply, pings, viber_sends)
 
@@ -40,16 +40,6 @@ _phones = itertools.count(1)
 
 def new_phones(n: int) -> list[str]:
     return [f"+63937{next(_phones):07d}" for _ in range(n)]
-
-
-def wait_until(pred, timeout=10.0, step=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_pair(make_server, directives: str = ""):

@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from conftest import Client, free_port
+from conftest import Client, free_port, wait_until
 from standins import EightByEight
 
 SUB = "BluCoffeePH_TwoWayViber_NOTIF"
@@ -31,16 +31,6 @@ _phones = itertools.count(1)
 
 def new_phones(n: int) -> list[str]:
     return [f"+63927{next(_phones):07d}" for _ in range(n)]
-
-
-def wait_until(pred, timeout=10.0, step=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def set_interval(api, seconds) -> None:

@@ -17,7 +17,7 @@ import signal
 import time
 import uuid
 
-from conftest import Client
+from conftest import Client, wait_until
 
 SUB = "BluCoffeePH_NOTIF"
 SINGLE = f"/api/v1/subaccounts/{SUB}/messages"
@@ -29,16 +29,6 @@ _phones = itertools.count(1)
 
 def new_phones(n: int) -> list[str]:
     return [f"+63939{next(_phones):07d}" for _ in range(n)]
-
-
-def wait_until(pred, timeout=10.0, step=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def send(api, **body):

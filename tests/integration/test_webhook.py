@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import shutil
 import socket
+import threading
 import time
 import urllib.parse
 import uuid
@@ -313,6 +315,43 @@ def test_campaign_with_an_undelivered_recipient_is_not_done_by_receipts(server):
     hook(server, receipt(a["umid"], a["cmid"], "undelivered", errorCode=15, errorMessage="Expired"))
     hook(server, receipt(b["umid"], b["cmid"], "read"))
     assert campaign_state(server, cid)[0] == "sending"
+
+
+def test_a_flood_of_concurrent_receipts_applies_every_one(server):
+    """Receipts arriving together share transactions (group commit on
+    SQLite): none may be lost, applied twice or answered before it is
+    stored, and the campaign becomes Done exactly once."""
+    cid, recipients = seed_campaign(server, 120)
+    before = counts(server)[0]
+    # Every recipient gets sent, delivered and read, in shuffled order,
+    # plus receipts for messages we do not know (kept unmatched).
+    bodies = [receipt(r["umid"], r["cmid"], state) for r in recipients
+              for state in ("sent", "delivered", "read")]
+    bodies += [receipt(f"flood-unknown-{i}", None, "delivered") for i in range(40)]
+    random.Random(5).shuffle(bodies)
+    answers = []
+
+    def post(chunk):
+        client = Client(server.port, None)
+        for body in chunk:
+            answers.append(client.request("POST", HOOK, body=json.dumps(body).encode(),
+                                          headers={"Content-Type": "application/json"}).status)
+
+    threads = [threading.Thread(target=post, args=(bodies[i::16],)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers.count(200) == len(bodies), sorted(set(answers))
+    assert counts(server)[0] - before == len(bodies)
+    states = server.sql("SELECT state, COUNT(*) FROM messages WHERE campaign_id = ? "
+                        "GROUP BY state", (cid,))
+    assert states == [("read", 120)]
+    assert server.sql("SELECT COUNT(*) FROM receipts WHERE umid LIKE ? AND matched = 0",
+                      ("flood-unknown-%",))[0][0] == 40
+    state, done_at = campaign_state(server, cid)
+    assert state == "done" and done_at
+    assert server.read_log().count(f"B8-1501: campaign {cid} is done") == 1
 
 
 # ------------------------------------------------------- refused requests

@@ -238,7 +238,169 @@ B8_TEST(store_concurrent_writers_lose_nothing)
     remove_db(p, path);
 }
 
+/* Group commit: threads hand in read-then-write works at once; works that
+ * share a transaction still see each other's writes, and a failing work
+ * (every 25th of thread 0) is undone alone, reported to its own caller. */
+typedef struct { b8_store *st; int fail_every, failures, refused; } group_job;
+typedef struct { int fail; } increment_arg;
+
+static apr_status_t increment_work(b8_db *db, apr_pool_t *p, void *data)
+{
+    increment_arg *a = data;
+    const char *key[] = { "counter" };
+    const char *v = NULL;
+    apr_status_t rv = b8_db_value(db, p, B8_SQL_RUNTIME_GET, key, &v);
+
+    if (rv == APR_SUCCESS) {
+        const char *args[] = { "counter", apr_itoa(p, (v ? atoi(v) : 0) + 1),
+                               "2026-01-01T00:00:00.000Z" };
+        rv = b8_db_exec(db, p, B8_SQL_RUNTIME_PUT, args, NULL);
+    }
+    return rv == APR_SUCCESS && a->fail ? APR_EGENERAL : rv;
+}
+
+static void *APR_THREAD_FUNC group_many(apr_thread_t *t, void *data)
+{
+    group_job *job = data;
+    apr_pool_t *tp;
+
+    apr_pool_create(&tp, NULL);
+    for (int i = 1; i <= 100; i++) {
+        increment_arg a = { job->fail_every && i % job->fail_every == 0 };
+        b8_db *db;
+        if (b8_db_get(job->st, tp, &db) != APR_SUCCESS) {
+            job->failures++;
+        }
+        else if (b8_db_group_write(db, increment_work, &a) != APR_SUCCESS) {
+            job->refused += a.fail;
+            job->failures += !a.fail;
+        }
+        else {
+            job->failures += a.fail;   /* a failing work must not be committed */
+        }
+        apr_pool_clear(tp);
+    }
+    apr_pool_destroy(tp);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+B8_TEST(store_group_write_commits_each_work_once)
+{
+    const char *path = temp_db(p), *err = NULL, *v = NULL;
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp;
+    apr_thread_t *threads[8];
+    group_job jobs[8];
+    apr_status_t trv;
+    const char *key[] = { "counter" };
+
+    apr_pool_create(&sp, p);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 8, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (group_job){ .st = st, .fail_every = i == 0 ? 25 : 0 };
+        apr_thread_create(&threads[i], NULL, group_many, &jobs[i], sp);
+    }
+    for (int i = 0; i < 8; i++) {
+        apr_thread_join(&trv, threads[i]);
+        B8_CHECK_INT(jobs[i].failures, 0);
+    }
+    B8_CHECK_INT(jobs[0].refused, 4);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
+    B8_CHECK_STR(v, "796");
+    /* Inside an open transaction the work simply joins it. */
+    {
+        increment_arg a = { 0 };
+        B8_CHECK(b8_db_begin(db) == APR_SUCCESS);
+        B8_CHECK(b8_db_group_write(db, increment_work, &a) == APR_SUCCESS);
+        b8_db_rollback(db);
+        B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
+        B8_CHECK_STR(v, "796");
+    }
+    apr_pool_destroy(sp);
+    remove_db(p, path);
+}
+
+/* Recipient counts per campaign and state (campaign_counts) are filled in
+ * from the rows by migration 2 and kept by triggers from then on. */
+static const char *counts_of(b8_db *db, apr_pool_t *p, const char *campaign_id)
+{
+    const char *args[] = { campaign_id };
+    const char *out = "";
+    b8_rows *rows;
+
+    if (b8_db_select(db, p, B8_SQL_CAMPAIGN_COUNTS, args, &rows) != APR_SUCCESS) {
+        return "error";
+    }
+    for (int i = 0; i < rows->nrows; i++) {
+        out = apr_pstrcat(p, out, *out ? " " : "", B8_CELL(rows, i, 0), "=",
+                          B8_CELL(rows, i, 1), NULL);
+    }
+    return out;
+}
+
+B8_TEST(store_campaign_counts_follow_the_rows)
+{
+    const char *path = temp_db(p), *err = NULL, *cid = NULL, *mid = NULL;
+    const char *now = "2026-01-01T00:00:00.000Z";
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp, *v1;
+
+    apr_pool_create(&sp, p);
+    apr_pool_create(&v1, sp);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate_to(st, v1, 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate_to(st, v1, 9999, &err) == APR_EINVAL);
+    B8_CHECK(b8_db_get(st, v1, &db) == APR_SUCCESS);
+    {
+        const char *c[] = { "Counts", "text", "Hi", NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            now, now };
+        B8_CHECK(b8_db_value(db, v1, B8_SQL_CAMPAIGN_INSERT, c, &cid) == APR_SUCCESS && cid);
+        cid = apr_pstrdup(sp, cid);
+    }
+    for (int i = 0; i < 3; i++) {
+        const char *phone = apr_psprintf(v1, "+63917000000%d", i);
+        const char *r[] = { cid, NULL, phone, phone + 1, "", apr_psprintf(v1, "cm-%d", i),
+                            now, now };
+        B8_CHECK(b8_db_exec(db, v1, B8_SQL_RECIPIENT_INSERT, r, NULL) == APR_SUCCESS);
+    }
+    {
+        const char *k[] = { "cm-0" };
+        const char *id = NULL;
+        B8_CHECK(b8_db_value(db, v1, B8_SQL_RECEIPT_MESSAGE_BY_CMID, k, &id) == APR_SUCCESS);
+        mid = apr_pstrdup(sp, id);
+        const char *mark[] = { now, mid };
+        B8_CHECK(b8_db_exec(db, v1, B8_SQL_SEND_MARK, mark, NULL) == APR_SUCCESS);
+    }
+    apr_pool_destroy(v1);   /* that connection's statements know only schema 1 */
+
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK_STR(counts_of(db, sp, cid), "pending=2 sending=1");
+    {
+        const char *apply[] = { "delivered", NULL, NULL, NULL, NULL, now, now, mid, "5" };
+        const char *cancel[] = { now, cid };
+        const char *del[] = { mid, cid };
+        int n = 0;
+        B8_CHECK(b8_db_exec(db, sp, B8_SQL_RECEIPT_MESSAGE_APPLY, apply, &n) == APR_SUCCESS);
+        B8_CHECK_INT(n, 1);
+        B8_CHECK(b8_db_exec(db, sp, B8_SQL_ACTION_CANCEL_PENDING, cancel, &n) == APR_SUCCESS);
+        B8_CHECK_INT(n, 2);
+        B8_CHECK_STR(counts_of(db, sp, cid), "cancelled=2 delivered=1");
+        B8_CHECK(b8_db_exec(db, sp, B8_SQL_RECIPIENT_DELETE, del, &n) == APR_SUCCESS);
+        B8_CHECK_STR(counts_of(db, sp, cid), "cancelled=2");
+    }
+    apr_pool_destroy(sp);
+    remove_db(p, path);
+}
+
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(settings_da_vinci_rule), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
              B8_CASE(store_migrates_once_and_keeps_data), B8_CASE(store_rollback_discards),
-             B8_CASE(store_concurrent_writers_lose_nothing))
+             B8_CASE(store_concurrent_writers_lose_nothing),
+             B8_CASE(store_group_write_commits_each_work_once),
+             B8_CASE(store_campaign_counts_follow_the_rows))
