@@ -94,9 +94,11 @@ def _sanitizer_env(logdir: pathlib.Path) -> dict:
         env["LD_PRELOAD"] = " ".join(libs)
         # httpd keeps its pools until exit by design: leaks are not ours to judge here.
         # use_sigaltstack=0: ASan otherwise misreports its own signal-stack teardown in
-        # threads that the uninstrumented httpd binary creates.
+        # threads that the uninstrumented httpd binary creates. disable_coredump=0: a
+        # crashing child still leaves its core (httpd's own SIGSEGV handler runs first), for
+        # the backtrace that tells httpd's crashes from ours.
         env["ASAN_OPTIONS"] = (f"detect_leaks=0:abort_on_error=0:use_sigaltstack=0:"
-                              f"log_path={logdir}/asan")
+                              f"disable_coredump=0:log_path={logdir}/asan")
         env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={logdir}/ubsan"
     return env
 
