@@ -260,14 +260,84 @@ b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *
     return answer(ctx, id, out, err);
 }
 
+/* ---------------------------------------------------- rows in chunks */
+
+/* One row of a chunk, inside the chunk's transaction. */
+typedef apr_status_t chunk_row_fn(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r,
+                                  void *baton);
+
+/* Calls each() for every row sql answers, CHUNK rows and one transaction at
+ * a time. The statement's first column is the row id; its last two
+ * arguments (room in args, counted by nargs) are the last id seen and the
+ * chunk size. */
+static b8_errkind each_row_in_chunks(b8_ctx *ctx, b8_sql_id sql, const char **args, int nargs,
+                                     chunk_row_fn *each, void *baton, b8_err *err)
+{
+    const char *after = "0";
+    b8_errkind kind = B8_OK;
+    apr_pool_t *chunk;
+
+    if (apr_pool_create(&chunk, ctx->pool) != APR_SUCCESS) {
+        return b8_fail(err, B8_EINTERNAL, "out of memory");
+    }
+    for (;;) {
+        b8_rows *rows;
+        apr_status_t rv = APR_SUCCESS;
+
+        apr_pool_clear(chunk);
+        args[nargs - 2] = after;
+        args[nargs - 1] = apr_itoa(chunk, CHUNK);
+        if (b8_db_select(ctx->db, chunk, sql, args, &rows) != APR_SUCCESS
+            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
+            kind = b8_fail_db(err, ctx->db);
+            break;
+        }
+        if (rows->nrows == 0) {
+            break;
+        }
+        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+            rv = each(ctx, chunk, rows, r, baton);
+        }
+        if (rv != APR_SUCCESS) {
+            kind = b8_fail_db(err, ctx->db);
+            b8_db_rollback(ctx->db);
+            break;
+        }
+        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
+            kind = b8_fail_db(err, ctx->db);
+            break;
+        }
+        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+    }
+    apr_pool_destroy(chunk);
+    return kind;
+}
+
 /* ------------------------------------------------------------- duplicate */
+
+typedef struct {
+    const char *copy, *now;
+} copy_baton;
+
+/* id, contact_id, phone, phone_key, name of the source -> a pending row of the copy. */
+static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+{
+    const copy_baton *b = baton;
+    const char *cmid = b8_uuid4(p);
+    const char *args[] = { b->copy, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
+                           B8_CELL(rows, r, 3), B8_CELL(rows, r, 4), cmid, b->now, b->now };
+
+    if (!cmid) {
+        return APR_EGENERAL;
+    }
+    return b8_db_exec(ctx->db, p, B8_SQL_ACTION_COPY_RECIPIENT, args, NULL);
+}
 
 b8_errkind b8_campaign_duplicate(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     b8_campaign *c;
     b8_errkind kind;
-    const char *now = b8_now_iso(ctx->pool), *copy = NULL, *after = "0";
-    apr_pool_t *chunk;
+    const char *now = b8_now_iso(ctx->pool), *copy = NULL;
 
     if ((kind = load(ctx, id, &c, err)) != B8_OK) {
         return kind;
@@ -282,38 +352,14 @@ b8_errkind b8_campaign_duplicate(b8_ctx *ctx, const char *id, cJSON **out, b8_er
         }
         copy = apr_pstrdup(ctx->pool, copy);
     }
-    apr_pool_create(&chunk, ctx->pool);
-    for (;;) {
-        const char *sel[] = { id, after, NULL };
-        b8_rows *rows;
-        apr_pool_clear(chunk);
-        sel[2] = apr_itoa(chunk, CHUNK);
-        if (b8_db_select(ctx->db, chunk, B8_SQL_ACTION_COPY_SOURCE, sel, &rows) != APR_SUCCESS
-            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
-            apr_pool_destroy(chunk);
-            return b8_fail_db(err, ctx->db);
+    {
+        copy_baton b = { copy, now };
+        const char *sel[] = { id, NULL, NULL };
+        if ((kind = each_row_in_chunks(ctx, B8_SQL_ACTION_COPY_SOURCE, sel, 3, copy_recipient,
+                                       &b, err)) != B8_OK) {
+            return kind;
         }
-        if (rows->nrows == 0) {
-            break;
-        }
-        for (int r = 0; r < rows->nrows; r++) {
-            const char *cmid = b8_uuid4(chunk);
-            const char *args[] = { copy, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                                   B8_CELL(rows, r, 3), B8_CELL(rows, r, 4), cmid, now, now };
-            if (!cmid || b8_db_exec(ctx->db, chunk, B8_SQL_ACTION_COPY_RECIPIENT, args, NULL)
-                             != APR_SUCCESS) {
-                b8_db_rollback(ctx->db);
-                apr_pool_destroy(chunk);
-                return b8_fail_db(err, ctx->db);
-            }
-        }
-        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-            apr_pool_destroy(chunk);
-            return b8_fail_db(err, ctx->db);
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
     }
-    apr_pool_destroy(chunk);
     B8_LOG(B8_LOG_INFO, 0, "B8-1413: campaign %s duplicated as %s by %s", id, copy,
            ctx->login ? ctx->login : "?");
     return answer(ctx, copy, out, err);
@@ -321,17 +367,38 @@ b8_errkind b8_campaign_duplicate(b8_ctx *ctx, const char *id, cJSON **out, b8_er
 
 /* ------------------------------------------------- retry failed / unknown */
 
+typedef struct {
+    const char *s1, *s2, *now;
+    long total;
+} requeue_baton;
+
+static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+{
+    requeue_baton *b = baton;
+    const char *cmid = b8_uuid4(p);
+    const char *args[] = { cmid, b->now, B8_CELL(rows, r, 0), b->s1, b->s2 };
+    int n = 0;
+    apr_status_t rv;
+
+    if (!cmid) {
+        return APR_EGENERAL;
+    }
+    if ((rv = b8_db_exec(ctx->db, p, B8_SQL_ACTION_ROW_RESET, args, &n)) == APR_SUCCESS) {
+        b->total += n;
+    }
+    return rv;
+}
+
 /* Rows in state s1 or s2 back to pending with a new clientMessageId, in
  * chunks; then a Done campaign sends again. */
 static b8_errkind requeue(b8_ctx *ctx, const char *id, const char *s1, const char *s2,
                           const char *what, cJSON **out, b8_err *err)
 {
     static const char *const from[] = { "sending", "paused", "done", NULL };
-    const char *after = "0", *now = b8_now_iso(ctx->pool);
+    const char *now = b8_now_iso(ctx->pool);
     b8_campaign *c;
     b8_errkind kind;
-    apr_pool_t *chunk;
-    long total = 0;
+    long total;
 
     if ((kind = load(ctx, id, &c, err)) != B8_OK) {
         return kind;
@@ -339,39 +406,15 @@ static b8_errkind requeue(b8_ctx *ctx, const char *id, const char *s1, const cha
     if (!state_in(c->state, from)) {
         return wrong_state(ctx, c, what, "sending, paused or done", err);
     }
-    apr_pool_create(&chunk, ctx->pool);
-    for (;;) {
-        const char *sel[] = { id, s1, s2, after, NULL };
-        b8_rows *rows;
-        apr_pool_clear(chunk);
-        sel[4] = apr_itoa(chunk, CHUNK);
-        if (b8_db_select(ctx->db, chunk, B8_SQL_ACTION_ROWS_IN_STATE, sel, &rows) != APR_SUCCESS
-            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
-            apr_pool_destroy(chunk);
-            return b8_fail_db(err, ctx->db);
+    {
+        requeue_baton b = { s1, s2, now, 0 };
+        const char *sel[] = { id, s1, s2, NULL, NULL };
+        if ((kind = each_row_in_chunks(ctx, B8_SQL_ACTION_ROWS_IN_STATE, sel, 5, requeue_row,
+                                       &b, err)) != B8_OK) {
+            return kind;
         }
-        if (rows->nrows == 0) {
-            break;
-        }
-        for (int r = 0; r < rows->nrows; r++) {
-            const char *cmid = b8_uuid4(chunk);
-            const char *args[] = { cmid, now, B8_CELL(rows, r, 0), s1, s2 };
-            int n = 0;
-            if (!cmid || b8_db_exec(ctx->db, chunk, B8_SQL_ACTION_ROW_RESET, args, &n)
-                             != APR_SUCCESS) {
-                b8_db_rollback(ctx->db);
-                apr_pool_destroy(chunk);
-                return b8_fail_db(err, ctx->db);
-            }
-            total += n;
-        }
-        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-            apr_pool_destroy(chunk);
-            return b8_fail_db(err, ctx->db);
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        total = b.total;
     }
-    apr_pool_destroy(chunk);
 
     /* The state may have changed meanwhile: decide on the current one. */
     if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {

@@ -70,9 +70,11 @@ static const cJSON *item(const cJSON *obj, const char *key)
     return it && !cJSON_IsNull(it) ? it : NULL;
 }
 
-/* A string field (copied into the pool); NULL when absent or null. */
-static const char *str_field(checker *v, const cJSON *obj, const char *path, const char *key,
-                             int required)
+/* A field of the JSON type is_type tells; NULL when absent or null, and a
+ * problem ("must be ...") when of another type. */
+static const cJSON *typed_field(checker *v, const cJSON *obj, const char *path, const char *key,
+                                int required, cJSON_bool (*is_type)(const cJSON *),
+                                const char *must_be)
 {
     const cJSON *it = item(obj, key);
     if (!it) {
@@ -81,28 +83,26 @@ static const char *str_field(checker *v, const cJSON *obj, const char *path, con
         }
         return NULL;
     }
-    if (!cJSON_IsString(it)) {
-        problem(v, path, key, "must be a string");
+    if (!is_type(it)) {
+        problem(v, path, key, must_be);
         return NULL;
     }
-    return apr_pstrdup(v->p, it->valuestring);
+    return it;
+}
+
+/* A string field (copied into the pool). */
+static const char *str_field(checker *v, const cJSON *obj, const char *path, const char *key,
+                             int required)
+{
+    const cJSON *it = typed_field(v, obj, path, key, required, cJSON_IsString,
+                                  "must be a string");
+    return it ? apr_pstrdup(v->p, it->valuestring) : NULL;
 }
 
 static const cJSON *obj_field(checker *v, const cJSON *obj, const char *path, const char *key,
                               int required)
 {
-    const cJSON *it = item(obj, key);
-    if (!it) {
-        if (required) {
-            problem(v, path, key, "is missing");
-        }
-        return NULL;
-    }
-    if (!cJSON_IsObject(it)) {
-        problem(v, path, key, "must be an object");
-        return NULL;
-    }
-    return it;
+    return typed_field(v, obj, path, key, required, cJSON_IsObject, "must be an object");
 }
 
 /* libc's %g: APR's drops the leading zero of 0.5. */
