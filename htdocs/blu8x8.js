@@ -20,4 +20,50 @@
     reader.onload = function () { if (target) { target.value = reader.result; } };
     reader.readAsText(input.files[0]);
   });
+
+  // <p data-sms-count-of="ID" data-api="…/api/sms-count" data-max-parts="N"
+  // [data-refusal="ID"] [data-send="ID"]>: the live SMS figures of textarea
+  // ID (characters, GSM-7 / UCS-2, parts). They come from the server, so the
+  // page and the sender always agree on the encoding and the part sizes.
+  // Over N parts the refusal shows and the send button is disabled; the
+  // server checks everything again on send.
+  function smsCounter(out) {
+    var text = document.getElementById(out.getAttribute("data-sms-count-of"));
+    var refusal = document.getElementById(out.getAttribute("data-refusal") || "");
+    var send = document.getElementById(out.getAttribute("data-send") || "");
+    var api = out.getAttribute("data-api");
+    var max = parseInt(out.getAttribute("data-max-parts"), 10) || 10;
+    var timer = null, asked = 0;
+    if (!text || !api || !window.fetch) { return; }
+
+    function show(n) {
+      var over = n.parts > max;
+      out.textContent = n.characters + " characters · " + n.encoding + " · " +
+        n.parts + " SMS part" + (n.parts === 1 ? "" : "s");
+      out.classList.toggle("over", over);
+      if (refusal) { refusal.classList.toggle("hidden", !over); }
+      if (send) { send.disabled = over; }
+    }
+    function ask() {
+      var mine = ++asked;
+      fetch(api + "?text=" + encodeURIComponent(text.value), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (n) { if (n && mine === asked) { show(n); } })
+        .catch(function () { /* keep the last figure */ });
+    }
+    text.addEventListener("input", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(ask, 200);
+    });
+  }
+
+  function start() {
+    var outs = document.querySelectorAll("[data-sms-count-of]");
+    for (var i = 0; i < outs.length; i++) { smsCounter(outs[i]); }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

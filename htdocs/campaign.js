@@ -24,32 +24,6 @@
     update();
   }
 
-  // The SMS parts come from the server (GET api/sms-count), so the page and
-  // the sender always agree on GSM-7 / UCS-2 and the part sizes.
-  function smsCounter() {
-    var text = document.getElementById("fallback_text");
-    var out = document.getElementById("sms-count");
-    if (!text || !out || !window.fetch) { return; }
-    var api = out.getAttribute("data-api");
-    var timer = null, asked = 0;
-    function show(n) {
-      out.textContent = n.characters + " characters · " + n.encoding + " · " +
-        n.parts + " SMS part" + (n.parts === 1 ? "" : "s");
-      out.classList.toggle("over", n.parts > 10);
-    }
-    function ask() {
-      var mine = ++asked;
-      fetch(api + "?text=" + encodeURIComponent(text.value), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (n) { if (n && mine === asked) { show(n); } })
-        .catch(function () { /* keep the last figure */ });
-    }
-    text.addEventListener("input", function () {
-      if (timer) { clearTimeout(timer); }
-      timer = setTimeout(ask, 250);
-    });
-  }
-
   // Show only the fields the chosen message type uses.
   function typeFields() {
     var type = document.getElementById("type");
@@ -68,7 +42,6 @@
 
   function start() {
     bodyCounter();
-    smsCounter();
     typeFields();
   }
   if (document.readyState === "loading") {

@@ -390,7 +390,7 @@ def test_composer_page_sends_with_the_form_and_shows_refusals(server, eightx8):
     assert '<option value="Blu Coffee" selected>Blu Coffee (default)</option>' in page
     for sender in ("Blu Orders", "Blu Service", "Blu Acctg", "Blu Intrnal"):
         assert f'<option value="{sender}">' in page
-    assert 'data-api="/blu8x8/api/sms-count"' in page and "static/sms.js" in page
+    assert 'data-sms-count-of="sms-text"' in page and 'data-api="/blu8x8/api/sms-count"' in page
     p1, p2 = new_phones(2)
     r = api.post_form("/blu8x8/sms", {"sender": "Blu Service", "text": "From the form",
                                       "phones": f"{p1}\r\n{p2}"})
