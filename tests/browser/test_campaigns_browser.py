@@ -4,8 +4,8 @@ the page on a desktop and a 390 px phone (/tmp/b8-campaign*.png)."""
 
 import re
 
+from conftest import page_replaced
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
@@ -21,7 +21,7 @@ def submit_form_of(driver, css):
     field = driver.find_element(By.CSS_SELECTOR, css)
     field.find_element(By.XPATH, "./ancestor::form").find_element(
         By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 5).until(EC.staleness_of(old_page))
+    WebDriverWait(driver, 5).until(page_replaced(old_page))
 
 
 def full_page_screenshot(driver, width, path):

@@ -3,8 +3,8 @@ bar, the counts and the funnel follow the sending without a page reload."""
 
 import itertools
 
+from conftest import page_replaced
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 _n = itertools.count(1)
@@ -21,7 +21,7 @@ def test_progress_updates_without_reload(server, browser, tmp_path):
     d = browser.open(f"/blu8x8/campaigns/{cid}")
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.ID, "send-now").click()
-    WebDriverWait(d, 5).until(EC.staleness_of(old))
+    WebDriverWait(d, 5).until(page_replaced(old))
     assert "Sending started." in d.page_source
     d.execute_script("window.__b8_same_page = true;")
     text = d.find_element(By.ID, "progress-text")

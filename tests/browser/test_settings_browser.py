@@ -2,15 +2,15 @@
 refusal shows next to its switch, saving works, secrets stay hidden, FAQ
 pairs are added, reordered and edited, and the prompt preview follows."""
 
+from conftest import page_replaced
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def submit(driver, form_css):
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
-    WebDriverWait(driver, 5).until(EC.staleness_of(old))
+    WebDriverWait(driver, 5).until(page_replaced(old))
 
 
 def test_settings_da_vinci_refusal_and_save(server, browser):
@@ -55,7 +55,7 @@ def test_faq_list_add_reorder_edit(server, browser):
     # Move the second pair up.
     old = d.find_element(By.TAG_NAME, "html")
     rows[1].find_element(By.CSS_SELECTOR, "button[title='Move up']").click()
-    WebDriverWait(d, 5).until(EC.staleness_of(old))
+    WebDriverWait(d, 5).until(page_replaced(old))
     rows = d.find_elements(By.CSS_SELECTOR, "table.faqs tbody tr")
     assert rows[0].find_elements(By.TAG_NAME, "td")[1].text == "Opening hours?"
     preview = d.find_element(By.CLASS_NAME, "prompt-preview").text

@@ -2,8 +2,8 @@
 UCS-2 rules), the refusal over 10 parts that disables Send, and a send
 through the form."""
 
+from conftest import page_replaced
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -41,6 +41,6 @@ def test_sms_counter_refusal_and_send(server, browser):
     d.find_element(By.NAME, "phones").send_keys("0917 555 2001")
     old = d.find_element(By.TAG_NAME, "html")
     send.click()
-    WebDriverWait(d, 5).until(EC.staleness_of(old))
+    WebDriverWait(d, 5).until(page_replaced(old))
     assert "1 SMS queued from" in d.find_element(By.ID, "sms-report").text
     assert browser.console_errors() == []
