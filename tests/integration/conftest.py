@@ -65,7 +65,7 @@ CRASH_PATTERNS = re.compile(
     r"LeakSanitizer|Assertion .* failed|double free|corrupted)")
 
 
-def wait_until(pred, timeout=10.0, step=0.05, what="condition"):
+def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
     """pred's first true value, polled every step seconds; fails after timeout."""
     deadline = time.time() + timeout
     while time.time() < deadline:

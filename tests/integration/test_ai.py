@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from conftest import wait_until
+
 AI_DIRECTIVES = ("Blu8x8OpenAIKey sk-test-openai\n"
                  "Blu8x8AIQuietWindow 0.3\n"
                  "Blu8x8OpenAITimeout 2\n"
@@ -38,16 +40,6 @@ def post_event(h, event):
     r = h.client.as_user(None).post("/viber/status", json=event)
     assert r.status == 200, r
     return r
-
-
-def wait(predicate, timeout=15.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def inbound_rows(h, phone):
@@ -91,17 +83,17 @@ def test_reply_uses_faq_prompt_and_is_sent_and_recorded(ai_server, openai, eight
     openai.reply = "Yes! We deliver to Cebu in 2-3 days."
     # 0 FAQ pairs: persona only.
     post_event(h, inbound("Do you deliver to Cebu?"))
-    assert wait(lambda: len(chat_calls(openai)) == 1)
+    assert wait_until(lambda: len(chat_calls(openai)) == 1)
     req = chat_calls(openai)[0]
     assert req.headers["authorization"] == "Bearer sk-test-openai"
     assert req.json["model"] == "gpt-4o" and req.json["max_completion_tokens"] == 200
     assert req.json["messages"] == [
         {"role": "system", "content": "You are a coffee expert at Blu Coffee Distributors."},
         {"role": "user", "content": "Do you deliver to Cebu?"}]
-    assert wait(lambda: viber_sends(eightx8, "+639170000001"))
+    assert wait_until(lambda: viber_sends(eightx8, "+639170000001"))
     send = viber_sends(eightx8, "+639170000001")[0].json
     assert send["type"] == "text" and send["content"]["text"] == "Yes! We deliver to Cebu in 2-3 days."
-    rows = wait(lambda: [i for i in inbound_rows(h, "09170000001") if i["ai_state"] == "answered"])
+    rows = wait_until(lambda: [i for i in inbound_rows(h, "09170000001") if i["ai_state"] == "answered"])
     assert rows and rows[0]["reply_id"]
 
     # 1 and then 3 FAQ pairs, a new persona, model and token cap changed through the page.
@@ -112,7 +104,7 @@ def test_reply_uses_faq_prompt_and_is_sent_and_recorded(ai_server, openai, eight
     assert r.status == 303
     openai.clear()
     post_event(h, inbound("And to Davao?", phone="+639170000002"))
-    assert wait(lambda: len(chat_calls(openai)) == 1)
+    assert wait_until(lambda: len(chat_calls(openai)) == 1)
     req = chat_calls(openai)[0].json
     assert req["model"] == "gpt-4o-mini" and req["max_completion_tokens"] == 120
     assert req["messages"][0]["content"] == (
@@ -123,7 +115,7 @@ def test_reply_uses_faq_prompt_and_is_sent_and_recorded(ai_server, openai, eight
     c.post("/blu8x8/api/faqs", json={"prompt": "Beans?", "completion": "Barako, Arabica"})
     openai.clear()
     post_event(h, inbound("What beans do you have?", phone="+639170000003"))
-    assert wait(lambda: len(chat_calls(openai)) == 1)
+    assert wait_until(lambda: len(chat_calls(openai)) == 1)
     lines = chat_calls(openai)[0].json["messages"][0]["content"].split("\n")
     assert lines[1:] == ["For frequently asked questions, use these responses:",
                          "'Do you deliver?' - 'Yes, Metro Manila next day.'",
@@ -138,8 +130,8 @@ def test_history_is_sent_oldest_first(ai_server, openai):
     for text in ("Hello", "What beans?", "How much?"):
         before = len(chat_calls(openai))
         post_event(h, inbound(text, phone=phone))
-        assert wait(lambda: len(chat_calls(openai)) == before + 1)
-        assert wait(lambda: all(i["ai_state"] == "answered" for i in inbound_rows(h, phone)))
+        assert wait_until(lambda: len(chat_calls(openai)) == before + 1)
+        assert wait_until(lambda: all(i["ai_state"] == "answered" for i in inbound_rows(h, phone)))
     msgs = chat_calls(openai)[-1].json["messages"]
     assert [(m["role"], m["content"]) for m in msgs[1:]] == [
         ("user", "Hello"), ("assistant", "Hi Ana!"), ("user", "What beans?"),
@@ -151,7 +143,7 @@ def test_same_inbound_four_times_gives_one_call_and_one_reply(ai_server, openai,
     event = inbound("Do you sell espresso machines?", phone="+639170000021")
     for _ in range(4):
         post_event(h, event)
-    assert wait(lambda: viber_sends(eightx8, "+639170000021"))
+    assert wait_until(lambda: viber_sends(eightx8, "+639170000021"))
     time.sleep(1.0)
     assert len(chat_calls(openai)) == 1
     assert len(viber_sends(eightx8, "+639170000021")) == 1
@@ -163,7 +155,7 @@ def test_texts_within_the_quiet_window_are_answered_together(ai_server, openai, 
     phone = "+639170000031"
     post_event(h, inbound("Hi, question:", phone=phone))
     post_event(h, inbound("do you deliver to Cebu?", phone=phone))
-    assert wait(lambda: viber_sends(eightx8, phone))
+    assert wait_until(lambda: viber_sends(eightx8, phone))
     time.sleep(0.8)
     assert len(chat_calls(openai)) == 1
     assert chat_calls(openai)[0].json["messages"][-1]["content"] == \
@@ -178,7 +170,7 @@ def test_openai_500_then_200_gives_one_reply(ai_server, openai, eightx8):
     h = ai_server
     openai.fail(500, times=1)
     post_event(h, inbound("Is the cafe open today?", phone="+639170000041"))
-    assert wait(lambda: viber_sends(eightx8, "+639170000041"), timeout=20)
+    assert wait_until(lambda: viber_sends(eightx8, "+639170000041"), timeout=20)
     assert len(chat_calls(openai)) == 2
     assert len(viber_sends(eightx8, "+639170000041")) == 1
 
@@ -189,13 +181,13 @@ def test_hanging_openai_never_slows_the_webhook_and_is_retried(ai_server, openai
     started = time.monotonic()
     post_event(h, inbound("Hello?", phone="+639170000051"))
     assert time.monotonic() - started < 0.5
-    assert wait(lambda: len(chat_calls(openai)) >= 1)
+    assert wait_until(lambda: len(chat_calls(openai)) >= 1)
     # While the lane waits on OpenAI, webhooks are still answered at once.
     for _ in range(5):
         t0 = time.monotonic()
         post_event(h, inbound("ping", phone="+639170009999"))
         assert time.monotonic() - t0 < 0.1
-    assert wait(lambda: viber_sends(eightx8, "+639170000051"), timeout=25)
+    assert wait_until(lambda: viber_sends(eightx8, "+639170000051"), timeout=25)
     rows = inbound_rows(h, "+639170000051")
     assert rows[0]["ai_state"] == "answered"
 
@@ -204,7 +196,7 @@ def test_bad_openai_key_fails_with_a_clear_reason(ai_server, openai, eightx8):
     h = ai_server
     openai.fail(401, times=1)
     post_event(h, inbound("Hi", phone="+639170000061"))
-    row = wait(lambda: [i for i in inbound_rows(h, "+639170000061") if i["ai_state"] == "failed"])
+    row = wait_until(lambda: [i for i in inbound_rows(h, "+639170000061") if i["ai_state"] == "failed"])
     assert row and "invalid OpenAI key" in row[0]["ai_error"]
     assert viber_sends(eightx8, "+639170000061") == []
     page = h.client.get("/blu8x8/inbox").text
@@ -227,11 +219,11 @@ def test_worker_killed_while_waiting_on_openai_answers_once(ai_server, openai, e
     h = ai_server
     openai.script(200, delay=30, times=1)
     post_event(h, inbound("Kill me softly", phone="+639170000081"))
-    assert wait(lambda: len(chat_calls(openai)) == 1)
+    assert wait_until(lambda: len(chat_calls(openai)) == 1)
     pid = h.wait_worker()
     os.kill(pid, signal.SIGKILL)
     h.wait_worker(not_pid=pid)
-    assert wait(lambda: viber_sends(eightx8, "+639170000081"), timeout=30)
+    assert wait_until(lambda: viber_sends(eightx8, "+639170000081"), timeout=30)
     time.sleep(1.0)
     assert eightx8.sends_by_msisdn["+639170000081"] == 1
     assert inbound_rows(h, "+639170000081")[0]["ai_state"] == "answered"
@@ -280,7 +272,7 @@ def test_yes_makes_one_lead_and_pings_each_agent(davinci, openai, eightx8):
     c.post("/blu8x8/api/contacts", json={"name": "Ana Reyes", "phone": "09175550001"})
     openai.reply_fn = intent_reply("Yes")
     post_event(h, inbound("I'd like 5 kilos of Barako", phone="+63 917 555 0001"))
-    assert wait(lambda: len(pings(eightx8)) == 3)
+    assert wait_until(lambda: len(pings(eightx8)) == 3)
     lead = leads(h)[0]
     assert lead["name"] == "I'd like 5 kilos of Barako" and lead["phone"] == "+639175550001"
     assert lead["contact_id"] and lead["claimed_by"] is None
@@ -292,7 +284,7 @@ def test_yes_makes_one_lead_and_pings_each_agent(davinci, openai, eightx8):
     m = re.fullmatch(r"https://blu\.example\.ph/crm/(\d+)/(\d+)\?sig=([0-9a-f]{64})", action)
     assert m and int(m.group(1)) == lead["id"] and int(m.group(2)) == h.agents["alice"]["id"]
     # The customer still gets the AI reply.
-    assert wait(lambda: viber_sends(eightx8, "+639175550001"))
+    assert wait_until(lambda: viber_sends(eightx8, "+639175550001"))
 
 
 @pytest.mark.parametrize("answer, makes_lead", [("No", False), ("no.", False),
@@ -301,7 +293,7 @@ def test_yes_rule(davinci, openai, eightx8, answer, makes_lead):
     h = davinci
     openai.reply_fn = intent_reply(answer)
     post_event(h, inbound("Hello there", phone="+639175550002"))
-    assert wait(lambda: viber_sends(eightx8, "+639175550002"))
+    assert wait_until(lambda: viber_sends(eightx8, "+639175550002"))
     assert (len(leads(h)) == 1) is makes_lead
 
 
@@ -311,7 +303,7 @@ def test_same_inbound_four_times_makes_one_lead(davinci, openai, eightx8):
     event = inbound("Price list for wholesale please", phone="+639175550003")
     for _ in range(4):
         post_event(h, event)
-    assert wait(lambda: len(pings(eightx8)) == 3)
+    assert wait_until(lambda: len(pings(eightx8)) == 3)
     time.sleep(1.0)
     assert len(leads(h)) == 1 and len(pings(eightx8)) == 3
     assert len(intent_calls(openai)) == 1
@@ -329,7 +321,7 @@ def test_claim_first_tap_wins_and_pages_escape(davinci, openai, eightx8):
     h = davinci
     openai.reply_fn = intent_reply("Yes")
     post_event(h, inbound("<script>alert(1)</script> want beans", phone="+639175550004"))
-    assert wait(lambda: len(pings(eightx8)) == 3)
+    assert wait_until(lambda: len(pings(eightx8)) == 3)
     links = claim_links(eightx8)
     anon = h.client.as_user(None)
     alice, bob = links["+639171110001"], links["+639171110002"]
@@ -356,7 +348,7 @@ def test_claim_link_checks(davinci, openai, eightx8):
     h = davinci
     openai.reply_fn = intent_reply("Yes")
     post_event(h, inbound("Can I order?", phone="+639175550005"))
-    assert wait(lambda: len(pings(eightx8)) == 3)
+    assert wait_until(lambda: len(pings(eightx8)) == 3)
     link = claim_links(eightx8)["+639171110001"]
     lead_id, user_id, sig = re.search(r"/crm/(\d+)/(\d+)\?sig=(\w+)", link).groups()
     anon = h.client.as_user(None)
@@ -388,7 +380,7 @@ def test_twenty_concurrent_claims_by_five_agents_one_winner(davinci, openai, eig
                                           "roles": ["sales_agent"]})
     openai.reply_fn = intent_reply("Yes")
     post_event(h, inbound("Bulk order for my cafe", phone="+639175550006"))
-    assert wait(lambda: len(pings(eightx8)) == 5)
+    assert wait_until(lambda: len(pings(eightx8)) == 5)
     links = list(claim_links(eightx8).values())
     anon = h.client.as_user(None)
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
@@ -408,9 +400,9 @@ def test_lead_without_agents_says_nobody_was_pinged(ai_server, openai, eightx8):
     assert h.client.patch("/blu8x8/api/settings", json={"da_vinci": True}).status == 200
     openai.reply_fn = intent_reply("Yes")
     post_event(h, inbound("Do you supply cafes?", phone="+639175550009"))
-    assert wait(lambda: leads(h))
+    assert wait_until(lambda: leads(h))
     lead = leads(h)[0]
     assert lead["pinged"] == [] and lead["claimed_by"] is None
-    assert wait(lambda: viber_sends(eightx8, "+639175550009"))    # the customer's reply still goes
+    assert wait_until(lambda: viber_sends(eightx8, "+639175550009"))    # the customer's reply still goes
     assert pings(eightx8) == []
     assert "nobody was pinged" in h.client.get("/blu8x8/leads").text

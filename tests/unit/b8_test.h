@@ -6,14 +6,38 @@
 #define B8_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 
 typedef void (*b8_test_fn)(apr_pool_t *p);
 typedef struct { const char *name; b8_test_fn fn; } b8_test_case;
 
 static int b8_test_checks_failed;
+
+/* A fresh SQLite database file for a store test, and its removal (with
+ * the WAL, shared-memory and write-lock files the store makes beside it). */
+static inline const char *b8_test_temp_db(apr_pool_t *p)
+{
+    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return path;
+}
+
+static inline void b8_test_remove_db(apr_pool_t *p, const char *path)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
+    for (int i = 0; suffixes[i]; i++) {
+        apr_file_remove(apr_pstrcat(p, path, suffixes[i], NULL), p);
+    }
+}
 
 #define B8_TEST(name) static void name(apr_pool_t *p)
 

@@ -100,27 +100,9 @@ B8_TEST(time_and_utf8)
     B8_CHECK_INT(b8_utf8_length("\xf0\x9f\x98\x80" "ab"), 3);
 }
 
-static const char *temp_db(apr_pool_t *p)
-{
-    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd >= 0) {
-        close(fd);
-    }
-    return path;
-}
-
-static void remove_db(apr_pool_t *p, const char *path)
-{
-    apr_file_remove(path, p);
-    apr_file_remove(apr_pstrcat(p, path, "-wal", NULL), p);
-    apr_file_remove(apr_pstrcat(p, path, "-shm", NULL), p);
-    apr_file_remove(apr_pstrcat(p, path, "-lock", NULL), p);
-}
-
 B8_TEST(store_migrates_once_and_keeps_data)
 {
-    const char *path = temp_db(p), *err = NULL, *v = NULL, *secret1, *secret2;
+    const char *path = b8_test_temp_db(p), *err = NULL, *v = NULL, *secret1, *secret2;
     b8_store *st;
     b8_db *db;
     apr_pool_t *sp;
@@ -144,12 +126,12 @@ B8_TEST(store_migrates_once_and_keeps_data)
         B8_CHECK(u && u->is_admin && !u->is_agent);
     }
     apr_pool_destroy(sp);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST(store_rollback_discards)
 {
-    const char *path = temp_db(p), *err = NULL, *v = "x";
+    const char *path = b8_test_temp_db(p), *err = NULL, *v = "x";
     b8_store *st;
     b8_db *db;
     apr_pool_t *sp;
@@ -172,7 +154,7 @@ B8_TEST(store_rollback_discards)
     B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
     B8_CHECK_STR(v, "v");
     apr_pool_destroy(sp);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 /* Several threads of one process doing read-then-write transactions on the
@@ -210,7 +192,7 @@ static void *APR_THREAD_FUNC increment_many(apr_thread_t *t, void *data)
 
 B8_TEST(store_concurrent_writers_lose_nothing)
 {
-    const char *path = temp_db(p), *err = NULL, *v = NULL;
+    const char *path = b8_test_temp_db(p), *err = NULL, *v = NULL;
     b8_store *st;
     b8_db *db;
     apr_pool_t *sp;
@@ -235,7 +217,7 @@ B8_TEST(store_concurrent_writers_lose_nothing)
     B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
     B8_CHECK_STR(v, "800");
     apr_pool_destroy(sp);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 /* Group commit: threads hand in read-then-write works at once; works that
@@ -287,7 +269,7 @@ static void *APR_THREAD_FUNC group_many(apr_thread_t *t, void *data)
 
 B8_TEST(store_group_write_commits_each_work_once)
 {
-    const char *path = temp_db(p), *err = NULL, *v = NULL;
+    const char *path = b8_test_temp_db(p), *err = NULL, *v = NULL;
     b8_store *st;
     b8_db *db;
     apr_pool_t *sp;
@@ -321,7 +303,7 @@ B8_TEST(store_group_write_commits_each_work_once)
         B8_CHECK_STR(v, "796");
     }
     apr_pool_destroy(sp);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 /* Recipient counts per campaign and state (campaign_counts) are filled in
@@ -344,7 +326,7 @@ static const char *counts_of(b8_db *db, apr_pool_t *p, const char *campaign_id)
 
 B8_TEST(store_campaign_counts_follow_the_rows)
 {
-    const char *path = temp_db(p), *err = NULL, *cid = NULL, *mid = NULL;
+    const char *path = b8_test_temp_db(p), *err = NULL, *cid = NULL, *mid = NULL;
     const char *now = "2026-01-01T00:00:00.000Z";
     b8_store *st;
     b8_db *db;
@@ -395,7 +377,7 @@ B8_TEST(store_campaign_counts_follow_the_rows)
         B8_CHECK_STR(counts_of(db, sp, cid), "cancelled=2");
     }
     apr_pool_destroy(sp);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),

@@ -10,24 +10,6 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
-static const char *temp_db(apr_pool_t *p)
-{
-    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd >= 0) {
-        close(fd);
-    }
-    return path;
-}
-
-static void remove_db(apr_pool_t *p, const char *path)
-{
-    static const char *const suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
-    for (int i = 0; suffixes[i]; i++) {
-        apr_file_remove(apr_pstrcat(p, path, suffixes[i], NULL), p);
-    }
-}
-
 typedef struct {
     const char *path;
     apr_pool_t *pool;
@@ -38,7 +20,7 @@ typedef struct {
 static int open_store(apr_pool_t *p, fixture *f)
 {
     const char *err = NULL;
-    f->path = temp_db(p);
+    f->path = b8_test_temp_db(p);
     apr_pool_create(&f->pool, p);
     return b8_store_open(f->pool, "sqlite3", f->path, 2, &f->st, &err) == APR_SUCCESS
            && b8_store_migrate(f->st, f->pool, &err) == APR_SUCCESS
@@ -48,7 +30,7 @@ static int open_store(apr_pool_t *p, fixture *f)
 static void close_store(apr_pool_t *p, fixture *f)
 {
     apr_pool_destroy(f->pool);
-    remove_db(p, f->path);
+    b8_test_remove_db(p, f->path);
 }
 
 B8_TEST(one_holder_until_release)

@@ -223,24 +223,6 @@ B8_TEST(nesting_limit_is_32_levels)
 
 /* ---------------------------------------------------------- storing */
 
-static const char *temp_db(apr_pool_t *p)
-{
-    char *path = apr_pstrdup(p, "/tmp/b8-unit-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd >= 0) {
-        close(fd);
-    }
-    return path;
-}
-
-static void remove_db(apr_pool_t *p, const char *path)
-{
-    apr_file_remove(path, p);
-    apr_file_remove(apr_pstrcat(p, path, "-wal", NULL), p);
-    apr_file_remove(apr_pstrcat(p, path, "-shm", NULL), p);
-    apr_file_remove(apr_pstrcat(p, path, "-lock", NULL), p);
-}
-
 static b8_ctx *open_ctx(apr_pool_t *p, const char *path)
 {
     b8_ctx *ctx = apr_pcalloc(p, sizeof(*ctx));
@@ -303,7 +285,7 @@ static const char *message_state(b8_ctx *ctx, const char *cmid, const char **umi
 
 B8_TEST(receipts_move_state_forward_once)
 {
-    const char *path = temp_db(p), *umid = NULL;
+    const char *path = b8_test_temp_db(p), *umid = NULL;
     b8_ctx *ctx = open_ctx(p, path);
 
     add_message(ctx, "cm-1");
@@ -322,12 +304,12 @@ B8_TEST(receipts_move_state_forward_once)
     post(ctx, receipt(p, "um-2", "cm-2", "rejected"));
     post(ctx, receipt(p, "um-2", "cm-2", "delivered"));
     B8_CHECK_STR(message_state(ctx, "cm-2", NULL), "failed");
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST(unknown_receipt_is_kept_and_settles_later)
 {
-    const char *path = temp_db(p), *umid = NULL;
+    const char *path = b8_test_temp_db(p), *umid = NULL;
     b8_ctx *ctx = open_ctx(p, path);
     int settled = -1;
 
@@ -346,12 +328,12 @@ B8_TEST(unknown_receipt_is_kept_and_settles_later)
     B8_CHECK(b8_receipts_settle(ctx->db, p, "cm-10", &settled) == APR_SUCCESS);
     b8_db_rollback(ctx->db);
     B8_CHECK_INT(settled, 0);
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST(inbound_once_and_stop_start)
 {
-    const char *path = temp_db(p), *v = NULL;
+    const char *path = b8_test_temp_db(p), *v = NULL;
     b8_ctx *ctx = open_ctx(p, path);
     const char *key[] = { "639170000001" };
     b8_rows *rows = NULL;
@@ -375,7 +357,7 @@ B8_TEST(inbound_once_and_stop_start)
     B8_CHECK_STR(B8_CELL(rows, 0, 1), "0");
     B8_CHECK(b8_db_value(ctx->db, p, B8_SQL_INBOUND_COUNT, NULL, &v) == APR_SUCCESS);
     B8_CHECK_STR(v, "3");
-    remove_db(p, path);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST_MAIN(B8_CASE(state_order_moves_forward_only), B8_CASE(parses_the_samples),
