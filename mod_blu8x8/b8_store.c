@@ -84,22 +84,6 @@ static apr_status_t raw_query(b8_db *db, const char *sql)
     return APR_SUCCESS;
 }
 
-/* Statements that answer rows (PRAGMAs) go through select. */
-static apr_status_t raw_select(b8_db *db, apr_pool_t *p, const char *sql)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rc = apr_dbd_select(db->st->driver, p, db->handle, &res, sql, 1);
-    if (rc != 0) {
-        db_set_error(db, rc, sql);
-        check_broken(db);
-        return APR_EGENERAL;
-    }
-    while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
-    }
-    return APR_SUCCESS;
-}
-
 /* The first column of the first row of a statement that cannot answer
  * NULL there (a count), copied before the driver frees its result. */
 static apr_status_t raw_value(b8_db *db, apr_pool_t *p, const char *sql, const char **value)
@@ -121,6 +105,14 @@ static apr_status_t raw_value(b8_db *db, apr_pool_t *p, const char *sql, const c
         }
     }
     return APR_SUCCESS;
+}
+
+/* Statements that answer rows (PRAGMAs) go through select; the rows are read
+ * and dropped. */
+static apr_status_t raw_select(b8_db *db, apr_pool_t *p, const char *sql)
+{
+    const char *ignored;
+    return raw_value(db, p, sql, &ignored);
 }
 
 static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *pool)

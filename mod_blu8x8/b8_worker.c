@@ -42,13 +42,19 @@ typedef struct {
     apr_status_t failed;          /* the engines could not start */
 } worker_state;
 
+/* One of the flags w->lock guards, read under it. */
+static int flag(worker_state *w, const int *field)
+{
+    int v;
+    apr_thread_mutex_lock(w->lock);
+    v = *field;
+    apr_thread_mutex_unlock(w->lock);
+    return v;
+}
+
 static int stopping(worker_state *w)
 {
-    int s;
-    apr_thread_mutex_lock(w->lock);
-    s = w->stopping;
-    apr_thread_mutex_unlock(w->lock);
-    return s;
+    return flag(w, &w->stopping);
 }
 
 /* Sleeps until the deadline, a wake-up or stop; returns 0 when stopping. */
@@ -71,11 +77,7 @@ static int wait_until(worker_state *w, apr_time_t deadline)
 
 static int engines_on(worker_state *w)
 {
-    int on;
-    apr_thread_mutex_lock(w->lock);
-    on = w->engines_on;
-    apr_thread_mutex_unlock(w->lock);
-    return on;
+    return flag(w, &w->engines_on);
 }
 
 /* Send Now, Resume, a new confirmation: the senders look at once. */
