@@ -9,7 +9,10 @@ in the same run, wrk fetches a small static file of the same httpd.
 
 Prints both request rates, their ratio (target >= 0.5), p99 latency (target
 <= 20 ms), the receipts applied in the database versus sent, and any
-non-2xx answers. Exit status 1 when receipts were lost or answered with an
+non-2xx answers. Two reference figures of the same run show where the time
+goes: the same webhook answering an event type it does not store (the whole
+request path without the database), and how many 4 KiB writes this disk makes
+durable per second one at a time (each group commit waits for one). Exit status 1 when receipts were lost or answered with an
 error; the targets are reported, not enforced (they depend on the machine).
 
 Environment: B8_MODULE (the module to load), BENCH_SECONDS (default 20),
@@ -89,6 +92,15 @@ end
 
 STATIC_LUA = DONE   # the default request: GET of the URL
 
+# An event type the webhook accepts without storing (200, one info line).
+UNSTORED_LUA = DONE + r"""
+local body = '{"version":9,"namespace":"ChatApps","eventType":"bench_reference_event",'
+  .. '"payload":{"umid":"bench-reference"}}'
+function request()
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
+end
+"""
+
 
 class BenchHttpd(Httpd):
     """The test server with production logging (no per-request debug lines)."""
@@ -139,6 +151,24 @@ def wrk(port: int, path: str, script: str) -> dict:
     return r
 
 
+def disk_syncs_per_second(directory: pathlib.Path, seconds: float = 2.0) -> float:
+    """4 KiB overwrites each followed by fdatasync, one at a time."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, b"\0" * 65536, 0)
+        os.fdatasync(fd)
+        n, start = 0, time.monotonic()
+        while time.monotonic() - start < seconds:
+            os.pwrite(fd, b"x" * 4096, (n % 16) * 4096)
+            os.fdatasync(fd)
+            n += 1
+        return n / (time.monotonic() - start)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
 def access_log_counts(log: pathlib.Path) -> tuple[int, int, float]:
     """Webhook requests httpd answered: (all, non-2xx, p99 of the time httpd
     spent on them in ms: the access log's %D, without wrk's side)."""
@@ -172,9 +202,12 @@ def main() -> int:
         hook = wrk(h.port, "/viber/status",
                    LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS)))
         static = wrk(h.port, "/static.txt", STATIC_LUA)
+        # The query string keeps these out of the receipts counted below.
+        unstored = wrk(h.port, "/viber/status?reference", UNSTORED_LUA)
         time.sleep(0.5)    # let the last requests finish their log lines
     finally:
         h.stop()
+    syncs = disk_syncs_per_second(h.root)
 
     answered, non2xx, server_p99 = access_log_counts(h.root / "access.log")
     receipts = h.sql("SELECT COUNT(*), COALESCE(SUM(matched), 0) FROM receipts")[0]
@@ -192,6 +225,12 @@ def main() -> int:
     print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
     print(f"p99      : {p99_ms:.2f} ms   (target <= 20 ms: {'met' if p99_ms <= 20 else 'NOT met'}; "
           f"inside httpd: {server_p99:.2f} ms)")
+    print(f"reference: {unstored['rate']:9.0f} req/s   p99 {unstored['p99'] / 1000:.2f} ms   "
+          f"ratio {unstored['rate'] / static['rate'] if static['rate'] else 0.0:.2f}   (the same "
+          f"webhook, an event type it answers without storing: the request path without the "
+          f"database; non-2xx {unstored['status_errors']})")
+    print(f"disk     : {syncs:9.0f} fdatasync/s   (4 KiB each, one at a time, in the server's "
+          f"directory: every group commit of receipts waits for one)")
     print(f"receipts sent: {answered:,} (answered by httpd; wrk counted {hook['requests']:,} "
           f"complete, the rest were cut off by its stop or a closed connection)")
     print(f"receipts applied: {receipts[1]:,} matched of {receipts[0]:,} stored; message state "
@@ -210,6 +249,8 @@ def main() -> int:
         problems.append("some receipts were not a state change, or changed more than one")
     if non2xx or hook["status_errors"]:
         problems.append("some receipts were refused")
+    if unstored["status_errors"] or unstored["requests"] == 0:
+        problems.append("the webhook refused the reference event type")
     if hook["requests"] > MESSAGES * len(PASSES):
         problems.append("more receipts than real state changes: raise BENCH_MESSAGES")
     for p in problems:
