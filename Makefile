@@ -104,7 +104,7 @@ check-layering:
 	  echo "core files above include httpd headers" >&2; exit 1; fi
 
 # ------------------------------------------------------------------- tests
-$(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h $(OUT)/libb8core.a
+$(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h tests/unit/b8_test_wire.h $(OUT)/libb8core.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \

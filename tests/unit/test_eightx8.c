@@ -1,7 +1,7 @@
 /* The 8x8 Viber payload of every campaign type (compared as parsed JSON,
  * not as strings), the classification of 8x8's answers, and the HTTP
  * client's rule for "not sent" versus "maybe sent". */
-#include "b8_test.h"
+#include "b8_test_wire.h"
 #include "b8_eightx8.h"
 #include "b8_http.h"
 
@@ -30,20 +30,8 @@ static void check_payload(apr_pool_t *p, const b8_campaign *c, const char *name,
                           const char *expected, int line)
 {
     cJSON *got = b8_eightx8_campaign_message(p, c, PHONE, name, CMID, "Blu Coffee");
-    cJSON *want = cJSON_Parse(expected);
-    if (!want) {
-        b8_test_checks_failed++;
-        fprintf(stderr, "  line %d: expected JSON does not parse\n", line);
-    }
-    else if (!cJSON_Compare(got, want, 1)) {
-        char *g = cJSON_PrintUnformatted(got);
-        b8_test_checks_failed++;
-        fprintf(stderr, "  line %d: payload differs\n    got:  %s\n    want: %s\n", line, g,
-                expected);
-        free(g);
-    }
+    b8_test_check_json(got, expected, __FILE__, line);
     cJSON_Delete(got);
-    cJSON_Delete(want);
 }
 #define CHECK_PAYLOAD(c, name, json) check_payload(p, (c), (name), (json), __LINE__)
 
@@ -181,33 +169,21 @@ B8_TEST(test_conf_missing)
     B8_CHECK(why && strstr(why, "sub-account"));
 }
 
-static b8_http_response answer(long status, const char *body, const char *retry_after)
-{
-    b8_http_response r;
-    memset(&r, 0, sizeof(r));
-    r.outcome = B8_HTTP_ANSWERED;
-    r.status = status;
-    r.body = body;
-    r.body_len = strlen(body);
-    r.retry_after = retry_after;
-    return r;
-}
-
 B8_TEST(test_classify_accepted)
 {
     b8_send_tries t = { 0, 0 };
     b8_send_result out;
-    b8_http_response r = answer(200, "{\"umid\":\"u-1\",\"status\":{\"state\":\"queued\"}}", NULL);
+    b8_http_response r = b8_test_answered(200, "{\"umid\":\"u-1\",\"status\":{\"state\":\"queued\"}}", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_ACCEPTED);
     B8_CHECK_STR(out.umid, "u-1");
     B8_CHECK_STR(out.state, "queued");
     /* No umid: accepted all the same, the UMID comes with the receipt. */
-    r = answer(200, "{\"state\":\"queued\"}", NULL);
+    r = b8_test_answered(200, "{\"state\":\"queued\"}", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_ACCEPTED);
     B8_CHECK(out.umid == NULL);
-    r = answer(200, "", NULL);
+    r = b8_test_answered(200, "", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_ACCEPTED);
 }
@@ -216,12 +192,12 @@ B8_TEST(test_classify_rate_limit)
 {
     b8_send_tries t = { 0, 0 };
     b8_send_result out;
-    b8_http_response r = answer(429, "{\"code\":1100,\"message\":\"Too many\"}", "3");
+    b8_http_response r = b8_test_answered(429, "{\"code\":1100,\"message\":\"Too many\"}", "3");
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_RETRY);
     B8_CHECK(out.rate_limited);
     B8_CHECK_INT(out.retry_in, apr_time_from_sec(3));
-    r = answer(429, "", NULL);
+    r = b8_test_answered(429, "", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.retry_in, apr_time_from_sec(1));   /* the default */
     /* 429s do not use up the 5xx attempts. */
@@ -233,7 +209,7 @@ B8_TEST(test_classify_server_errors)
 {
     b8_send_tries t = { 0, 0 };
     b8_send_result out;
-    b8_http_response r = answer(500, "{\"code\":2000,\"message\":\"Internal error\"}", NULL);
+    b8_http_response r = b8_test_answered(500, "{\"code\":2000,\"message\":\"Internal error\"}", NULL);
     apr_interval_time_t last = 0;
 
     for (int i = 1; i < B8_EIGHTX8_MAX_TRIES; i++) {
@@ -252,14 +228,14 @@ B8_TEST(test_classify_refused)
 {
     b8_send_tries t = { 0, 0 };
     b8_send_result out;
-    b8_http_response r = answer(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\","
+    b8_http_response r = b8_test_answered(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\","
                                      "\"errorId\":\"e\"}", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(out.error_code, "1002");
     B8_CHECK_STR(out.error_message, "Invalid MSISDN");
     B8_CHECK_INT(out.http_status, 400);
-    r = answer(404, "<html>not json</html>", NULL);
+    r = b8_test_answered(404, "<html>not json</html>", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_FAILED);
     B8_CHECK(out.error_code == NULL);

@@ -1,6 +1,6 @@
 /* The OpenAI client: requests as the API expects them (compared as parsed
  * JSON), the o1 role rule, answer classification, the Yes rule. */
-#include "b8_test.h"
+#include "b8_test_wire.h"
 
 #include "b8_openai.h"
 
@@ -73,47 +73,35 @@ B8_TEST(yes_rule)
     B8_CHECK(!b8_openai_answer_is_yes(NULL));
 }
 
-static b8_http_response answered(long status, const char *body, const char *retry_after)
-{
-    b8_http_response r;
-    memset(&r, 0, sizeof(r));
-    r.outcome = B8_HTTP_ANSWERED;
-    r.status = status;
-    r.body = body;
-    r.body_len = strlen(body);
-    r.retry_after = retry_after;
-    return r;
-}
-
 B8_TEST(classification)
 {
     b8_ai_result out;
-    b8_http_response r = answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
+    b8_http_response r = b8_test_answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
                                        "\"assistant\",\"content\":\"We deliver nationwide.\"}}]}", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_OK);
     B8_CHECK_STR(out.content, "We deliver nationwide.");
 
-    r = answered(401, "{\"error\":{\"message\":\"Incorrect API key provided\"}}", NULL);
+    r = b8_test_answered(401, "{\"error\":{\"message\":\"Incorrect API key provided\"}}", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_BAD_KEY);
     B8_CHECK(strstr(out.error, "invalid OpenAI key") != NULL);
 
-    r = answered(429, "{\"error\":{\"message\":\"Rate limit\"}}", "3");
+    r = b8_test_answered(429, "{\"error\":{\"message\":\"Rate limit\"}}", "3");
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_RETRY);
     B8_CHECK_INT(out.retry_in, apr_time_from_sec(3));
 
-    r = answered(503, "oops", NULL);
+    r = b8_test_answered(503, "oops", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_RETRY);
 
-    r = answered(400, "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\"}}", NULL);
+    r = b8_test_answered(400, "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'\"}}", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_FAILED);
     B8_CHECK(strstr(out.error, "Unsupported parameter") != NULL);
 
-    r = answered(200, "{\"choices\":[]}", NULL);
+    r = b8_test_answered(200, "{\"choices\":[]}", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_FAILED);
 

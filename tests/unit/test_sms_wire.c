@@ -2,40 +2,12 @@
  * parsed JSON), the request URLs, and the reading of 8x8's answers: a
  * single answer QUEUED or REJECTED, a batch answer with one rejected
  * message, answers in the other shapes 8x8 uses, and broken answers. */
-#include "b8_test.h"
+#include "b8_test_wire.h"
 #include "b8_eightx8_sms.h"
 
 #include <stdlib.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
-
-static void check_json(const cJSON *got, const char *expected, int line)
-{
-    cJSON *want = cJSON_Parse(expected);
-    if (!want) {
-        b8_test_checks_failed++;
-        fprintf(stderr, "  line %d: expected JSON does not parse\n", line);
-    }
-    else if (!cJSON_Compare(got, want, 1)) {
-        char *g = cJSON_PrintUnformatted(got);
-        b8_test_checks_failed++;
-        fprintf(stderr, "  line %d: JSON differs\n    got:  %s\n    want: %s\n", line, g, expected);
-        free(g);
-    }
-    cJSON_Delete(want);
-}
-#define CHECK_JSON(got, json) check_json((got), (json), __LINE__)
-
-static b8_http_response answer(long status, const char *body)
-{
-    b8_http_response r;
-    memset(&r, 0, sizeof(r));
-    r.outcome = B8_HTTP_ANSWERED;
-    r.status = status;
-    r.body = body;
-    r.body_len = strlen(body);
-    return r;
-}
 
 B8_TEST(test_single_body)
 {
@@ -43,7 +15,7 @@ B8_TEST(test_single_body)
     cJSON *body = b8_sms_single_body("Blu Orders", &m);
 
     (void)p;
-    CHECK_JSON(body, "{\"destination\":\"+639170000001\",\"text\":\"Your order shipped\","
+    B8_CHECK_JSON(body, "{\"destination\":\"+639170000001\",\"text\":\"Your order shipped\","
                "\"source\":\"Blu Orders\",\"clientMessageId\":\"b8f8-1\",\"encoding\":\"AUTO\"}");
     cJSON_Delete(body);
 }
@@ -56,7 +28,7 @@ B8_TEST(test_batch_body_shared_text)
 
     (void)p;
     /* One text for all goes once, in the template. */
-    CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Coffee\",\"encoding\":\"AUTO\","
+    B8_CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Coffee\",\"encoding\":\"AUTO\","
                "\"text\":\"Sale today\"},\"messages\":["
                "{\"destination\":\"+639170000001\",\"clientMessageId\":\"c-1\"},"
                "{\"destination\":\"+639170000002\",\"clientMessageId\":\"c-2\"}],"
@@ -71,7 +43,7 @@ B8_TEST(test_batch_body_personalised)
     cJSON *body = b8_sms_batch_body("Blu Service", m, 2, "b-1");
 
     (void)p;
-    CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Service\",\"encoding\":\"AUTO\"},"
+    B8_CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Service\",\"encoding\":\"AUTO\"},"
                "\"messages\":["
                "{\"destination\":\"+639170000001\",\"clientMessageId\":\"c-1\",\"text\":\"Hi Ana\"},"
                "{\"destination\":\"+639170000002\",\"clientMessageId\":\"c-2\",\"text\":\"Hi Ben\"}],"
@@ -213,9 +185,9 @@ B8_TEST(test_single_answers)
 {
     b8_send_tries t = { 0, 0 };
     b8_send_result r;
-    b8_http_response res = answer(200, "{\"umid\":\"u-7\",\"clientMessageId\":\"c\","
+    b8_http_response res = b8_test_answered(200, "{\"umid\":\"u-7\",\"clientMessageId\":\"c\","
                                   "\"destination\":\"+639170000001\",\"encoding\":\"GSM7\","
-                                  "\"status\":{\"code\":\"QUEUED\",\"description\":\"ok\"}}");
+                                  "\"status\":{\"code\":\"QUEUED\",\"description\":\"ok\"}}", NULL);
 
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_ACCEPTED);
@@ -223,8 +195,8 @@ B8_TEST(test_single_answers)
     B8_CHECK_STR(r.state, "queued");
 
     /* HTTP 200 but REJECTED: failed with 8x8's code and description. */
-    res = answer(200, "{\"umid\":\"u-8\",\"status\":{\"code\":\"REJECTED\","
-                 "\"description\":\"Invalid source\",\"errorCode\":1005}}");
+    res = b8_test_answered(200, "{\"umid\":\"u-8\",\"status\":{\"code\":\"REJECTED\","
+                 "\"description\":\"Invalid source\",\"errorCode\":1005}}", NULL);
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(r.error_code, "1005");
@@ -232,25 +204,25 @@ B8_TEST(test_single_answers)
     B8_CHECK(r.umid == NULL);
 
     /* Accepted without a UMID: it comes with the receipt. */
-    res = answer(200, "{\"clientMessageId\":\"c\",\"status\":{\"code\":\"QUEUED\"}}");
+    res = b8_test_answered(200, "{\"clientMessageId\":\"c\",\"status\":{\"code\":\"QUEUED\"}}", NULL);
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_ACCEPTED);
     B8_CHECK(r.umid == NULL);
 
-    res = answer(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\"}");
+    res = b8_test_answered(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\"}", NULL);
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(r.error_code, "1002");
     B8_CHECK_STR(r.error_message, "Invalid MSISDN");
 
-    res = answer(429, "{\"code\":1100,\"message\":\"Too many\"}");
+    res = b8_test_answered(429, "{\"code\":1100,\"message\":\"Too many\"}", NULL);
     res.retry_after = "2";
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_RETRY);
     B8_CHECK_INT(r.retry_in, apr_time_from_sec(2));
     B8_CHECK_INT(t.rate_limited, 1);
 
-    res = answer(503, "");
+    res = b8_test_answered(503, "", NULL);
     b8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_RETRY);
     B8_CHECK_INT(t.tries, 1);
