@@ -150,6 +150,8 @@ bench: test-deps $(MODULE)
 	$(call need_pkgs,$(BENCH_PKGS))
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; \
 	  B8_MODULE=$(MODULE) $(PYTHON) $$b || exit 1; done
+	@echo "== tests/bench/bench_webhook.py on PostgreSQL (durable settings)"
+	@B8_MODULE=$(MODULE) B8_PG_DURABLE=1 sh tests/pgcluster.sh run $(PYTHON) tests/bench/bench_webhook.py
 
 # -------------------------------------------------------------------- fuzz
 # libFuzzer with ASan+UBSan: the core is rebuilt with clang's coverage

@@ -5,6 +5,7 @@
 #include "b8_log.h"
 #include "b8_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -100,28 +101,40 @@ static apr_status_t find_message(b8_db *db, apr_pool_t *p, b8_sql_id id, const c
 }
 
 /* A campaign whose every recipient is delivered or read becomes Done. The
- * campaign row is locked first, so two last receipts committed at once on
- * PostgreSQL cannot both miss each other. */
-static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *campaign_id,
-                                        const char *now)
+ * campaign row is locked before the count that decides, so two last
+ * receipts committed at once on PostgreSQL cannot both miss each other.
+ * That lock is taken only near the end: while more recipients are open than
+ * transactions in flight could hide, this receipt cannot be the last one,
+ * and locking the campaign row would make every receipt of the campaign
+ * wait for the one before it to be flushed. */
+static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *campaign_id)
 {
     const char *lock_args[] = { campaign_id };
     const char *open_args[] = { campaign_id };
-    const char *done_args[] = { now, now, campaign_id };
+    const char *done_args[] = { NULL, NULL, campaign_id };
     const char *open = NULL;
     int n = 0;
     apr_status_t rv;
 
+    if ((rv = b8_db_value(db, p, B8_SQL_RECEIPT_CAMPAIGN_OPEN, open_args, &open)) != APR_SUCCESS
+        || (open && atol(open) > b8_db_unseen_writes_max(db, p))) {
+        return rv;
+    }
     if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_CAMPAIGN_LOCK, lock_args, &n)) != APR_SUCCESS
         || n == 0) {
         return rv;   /* not a campaign that is being sent */
     }
+    /* Read again: on PostgreSQL this statement sees what committed while
+     * we waited for the lock. */
     if ((rv = b8_db_value(db, p, B8_SQL_RECEIPT_CAMPAIGN_OPEN, open_args, &open)) != APR_SUCCESS) {
         return rv;
     }
     if (open && strcmp(open, "0") != 0) {
         return APR_SUCCESS;
     }
+    /* Timed now, not when this receipt arrived: the receipts this one
+     * waited for were applied before. */
+    done_args[0] = done_args[1] = b8_now_iso(p);
     if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_CAMPAIGN_DONE, done_args, &n)) == APR_SUCCESS
         && n > 0) {
         B8_LOG(B8_LOG_INFO, 0, "B8-1501: campaign %s is done: every recipient has it",
@@ -157,7 +170,7 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const 
         *changed = n > 0;
         if (*changed && m->campaign_id && (strcmp(to, "delivered") == 0
                                            || strcmp(to, "read") == 0)) {
-            return campaign_maybe_done(db, p, m->campaign_id, now);
+            return campaign_maybe_done(db, p, m->campaign_id);
         }
     }
     return APR_SUCCESS;

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <apr_strings.h>
 
+/* Rows each campaign and state count is spread over (migration 3). */
+#define B8_COUNT_SHARDS "32"
+
 static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
@@ -139,9 +142,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         " ORDER BY c.id DESC LIMIT %s OFFSET %s" },
     /* The recipient counts of that same page (kept by triggers). */
     [B8_SQL_CAMPAIGNS_PAGE_COUNTS] = {
-        "SELECT n.campaign_id, n.state, n.n FROM campaign_counts n WHERE n.n > 0 "
-        "AND n.campaign_id IN (SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
-        " ORDER BY c.id DESC LIMIT %s OFFSET %s)" },
+        "SELECT n.campaign_id, n.state, SUM(n.n) FROM campaign_counts n "
+        "WHERE n.campaign_id IN (SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s) GROUP BY n.campaign_id, n.state "
+        "HAVING SUM(n.n) > 0" },
     [B8_SQL_CAMPAIGN_INSERT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
@@ -153,8 +157,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "button_url = %s, updated_at = %s WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_COUNTS] = {
-        "SELECT state, n FROM campaign_counts WHERE campaign_id = %s AND n > 0 "
-        "ORDER BY state" },
+        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state" },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
         "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
 #undef B8_CAMPAIGN_COLS
@@ -491,8 +495,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE campaign_id = %s "
         "AND state = 'pending'" },
     [B8_SQL_PROGRESS_COUNTS] = {
-        "SELECT state, n FROM campaign_counts WHERE campaign_id = %s AND n > 0 "
-        "ORDER BY state" },
+        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state" },
     /* The state test is the messages_campaign_failures index's own. */
     [B8_SQL_PROGRESS_FAILURES] = {
         "SELECT id, phone, name, state, error_code, error_message, updated_at FROM messages "
@@ -738,6 +742,24 @@ static const char *const migrations[] = {
     "CREATE INDEX messages_campaign_pending ON messages (campaign_id, id) WHERE state = 'pending';"
     "CREATE INDEX messages_campaign_failures ON messages (campaign_id, updated_at)"
     " WHERE state IN ('failed', 'undelivered', 'unknown')",
+    /* Migration 3: the counts of a campaign and state are spread over
+     * B8_COUNT_SHARDS rows (a message counts in row id % shards), summed
+     * when read. On PostgreSQL every receipt's transaction holds the count
+     * rows it changed until its commit is flushed: one row per state made
+     * concurrent receipts wait for each other (bench_webhook). */
+    "DROP TABLE campaign_counts;"
+    "CREATE TABLE campaign_counts (campaign_id @ID@ NOT NULL REFERENCES campaigns (id)"
+    " ON DELETE CASCADE, state TEXT NOT NULL, shard INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign_id, state, shard));"
+    "INSERT INTO campaign_counts (campaign_id, state, shard, n)"
+    " SELECT campaign_id, state, id % " B8_COUNT_SHARDS ", COUNT(*) FROM messages"
+    " WHERE campaign_id IS NOT NULL GROUP BY campaign_id, state, id % " B8_COUNT_SHARDS ";"
+    /* A receipt looks its message up by UMID, first id first: with the id
+     * in the index, PostgreSQL cannot prefer walking the primary key and
+     * filtering (its choice while a bulk-loaded table has no statistics:
+     * a scan of the whole campaign per receipt). */
+    "DROP INDEX messages_umid;"
+    "CREATE INDEX messages_umid ON messages (umid, id)",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -779,9 +801,48 @@ static const char *const counts_pgsql[] = {
     NULL
 };
 
+/* Migration 3: the same triggers, counting in the message's shard. */
+static const char *const sharded_counts_sqlite[] = {
+    "DROP TRIGGER messages_counts_insert",
+    "DROP TRIGGER messages_counts_update",
+    "DROP TRIGGER messages_counts_delete",
+    "CREATE TRIGGER messages_counts_insert AFTER INSERT ON messages "
+    "WHEN NEW.campaign_id IS NOT NULL BEGIN "
+    "INSERT INTO campaign_counts (campaign_id, state, shard, n) "
+    "VALUES (NEW.campaign_id, NEW.state, NEW.id % " B8_COUNT_SHARDS ", 1) "
+    "ON CONFLICT (campaign_id, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_counts_update AFTER UPDATE OF state ON messages "
+    "WHEN NEW.campaign_id IS NOT NULL AND OLD.state <> NEW.state BEGIN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state AND shard = OLD.id % " B8_COUNT_SHARDS "; "
+    "INSERT INTO campaign_counts (campaign_id, state, shard, n) "
+    "VALUES (NEW.campaign_id, NEW.state, NEW.id % " B8_COUNT_SHARDS ", 1) "
+    "ON CONFLICT (campaign_id, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_counts_delete AFTER DELETE ON messages "
+    "WHEN OLD.campaign_id IS NOT NULL BEGIN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state AND shard = OLD.id % " B8_COUNT_SHARDS "; END",
+    NULL
+};
+
+static const char *const sharded_counts_pgsql[] = {
+    "CREATE OR REPLACE FUNCTION blu8x8_campaign_counts() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    "IF TG_OP <> 'INSERT' AND OLD.campaign_id IS NOT NULL THEN "
+    "UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id "
+    "AND state = OLD.state AND shard = OLD.id % " B8_COUNT_SHARDS "; END IF; "
+    "IF TG_OP <> 'DELETE' AND NEW.campaign_id IS NOT NULL THEN "
+    "INSERT INTO campaign_counts (campaign_id, state, shard, n) "
+    "VALUES (NEW.campaign_id, NEW.state, NEW.id % " B8_COUNT_SHARDS ", 1) "
+    "ON CONFLICT (campaign_id, state, shard) DO UPDATE SET n = campaign_counts.n + 1; END IF; "
+    "RETURN NULL; END $$",
+    NULL
+};
+
 static const struct { const char *const *sqlite, *const *pgsql; } migration_extras[] = {
     { NULL, NULL },
     { counts_sqlite, counts_pgsql },
+    { sharded_counts_sqlite, sharded_counts_pgsql },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

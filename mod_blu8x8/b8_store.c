@@ -1,8 +1,10 @@
 #include "b8_store.h"
 #include "b8_log.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_dbd.h>
 #include <apr_file_io.h>
 #include <apr_reslist.h>
@@ -45,6 +47,8 @@ struct b8_store {
     apr_thread_cond_t *group_cond;
     group_item *group_head, *group_tail;
     int group_running;
+    /* PostgreSQL's max_connections, once read (b8_db_unseen_writes_max). */
+    volatile apr_uint32_t max_connections;
 };
 
 struct b8_db {
@@ -235,6 +239,26 @@ apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params
     }
     *out = st;
     return APR_SUCCESS;
+}
+
+long b8_db_unseen_writes_max(b8_db *db, apr_pool_t *p)
+{
+    apr_uint32_t known;
+    const char *value = NULL;
+    long n;
+
+    if (db->st->sqlite) {
+        return 0;
+    }
+    if ((known = apr_atomic_read32(&db->st->max_connections)) != 0) {
+        return (long)known;
+    }
+    if (raw_value(db, p, "SHOW max_connections", &value) != APR_SUCCESS || !value
+        || (n = atol(value)) <= 0 || n > 1000000) {
+        return LONG_MAX;   /* never skip the locked check */
+    }
+    apr_atomic_set32(&db->st->max_connections, (apr_uint32_t)n);
+    return n;
 }
 
 int b8_store_is_sqlite(const b8_store *st)

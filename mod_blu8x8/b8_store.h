@@ -31,6 +31,11 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err);
 apr_status_t b8_store_migrate_to(b8_store *st, apr_pool_t *p, int version, const char **err);
 int b8_store_schema_version(void);
 int b8_store_is_sqlite(const b8_store *st);
+/* How many rows written by other transactions still in flight a statement
+ * may not see: none on SQLite (one writer at a time, and a transaction sees
+ * every commit made before it), at most one a transaction on PostgreSQL, so
+ * its max_connections (read once; LONG_MAX when it cannot be read). */
+long b8_db_unseen_writes_max(b8_db *db, apr_pool_t *p);
 
 /* Borrows a connection until pool p is cleared (request or loop pool). */
 apr_status_t b8_db_get(b8_store *st, apr_pool_t *p, b8_db **db);

@@ -8,7 +8,8 @@
 #                                  its environment; stopped and removed after
 #                                  CMD, whatever its outcome
 # PostgreSQL refuses to run as root: as root it runs as the "postgres" user
-# that Debian's package creates. Durability is off: the data is thrown away.
+# that Debian's package creates. Durability is off (the data is thrown away),
+# unless B8_PG_DURABLE=1 (benchmarks: PostgreSQL's defaults, fsync on).
 set -eu
 
 usage() {
@@ -59,11 +60,14 @@ start)
     chmod 700 "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U b8 --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "${B8_PG_DURABLE:-0}" = 1 ]; then
+        durability=""
+    fi
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-            -c max_connections=400 -c fsync=off -c synchronous_commit=off \
-            -c full_page_writes=off -c shared_buffers=64MB" >/dev/null \
+            -c max_connections=400 $durability -c shared_buffers=64MB" >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
     echo "$port" >"$dir/port.txt" 2>/dev/null || true
     echo "host=127.0.0.1 port=$port user=b8"

@@ -442,13 +442,18 @@ class Httpd:
         the rows themselves: every test that ends with a difference fails."""
         try:
             kept = {(str(c), s): n for c, s, n in
-                    self.sql("SELECT campaign_id, state, n FROM campaign_counts WHERE n <> 0")}
+                    self.sql("SELECT campaign_id, state, SUM(n) FROM campaign_counts "
+                             "GROUP BY campaign_id, state HAVING SUM(n) <> 0")}
             rows = {(str(c), s): n for c, s, n in
                     self.sql("SELECT campaign_id, state, COUNT(*) FROM messages "
                              "WHERE campaign_id IS NOT NULL GROUP BY campaign_id, state")}
+            # A message counts in its own shard only: no shard goes below zero.
+            negative = self.sql("SELECT campaign_id, state, shard, n FROM campaign_counts "
+                                "WHERE n < 0")
         except Exception:   # never started: no database to check
             return []
-        return [f"campaign_counts says {kept} but the rows say {rows}"] if kept != rows else []
+        drift = [f"campaign_counts says {kept} but the rows say {rows}"] if kept != rows else []
+        return drift + ([f"campaign_counts has shards below zero: {negative}"] if negative else [])
 
     def sql(self, query: str, params=()):
         """Reads the database directly (tests only; the module owns writes).

@@ -354,6 +354,45 @@ def test_a_flood_of_concurrent_receipts_applies_every_one(server):
     assert server.read_log().count(f"B8-1501: campaign {cid} is done") == 1
 
 
+def test_a_large_campaign_becomes_done_once_when_its_last_receipts_race(server):
+    """More recipients than the database has connections: the first
+    receipts know they cannot be the last without locking the campaign
+    (the receipts of a campaign do not wait for each other), the last ones
+    lock it. The last 32 arrive at the same moment, and still the campaign
+    becomes Done exactly once, after the last recipient is delivered."""
+    cid, recipients = seed_campaign(server, 450)
+    bodies = [receipt(r["umid"], r["cmid"], "delivered") for r in recipients]
+    random.Random(7).shuffle(bodies)
+    first, last = bodies[:-32], bodies[-32:]
+    answers = []
+    start_together = threading.Barrier(len(last))
+
+    def post(chunk, barrier=None):
+        client = Client(server.port, None)
+        for body in chunk:
+            data = json.dumps(body).encode()
+            if barrier:
+                barrier.wait()
+            answers.append(client.request("POST", HOOK, body=data,
+                                          headers={"Content-Type": "application/json"}).status)
+
+    for batch in ([threading.Thread(target=post, args=(first[i::16],)) for i in range(16)],
+                  [threading.Thread(target=post, args=([b], start_together)) for b in last]):
+        for t in batch:
+            t.start()
+        for t in batch:
+            t.join()
+    assert answers.count(200) == len(bodies), sorted(set(answers))
+    assert server.sql("SELECT state, COUNT(*) FROM messages WHERE campaign_id = ? "
+                      "GROUP BY state", (cid,)) == [("delivered", 450)]
+    state, done_at = campaign_state(server, cid)
+    assert state == "done" and done_at
+    last_change = server.sql("SELECT MAX(updated_at) FROM messages WHERE campaign_id = ?",
+                             (cid,))[0][0]
+    assert done_at >= last_change
+    assert server.read_log().count(f"B8-1501: campaign {cid} is done") == 1
+
+
 # ------------------------------------------------------- refused requests
 
 def test_wrong_method_is_405_with_allow_post(server):
