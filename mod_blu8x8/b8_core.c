@@ -121,7 +121,7 @@ b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_s
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err)
 {
-    const char *line = b8_csv_line(ctx->pool, ncols, header), *after = "0";
+    const char *line = b8_csv_header(ctx->pool, ncols, header), *after = "0";
     b8_errkind kind = B8_OK;
     apr_pool_t *cp;
 

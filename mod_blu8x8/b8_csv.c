@@ -28,6 +28,63 @@ static int is_blank(char ch)
     return ch == ' ' || ch == '\t';
 }
 
+static int is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* ^[+-]?[0-9]+(\.[0-9]+)?$ */
+static int plain_number(const char *s)
+{
+    if (*s == '+' || *s == '-') {
+        s++;
+    }
+    if (!is_digit(*s)) {
+        return 0;
+    }
+    while (is_digit(*s)) {
+        s++;
+    }
+    if (*s == '.') {
+        s++;
+        if (!is_digit(*s)) {
+            return 0;
+        }
+        while (is_digit(*s)) {
+            s++;
+        }
+    }
+    return *s == '\0';
+}
+
+/* The first character after any ' marks, where a spreadsheet sees a formula. */
+static const char *after_marks(const char *s)
+{
+    while (*s == '\'') {
+        s++;
+    }
+    return *s && strchr("=+-@\t\r", *s) ? s : NULL;
+}
+
+int b8_csv_formula_like(const char *s)
+{
+    const char *t;
+
+    if (!s || !(t = after_marks(s))) {
+        return 0;
+    }
+    /* A number as such is harmless; with ' marks before it, the marks must
+     * survive the round trip, so it is guarded too. */
+    return t > s || !plain_number(s);
+}
+
+/* The field as read: without the ' an export (or a spreadsheet user) put
+ * before a formula character; '+639... reads as the number. */
+static const char *unguard(const char *field)
+{
+    return field[0] == '\'' && after_marks(field + 1) ? field + 1 : field;
+}
+
 /* Length of the line end at i: 2 for CRLF, 1 for LF or CR, 0 for none. */
 static apr_size_t eol_len(const b8_csv *c, apr_size_t i)
 {
@@ -174,7 +231,7 @@ int b8_csv_next(b8_csv *c, apr_pool_t *rp, apr_array_header_t **fields, int *lin
             field = apr_pstrmemdup(rp, d + j, e - j);
             i = k;
         }
-        APR_ARRAY_PUSH(arr, const char *) = field;
+        APR_ARRAY_PUSH(arr, const char *) = unguard(field);
 
         if (i < c->len && d[i] == ',') {
             i++;
@@ -236,6 +293,12 @@ static char *field_write(char *o, const char *s, int quote)
     return o;
 }
 
+/* s as written: with a ' in front when a spreadsheet could run it. */
+static const char *guard(apr_pool_t *p, const char *s)
+{
+    return b8_csv_formula_like(s) ? apr_pstrcat(p, "'", s, NULL) : s;
+}
+
 const char *b8_csv_field(apr_pool_t *p, const char *s)
 {
     int quote;
@@ -245,6 +308,7 @@ const char *b8_csv_field(apr_pool_t *p, const char *s)
     if (!s) {
         return "";
     }
+    s = guard(p, s);
     n = field_size(s, &quote);
     out = apr_palloc(p, n + 1);
     end = field_write(out, s, quote);
@@ -257,10 +321,11 @@ const char *b8_csv_line(apr_pool_t *p, int n, const char *const *fields)
     apr_size_t total = 2;
     char *out, *o;
     int quote;
+    const char **cells = apr_palloc(p, sizeof(*cells) * (apr_size_t)(n > 0 ? n : 1));
 
     for (int i = 0; i < n; i++) {
-        const char *s = (fields && fields[i]) ? fields[i] : "";
-        total += field_size(s, &quote) + (i ? 1 : 0);
+        cells[i] = guard(p, (fields && fields[i]) ? fields[i] : "");
+        total += field_size(cells[i], &quote) + (i ? 1 : 0);
     }
     /* A lone empty field would be a blank line, which readers skip. */
     if (n == 1 && total == 2) {
@@ -268,7 +333,7 @@ const char *b8_csv_line(apr_pool_t *p, int n, const char *const *fields)
     }
     o = out = apr_palloc(p, total + 1);
     for (int i = 0; i < n; i++) {
-        const char *s = (fields && fields[i]) ? fields[i] : "";
+        const char *s = cells[i];
         if (i) {
             *o++ = ',';
         }
@@ -276,4 +341,9 @@ const char *b8_csv_line(apr_pool_t *p, int n, const char *const *fields)
     }
     memcpy(o, "\r\n", 3);
     return out;
+}
+
+const char *b8_csv_header(apr_pool_t *p, int n, const char *const *fields)
+{
+    return apr_pstrcat(p, B8_CSV_BOM, b8_csv_line(p, n, fields), NULL);
 }

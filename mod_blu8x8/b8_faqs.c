@@ -269,7 +269,7 @@ b8_errkind b8_faqs_csv(b8_ctx *ctx, const char **csv, b8_err *err)
         return b8_fail_db(err, ctx->db);
     }
     parts = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
-    APR_ARRAY_PUSH(parts, const char *) = b8_csv_line(ctx->pool, 2, header);
+    APR_ARRAY_PUSH(parts, const char *) = b8_csv_header(ctx->pool, 2, header);
     for (int i = 0; i < rows->nrows; i++) {
         const char *f[] = { B8_CELL(rows, i, 1), B8_CELL(rows, i, 2) };
         APR_ARRAY_PUSH(parts, const char *) = b8_csv_line(ctx->pool, 2, f);

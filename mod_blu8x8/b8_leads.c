@@ -227,7 +227,7 @@ b8_errkind b8_leads_csv(b8_ctx *ctx, const char **csv, b8_err *err)
         return b8_fail_db(err, ctx->db);
     }
     lines = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
-    APR_ARRAY_PUSH(lines, const char *) = b8_csv_line(ctx->pool, 7, header);
+    APR_ARRAY_PUSH(lines, const char *) = b8_csv_header(ctx->pool, 7, header);
     for (int i = 0; i < rows->nrows; i++) {
         const char *f[] = { B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
                             B8_CELL(rows, i, 3), B8_CELL(rows, i, 7), B8_CELL(rows, i, 8),

@@ -166,6 +166,12 @@ class Response:
     def json(self):
         return jsonlib.loads(self.body)
 
+    @property
+    def csv_text(self) -> str:
+        """A CSV export's text: every export starts with a UTF-8 BOM (checked, dropped)."""
+        assert self.body.startswith(b"\xef\xbb\xbf"), self.body[:40]
+        return self.body[3:].decode("utf-8")
+
     def header(self, name: str):
         return self.headers.get(name.lower())
 

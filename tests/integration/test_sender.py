@@ -570,3 +570,23 @@ def test_worker_killed_mid_send_never_sends_twice(make_server, eightx8):
             assert eightx8.sends_by_msisdn[ph] == 1, ph
     assert p["counts"]["queued"] + len(unknown) == len(phones)
 
+
+
+def test_recipients_csv_guards_8x8s_error_message(server, eightx8):
+    """8x8's errorMessage lands in recipients.csv: a formula there is written
+    with a leading ' (the phone, a plain number, stays as it is)."""
+    import csv as csv_module
+    import io
+    api = server.client
+    set_interval(api, 0)
+    bad = new_phones(1)[0]
+    eightx8.reject_msisdn(bad, 1002, "=cmd|' /C calc'!A0")
+    cid = make_campaign(api, [bad])
+    assert action(api, cid, "send").status == 200
+    wait_processed(api, cid)
+    r = api.get(f"/blu8x8/campaigns/{cid}/recipients.csv")
+    assert r.status == 200
+    head, row = list(csv_module.reader(io.StringIO(r.csv_text)))
+    assert row[head.index("phone")] == bad and bad.startswith("+")
+    assert row[head.index("error_message")] == "'=cmd|' /C calc'!A0"
+    assert rows(server, cid)[0]["error_message"] == "=cmd|' /C calc'!A0"   # stored as sent

@@ -114,10 +114,39 @@ def test_faq_csv_import_export_round_trip(server):
                   headers={"Content-Type": "text/plain"}).status == 415
     export = c.get("/blu8x8/faqs.csv")
     assert export.status == 200 and export.header("content-type").startswith("text/csv")
-    assert export.text.splitlines()[0] == "prompt,completion"
-    assert '"Both: beans, ground coffee\nand drinks."' in export.text
+    assert export.csv_text.splitlines()[0] == "prompt,completion"
+    assert '"Both: beans, ground coffee\nand drinks."' in export.csv_text
     items = c.get("/blu8x8/api/faqs").json["items"]
     assert items[0]["completion"] == "Both: beans, ground coffee\nand drinks."
+
+
+def test_faq_csv_export_guards_formulas_and_reimports_unchanged(server):
+    c = server.client
+    for fid in faq_ids(c):
+        c.delete(f"/blu8x8/api/faqs/{fid}")
+    pairs = [('=HYPERLINK("http://evil.example","Prices")', "+639171234567"),
+             ("@SUM(A1:A9)", "-5 percent off, or -12.50"),
+             ("-- dashes?", "'=already marked"),
+             ("Plain, question", "-12.50")]
+    for prompt, completion in pairs:
+        assert c.post("/blu8x8/api/faqs",
+                      json={"prompt": prompt, "completion": completion}).status == 201
+    export = c.get("/blu8x8/faqs.csv")
+    text = export.csv_text
+    assert "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Prices\"\")\",+639171234567\r\n" in text
+    assert "\r\n'@SUM(A1:A9),'-5 percent off, or -12.50" not in text   # quoted: has a comma
+    assert "\r\n'@SUM(A1:A9),\"'-5 percent off, or -12.50\"\r\n" in text
+    assert "\r\n'-- dashes?,''=already marked\r\n" in text
+    assert "\r\n\"Plain, question\",-12.50\r\n" in text
+    # Round trip: the export (BOM and all) imported again gives the same pairs.
+    for fid in faq_ids(c):
+        c.delete(f"/blu8x8/api/faqs/{fid}")
+    r = c.post("/blu8x8/api/faqs/import", body=export.body,
+               headers={"Content-Type": "text/csv"})
+    assert r.status == 200 and r.json["added"] == 4 and not r.json["invalid"], r.json
+    items = c.get("/blu8x8/api/faqs").json["items"]
+    assert [(i["prompt"], i["completion"]) for i in items] == pairs
+    assert c.get("/blu8x8/faqs.csv").body == export.body
 
 
 def test_faq_page_form_import_and_prompt_preview(server):

@@ -358,15 +358,15 @@ def test_csv_export(server):
     wait_done(api, out["id"])
     r = api.get("/blu8x8/sms.csv?sender=Blu%20Orders")
     assert r.status == 200 and r.header("content-type").startswith("text/csv")
-    assert r.text.splitlines()[0] == ("created_at,sender,phone,name,text,encoding,parts,umid,"
+    assert r.csv_text.splitlines()[0] == ("created_at,sender,phone,name,text,encoding,parts,umid,"
                                       "state,error_code,error_message")
-    found = [x for x in csv.DictReader(io.StringIO(r.text)) if x["phone"] == phone]
+    found = [x for x in csv.DictReader(io.StringIO(r.csv_text)) if x["phone"] == phone]
     assert len(found) == 1
     row = found[0]
     assert (row["sender"], row["name"], row["text"], row["encoding"], row["parts"], row["state"]) \
         == ("Blu Orders", "Csv, Person", 'Line "one"\nline two', "GSM-7", "1", "queued")
     assert row["umid"] and row["created_at"].endswith("Z")
-    assert all(x["sender"] == "Blu Orders" for x in csv.DictReader(io.StringIO(r.text)))
+    assert all(x["sender"] == "Blu Orders" for x in csv.DictReader(io.StringIO(r.csv_text)))
 
 
 # --------------------------------------------------------------------- pages
@@ -457,3 +457,17 @@ def test_worker_killed_during_a_5000_sms_send_never_sends_twice(make_server, eig
     assert all(eightx8.sends_by_msisdn[ph] == 1 for ph in phones)
     assert "may have reached 8x8" in api.get("/blu8x8/api/sms?state=unknown&per_page=1")\
         .json["items"][0]["error_message"]
+
+
+def test_csv_export_guards_formulas(server):
+    api = server.client
+    phone = new_phones(1)[0]
+    contact(api, "+Plus name", phone)
+    out = send_ok(api, sender="Blu Orders", text="=1+2 and -more", phones=[phone])
+    wait_done(api, out["id"])
+    r = api.get("/blu8x8/sms.csv?sender=Blu%20Orders")
+    found = [x for x in csv.DictReader(io.StringIO(r.csv_text)) if x["phone"] == phone]
+    assert len(found) == 1
+    assert found[0]["text"] == "'=1+2 and -more"
+    assert found[0]["name"] == "'+Plus name"
+    assert found[0]["phone"] == phone and phone.startswith("+")   # numbers stay

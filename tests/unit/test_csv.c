@@ -126,7 +126,8 @@ B8_TEST(test_csv_field)
     B8_CHECK_STR(b8_csv_field(p, "a\rb"), "\"a\rb\"");
     B8_CHECK_STR(b8_csv_field(p, " lead"), "\" lead\"");
     B8_CHECK_STR(b8_csv_field(p, "trail "), "\"trail \"");
-    B8_CHECK_STR(b8_csv_field(p, "\ttab"), "\"\ttab\"");
+    /* A leading TAB is formula-like: guarded with ', so no quotes needed. */
+    B8_CHECK_STR(b8_csv_field(p, "\ttab"), "'\ttab");
     B8_CHECK_STR(b8_csv_field(p, "in side"), "in side");
     B8_CHECK_STR(b8_csv_field(p, "+639171234567"), "+639171234567");
 }
@@ -217,7 +218,58 @@ B8_TEST(test_csv_bounded_memory)
     free(data);
 }
 
+/* Spreadsheet formula injection: formula-like cells get a leading ' in
+ * every export, numbers (phones, prices) stay, and the reader drops the '
+ * again so an export re-imports unchanged. */
+B8_TEST(test_csv_formula_guard)
+{
+    static const char *const hostile[] = {
+        "=HYPERLINK(\"http://evil.example\",\"click\")", "+cmd", "-2+3", "@SUM(A1)",
+        "\tx", "\r=1", "=", "-", "+", "'=x", "''@y", "'+639171234567", "'-5", "1+1", "'plain",
+        "+63917 1234567", "1e5", "-1.", "+.5", "=1", NULL
+    };
+    const char *f3[3] = { "=1+2", "+639171234567", "-12.50" };
+
+    B8_CHECK_STR(b8_csv_field(p, "=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+    B8_CHECK_STR(b8_csv_field(p, "=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+    B8_CHECK_STR(b8_csv_field(p, "@SUM(A1:A9)"), "'@SUM(A1:A9)");
+    B8_CHECK_STR(b8_csv_field(p, "-1+1"), "'-1+1");
+    B8_CHECK_STR(b8_csv_field(p, "+1+1"), "'+1+1");
+    B8_CHECK_STR(b8_csv_field(p, "\r=1"), "\"'\r=1\"");
+    /* Plain numbers stay as they are. */
+    B8_CHECK_STR(b8_csv_field(p, "+639171234567"), "+639171234567");
+    B8_CHECK_STR(b8_csv_field(p, "-12.50"), "-12.50");
+    B8_CHECK_STR(b8_csv_field(p, "42"), "42");
+    B8_CHECK_STR(b8_csv_field(p, "-1."), "'-1.");
+    B8_CHECK_STR(b8_csv_field(p, "+.5"), "'+.5");
+    /* Text that merely contains = or starts with ' otherwise is untouched. */
+    B8_CHECK_STR(b8_csv_field(p, "a=b"), "a=b");
+    B8_CHECK_STR(b8_csv_field(p, "'quoted'"), "'quoted'");
+    /* A cell that already starts with ' before a formula keeps its marks. */
+    B8_CHECK_STR(b8_csv_field(p, "'=x"), "''=x");
+    B8_CHECK_STR(b8_csv_line(p, 3, f3), "'=1+2,+639171234567,-12.50\r\n");
+    B8_CHECK_STR(b8_csv_header(p, 2, f3 + 1), "\xEF\xBB\xBF+639171234567,-12.50\r\n");
+
+    /* The reader drops one guarding ' (quoted or not) and nothing else. */
+    B8_CHECK_STR(READ(p, "'=1+2,\"'=a,b\",'x,''@y,'+639\n"), "1:=1+2|=a,b|'x|'@y|+639");
+    B8_CHECK_STR(READ(p, "\xEF\xBB\xBF'-5,a\n"), "1:-5|a");
+
+    /* Round trip: every hostile cell reads back exactly as it was. */
+    for (int i = 0; hostile[i]; i++) {
+        const char *row[2] = { hostile[i], "end" };
+        const char *text = b8_csv_header(p, 2, row);
+        b8_csv *c = b8_csv_open(p, text, strlen(text));
+        apr_array_header_t *f = NULL;
+        B8_CHECK_INT(b8_csv_next(c, p, &f, NULL, NULL), 1);
+        if (f) {
+            B8_CHECK_INT(f->nelts, 2);
+            B8_CHECK_STR(APR_ARRAY_IDX(f, 0, const char *), hostile[i]);
+        }
+    }
+}
+
 B8_TEST_MAIN(B8_CASE(test_csv_basic), B8_CASE(test_csv_bom_and_line_ends),
              B8_CASE(test_csv_blank_lines), B8_CASE(test_csv_quoted), B8_CASE(test_csv_multiline),
              B8_CASE(test_csv_errors), B8_CASE(test_csv_null_out_args), B8_CASE(test_csv_field),
-             B8_CASE(test_csv_line), B8_CASE(test_csv_round_trip), B8_CASE(test_csv_bounded_memory))
+             B8_CASE(test_csv_line), B8_CASE(test_csv_round_trip), B8_CASE(test_csv_bounded_memory),
+             B8_CASE(test_csv_formula_guard))
