@@ -913,10 +913,13 @@ b8_errkind b8_recipients_import(b8_ctx *ctx, const char *campaign_id, const char
     b8_number num;
     apr_pool_t *np;
     apr_status_t rv = APR_SUCCESS;
+    const char *encoding;
 
     if (adder_start(&a, ctx, campaign_id, err) != B8_OK) {
         return err->kind;
     }
+    /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
+    csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
     numbers = b8_numbers_open(ctx->pool, csv, len, a.country);
     /* The reader's per-line memory, freed with each chunk. */
     np = a.cp;
@@ -939,7 +942,11 @@ b8_errkind b8_recipients_import(b8_ctx *ctx, const char *campaign_id, const char
         }
         return err->kind != B8_OK ? err->kind : b8_fail_db(err, ctx->db);
     }
-    return adder_finish(&a, report, err);
+    if (adder_finish(&a, report, err) != B8_OK) {
+        return err->kind;
+    }
+    cJSON_AddStringToObject(*report, "encoding", encoding);
+    return B8_OK;
 }
 
 /* The contact a typed name means: one match, or the one called exactly

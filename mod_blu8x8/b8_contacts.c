@@ -602,10 +602,15 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
                               b8_err *err)
 {
     contact_import im;
-    b8_csv *reader = b8_csv_open(ctx->pool, csv, len);
+    const char *encoding;
+    b8_csv *reader;
     apr_pool_t *cp;
     apr_status_t rv = APR_SUCCESS;
     int started = 0, done = 0;
+
+    /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
+    csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
+    reader = b8_csv_open(ctx->pool, csv, len);
 
     memset(&im, 0, sizeof(im));
     im.ctx = ctx;
@@ -655,5 +660,6 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
         return b8_fail_db(err, ctx->db);
     }
     *report = b8_report_json(&im.rep, 1, 0);
+    cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }

@@ -1,4 +1,5 @@
 #include "b8_eightx8.h"
+#include "b8_util.h"
 #include "b8_settings.h"
 
 #include <stdlib.h>
@@ -197,10 +198,11 @@ static void error_fields(apr_pool_t *p, const b8_http_response *res, const char 
         *code = apr_psprintf(p, "%.0f", c->valuedouble);
     }
     else if (cJSON_IsString(c) && *c->valuestring) {
-        *code = apr_pstrdup(p, c->valuestring);
+        *code = b8_utf8_clean(p, apr_pstrdup(p, c->valuestring));
     }
+    /* Stored and shown: never with invalid UTF-8 from the wire. */
     if (m && *m) {
-        *message = apr_pstrdup(p, m);
+        *message = b8_utf8_clean(p, apr_pstrdup(p, m));
     }
     cJSON_Delete(body);
 }

@@ -1,4 +1,5 @@
 #include "b8_eightx8_sms.h"
+#include "b8_util.h"
 #include "b8_settings.h"
 
 #include <string.h>
@@ -89,7 +90,8 @@ void b8_sms_request(apr_pool_t *p, const b8_sms_conf *conf, int batch, const cha
 static const char *text_of(apr_pool_t *p, const cJSON *v)
 {
     if (cJSON_IsString(v) && *v->valuestring) {
-        return apr_pstrdup(p, v->valuestring);
+        /* Stored: never with invalid UTF-8 from the wire. */
+        return b8_utf8_clean(p, apr_pstrdup(p, v->valuestring));
     }
     if (cJSON_IsNumber(v)) {
         return apr_psprintf(p, "%.0f", v->valuedouble);

@@ -1,5 +1,6 @@
 #include "b8_faqs.h"
 #include "b8_csv.h"
+#include "b8_import.h"
 #include "b8_util.h"
 
 #include <stdlib.h>
@@ -197,13 +198,17 @@ static void add_invalid(cJSON *invalid, int line, const char *value, const char 
 b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **report,
                           b8_err *err)
 {
-    b8_csv *reader = b8_csv_open(ctx->pool, csv, len);
-    cJSON *invalid = cJSON_CreateArray();
+    const char *encoding, *why = NULL;
+    b8_csv *reader;
+    cJSON *invalid;
     apr_pool_t *rp;
     int added = 0, line = 0, first = 1, rc;
-    const char *why = NULL;
     apr_array_header_t *fields;
 
+    /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
+    csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
+    reader = b8_csv_open(ctx->pool, csv, len);
+    invalid = cJSON_CreateArray();
     apr_pool_create(&rp, ctx->pool);
     if (b8_db_begin(ctx->db) != APR_SUCCESS) {
         cJSON_Delete(invalid);
@@ -256,6 +261,7 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     cJSON_AddNumberToObject(*report, "added", added);
     cJSON_AddNumberToObject(*report, "invalid_count", cJSON_GetArraySize(invalid));
     cJSON_AddItemToObject(*report, "invalid", invalid);
+    cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }
 

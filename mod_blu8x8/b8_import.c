@@ -1,10 +1,77 @@
 #include "b8_import.h"
 #include "b8_csv.h"
 #include "b8_phone.h"
+#include "b8_util.h"
 
 #include <ctype.h>
 #include <string.h>
 #include <apr_strings.h>
+
+/* -------------------------------------------------------------- encoding */
+
+/* Windows-1252 0x80..0x9F; 0 where the code page defines nothing. */
+static const unsigned short cp1252_high[32] = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178
+};
+
+/* Valid UTF-8 apart from NUL bytes, which b8_utf8_valid refuses. */
+static int utf8_valid_with_nul(const char *s, apr_size_t len)
+{
+    apr_size_t start = 0;
+
+    for (apr_size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '\0') {
+            if (!b8_utf8_valid(s + start, i - start)) {
+                return 0;
+            }
+            start = i + 1;
+        }
+    }
+    return 1;
+}
+
+const char *b8_text_as_utf8(apr_pool_t *p, const char *data, apr_size_t len,
+                            apr_size_t *out_len, const char **encoding)
+{
+    const unsigned char *u = (const unsigned char *)(data ? data : "");
+    char *out, *o;
+
+    if (!data) {
+        len = 0;
+    }
+    if (utf8_valid_with_nul((const char *)u, len)) {
+        *encoding = "utf-8";
+        *out_len = len;
+        return data ? data : "";
+    }
+    *encoding = "windows-1252";
+    /* At most 3 bytes per input byte (U+20AC, U+FFFD). */
+    o = out = apr_palloc(p, len * 3 + 1);
+    for (apr_size_t i = 0; i < len; i++) {
+        unsigned int cp = u[i];
+        if (cp >= 0x80 && cp < 0xA0) {
+            cp = cp1252_high[cp - 0x80] ? cp1252_high[cp - 0x80] : 0xFFFD;
+        }
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        }
+        else if (cp < 0x800) {
+            *o++ = (char)(0xC0 | (cp >> 6));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        }
+        else {
+            *o++ = (char)(0xE0 | (cp >> 12));
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    *o = '\0';
+    *out_len = (apr_size_t)(o - out);
+    return out;
+}
 
 /* ---------------------------------------------------------------- report */
 

@@ -41,6 +41,15 @@ void b8_line_cursor_init(b8_line_cursor *c, const char *data, apr_size_t len);
  * past the end. */
 const char *b8_line_cursor_text(b8_line_cursor *c, apr_pool_t *p, int n);
 
+/* An uploaded file as UTF-8 text. Valid UTF-8 (NUL bytes allowed: the CSV
+ * reader reports them) is returned as it is with *encoding "utf-8";
+ * anything else is read as Windows-1252, what Excel writes, and converted
+ * (the five bytes that code page leaves undefined, 0x81 0x8D 0x8F 0x90 0x9D,
+ * become U+FFFD) with *encoding "windows-1252". *out_len is the new length;
+ * the result is NUL-terminated. */
+const char *b8_text_as_utf8(apr_pool_t *p, const char *data, apr_size_t len,
+                            apr_size_t *out_len, const char **encoding);
+
 /* s cut to at most max bytes without splitting a UTF-8 character. */
 const char *b8_text_shorten(apr_pool_t *p, const char *s, apr_size_t max);
 

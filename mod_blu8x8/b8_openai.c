@@ -1,4 +1,5 @@
 #include "b8_openai.h"
+#include "b8_util.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static const char *error_message(apr_pool_t *p, const cJSON *json)
 {
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
     const char *msg = b8_json_str(error, "message");
-    return msg ? apr_pstrdup(p, msg) : NULL;
+    return msg ? b8_utf8_clean(p, apr_pstrdup(p, msg)) : NULL;
 }
 
 void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result *out)
@@ -107,7 +108,8 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         const char *content = b8_json_str(message, "content");
         if (content && *content) {
             out->verdict = B8_AI_OK;
-            out->content = apr_pstrdup(p, content);
+            /* Sent to the customer and stored: only valid UTF-8. */
+            out->content = b8_utf8_clean(p, apr_pstrdup(p, content));
         }
         else {
             out->verdict = B8_AI_FAILED;

@@ -110,6 +110,10 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
 {
     const char *v = value ? b8_trim(p, value) : "";
 
+    /* Directives and the settings page reach here without the JSON check. */
+    if (!b8_utf8_valid(v, strlen(v))) {
+        return "is not valid UTF-8 text";
+    }
     switch (d->type) {
     case B8_SET_STRING:
         if (strlen(v) > 4000) {

@@ -292,6 +292,43 @@ int b8_utf8_valid(const char *s, apr_size_t len)
     return 1;
 }
 
+/* Length of the valid UTF-8 character at s (1..4), or 0. */
+static apr_size_t utf8_char_len(const char *s, apr_size_t left)
+{
+    for (apr_size_t n = 1; n <= 4 && n <= left; n++) {
+        if (b8_utf8_valid(s, n)) {
+            return n;
+        }
+    }
+    return 0;
+}
+
+const char *b8_utf8_clean(apr_pool_t *p, const char *s)
+{
+    apr_size_t len, i = 0;
+    char *out, *o;
+
+    if (!s || b8_utf8_valid(s, len = strlen(s))) {
+        return s;
+    }
+    o = out = apr_palloc(p, len * 3 + 1);
+    while (i < len) {
+        apr_size_t n = utf8_char_len(s + i, len - i);
+        if (n) {
+            memcpy(o, s + i, n);
+            o += n;
+            i += n;
+        }
+        else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 apr_size_t b8_utf8_length(const char *s)
 {
     apr_size_t n = 0;

@@ -31,6 +31,11 @@ int b8_time_parse_local(const char *s, apr_time_t *out);
 
 /* 1 when s is valid UTF-8 without NUL (len bytes). */
 int b8_utf8_valid(const char *s, apr_size_t len);
+/* s itself when valid UTF-8, else a copy in p where each byte that does not
+ * start a valid character becomes U+FFFD: for text from 8x8 and OpenAI,
+ * which is stored or sent on and must not carry invalid bytes. NULL stays
+ * NULL. */
+const char *b8_utf8_clean(apr_pool_t *p, const char *s);
 /* Number of Unicode code points in valid UTF-8. */
 apr_size_t b8_utf8_length(const char *s);
 

@@ -314,11 +314,34 @@ static const char *csrf_token(b8_areq *a)
                                                               NULL));
 }
 
+/* The first form field (name or value) that is not valid UTF-8; its name,
+ * made printable. A pasted import file ("csv") is exempt: the import reads
+ * such a file as Windows-1252. */
+static const char *form_invalid_text(apr_table_t *form, int import)
+{
+    const apr_array_header_t *arr = apr_table_elts(form);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+
+    for (int i = 0; i < arr->nelts; i++) {
+        const char *k = e[i].key ? e[i].key : "", *v = e[i].val ? e[i].val : "";
+        if (!b8_utf8_valid(k, strlen(k))) {
+            return "(name)";
+        }
+        if (import && strcmp(k, "csv") == 0) {
+            continue;
+        }
+        if (!b8_utf8_valid(v, strlen(v))) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
 /* Reads and checks the body the route takes. Returns -1 to go on, or the
  * handler's return value when an answer has been sent. */
 static int read_request_body(b8_areq *a, const b8_route *rt)
 {
-    const char *body;
+    const char *body, *bad;
     apr_size_t len;
     int rc;
     int import = rt->body == B8_BODY_CSV || rt->body == B8_BODY_FORM_IMPORT;
@@ -349,6 +372,11 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
         return -1;
     }
     if (rt->body == B8_BODY_JSON) {
+        /* cJSON takes any bytes; nothing invalid may be stored or sent. */
+        if (!b8_utf8_valid(body, len)) {
+            return b8_send_json_error(a->r, HTTP_BAD_REQUEST,
+                                      "the body is not valid UTF-8 text (or holds a NUL byte)");
+        }
         /* An action without options may come with no body at all. */
         a->json = b8_json_pool_owned(a->r->pool, len == 0 ? cJSON_CreateObject()
                                                           : cJSON_ParseWithLength(body, len));
@@ -361,6 +389,11 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
     if (!b8_secure_equals(apr_table_get(a->form, "csrf"), a->csrf)) {
         return b8_error_page(a, HTTP_FORBIDDEN, "The form has expired or did not come from this "
                           "site (CSRF check failed). Reload the page and try again.");
+    }
+    if ((bad = form_invalid_text(a->form, rt->body == B8_BODY_FORM_IMPORT)) != NULL) {
+        return b8_error_page(a, HTTP_BAD_REQUEST,
+                             apr_psprintf(a->r->pool, "The field \"%s\" is not valid UTF-8 text. "
+                                          "Go back, fix the text and send it again.", bad));
     }
     return -1;
 }

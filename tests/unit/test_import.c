@@ -2,6 +2,7 @@
  * numbers, broken lines), quoted lines, LIKE patterns and the report. */
 #include "b8_test.h"
 #include "b8_import.h"
+#include "b8_util.h"
 
 #include <apr_strings.h>
 
@@ -165,6 +166,70 @@ B8_TEST(test_report_caps_the_list_but_counts_all)
     cJSON_Delete(json);
 }
 
+/* Uploads that are not UTF-8 are read as Windows-1252 (Excel's CSV). */
+B8_TEST(test_text_as_utf8_reads_windows_1252)
+{
+    const char *enc = NULL, *out;
+    apr_size_t n = 0;
+    char all[256];
+
+    /* Valid UTF-8 (NUL bytes too: the CSV reader reports those) stays. */
+    out = b8_text_as_utf8(p, "Jos\xC3\xA9,0917\n", 11, &n, &enc);
+    B8_CHECK_STR(enc, "utf-8");
+    B8_CHECK_INT(n, 11);
+    B8_CHECK_STR(out, "Jos\xC3\xA9,0917\n");
+    out = b8_text_as_utf8(p, "a\0b", 3, &n, &enc);
+    B8_CHECK_STR(enc, "utf-8");
+    B8_CHECK_INT(n, 3);
+    out = b8_text_as_utf8(p, NULL, 0, &n, &enc);
+    B8_CHECK_STR(enc, "utf-8");
+    B8_CHECK_STR(out, "");
+
+    /* "José" as Excel saves it; smart quotes, euro sign, trademark. */
+    out = b8_text_as_utf8(p, "Jos\xE9,\x93hi\x94 \x80\x99", 12, &n, &enc);
+    B8_CHECK_STR(enc, "windows-1252");
+    B8_CHECK_STR(out, "Jos\xC3\xA9,\xE2\x80\x9Chi\xE2\x80\x9D \xE2\x82\xAC\xE2\x84\xA2");
+    B8_CHECK_INT(n, strlen(out));
+    /* A UTF-8 overlong form is not UTF-8 either. */
+    b8_text_as_utf8(p, "\xC0\xAF", 2, &n, &enc);
+    B8_CHECK_STR(enc, "windows-1252");
+
+    /* All 256 bytes: the result is valid UTF-8, the five undefined bytes
+     * become U+FFFD, and 0xA0..0xFF are Latin-1. */
+    for (int i = 0; i < 256; i++) {
+        all[i] = (char)i;
+    }
+    out = b8_text_as_utf8(p, all, 256, &n, &enc);
+    B8_CHECK_STR(enc, "windows-1252");
+    B8_CHECK(memchr(out, '\0', n) == out);          /* byte 0 is kept as NUL */
+    B8_CHECK(b8_utf8_valid(out + 1, n - 1));
+    {
+        const unsigned char undefined[] = { 0x81, 0x8D, 0x8F, 0x90, 0x9D };
+        for (int i = 0; i < 5; i++) {
+            char one[2] = { (char)undefined[i], 0 };
+            B8_CHECK_STR(b8_text_as_utf8(p, one, 1, &n, &enc), "\xEF\xBF\xBD");
+        }
+        B8_CHECK_STR(b8_text_as_utf8(p, "\xFF", 1, &n, &enc), "\xC3\xBF");
+        B8_CHECK_STR(b8_text_as_utf8(p, "\xA0", 1, &n, &enc), "\xC2\xA0");
+        B8_CHECK_STR(b8_text_as_utf8(p, "\x9F", 1, &n, &enc), "\xC5\xB8");
+        B8_CHECK_STR(b8_text_as_utf8(p, "\x8A", 1, &n, &enc), "\xC5\xA0");
+    }
+}
+
+/* Text from 8x8 and OpenAI is stored and sent on: invalid bytes become U+FFFD. */
+B8_TEST(test_utf8_clean)
+{
+    const char *ok = "Jos\xC3\xA9 \xE2\x82\xAC";
+    B8_CHECK(b8_utf8_clean(p, ok) == ok);
+    B8_CHECK(b8_utf8_clean(p, NULL) == NULL);
+    B8_CHECK_STR(b8_utf8_clean(p, "a\xE9" "b"), "a\xEF\xBF\xBD" "b");
+    B8_CHECK_STR(b8_utf8_clean(p, "\xC3"), "\xEF\xBF\xBD");
+    B8_CHECK_STR(b8_utf8_clean(p, "\xED\xA0\x80x"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDx");
+    B8_CHECK_STR(b8_utf8_clean(p, "\xF0\x9F\x98\x80\xFF"), "\xF0\x9F\x98\x80\xEF\xBF\xBD");
+    B8_CHECK(b8_utf8_valid(b8_utf8_clean(p, "\xC0\xAF\x80\xF4\x90\x80\x80"),
+                           strlen(b8_utf8_clean(p, "\xC0\xAF\x80\xF4\x90\x80\x80"))));
+}
+
 B8_TEST_MAIN(B8_CASE(test_numbers_plain_list),
              B8_CASE(test_numbers_header_picks_phone_and_name_columns),
              B8_CASE(test_numbers_header_like_first_line_is_skipped),
@@ -175,4 +240,6 @@ B8_TEST_MAIN(B8_CASE(test_numbers_plain_list),
              B8_CASE(test_text_shorten_keeps_characters_whole),
              B8_CASE(test_like_contains_escapes_wildcards),
              B8_CASE(test_headers),
-             B8_CASE(test_report_caps_the_list_but_counts_all))
+             B8_CASE(test_report_caps_the_list_but_counts_all),
+             B8_CASE(test_text_as_utf8_reads_windows_1252),
+             B8_CASE(test_utf8_clean))

@@ -1,0 +1,156 @@
+"""Safe by default, input side (issue 14): text is UTF-8 at every entry
+point (JSON bodies, HTML forms, CSV uploads read as Windows-1252 when they
+are not UTF-8), ids are integers, and state-changing requests from another
+origin are refused."""
+
+import json
+import urllib.parse
+
+import pytest
+
+BAD = "\udcff"          # stands for the byte 0xFF in the bodies below
+
+
+def raw_json(obj) -> bytes:
+    """JSON with one invalid byte (0xFF) wherever BAD appears in a string."""
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogateescape")
+
+
+def raw_form(fields: dict) -> bytes:
+    return urllib.parse.urlencode(
+        {k: v.encode("utf-8", "surrogateescape") for k, v in fields.items()}).encode()
+
+
+STORES = ("/blu8x8/api/faqs", "/blu8x8/api/contacts", "/blu8x8/api/settings",
+          "/blu8x8/api/tags", "/blu8x8/api/campaigns", "/blu8x8/api/users", "/blu8x8/api/sms")
+
+
+def stored(c) -> dict:
+    """What each store holds: a list's total and ids (states of sent SMS may
+    still move on from an earlier test), or the settings."""
+    out = {}
+    for p in STORES:
+        j = c.get(p + ("?per_page=1000" if p != "/blu8x8/api/settings" else "")).json
+        out[p] = (j["total"], [i.get("id") for i in j["items"]]) if "items" in j else j
+    return out
+
+
+def csv_post(api, path, data: bytes):
+    return api.post(path, body=data, headers={"Content-Type": "text/csv"})
+
+
+# ------------------------------------------------------------------- UTF-8
+
+JSON_ENTRY_POINTS = [
+    ("POST", "/blu8x8/api/faqs", {"prompt": "Caf" + BAD + "?", "completion": "Yes"}),
+    ("POST", "/blu8x8/api/contacts", {"name": "Jos" + BAD, "phone": "0927 100 0001"}),
+    ("PATCH", "/blu8x8/api/settings", {"ai_persona": "You are " + BAD}),
+    ("POST", "/blu8x8/api/users", {"login": "utf8user", "name": "Na" + BAD}),
+    ("POST", "/blu8x8/api/campaigns", {"name": "Camp" + BAD, "body": "Hello"}),
+    ("POST", "/blu8x8/api/campaigns", {"name": "Camp", "body": "Hello " + BAD}),
+    ("POST", "/blu8x8/api/tags", {"name": "tag" + BAD}),
+    ("POST", "/blu8x8/api/sms", {"text": "Hi " + BAD, "phones": ["0927 100 0002"]}),
+    ("POST", "/blu8x8/api/contacts", {"name": "Ok", "phone": "0927 100 0003",
+                                      "tags": ["t" + BAD]}),
+]
+
+
+@pytest.mark.parametrize("method, path, body", JSON_ENTRY_POINTS)
+def test_json_with_invalid_utf8_is_400_and_stores_nothing(server, method, path, body):
+    api = server.client
+    before = stored(api)
+    r = api.request(method, path, body=raw_json(body),
+                    headers={"Content-Type": "application/json"})
+    assert r.status == 400, r
+    assert "UTF-8" in r.json["error"]
+    assert stored(api) == before
+    # The same request with valid text is not refused for its encoding.
+    fixed = json.loads(json.dumps(body).replace("\\udcff", "\u00e9"))
+    assert api.request(method, path, json=fixed).status != 400
+
+
+def test_json_with_nul_or_lone_surrogate_is_refused(server):
+    api = server.client
+    r = api.post("/blu8x8/api/faqs", body=b'{"prompt": "a\x00b", "completion": "x"}',
+                 headers={"Content-Type": "application/json"})
+    assert r.status == 400
+    r = api.post("/blu8x8/api/faqs", body=b'{"prompt": "a\\ud800b", "completion": "x"}',
+                 headers={"Content-Type": "application/json"})
+    assert r.status == 400
+
+
+FORM_ENTRY_POINTS = [
+    ("/blu8x8/faqs", {"prompt": "Caf" + BAD + "?", "completion": "Yes"}),
+    ("/blu8x8/contacts", {"name": "Jos" + BAD, "phone": "0927 200 0001"}),
+    ("/blu8x8/settings", {"ai_persona": "You are " + BAD}),
+    ("/blu8x8/users", {"login": "formutf8", "name": "Na" + BAD}),
+    ("/blu8x8/campaigns", {"name": "Camp" + BAD, "type": "text", "body": "Hello"}),
+    ("/blu8x8/tags", {"name": "tag" + BAD}),
+    ("/blu8x8/sms", {"text": "Hi " + BAD, "phones": "0927 200 0002"}),
+]
+
+
+@pytest.mark.parametrize("path, fields", FORM_ENTRY_POINTS)
+def test_form_with_invalid_utf8_is_a_clear_error(server, path, fields):
+    c = server.client
+    before = stored(c)
+    fields = dict(fields, csrf=c.csrf("/blu8x8/contacts"))
+    r = c.post(path, body=raw_form(fields),
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 400, r
+    bad_field = next(k for k, v in fields.items() if BAD in v)
+    assert f"The field &quot;{bad_field}&quot; is not valid UTF-8" in r.text \
+        or f'The field "{bad_field}" is not valid UTF-8' in r.text, r.text[:2000]
+    assert stored(c) == before
+
+
+JOSE_1252 = "Jos\u00e9".encode("cp1252")      # b"Jos\xe9": what Excel saves
+
+
+def test_contacts_csv_in_windows_1252_is_read_as_such(server):
+    api = server.client
+    data = b"name,phone\r\n" + JOSE_1252 + b" Rizal,0927 300 0001\r\n\x93Quoted\x94 \x80,0927 300 0002\r\n"
+    r = csv_post(api, "/blu8x8/api/contacts/import", data)
+    assert r.status == 200, r
+    assert r.json["added"] == 2 and r.json["encoding"] == "windows-1252"
+    names = {c["phone"]: c["name"] for c in api.get("/blu8x8/api/contacts?q=0927300").json["items"]}
+    assert names == {"+639273000001": "Jos\u00e9 Rizal",
+                     "+639273000002": "\u201cQuoted\u201d \u20ac"}
+    # UTF-8 (with a BOM) says so.
+    r = csv_post(api, "/blu8x8/api/contacts/import",
+                 "\ufeffname,phone\nZo\u00eb,0927 300 0003\n".encode())
+    assert r.json["encoding"] == "utf-8" and r.json["added"] == 1
+    assert api.get("/blu8x8/api/contacts?q=0927%20300%200003").json["items"][0]["name"] == "Zo\u00eb"
+
+
+def test_contacts_form_import_in_windows_1252(server):
+    c = server.client
+    fields = {"csv": b"name,phone\n" + JOSE_1252 + b" Form,0927 300 0011\n",
+              "csrf": c.csrf("/blu8x8/contacts")}
+    r = c.post("/blu8x8/contacts/import", body=urllib.parse.urlencode(fields).encode(),
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 200 and "Added 1" in r.text
+    item = c.get("/blu8x8/api/contacts?q=0927%20300%200011").json["items"][0]
+    assert item["name"] == "Jos\u00e9 Form"
+
+
+def test_faq_csv_in_windows_1252(server):
+    api = server.client
+    r = csv_post(api, "/blu8x8/api/faqs/import",
+                 b"prompt,completion\r\nCaf\xe9 hours?,\x93Always\x94 \x81\r\n")
+    assert r.status == 200 and r.json["added"] == 1 and r.json["encoding"] == "windows-1252"
+    items = api.get("/blu8x8/api/faqs").json["items"]
+    assert ("Caf\u00e9 hours?", "\u201cAlways\u201d \ufffd") in \
+        [(i["prompt"], i["completion"]) for i in items]
+    r = csv_post(api, "/blu8x8/api/faqs/import", "Caf\u00e9?,S\u00ed\n".encode())
+    assert r.json["encoding"] == "utf-8"
+
+
+def test_recipients_csv_in_windows_1252(server):
+    api = server.client
+    cid = api.post("/blu8x8/api/campaigns", json={"name": "cp1252", "body": "Hi {name}"}).json["id"]
+    r = csv_post(api, f"/blu8x8/api/campaigns/{cid}/recipients/import",
+                 b"phone,name\n0927 300 0021," + JOSE_1252 + b"\n")
+    assert r.status == 200 and r.json["added"] == 1 and r.json["encoding"] == "windows-1252"
+    rows = api.get(f"/blu8x8/api/campaigns/{cid}/recipients").json["items"]
+    assert rows[0]["name"] == "Jos\u00e9"
