@@ -740,7 +740,7 @@ static b8_errkind adder_finish(adder *a, cJSON **report, b8_err *err)
 }
 
 /* Shape of the add request: optional lists; at least one entry overall. */
-static b8_errkind check_add_request(const cJSON *in, b8_err *err)
+static b8_errkind check_add_request(apr_pool_t *p, const cJSON *in, b8_err *err)
 {
     static const char *const keys[] = { "phones", "contact_ids", "tags" };
     int entries = 0;
@@ -754,6 +754,10 @@ static b8_errkind check_add_request(const cJSON *in, b8_err *err)
             b8_field_error(err, keys[i], "This must be a list.");
         }
         entries += cJSON_GetArraySize(v);
+    }
+    /* A fraction must not be rounded to another contact: 422 before anything is added. */
+    if (err->kind == B8_OK && b8_json_ids_check(p, in, "contact_ids", err) != B8_OK) {
+        return err->kind;
     }
     if (err->kind == B8_OK && entries == 0) {
         b8_field_error(err, "phones", "Give at least one phone number, contact or tag.");
@@ -801,16 +805,9 @@ static apr_status_t add_contacts(adder *a, const cJSON *list, b8_err *err)
     cJSON_ArrayForEach(v, list) {
         const char *id = NULL;
         b8_rows *rows = NULL;
-        long n;
         apr_status_t rv;
-        if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15) {
-            id = apr_psprintf(a->cp, "%.0f", v->valuedouble);
-        }
-        else if (cJSON_IsString(v) && is_digits(v->valuestring)
-                 && b8_parse_long(v->valuestring, &n)) {
-            id = v->valuestring;
-        }
-        if (id) {
+        /* The request was checked: every entry is an id (b8_json_id). */
+        if ((id = b8_json_id(a->cp, v)) != NULL) {
             /* contact columns: id, name, phone, opted_out, ... */
             const char *args[] = { id };
             if ((rv = b8_db_select(a->ctx->db, a->cp, B8_SQL_CONTACT_BY_ID, args, &rows))
@@ -888,7 +885,7 @@ b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *
     adder a;
     apr_status_t rv;
 
-    if (check_add_request(in, err) != B8_OK || adder_start(&a, ctx, campaign_id, err) != B8_OK) {
+    if (check_add_request(ctx->pool, in, err) != B8_OK || adder_start(&a, ctx, campaign_id, err) != B8_OK) {
         return err->kind;
     }
     rv = add_phones(&a, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
@@ -1044,10 +1041,9 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
         return B8_OK;
     }
     if (contact) {
-        const char *id = apr_psprintf(p, "%.0f",
-                                      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(contact, "id")));
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(contact, "id");
         const char *name = b8_json_str(contact, "name");
-        cJSON_AddItemToObject(in, "contact_ids", cJSON_CreateStringArray(&id, 1));
+        cJSON_AddItemToObject(in, "contact_ids", cJSON_CreateDoubleArray(&id->valuedouble, 1));
         label = name && *name ? apr_psprintf(p, "%s (%s)", name, b8_json_str(contact, "phone"))
                               : b8_json_str(contact, "phone");
     }

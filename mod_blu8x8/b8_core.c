@@ -63,6 +63,43 @@ cJSON *b8_json_add_bool(cJSON *obj, const char *key, int value)
     return cJSON_AddBoolToObject(obj, key, value ? 1 : 0);
 }
 
+const char *b8_json_id(apr_pool_t *p, const cJSON *v)
+{
+    double d;
+
+    if (!cJSON_IsNumber(v)) {
+        return NULL;
+    }
+    d = v->valuedouble;
+    /* Doubles are exact integers up to 2^53; a fraction is never rounded. */
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != (double)(apr_int64_t)d) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)d);
+}
+
+b8_errkind b8_json_ids_check(apr_pool_t *p, const cJSON *in, const char *key, b8_err *err)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, key), *v;
+
+    if (!list || cJSON_IsNull(list)) {
+        return B8_OK;
+    }
+    if (!cJSON_IsArray(list)) {
+        b8_field_error(err, key, "This must be a list.");
+        return B8_EINVALID;
+    }
+    cJSON_ArrayForEach(v, list) {
+        if (!b8_json_id(p, v)) {
+            b8_field_error(err, key, apr_psprintf(p, "Ids are whole numbers from 1 (written "
+                                                  "without quotes); %s is not one.",
+                                                  b8_json_print(p, v)));
+            return B8_EINVALID;
+        }
+    }
+    return B8_OK;
+}
+
 const char *b8_json_print(apr_pool_t *p, const cJSON *json)
 {
     char *s = cJSON_PrintUnformatted(json);

@@ -50,6 +50,14 @@ const char *b8_json_str(const cJSON *obj, const char *key);
 cJSON *b8_json_add_str(cJSON *obj, const char *key, const char *value);  /* NULL -> null */
 cJSON *b8_json_add_int(cJSON *obj, const char *key, const char *value);  /* decimal text -> number */
 cJSON *b8_json_add_bool(cJSON *obj, const char *key, int value);
+/* An id in a JSON body: a JSON number that is a whole number from 1 to
+ * 2^53 - 1. Returns its decimal text in p, or NULL for anything else (1.5,
+ * which must not be rounded to 2; "1"; true; 1e20). */
+const char *b8_json_id(apr_pool_t *p, const cJSON *v);
+/* The list of ids at key (absent or null is fine): B8_OK, or B8_EINVALID
+ * with a field error naming key when it is not a list or an entry is not an
+ * id as b8_json_id. */
+b8_errkind b8_json_ids_check(apr_pool_t *p, const cJSON *in, const char *key, b8_err *err);
 /* Serialises and copies into the pool (cJSON allocates with malloc). */
 const char *b8_json_print(apr_pool_t *p, const cJSON *json);
 /* Frees a cJSON tree when the pool is cleared. */

@@ -294,18 +294,10 @@ static apr_status_t add_phones(composer *c, const apr_array_header_t *list)
     return APR_SUCCESS;
 }
 
+/* The request was checked: every entry is an id (b8_json_ids_check). */
 static const char *contact_id_of(apr_pool_t *p, const cJSON *v)
 {
-    long n;
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e15) {
-        return apr_psprintf(p, "%.0f", v->valuedouble);
-    }
-    if (cJSON_IsString(v) && *v->valuestring
-        && strspn(v->valuestring, "0123456789") == strlen(v->valuestring)
-        && b8_parse_long(v->valuestring, &n) && n >= 1) {
-        return v->valuestring;
-    }
-    return NULL;
+    return b8_json_id(p, v);
 }
 
 static apr_status_t add_contacts(composer *c, const cJSON *list)
@@ -459,6 +451,10 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     c.text = check_text(ctx, in, &count, err);
     phones = phone_entries(ctx->pool, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
     entries = phones->nelts + list_size(in, "contact_ids", err) + list_size(in, "tags", err);
+    /* A fraction must not be rounded to another contact: 422 before anything is sent. */
+    if (!(err->fields && cJSON_GetObjectItemCaseSensitive(err->fields, "contact_ids"))) {
+        b8_json_ids_check(ctx->pool, in, "contact_ids", err);
+    }
     if (entries == 0 && !(err->fields && cJSON_GetObjectItemCaseSensitive(err->fields, "phones"))) {
         b8_field_error(err, "phones", "Choose at least one recipient: a phone number, contacts "
                        "or a tag.");

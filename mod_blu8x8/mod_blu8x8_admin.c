@@ -154,6 +154,21 @@ int b8_redirect(b8_areq *a, const char *where, const char *notice)
 }
 
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
+/* A form sends text; an id list ("x_ids[]") holds ids, which the core takes
+ * only as JSON numbers. Digits become a number (when exact); anything else
+ * stays text, which the core refuses naming the field. */
+static cJSON *form_list_item(const char *key, const char *val)
+{
+    apr_size_t n = strlen(key);
+    long v;
+
+    if (n > 4 && strcmp(key + n - 4, "_ids") == 0 && strspn(val, "0123456789") == strlen(val)
+        && strlen(val) <= 15 && b8_parse_long(val, &v)) {
+        return cJSON_CreateNumber((double)v);
+    }
+    return cJSON_CreateString(val);
+}
+
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
     cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
@@ -172,7 +187,7 @@ cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
                 list = cJSON_AddArrayToObject(o, k);
             }
             if (*e[i].val) {
-                cJSON_AddItemToArray(list, cJSON_CreateString(e[i].val));
+                cJSON_AddItemToArray(list, form_list_item(k, e[i].val));
             }
         }
         else if (!cJSON_GetObjectItemCaseSensitive(o, e[i].key)) {

@@ -154,3 +154,61 @@ def test_recipients_csv_in_windows_1252(server):
     assert r.status == 200 and r.json["added"] == 1 and r.json["encoding"] == "windows-1252"
     rows = api.get(f"/blu8x8/api/campaigns/{cid}/recipients").json["items"]
     assert rows[0]["name"] == "Jos\u00e9"
+
+
+# --------------------------------------------------------------------- ids
+
+NOT_IDS = [1.5, "1", True, 1e20, 0, -3, None, [1], {"id": 1}]
+
+
+def ids_contact(api, phone):
+    r = api.post("/blu8x8/api/contacts", json={"name": "Id " + phone, "phone": phone})
+    assert r.status == 201, r
+    return r.json["id"]
+
+
+@pytest.mark.parametrize("bad", NOT_IDS, ids=repr)
+def test_campaign_recipients_refuse_non_integer_contact_ids(server, bad):
+    api = server.client
+    a = ids_contact(api, "0927 400 %04d" % (NOT_IDS.index(bad) * 2 + 1))
+    ids_contact(api, "0927 400 %04d" % (NOT_IDS.index(bad) * 2 + 2))
+    cid = api.post("/blu8x8/api/campaigns", json={"name": "ids", "body": "Hi"}).json["id"]
+    # a + 0.5 used to be rounded to the next contact and added it.
+    value = a + 0.5 if bad == 1.5 else bad
+    r = api.post(f"/blu8x8/api/campaigns/{cid}/recipients",
+                 json={"contact_ids": [a, value]})
+    assert r.status == 422, r
+    assert "contact_ids" in r.json["fields"]
+    assert api.get(f"/blu8x8/api/campaigns/{cid}").json["counts"]["total"] == 0
+
+
+def test_campaign_recipients_take_integer_ids(server):
+    api = server.client
+    a = ids_contact(api, "0927 400 1001")
+    cid = api.post("/blu8x8/api/campaigns", json={"name": "ids ok", "body": "Hi"}).json["id"]
+    r = api.post(f"/blu8x8/api/campaigns/{cid}/recipients",
+                 json={"contact_ids": [a, 999999, float(a)]})
+    assert r.status == 200, r
+    assert r.json["added"] == 1 and r.json["invalid"][0]["reason"] == "no such contact", r.json
+
+
+@pytest.mark.parametrize("bad", [2.5, "2", False, 1e20], ids=repr)
+def test_sms_refuses_non_integer_contact_ids(server, eightx8, bad):
+    api = server.client
+    a = ids_contact(api, "0927 400 %04d" % (2001 + [2.5, "2", False, 1e20].index(bad)))
+    before = len(eightx8.requests)
+    r = api.post("/blu8x8/api/sms", json={"text": "Hello", "contact_ids": [a, bad]})
+    assert r.status == 422, r
+    assert "contact_ids" in r.json["fields"]
+    assert len(eightx8.requests) == before
+
+
+def test_sms_form_ids_still_work_and_junk_is_refused(server):
+    c = server.client
+    a = ids_contact(c, "0927 400 3001")
+    token = c.csrf("/blu8x8/sms")
+    r = c.post("/blu8x8/sms", form={"text": "Hello", "contact_ids[]": ["x1"], "csrf": token})
+    assert r.status == 422 and "contact_ids" in r.text or "whole numbers" in r.text, r.text[:3000]
+    r = c.post("/blu8x8/sms", form={"text": "Hello", "contact_ids[]": [str(a)], "phones": "",
+                                    "csrf": token})
+    assert r.status == 200 and "1 SMS queued" in r.text, r.text[-3000:]

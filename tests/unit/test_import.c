@@ -3,6 +3,8 @@
 #include "b8_test.h"
 #include "b8_import.h"
 #include "b8_util.h"
+#include "b8_core.h"
+#include "b8_settings.h"
 
 #include <apr_strings.h>
 
@@ -230,6 +232,50 @@ B8_TEST(test_utf8_clean)
                            strlen(b8_utf8_clean(p, "\xC0\xAF\x80\xF4\x90\x80\x80"))));
 }
 
+/* Ids in JSON bodies are whole numbers: 1.5 is not rounded to 2. */
+B8_TEST(test_json_ids)
+{
+    static const char *const bad[] = { "1.5", "\"1\"", "true", "1e20", "0", "-1", "null",
+                                       "[1]", "9007199254740992", NULL };
+    cJSON *v;
+    b8_err err = { 0 };
+
+    for (int i = 0; bad[i]; i++) {
+        v = cJSON_Parse(bad[i]);
+        B8_CHECK(v != NULL);
+        if (b8_json_id(p, v) != NULL) {
+            fprintf(stderr, "  accepted as an id: %s\n", bad[i]);
+            b8_test_checks_failed++;
+        }
+        cJSON_Delete(v);
+    }
+    v = cJSON_Parse("9007199254740991");
+    B8_CHECK_STR(b8_json_id(p, v), "9007199254740991");
+    cJSON_Delete(v);
+    v = cJSON_Parse("42");
+    B8_CHECK_STR(b8_json_id(p, v), "42");
+    cJSON_Delete(v);
+
+    v = cJSON_Parse("{\"contact_ids\": [1, 2]}");
+    B8_CHECK_INT(b8_json_ids_check(p, v, "contact_ids", &err), B8_OK);
+    B8_CHECK_INT(b8_json_ids_check(p, v, "absent", &err), B8_OK);
+    cJSON_Delete(v);
+    v = cJSON_Parse("{\"contact_ids\": [1, 1.5]}");
+    B8_CHECK_INT(b8_json_ids_check(p, v, "contact_ids", &err), B8_EINVALID);
+    B8_CHECK(cJSON_GetObjectItemCaseSensitive(err.fields, "contact_ids") != NULL);
+    cJSON_Delete(err.fields);
+    cJSON_Delete(v);
+}
+
+/* Settings (page, API and directives alike) refuse invalid UTF-8. */
+B8_TEST(test_settings_refuse_invalid_utf8)
+{
+    const char *out = NULL;
+    B8_CHECK(b8_setting_check(p, b8_setting_find("ai_persona"), "Caf\xE9", &out) != NULL);
+    B8_CHECK(b8_setting_check(p, b8_setting_find("ai_persona"), "Caf\xC3\xA9", &out) == NULL);
+    B8_CHECK_STR(out, "Caf\xC3\xA9");
+}
+
 B8_TEST_MAIN(B8_CASE(test_numbers_plain_list),
              B8_CASE(test_numbers_header_picks_phone_and_name_columns),
              B8_CASE(test_numbers_header_like_first_line_is_skipped),
@@ -242,4 +288,5 @@ B8_TEST_MAIN(B8_CASE(test_numbers_plain_list),
              B8_CASE(test_headers),
              B8_CASE(test_report_caps_the_list_but_counts_all),
              B8_CASE(test_text_as_utf8_reads_windows_1252),
-             B8_CASE(test_utf8_clean))
+             B8_CASE(test_utf8_clean), B8_CASE(test_json_ids),
+             B8_CASE(test_settings_refuse_invalid_utf8))
