@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <apr_strings.h>
 
@@ -254,6 +255,68 @@ int b8_time_parse_local(const char *s, apr_time_t *out)
         *out = apr_time_from_sec(t) + tm.tm_usec;
     }
     return 1;
+}
+
+const char *b8_origin_canon(apr_pool_t *p, const char *scheme, const char *authority)
+{
+    const char *port = NULL, *host_end;
+    char *host;
+    long n;
+
+    if (!scheme || !authority || !*authority) {
+        return NULL;
+    }
+    if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+        return NULL;
+    }
+    if (authority[0] == '[') {
+        if (!(host_end = strchr(authority, ']'))) {
+            return NULL;
+        }
+        host_end++;
+    }
+    else {
+        host_end = authority + strcspn(authority, ":");
+    }
+    if (*host_end == ':') {
+        port = host_end + 1;
+        if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5
+            || !b8_parse_long(port, &n) || n < 1 || n > 65535) {
+            return NULL;
+        }
+    }
+    else if (*host_end) {
+        return NULL;
+    }
+    host = apr_pstrndup(p, authority, (apr_size_t)(host_end - authority));
+    if (!*host || strpbrk(host, "/?#@ \t")) {
+        return NULL;
+    }
+    for (char *c = host; *c; c++) {
+        *c = (char)tolower((unsigned char)*c);
+    }
+    if (!port) {
+        n = strcasecmp(scheme, "https") == 0 ? 443 : 80;
+    }
+    return apr_psprintf(p, "%s://%s:%ld", strcasecmp(scheme, "https") == 0 ? "https" : "http",
+                        host, n);
+}
+
+const char *b8_origin_of(apr_pool_t *p, const char *url, int whole)
+{
+    const char *sep, *auth;
+    apr_size_t alen;
+
+    if (!url || !(sep = strstr(url, "://"))) {
+        return NULL;
+    }
+    auth = sep + 3;
+    alen = strcspn(auth, "/?#");
+    if (whole && auth[alen]) {
+        return NULL;
+    }
+    return b8_origin_canon(p, apr_pstrndup(p, url, (apr_size_t)(sep - url)),
+                           apr_pstrndup(p, auth, alen));
 }
 
 int b8_utf8_valid(const char *s, apr_size_t len)

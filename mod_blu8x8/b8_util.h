@@ -29,6 +29,15 @@ int b8_time_parse(const char *s, apr_time_t *out);
  * server's local time; with a Z or an offset, as b8_time_parse. */
 int b8_time_parse_local(const char *s, apr_time_t *out);
 
+/* Origins (RFC 6454) compared as "scheme://host:port", lowercase, with the
+ * scheme's default port written out. b8_origin_canon: from a scheme and an
+ * authority ("Host" header: host[:port], [v6]:port); NULL when malformed.
+ * b8_origin_of: of an absolute http(s) URL; with whole = 1 the URL must be
+ * an origin only (an "Origin" header: nothing after the authority). NULL
+ * when malformed, for "null" and for other schemes. */
+const char *b8_origin_canon(apr_pool_t *p, const char *scheme, const char *authority);
+const char *b8_origin_of(apr_pool_t *p, const char *url, int whole);
+
 /* 1 when s is valid UTF-8 without NUL (len bytes). */
 int b8_utf8_valid(const char *s, apr_size_t len);
 /* s itself when valid UTF-8, else a copy in p where each byte that does not

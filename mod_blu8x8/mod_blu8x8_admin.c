@@ -352,6 +352,33 @@ static const char *form_invalid_text(apr_table_t *form, int import)
     return NULL;
 }
 
+/* A state-changing request a browser sent from another site's page (or a
+ * sandboxed one: "Origin: null") is refused, whatever its credentials. The
+ * request's own origin is its scheme and Host header; the configured public
+ * URL counts too (TLS ended at a balancer). No Origin header: a CLI client
+ * or an old browser, allowed (HTML forms also carry the CSRF token). */
+static int foreign_origin(b8_areq *a)
+{
+    request_rec *r = a->r;
+    const char *origin = apr_table_get(r->headers_in, "Origin"), *given, *own, *pub;
+
+    if (!origin || r->method_number == M_GET || r->method_number == M_OPTIONS) {
+        return 0;
+    }
+    if (!(given = b8_origin_of(r->pool, origin, 1))) {
+        return 1;
+    }
+    own = b8_origin_canon(r->pool, ap_http_scheme(r), apr_table_get(r->headers_in, "Host"));
+    if (own && strcmp(given, own) == 0) {
+        return 0;
+    }
+    pub = b8_ctx_setting(a->ctx, "public_url");
+    if (pub && *pub && (own = b8_origin_of(r->pool, pub, 0)) && strcmp(given, own) == 0) {
+        return 0;
+    }
+    return 1;
+}
+
 /* Reads and checks the body the route takes. Returns -1 to go on, or the
  * handler's return value when an answer has been sent. */
 static int read_request_body(b8_areq *a, const b8_route *rt)
@@ -453,6 +480,13 @@ int b8_admin_handler(request_rec *r)
     }
     if (!(a->csrf = csrf_token(a))) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (foreign_origin(a)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "B8-4100: %s %s refused: its Origin %s "
+                      "is not this site's", r->method, r->uri,
+                      ap_escape_logitem(r->pool, apr_table_get(r->headers_in, "Origin")));
+        return refuse(a, HTTP_FORBIDDEN, "this request came from another site's page (Origin "
+                      "header) and was refused");
     }
 
     for (int t = 0; route_tables[t] && !found; t++) {

@@ -212,3 +212,69 @@ def test_sms_form_ids_still_work_and_junk_is_refused(server):
     r = c.post("/blu8x8/sms", form={"text": "Hello", "contact_ids[]": [str(a)], "phones": "",
                                     "csrf": token})
     assert r.status == 200 and "1 SMS queued" in r.text, r.text[-3000:]
+
+
+# ------------------------------------------------------------------ Origin
+
+def own(server) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+def test_cross_origin_api_post_is_403_and_changes_nothing(server):
+    api = server.client
+    faq = api.post("/blu8x8/api/faqs", json={"prompt": "Kept?", "completion": "Yes"}).json["id"]
+    before = stored(api)
+    for origin in ("http://evil.example", "null", f"https://127.0.0.1:{server.port}",
+                   f"http://127.0.0.1:{server.port + 1}", own(server) + "/path"):
+        r = api.post("/blu8x8/api/faqs", json={"prompt": "Cross?", "completion": "No"},
+                     headers={"Origin": origin})
+        assert r.status == 403, (origin, r)
+        assert "another site" in r.json["error"]
+    assert api.patch(f"/blu8x8/api/faqs/{faq}", json={"prompt": "Changed?"},
+                     headers={"Origin": "http://evil.example"}).status == 403
+    assert api.delete(f"/blu8x8/api/faqs/{faq}",
+                      headers={"Origin": "http://evil.example"}).status == 403
+    assert api.request("PATCH", "/blu8x8/api/settings", json={"ai_persona": "pwned"},
+                       headers={"Origin": "http://evil.example"}).status == 403
+    assert stored(api) == before
+    # A GET from elsewhere is only a read (and the browser keeps the answer from the page).
+    assert api.get("/blu8x8/api/faqs", headers={"Origin": "http://evil.example"}).status == 200
+
+
+def test_same_origin_and_no_origin_are_allowed(server):
+    api = server.client
+    r = api.post("/blu8x8/api/faqs", json={"prompt": "Same origin?", "completion": "Yes"},
+                 headers={"Origin": own(server)})
+    assert r.status == 201, r
+    r = api.post("/blu8x8/api/faqs", json={"prompt": "Same origin, other case?",
+                                           "completion": "Yes"},
+                 headers={"Origin": f"HTTP://127.0.0.1:{server.port}"})
+    assert r.status == 201, r
+    r = api.post("/blu8x8/api/faqs", json={"prompt": "No origin (curl)?", "completion": "Yes"})
+    assert r.status == 201, r
+    assert api.delete(f"/blu8x8/api/faqs/{r.json['id']}", headers={"Origin": own(server)}).status == 204
+
+
+def test_cross_origin_form_is_403_even_with_the_csrf_token(server):
+    c = server.client
+    token = c.csrf("/blu8x8/faqs")
+    form = {"prompt": "Form from elsewhere?", "completion": "No", "csrf": token}
+    r = c.post("/blu8x8/faqs", form=form, headers={"Origin": "http://evil.example"})
+    assert r.status == 403 and "another site" in r.text
+    r = c.post("/blu8x8/faqs", form=form, headers={"Origin": "null"})
+    assert r.status == 403
+    assert "Form from elsewhere?" not in [f["prompt"] for f in c.get("/blu8x8/api/faqs").json["items"]]
+    r = c.post("/blu8x8/faqs", form=form, headers={"Origin": own(server)})
+    assert r.status == 303, r
+    assert "Form from elsewhere?" in [f["prompt"] for f in c.get("/blu8x8/api/faqs").json["items"]]
+
+
+def test_public_url_counts_as_this_sites_origin(make_server):
+    """Behind a balancer that ends TLS, pages are served as https://public."""
+    h = make_server("Blu8x8PublicURL https://blu.example.ph/\n")
+    r = h.client.post("/blu8x8/api/faqs", json={"prompt": "Via the balancer?", "completion": "Yes"},
+                      headers={"Origin": "https://blu.example.ph"})
+    assert r.status == 201, r
+    r = h.client.post("/blu8x8/api/faqs", json={"prompt": "Other?", "completion": "No"},
+                      headers={"Origin": "https://evil.example.ph"})
+    assert r.status == 403
