@@ -129,7 +129,7 @@ def test_contacts_form_import_in_windows_1252(server):
               "csrf": c.csrf("/blu8x8/contacts")}
     r = c.post("/blu8x8/contacts/import", body=urllib.parse.urlencode(fields).encode(),
                headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status == 200 and "Added 1" in r.text
+    assert r.status == 200 and "Added 1" in r.text and "file read as windows-1252" in r.text
     item = c.get("/blu8x8/api/contacts?q=0927%20300%200011").json["items"][0]
     assert item["name"] == "Jos\u00e9 Form"
 
