@@ -18,6 +18,7 @@
 #include "b8_settings.h"
 #include "b8_store.h"
 #include "b8_users.h"
+#include "b8_util.h"
 
 b8_process b8_proc;
 
@@ -112,7 +113,9 @@ static const char *add_admin(cmd_parms *cmd, void *dc, const char *login)
     if (err) {
         return err;
     }
-    if (!*login || strlen(login) > 64 || strpbrk(login, " :\t")) {
+    /* Stored as a user: only valid UTF-8. */
+    if (!*login || strlen(login) > 64 || strpbrk(login, " :\t")
+        || !b8_utf8_valid(login, strlen(login))) {
         return apr_psprintf(cmd->pool, "%s: \"%s\" is not a valid login", cmd->cmd->name, login);
     }
     APR_ARRAY_PUSH(c->admins, const char *) = login;
