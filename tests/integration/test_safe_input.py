@@ -278,3 +278,21 @@ def test_public_url_counts_as_this_sites_origin(make_server):
     r = h.client.post("/blu8x8/api/faqs", json={"prompt": "Other?", "completion": "No"},
                       headers={"Origin": "https://evil.example.ph"})
     assert r.status == 403
+
+
+@pytest.mark.parametrize("directive, needle", [
+    (b'Blu8x8AIPersona "You are caf\xe9 staff"', "Blu8x8AIPersona"),
+    (b"Blu8x8Admin jos\xe9", "Blu8x8Admin"),
+])
+def test_directive_with_invalid_utf8_stops_httpd(make_server, tmp_path, directive, needle):
+    extra = tmp_path / "extra.conf"
+    extra.write_bytes(directive + b"\n")
+    extra.chmod(0o644)
+    tmp_path.chmod(0o755)
+    h = make_server(f'Include "{extra}"', start=False)
+    result = h.check_config()
+    assert result.returncode != 0
+    assert needle in result.stdout + result.stderr
+    # The same directive in UTF-8 is fine.
+    extra.write_bytes(directive.decode("cp1252").encode() + b"\n")
+    assert h.check_config().returncode == 0
