@@ -419,8 +419,12 @@ def test_leads_csv_guards_formulas_from_the_customer(davinci, openai, eightx8):
     """A customer's Viber text and display name are theirs to choose: in
     leads.csv they must not reach a spreadsheet as formulas."""
     h = davinci
+    name = "@SUM(1+1)*cmd|' /C calc'!A0"
+    # The contact (the lead's "contact" column) as the customer's Viber name made it.
+    assert h.client.post("/blu8x8/api/contacts",
+                         json={"name": name, "phone": "09175550077"}).status == 201
     openai.reply_fn = intent_reply("Yes")
-    post_event(h, inbound(HOSTILE, phone="+639175550077", name="@SUM(1+1)*cmd|' /C calc'!A0"))
+    post_event(h, inbound(HOSTILE, phone="+639175550077", name=name))
     assert wait_until(lambda: len(leads(h)) == 1)
     r = h.client.get("/blu8x8/leads.csv")
     rows = list(csv_module.reader(io.StringIO(r.csv_text)))
@@ -428,6 +432,7 @@ def test_leads_csv_guards_formulas_from_the_customer(davinci, openai, eightx8):
     row = rows[1]
     assert row[2] == "'" + HOSTILE                         # the lead's text, guarded
     assert row[3] == "+639175550077"                       # a phone stays a number
+    assert row[4] == "'" + name
     for cell in row:
         assert not cell or cell[0] not in "=+-@\t\r" or re.fullmatch(r"[+-]?\d+(\.\d+)?", cell)
     # The API still gives the text as it was.
