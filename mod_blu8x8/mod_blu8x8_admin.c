@@ -153,7 +153,6 @@ int b8_redirect(b8_areq *a, const char *where, const char *notice)
     return HTTP_SEE_OTHER;
 }
 
-/* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 /* A form sends text; an id list ("x_ids[]") holds ids, which the core takes
  * only as JSON numbers. Digits become a number (when exact); anything else
  * stays text, which the core refuses naming the field. */
@@ -169,6 +168,7 @@ static cJSON *form_list_item(const char *key, const char *val)
     return cJSON_CreateString(val);
 }
 
+/* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
     cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
@@ -329,9 +329,9 @@ static const char *csrf_token(b8_areq *a)
                                                               NULL));
 }
 
-/* The first form field (name or value) that is not valid UTF-8; its name,
- * made printable. A pasted import file ("csv") is exempt: the import reads
- * such a file as Windows-1252. */
+/* The name of the first form field whose value is not valid UTF-8 ("(name)"
+ * when a name itself is not), or NULL. A pasted import file ("csv") is
+ * exempt: the import reads such a file as Windows-1252. */
 static const char *form_invalid_text(apr_table_t *form, int import)
 {
     const apr_array_header_t *arr = apr_table_elts(form);
