@@ -68,7 +68,9 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
         return;
     }
     wait = res->retry_in ? res->retry_in : apr_time_from_sec(1 << (g->attempts - 1));
-    args[0] = b8_time_iso(l->p, l->now + wait);
+    /* From the answer, not from the step's start: the wait asked for is a
+     * minimum. */
+    args[0] = b8_time_iso(l->p, apr_time_now() + wait);
     args[1] = res->error;
     args[2] = g->token;
     if (b8_db_exec(l->db, l->p, B8_SQL_AI_RETRY_LATER, args, NULL) != APR_SUCCESS) {
@@ -99,7 +101,7 @@ static int ask_intent(lane *l, const ai_group *g)
         retry_or_fail(l, g, &res);
         return 0;
     }
-    if (res.verdict == B8_AI_BAD_KEY) {
+    if (res.verdict == B8_AI_BAD_KEY || res.verdict == B8_AI_QUOTA) {
         end_group(l, g, "failed", res.error);
         return 0;
     }
@@ -177,6 +179,8 @@ static void answer(lane *l, const ai_group *g)
         end_group(l, g, "failed", res.error);
         return;
     }
+    /* Viber refuses longer texts (8x8 error 3006 "Too long text"). */
+    res.content = b8_text_cap(l->p, res.content, B8_AI_REPLY_MAX_CHARS);
     /* The reply row and "answered" commit together, and only while the
      * claim is still ours: a reply is made once whatever happens. */
     if (b8_db_begin(l->db) != APR_SUCCESS) {
