@@ -69,8 +69,8 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
     }
     wait = res->retry_in ? res->retry_in : apr_time_from_sec(1 << (g->attempts - 1));
     /* From the answer, not from the step's start: the wait asked for is a
-     * minimum. */
-    args[0] = b8_time_iso(l->p, apr_time_now() + wait);
+     * minimum (plus the millisecond the stored time may drop). */
+    args[0] = b8_time_iso(l->p, apr_time_now() + wait + apr_time_from_msec(1));
     args[1] = res->error;
     args[2] = g->token;
     if (b8_db_exec(l->db, l->p, B8_SQL_AI_RETRY_LATER, args, NULL) != APR_SUCCESS) {
@@ -249,17 +249,26 @@ static int claim_group(lane *l, const char *phone_key, ai_group *g)
     return 1;
 }
 
-/* When the next group may become due: the earliest retry time, or the
- * newest text's arrival plus the quiet window. */
+/* When the next group may become due: the earliest retry time (exactly:
+ * a retry-after-ms is honoured to the millisecond), or the oldest new
+ * text's arrival plus the quiet window. */
 static apr_time_t next_due(lane *l, apr_interval_time_t quiet)
 {
-    const char *when = NULL;
-    apr_time_t t;
-    if (b8_db_value(l->db, l->p, B8_SQL_AI_NEXT_DUE, NULL, &when) != APR_SUCCESS || !when
-        || !b8_time_parse(when, &t)) {
+    b8_rows *rows;
+    apr_time_t t, due = 0;
+
+    if (b8_db_select(l->db, l->p, B8_SQL_AI_NEXT_DUE, NULL, &rows) != APR_SUCCESS
+        || rows->nrows == 0) {
         return 0;
     }
-    return t + quiet;
+    if (B8_CELL(rows, 0, 0) && b8_time_parse(B8_CELL(rows, 0, 0), &t)) {
+        due = t;
+    }
+    if (B8_CELL(rows, 0, 1) && b8_time_parse(B8_CELL(rows, 0, 1), &t)
+        && (due == 0 || t + quiet < due)) {
+        due = t + quiet;
+    }
+    return due;
 }
 
 int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_at)

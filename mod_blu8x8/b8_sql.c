@@ -260,8 +260,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT phone_key FROM inbound WHERE ai_state = 'new' "
         "AND (ai_next_at IS NULL OR ai_next_at <= %s) "
         "GROUP BY phone_key HAVING MAX(received_at) <= %s ORDER BY MIN(id) LIMIT 1" },
+    /* The earliest retry time, and the earliest arrival of a text not
+     * being retried (due a quiet window later). */
     [B8_SQL_AI_NEXT_DUE] = {
-        "SELECT MIN(COALESCE(ai_next_at, received_at)) FROM inbound WHERE ai_state = 'new'" },
+        "SELECT MIN(ai_next_at), MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) "
+        "FROM inbound WHERE ai_state = 'new'" },
     [B8_SQL_AI_RELEASE_STALE] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL "
         "WHERE ai_state = 'answering' AND ai_claimed_at < %s" },
