@@ -409,10 +409,52 @@ B8_TEST(store_campaign_counts_follow_the_rows)
     b8_test_remove_db(p, path);
 }
 
+/* Migration 5 (inbound.phone nullable; SQLite rebuilds the table): the rows
+ * stored before it stay, ids go on after theirs, and a sender without a
+ * phone number can be stored after it (and not before). */
+B8_TEST(store_inbound_phone_becomes_nullable)
+{
+    const char *path = b8_test_temp_db(p), *err = NULL, *id1 = NULL, *id2 = NULL, *seen = NULL;
+    const char *now = "2026-01-01T00:00:00.000Z";
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp, *old;
+    const char *with_phone[] = { "u-1", "ChatApps", "viber", "+639170000001", "639170000001",
+                                 "Ana", "text", "Hi", "{}", NULL, now, NULL, "new" };
+    const char *no_phone[] = { "u-2", "SMS", "sms", NULL, "@sms:GLOBE", "GLOBE", "text",
+                               "Promo", "{}", NULL, now, NULL, "skipped" };
+
+    apr_pool_create(&sp, p);
+    apr_pool_create(&old, sp);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate_to(st, old, b8_store_schema_version() - 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, with_phone, &id1) == APR_SUCCESS && id1);
+    id1 = apr_pstrdup(sp, id1);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, no_phone, &id2) != APR_SUCCESS);
+    apr_pool_destroy(old);   /* that connection's statements know the old schema */
+
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    {
+        const char *k[] = { "u-1" };
+        B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_EXISTS, k, &seen) == APR_SUCCESS && seen);
+    }
+    id2 = NULL;
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_INSERT, no_phone, &id2) == APR_SUCCESS && id2);
+    B8_CHECK(id2 && atol(id2) > atol(id1));
+    /* The UMID stays unique. */
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_INSERT, with_phone, &id2) == APR_SUCCESS
+             && id2 == NULL);
+    apr_pool_destroy(sp);
+    b8_test_remove_db(p, path);
+}
+
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(settings_da_vinci_rule), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
              B8_CASE(text_cap),
              B8_CASE(store_migrates_once_and_keeps_data), B8_CASE(store_rollback_discards),
              B8_CASE(store_concurrent_writers_lose_nothing),
              B8_CASE(store_group_write_commits_each_work_once),
-             B8_CASE(store_campaign_counts_follow_the_rows))
+             B8_CASE(store_campaign_counts_follow_the_rows),
+             B8_CASE(store_inbound_phone_becomes_nullable))
