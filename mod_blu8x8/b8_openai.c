@@ -169,6 +169,13 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
             out->verdict = B8_AI_OK;
             out->content = apr_pstrdup(p, content);
         }
+        else if (b8_json_str(first, "finish_reason")
+                 && strcmp(b8_json_str(first, "finish_reason"), "length") == 0) {
+            /* Reasoning models spend the cap before writing anything. */
+            out->verdict = B8_AI_FAILED;
+            out->error = "OpenAI used up the completion token cap before writing a reply "
+                         "(finish_reason length): raise the maximum completion tokens";
+        }
         else {
             out->verdict = B8_AI_FAILED;
             out->error = "OpenAI answered without a reply text";

@@ -133,6 +133,12 @@ B8_TEST(classification)
     B8_CHECK_INT(out.verdict, B8_AI_FAILED);
     B8_CHECK(strstr(out.error, "Unsupported parameter") != NULL);
 
+    r = b8_test_answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                              "\"content\":\"\"},\"finish_reason\":\"length\"}]}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_FAILED);
+    B8_CHECK(strstr(out.error, "token cap") != NULL);
+
     r = b8_test_answered(200, "{\"choices\":[]}", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_FAILED);
