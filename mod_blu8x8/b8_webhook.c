@@ -619,7 +619,7 @@ static apr_status_t queue_sms_confirmation(b8_ctx *ctx, const b8_event *ev, cons
     }
 }
 
-/* The answer goes back on the channel the keyword came by. */
+/* The answer goes back on the channel the keyword came by (SMS or Viber). */
 static apr_status_t queue_confirmation(b8_ctx *ctx, const b8_event *ev, keyword kw,
                                        const char *inbound_id, const char *contact_id,
                                        const char *now)
@@ -629,6 +629,11 @@ static apr_status_t queue_confirmation(b8_ctx *ctx, const b8_event *ev, keyword 
 
     if (strcmp(ev->namespace_name, "SMS") == 0) {
         return queue_sms_confirmation(ctx, ev, text, inbound_id, contact_id, now);
+    }
+    if (strcmp(ev->channel, "viber") != 0) {
+        /* A channel we do not send on (WhatsApp...): the opt-out holds, and
+         * no Viber message surprises someone who never wrote on Viber. */
+        return APR_SUCCESS;
     }
     cmid = b8_uuid4(ctx->pool);
     if (!cmid) {

@@ -257,3 +257,11 @@ def test_stop_by_viber_is_confirmed_on_viber(make_server, eightx8):
     assert sent[0][0] == "viber" and "unsubscribed" in sent[0][2]
     time.sleep(0.5)
     assert [s[0] for s in sends_to(eightx8, phone)] == ["viber"]
+
+
+def test_stop_on_a_channel_we_do_not_send_on_opts_out_without_a_viber_message(server):
+    phone = "+639175550779"
+    event = line_event({"msisdn": phone, "name": "Wanda"}, text="stop", channel="whatsapp")
+    assert hook(server, event).status == 200
+    assert server.sql("SELECT opted_out FROM contacts WHERE phone = ?", (phone,)) == [(1,)]
+    assert server.sql("SELECT COUNT(*) FROM messages WHERE phone = ?", (phone,)) == [(0,)]
