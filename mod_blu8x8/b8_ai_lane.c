@@ -68,7 +68,9 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
         return;
     }
     wait = res->retry_in ? res->retry_in : apr_time_from_sec(1 << (g->attempts - 1));
-    args[0] = b8_time_iso(l->p, l->now + wait);
+    /* From the answer, not from the step's start: the wait asked for is a
+     * minimum (plus the millisecond the stored time may drop). */
+    args[0] = b8_time_iso(l->p, apr_time_now() + wait + apr_time_from_msec(1));
     args[1] = res->error;
     args[2] = g->token;
     if (b8_db_exec(l->db, l->p, B8_SQL_AI_RETRY_LATER, args, NULL) != APR_SUCCESS) {
@@ -99,7 +101,7 @@ static int ask_intent(lane *l, const ai_group *g)
         retry_or_fail(l, g, &res);
         return 0;
     }
-    if (res.verdict == B8_AI_BAD_KEY) {
+    if (res.verdict == B8_AI_BAD_KEY || res.verdict == B8_AI_QUOTA) {
         end_group(l, g, "failed", res.error);
         return 0;
     }
@@ -177,6 +179,8 @@ static void answer(lane *l, const ai_group *g)
         end_group(l, g, "failed", res.error);
         return;
     }
+    /* Viber refuses longer texts (8x8 error 3006 "Too long text"). */
+    res.content = b8_text_cap(l->p, res.content, B8_AI_REPLY_MAX_CHARS);
     /* The reply row and "answered" commit together, and only while the
      * claim is still ours: a reply is made once whatever happens. */
     if (b8_db_begin(l->db) != APR_SUCCESS) {
@@ -245,17 +249,26 @@ static int claim_group(lane *l, const char *phone_key, ai_group *g)
     return 1;
 }
 
-/* When the next group may become due: the earliest retry time, or the
- * newest text's arrival plus the quiet window. */
+/* When the next group may become due: the earliest retry time (exactly:
+ * a retry-after-ms is honoured to the millisecond), or the oldest new
+ * text's arrival plus the quiet window. */
 static apr_time_t next_due(lane *l, apr_interval_time_t quiet)
 {
-    const char *when = NULL;
-    apr_time_t t;
-    if (b8_db_value(l->db, l->p, B8_SQL_AI_NEXT_DUE, NULL, &when) != APR_SUCCESS || !when
-        || !b8_time_parse(when, &t)) {
+    b8_rows *rows;
+    apr_time_t t, due = 0;
+
+    if (b8_db_select(l->db, l->p, B8_SQL_AI_NEXT_DUE, NULL, &rows) != APR_SUCCESS
+        || rows->nrows == 0) {
         return 0;
     }
-    return t + quiet;
+    if (B8_CELL(rows, 0, 0) && b8_time_parse(B8_CELL(rows, 0, 0), &t)) {
+        due = t;
+    }
+    if (B8_CELL(rows, 0, 1) && b8_time_parse(B8_CELL(rows, 0, 1), &t)
+        && (due == 0 || t + quiet < due)) {
+        due = t + quiet;
+    }
+    return due;
 }
 
 int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_at)

@@ -10,6 +10,7 @@
 
 #define B8_AI_MAX_ATTEMPTS 5
 #define B8_AI_HISTORY_TURNS 6
+#define B8_AI_REPLY_MAX_CHARS 1000   /* Viber's limit on a text, in code points */
 
 typedef struct {
     b8_store *store;

@@ -23,6 +23,8 @@ typedef struct {
     size_t max_body;                /* this request's limit on the answer */
     char retry_after[64];
     int has_retry_after;
+    char retry_after_ms[32];        /* OpenAI's millisecond form */
+    int has_retry_after_ms;
     char errbuf[CURL_ERROR_SIZE];
     void *baton;
     int busy, done;
@@ -125,31 +127,50 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Copies a header's value (trimmed) when the line is that header and the
+ * value fits; returns 1 then. */
+static int header_value(const char *data, size_t n, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+    const char *v;
+    size_t vn;
+
+    if (n <= nl || strncasecmp(data, name, nl) != 0) {
+        return 0;
+    }
+    v = data + nl;
+    vn = n - nl;
+    while (vn && (*v == ' ' || *v == '\t')) {
+        v++;
+        vn--;
+    }
+    while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' ')) {
+        vn--;
+    }
+    if (vn >= outsz) {
+        return 0;
+    }
+    memcpy(out, v, vn);
+    out[vn] = '\0';
+    return 1;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     slot *s = userdata;
     size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
 
     /* A new status line (after a 100 Continue, say) starts a new header set. */
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         s->has_retry_after = 0;
+        s->has_retry_after_ms = 0;
     }
-    else if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-        const char *v = data + sizeof(name) - 1;
-        size_t vn = n - (sizeof(name) - 1);
-        while (vn && (*v == ' ' || *v == '\t')) {
-            v++;
-            vn--;
-        }
-        while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' ')) {
-            vn--;
-        }
-        if (vn < sizeof(s->retry_after)) {
-            memcpy(s->retry_after, v, vn);
-            s->retry_after[vn] = '\0';
-            s->has_retry_after = 1;
-        }
+    else if (header_value(data, n, "retry-after:", s->retry_after, sizeof(s->retry_after))) {
+        s->has_retry_after = 1;
+    }
+    else if (header_value(data, n, "retry-after-ms:", s->retry_after_ms,
+                          sizeof(s->retry_after_ms))) {
+        s->has_retry_after_ms = 1;
     }
     return n;
 }
@@ -245,6 +266,7 @@ static apr_status_t slot_prepare(slot *s, const b8_http_request *req, void *bato
     s->truncated = 0;
     s->max_body = req->max_body;
     s->has_retry_after = 0;
+    s->has_retry_after_ms = 0;
     s->errbuf[0] = '\0';
     s->body = req->body;
     s->body_len = req->body ? req->body_len : 0;
@@ -314,6 +336,7 @@ static void slot_finish(slot *s, apr_pool_t *p, b8_http_response *res)
     res->body_len = s->len;
     res->truncated = s->truncated;
     res->retry_after = s->has_retry_after ? apr_pstrdup(p, s->retry_after) : NULL;
+    res->retry_after_ms = s->has_retry_after_ms ? apr_pstrdup(p, s->retry_after_ms) : NULL;
     res->elapsed = apr_time_now() - s->started;
     if (res->outcome != B8_HTTP_ANSWERED) {
         res->error = apr_pstrdup(p, s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->code));

@@ -43,6 +43,7 @@ typedef struct {
     apr_size_t body_len;
     int truncated;                 /* body was longer than B8_HTTP_MAX_BODY */
     const char *retry_after;       /* Retry-After header, or NULL */
+    const char *retry_after_ms;    /* retry-after-ms header (OpenAI), or NULL */
     const char *error;             /* what went wrong, for logs and users; NULL when answered */
     int curl_code;
     apr_interval_time_t elapsed;

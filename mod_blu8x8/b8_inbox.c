@@ -181,7 +181,9 @@ static b8_errkind conversation(b8_ctx *ctx, const char *key, cJSON **out, b8_err
             name = B8_CELL(contact, 0, 2);
         }
     }
-    b8_json_add_str(conv, "phone", phone ? phone : apr_pstrcat(p, "+", key, NULL));
+    /* A sender without a phone number has a key that is not digits. */
+    b8_json_add_str(conv, "phone", phone ? phone : key[0] == '@' ? NULL
+                                                   : apr_pstrcat(p, "+", key, NULL));
     b8_json_add_str(conv, "name", name);
     cJSON_AddNumberToObject(conv, "shown", thread->nrows);
     cJSON_AddItemToObject(conv, "messages", messages);

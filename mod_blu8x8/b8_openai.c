@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <apr_date.h>
 #include <apr_strings.h>
 
 static void add_message(cJSON *messages, const char *role, const char *content)
@@ -14,17 +15,33 @@ static void add_message(cJSON *messages, const char *role, const char *content)
     cJSON_AddItemToArray(messages, m);
 }
 
-/* o1 and o1-mini may refuse the system role (8x8-API.md). */
+int b8_openai_is_reasoning(const char *model)
+{
+    /* o1, o1-mini, o3, o3-mini, o4-mini...: "o" and a digit. */
+    return model && model[0] == 'o' && isdigit((unsigned char)model[1]);
+}
+
+long b8_openai_completion_cap(const char *model, long max_tokens)
+{
+    /* Reasoning tokens count against the cap: 200 leaves no visible reply. */
+    if (b8_openai_is_reasoning(model) && max_tokens < B8_OPENAI_REASONING_FLOOR) {
+        return B8_OPENAI_REASONING_FLOOR;
+    }
+    return max_tokens;
+}
+
+/* The o-series take no "system" message: "developer" replaces it, except
+ * on o1-mini and o1-preview, which accept neither (only user/assistant). */
 static void add_instructions(cJSON *messages, const char *model, const char *instructions)
 {
-    if (strcmp(model, "o1-mini") == 0) {
+    if (!b8_openai_is_reasoning(model)) {
+        add_message(messages, "system", instructions);
+    }
+    else if (strncmp(model, "o1-mini", 7) == 0 || strncmp(model, "o1-preview", 10) == 0) {
         add_message(messages, "user", instructions);
     }
-    else if (strcmp(model, "o1") == 0) {
-        add_message(messages, "developer", instructions);
-    }
     else {
-        add_message(messages, "system", instructions);
+        add_message(messages, "developer", instructions);
     }
 }
 
@@ -34,7 +51,8 @@ cJSON *b8_openai_chat_request(const char *model, long max_tokens, const char *in
     cJSON *body = cJSON_CreateObject(), *messages;
 
     cJSON_AddStringToObject(body, "model", model);
-    cJSON_AddNumberToObject(body, "max_completion_tokens", (double)max_tokens);
+    cJSON_AddNumberToObject(body, "max_completion_tokens",
+                            (double)b8_openai_completion_cap(model, max_tokens));
     messages = cJSON_AddArrayToObject(body, "messages");
     add_instructions(messages, model, instructions);
     for (int i = 0; history && i < history->nelts; i++) {
@@ -52,7 +70,7 @@ cJSON *b8_openai_intent_request(const char *model, const char *message)
     cJSON_AddStringToObject(body, "model", model);
     /* Room for "Yes"/"No" (reasoning models spend tokens before answering). */
     cJSON_AddNumberToObject(body, "max_completion_tokens",
-                            strncmp(model, "o1", 2) == 0 ? 1000 : 5);
+                            (double)b8_openai_completion_cap(model, 5));
     messages = cJSON_AddArrayToObject(body, "messages");
     add_instructions(messages, model, B8_INTENT_QUESTION);
     add_message(messages, "user", message);
@@ -88,6 +106,48 @@ static const char *error_message(apr_pool_t *p, const cJSON *json)
     return msg ? b8_utf8_clean(p, apr_pstrdup(p, msg)) : NULL;
 }
 
+/* OpenAI's error.code ("insufficient_quota", "rate_limit_exceeded"...);
+ * the quota 429 carries the same word in error.type. */
+static int error_is(const cJSON *json, const char *code)
+{
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
+    const char *c = b8_json_str(error, "code"), *t = b8_json_str(error, "type");
+    return (c && strcmp(c, code) == 0) || (t && strcmp(t, code) == 0);
+}
+
+apr_interval_time_t b8_openai_retry_in(const char *retry_after_ms, const char *retry_after)
+{
+    apr_interval_time_t max = apr_time_from_sec(B8_OPENAI_RETRY_MAX);
+    apr_interval_time_t wait = -1;
+    char *end;
+    double v;
+
+    /* retry-after-ms first: OpenAI's exact figure (retry-after rounds it up
+     * to whole seconds). */
+    if (retry_after_ms && *retry_after_ms) {
+        v = strtod(retry_after_ms, &end);
+        if (end != retry_after_ms && *end == '\0' && v >= 0) {
+            wait = (apr_interval_time_t)(v * 1000.0);
+        }
+    }
+    if (wait < 0 && retry_after && *retry_after) {
+        v = strtod(retry_after, &end);
+        if (end != retry_after && *end == '\0' && v >= 0) {
+            wait = (apr_interval_time_t)(v * (double)APR_USEC_PER_SEC);
+        }
+        else {
+            apr_time_t at = apr_date_parse_rfc(retry_after), now = apr_time_now();
+            if (at != APR_DATE_BAD) {
+                wait = at > now ? at - now : 0;
+            }
+        }
+    }
+    if (wait < 0) {
+        return 0;
+    }
+    return wait > max ? max : wait;
+}
+
 void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result *out)
 {
     cJSON *json;
@@ -111,6 +171,13 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
             /* Sent to the customer and stored: only valid UTF-8. */
             out->content = b8_utf8_clean(p, apr_pstrdup(p, content));
         }
+        else if (b8_json_str(first, "finish_reason")
+                 && strcmp(b8_json_str(first, "finish_reason"), "length") == 0) {
+            /* Reasoning models spend the cap before writing anything. */
+            out->verdict = B8_AI_FAILED;
+            out->error = "OpenAI used up the completion token cap before writing a reply "
+                         "(finish_reason length): raise the maximum completion tokens";
+        }
         else {
             out->verdict = B8_AI_FAILED;
             out->error = "OpenAI answered without a reply text";
@@ -120,15 +187,20 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         out->verdict = B8_AI_BAD_KEY;
         out->error = "invalid OpenAI key (OpenAI answered 401)";
     }
+    else if (res->status == 429 && error_is(json, "insufficient_quota")) {
+        /* No retry can succeed until someone adds credit at OpenAI. */
+        const char *msg = error_message(p, json);
+        out->verdict = B8_AI_QUOTA;
+        out->error = apr_psprintf(p, "OpenAI quota exhausted (429 insufficient_quota): check the "
+                                  "plan and billing of the OpenAI account%s%s", msg ? ". OpenAI: " : "",
+                                  msg ? msg : "");
+    }
     else if (res->status == 429 || res->status >= 500) {
         const char *msg = error_message(p, json);
         out->verdict = B8_AI_RETRY;
         out->error = apr_psprintf(p, "OpenAI answered %ld%s%s", res->status, msg ? ": " : "",
                                   msg ? msg : "");
-        if (res->retry_after) {
-            long secs = atol(res->retry_after);
-            out->retry_in = apr_time_from_sec(secs > 0 && secs < 600 ? secs : 1);
-        }
+        out->retry_in = b8_openai_retry_in(res->retry_after_ms, res->retry_after);
     }
     else {
         const char *msg = error_message(p, json);

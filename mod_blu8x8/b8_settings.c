@@ -10,7 +10,8 @@
 #include <apr_strings.h>
 
 const char *const b8_openai_models[] = {
-    "gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "gpt-4-turbo", "gpt-4-turbo-preview", NULL
+    "gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "gpt-4-turbo", "gpt-4-turbo-preview", "o3-mini", "o3",
+    "o4-mini", NULL
 };
 
 #define DEFAULT_SENDERS "Blu Coffee\nBlu Orders\nBlu Service\nBlu Acctg\nBlu Intrnal"
@@ -44,7 +45,8 @@ const b8_setting_def b8_settings_table[] = {
     { "openai_model", "Blu8x8OpenAIModel", "ChatGPT", "ChatGPT model", B8_SET_CHOICE, "gpt-4o",
       b8_openai_models, "Model for replies and intent detection" },
     { "openai_max_tokens", "Blu8x8OpenAIMaxTokens", "ChatGPT", "Maximum completion tokens",
-      B8_SET_INT, "200", NULL, "Cap on reply length" },
+      B8_SET_INT, "200", NULL, "Cap on reply length. o1, o1-mini and the other o-series models "
+      "get at least 4000: their hidden reasoning counts against this cap" },
     { "ai_persona", "Blu8x8AIPersona", "ChatGPT", "Respond to user like",
       B8_SET_STRING, "You are a coffee expert at Blu Coffee Distributors.", NULL,
       "Persona: the start of the AI system prompt" },

@@ -260,8 +260,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT phone_key FROM inbound WHERE ai_state = 'new' "
         "AND (ai_next_at IS NULL OR ai_next_at <= %s) "
         "GROUP BY phone_key HAVING MAX(received_at) <= %s ORDER BY MIN(id) LIMIT 1" },
+    /* The earliest retry time, and the earliest arrival of a text not
+     * being retried (due a quiet window later). */
     [B8_SQL_AI_NEXT_DUE] = {
-        "SELECT MIN(COALESCE(ai_next_at, received_at)) FROM inbound WHERE ai_state = 'new'" },
+        "SELECT MIN(ai_next_at), MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) "
+        "FROM inbound WHERE ai_state = 'new'" },
     [B8_SQL_AI_RELEASE_STALE] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL "
         "WHERE ai_state = 'answering' AND ai_claimed_at < %s" },
@@ -363,6 +366,14 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO messages (kind, channel, inbound_id, contact_id, phone, phone_key, name, body, "
         "client_message_id, state, created_at, updated_at) "
         "VALUES ('confirmation', 'viber', %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+    /* STOP/START by SMS: answered by SMS, a send of one (kind 'sms', so the
+     * SMS lane, log and crash rule treat it as every SMS); inbound_id marks
+     * it as a confirmation, which the opt-out does not hold back. */
+    [B8_SQL_INBOUND_SMS_CONFIRMATION_INSERT] = {
+        "INSERT INTO messages (kind, channel, sms_batch_id, inbound_id, contact_id, phone, "
+        "phone_key, name, body, sender, encoding, parts, client_message_id, state, created_at, "
+        "updated_at) VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', "
+        "%s, %s)" },
 
     /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
 #define B8_INBOUND_COLS \
@@ -566,7 +577,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
-        "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN EXISTS (SELECT 1 FROM "
+        "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN m.inbound_id IS NULL AND "
+        "EXISTS (SELECT 1 FROM "
         "contacts o WHERE o.opted_out = 1 AND (o.id = m.contact_id OR o.phone = m.phone)) "
         "THEN 1 ELSE 0 END FROM messages m WHERE m.sms_batch_id = %s AND m.state = 'pending' "
         "ORDER BY m.id LIMIT %s" },
@@ -760,6 +772,10 @@ static const char *const migrations[] = {
      * a scan of the whole campaign per receipt). */
     "DROP INDEX messages_umid;"
     "CREATE INDEX messages_umid ON messages (umid, id)",
+    /* Migration 5 (B2): inbound.phone may be NULL, for senders without a
+     * phone number (other chat channels, alphanumeric and short SMS
+     * senders). Per database: SQLite rebuilds the table. */
+    "",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -839,10 +855,41 @@ static const char *const sharded_counts_pgsql[] = {
     NULL
 };
 
+/* Migration 5: SQLite cannot drop a NOT NULL: a copy of the table without
+ * it replaces the table (same columns, ids, AUTOINCREMENT high-water mark
+ * and indexes); nothing references inbound by foreign key. */
+static const char *const inbound_phone_null_sqlite[] = {
+    "CREATE TABLE inbound_new (id INTEGER PRIMARY KEY AUTOINCREMENT, umid TEXT NOT NULL UNIQUE,"
+    " namespace TEXT NOT NULL, channel TEXT, phone TEXT, phone_key TEXT, name TEXT,"
+    " type TEXT NOT NULL, body TEXT, raw TEXT NOT NULL, event_at TEXT, received_at TEXT NOT NULL,"
+    " contact_id INTEGER, ai_state TEXT NOT NULL DEFAULT 'new', ai_error TEXT,"
+    " ai_attempts INTEGER NOT NULL DEFAULT 0, ai_claim TEXT, ai_claimed_at TEXT, ai_next_at TEXT,"
+    " reply_id INTEGER, intent TEXT)",
+    "INSERT INTO inbound_new (id, umid, namespace, channel, phone, phone_key, name, type, body,"
+    " raw, event_at, received_at, contact_id, ai_state, ai_error, ai_attempts, ai_claim,"
+    " ai_claimed_at, ai_next_at, reply_id, intent) SELECT id, umid, namespace, channel, phone,"
+    " phone_key, name, type, body, raw, event_at, received_at, contact_id, ai_state, ai_error,"
+    " ai_attempts, ai_claim, ai_claimed_at, ai_next_at, reply_id, intent FROM inbound",
+    "UPDATE sqlite_sequence SET seq = (SELECT MAX(seq) FROM sqlite_sequence"
+    " WHERE name IN ('inbound', 'inbound_new')) WHERE name = 'inbound_new'",
+    "DROP TABLE inbound",
+    "ALTER TABLE inbound_new RENAME TO inbound",
+    "CREATE INDEX inbound_ai_claim ON inbound (ai_claim)",
+    "CREATE INDEX inbound_ai ON inbound (ai_state, id)",
+    "CREATE INDEX inbound_phone ON inbound (phone_key, id)",
+    NULL
+};
+
+static const char *const inbound_phone_null_pgsql[] = {
+    "ALTER TABLE inbound ALTER COLUMN phone DROP NOT NULL",
+    NULL
+};
+
 static const struct { const char *const *sqlite, *const *pgsql; } migration_extras[] = {
     { NULL, NULL },
     { counts_sqlite, counts_pgsql },
     { sharded_counts_sqlite, sharded_counts_pgsql },
+    { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

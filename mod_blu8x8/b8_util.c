@@ -402,3 +402,77 @@ apr_size_t b8_utf8_length(const char *s)
     }
     return n;
 }
+
+/* Byte offset just past the first n code points of s (or its end). */
+static apr_size_t utf8_prefix(const char *s, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i = 0, seen = 0;
+
+    while (u[i]) {
+        if ((u[i] & 0xc0) != 0x80) {
+            if (seen == n) {
+                break;
+            }
+            seen++;
+        }
+        i++;
+    }
+    return i;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* The end of s[0..end) without trailing white space. */
+static apr_size_t trim_end(const char *s, apr_size_t end)
+{
+    while (end > 0 && is_space(s[end - 1])) {
+        end--;
+    }
+    return end;
+}
+
+const char *b8_text_cap(apr_pool_t *p, const char *s, apr_size_t max_chars)
+{
+    apr_size_t limit, cut = 0;
+
+    if (!s || max_chars < 2 || b8_utf8_length(s) <= max_chars) {
+        return s;
+    }
+    /* Every cut below falls on an ASCII byte (punctuation or white space)
+     * or on a code point's first byte: never inside a UTF-8 sequence. */
+    limit = utf8_prefix(s, max_chars);
+    for (apr_size_t i = 1; i <= limit; i++) {
+        /* ".", "!" or "?" (then closing quotes or brackets) before a space. */
+        apr_size_t e = i;
+        if (s[i - 1] != '.' && s[i - 1] != '!' && s[i - 1] != '?') {
+            continue;
+        }
+        while (e < limit && (s[e] == '"' || s[e] == '\'' || s[e] == ')' || s[e] == ']')) {
+            e++;
+        }
+        if (e <= limit && (is_space(s[e]) || s[e] == '\0')) {
+            cut = e;
+        }
+    }
+    /* A sentence end in the first half would throw most of the reply away. */
+    if (cut > 0 && b8_utf8_length(apr_pstrmemdup(p, s, cut)) >= max_chars / 2) {
+        return apr_pstrmemdup(p, s, cut);
+    }
+    /* Else at a word boundary, with an ellipsis (one code point) in the room. */
+    limit = utf8_prefix(s, max_chars - 1);
+    cut = 0;
+    for (apr_size_t i = limit; i > 0; i--) {
+        if (is_space(s[i])) {
+            cut = trim_end(s, i);
+            break;
+        }
+    }
+    if (cut == 0) {
+        cut = limit;   /* one long word: at a code point */
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, s, cut), "\xe2\x80\xa6", NULL);
+}

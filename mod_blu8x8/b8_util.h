@@ -48,4 +48,10 @@ const char *b8_utf8_clean(apr_pool_t *p, const char *s);
 /* Number of Unicode code points in valid UTF-8. */
 apr_size_t b8_utf8_length(const char *s);
 
+/* s cut to at most max_chars code points: at the last sentence end (".",
+ * "!" or "?" before white space) when that keeps at least half, else at a
+ * word boundary (or, for one long word, a code point) with "…" added. s
+ * itself when short enough; never cut inside a UTF-8 sequence. */
+const char *b8_text_cap(apr_pool_t *p, const char *s, apr_size_t max_chars);
+
 #endif

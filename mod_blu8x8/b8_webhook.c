@@ -6,6 +6,7 @@
 #include "b8_log.h"
 #include "b8_phone.h"
 #include "b8_settings.h"
+#include "b8_sms.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -227,6 +228,18 @@ static const char *content_text(checker *v, const cJSON *content)
                 return apr_pstrdup(v->p, item(reply, "title")->valuestring);
             }
         }
+        /* WhatsApp Flow answers and call permission replies. */
+        {
+            const cJSON *nfm = item(interactive, "nfmReply");
+            const cJSON *call = item(interactive, "callPermissionReply");
+            if (cJSON_IsObject(nfm) && cJSON_IsString(item(nfm, "responseJson"))) {
+                return apr_pstrdup(v->p, item(nfm, "responseJson")->valuestring);
+            }
+            if (cJSON_IsObject(call) && cJSON_IsString(item(call, "response"))) {
+                return apr_pstrcat(v->p, "call permission: ", item(call, "response")->valuestring,
+                                   NULL);
+            }
+        }
     }
     if ((s = str_field(v, content, "payload.content.", "url", 0)) != NULL
         || (s = str_field(v, content, "payload.content.", "text", 0)) != NULL) {
@@ -254,19 +267,43 @@ static void set_phone(checker *v, b8_event *ev, const char *field, const char *i
     ev->phone_key = b8_phone_match_key(v->p, ev->phone, default_country);
 }
 
+/* A sender without a phone number: its conversation key, never digits
+ * only, so it matches no contact and no phone ("@line:U4f2...").*/
+static void set_sender(checker *v, b8_event *ev, const char *sender)
+{
+    ev->phone = NULL;
+    ev->phone_key = apr_pstrcat(v->p, "@", ev->channel, ":", sender, NULL);
+    if (!ev->name || !*ev->name) {
+        ev->name = sender;
+    }
+}
+
 static void parse_inbound_chatapps(checker *v, const cJSON *payload, b8_event *ev,
                                    const char *default_country)
 {
-    const cJSON *user = obj_field(v, payload, "payload.", "user", 1);
+    const cJSON *user = obj_field(v, payload, "payload.", "user", 0);
     const cJSON *recipient = obj_field(v, payload, "payload.", "recipient", 0);
     const cJSON *content = obj_field(v, payload, "payload.", "content", 0);
     const char *type = str_field(v, payload, "payload.", "type", 1);
     const char *channel = str_field(v, recipient, "payload.recipient.", "channel", 0);
+    const char *msisdn = str_field(v, user, "payload.user.", "msisdn", 0);
 
-    set_phone(v, ev, "payload.user.msisdn",
-              str_field(v, user, "payload.user.", "msisdn", user != NULL), default_country);
     ev->name = str_field(v, user, "payload.user.", "name", 0);
     ev->channel = channel && *channel ? lowercase(v->p, channel) : "viber";
+    if (msisdn) {
+        set_phone(v, ev, "payload.user.msisdn", msisdn, default_country);
+    }
+    else {
+        /* Channels without phone numbers (LINE, WhatsApp by username...):
+         * kept, with whatever names the sender (v3 leaves out empty fields). */
+        const char *username = str_field(v, user, "payload.user.", "username", 0);
+        const char *id = str_field(v, user, "payload.user.", "channelUserId", 0);
+        const char *sender = username && *username ? username : id && *id ? id : NULL;
+        if (!sender) {
+            sender = str_field(v, recipient, "payload.recipient.", "channelId", 0);
+        }
+        set_sender(v, ev, sender && *sender ? sender : "unknown");
+    }
     if (!type) {
         return;
     }
@@ -283,14 +320,44 @@ static void parse_inbound_chatapps(checker *v, const cJSON *payload, b8_event *e
     }
 }
 
+/* An SMS sender that is no phone number: letters (an alphanumeric sender
+ * ID such as "GLOBE") or at most 6 digits (a short code such as "2882"). */
+static int sms_sender_is_named(const char *source)
+{
+    apr_size_t digits = 0;
+    for (const char *c = source; *c; c++) {
+        if (isalpha((unsigned char)*c)) {
+            return 1;
+        }
+        if (isdigit((unsigned char)*c)) {
+            digits++;
+        }
+    }
+    return digits <= 6;
+}
+
 static void parse_inbound_sms(checker *v, const cJSON *payload, b8_event *ev,
                               const char *default_country)
 {
-    set_phone(v, ev, "payload.source", str_field(v, payload, "payload.", "source", 1),
-              default_country);
+    const char *source = str_field(v, payload, "payload.", "source", 1);
+
     ev->text = str_field(v, payload, "payload.", "body", 1);
     ev->channel = "sms";
     ev->type = "text";
+    if (!source) {
+        return;
+    }
+    if (!*source) {
+        problem(v, "payload.", "source", "is empty");
+    }
+    else if (sms_sender_is_named(source)
+             || !b8_phone_e164(v->p, source, default_country, NULL)) {
+        /* Answered 200 and kept: a 400 only makes 8x8 retry, then drop it. */
+        set_sender(v, ev, source);
+    }
+    else {
+        set_phone(v, ev, "payload.source", source, default_country);
+    }
 }
 
 static void parse_inbound(checker *v, const cJSON *payload, b8_event *ev,
@@ -444,7 +511,8 @@ typedef enum { KEYWORD_NONE, KEYWORD_STOP, KEYWORD_START } keyword;
 static keyword keyword_of(apr_pool_t *p, const b8_event *ev)
 {
     const char *t;
-    if (!ev->text || strcmp(ev->type, "text") != 0 || strlen(ev->text) > 64) {
+    /* A sender without a phone number has no contact to opt out. */
+    if (!ev->phone || !ev->text || strcmp(ev->type, "text") != 0 || strlen(ev->text) > 64) {
         return KEYWORD_NONE;
     }
     t = b8_trim(p, ev->text);
@@ -502,26 +570,80 @@ static apr_status_t apply_keyword(b8_ctx *ctx, const b8_event *ev, keyword kw, c
  * not for the AI. */
 static const char *ai_state_of(b8_ctx *ctx, const b8_event *ev, keyword kw, const contact_ref *c)
 {
-    if (kw != KEYWORD_NONE || c->opted_out || strcmp(ev->type, "text") != 0
-        || strcmp(ev->namespace_name, "ChatApps") != 0) {
-        return "skipped";
+    if (kw != KEYWORD_NONE || c->opted_out || !ev->phone || strcmp(ev->type, "text") != 0
+        || strcmp(ev->namespace_name, "ChatApps") != 0 || strcmp(ev->channel, "viber") != 0) {
+        return "skipped";   /* the AI answers on Viber only */
     }
     return b8_setting_bool(ctx->config, ctx->dbsettings, "ai_respond") ? "new" : "not_answered";
 }
 
+/* The SMS answer to STOP/START by SMS: a send of one row from the first
+ * SMS sender, ready for the SMS lane when the transaction commits. */
+static apr_status_t queue_sms_confirmation(b8_ctx *ctx, const b8_event *ev, const char *text,
+                                           const char *inbound_id, const char *contact_id,
+                                           const char *now)
+{
+    apr_array_header_t *senders = b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings,
+                                                  "sms_senders");
+    const char *cmid = b8_uuid4(ctx->pool), *batch = NULL, *sender;
+    b8_sms_count n;
+    apr_status_t rv;
+
+    if (!senders || senders->nelts == 0) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-4300: cannot answer STOP/START by SMS: no SMS sender is set");
+        return APR_EGENERAL;
+    }
+    if (!cmid || b8_sms_count_text(text, &n) != 0) {
+        return APR_EGENERAL;
+    }
+    sender = APR_ARRAY_IDX(senders, 0, const char *);
+    {
+        const char *args[] = { sender, text, NULL, now, now };
+        if ((rv = b8_db_value(ctx->db, ctx->pool, B8_SQL_SMS_BATCH_INSERT, args, &batch))
+            != APR_SUCCESS || !batch) {
+            return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+        }
+    }
+    {
+        const char *args[] = { batch, inbound_id, contact_id, ev->phone, ev->phone_key, ev->name,
+                               text, sender, b8_sms_encoding_name(n.encoding),
+                               apr_itoa(ctx->pool, n.parts), cmid, now, now };
+        if ((rv = b8_db_exec(ctx->db, ctx->pool, B8_SQL_INBOUND_SMS_CONFIRMATION_INSERT, args,
+                             NULL)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    {
+        const char *args[] = { "1", now, batch };
+        return b8_db_exec(ctx->db, ctx->pool, B8_SQL_SMS_BATCH_READY, args, NULL);
+    }
+}
+
+/* The answer goes back on the channel the keyword came by (SMS or Viber). */
 static apr_status_t queue_confirmation(b8_ctx *ctx, const b8_event *ev, keyword kw,
                                        const char *inbound_id, const char *contact_id,
                                        const char *now)
 {
-    const char *cmid = b8_uuid4(ctx->pool);
-    const char *args[] = {
-        inbound_id, contact_id, ev->phone, ev->phone_key, ev->name,
-        kw == KEYWORD_STOP ? B8_OPT_OUT_REPLY : B8_OPT_IN_REPLY, cmid, now, now
-    };
+    const char *text = kw == KEYWORD_STOP ? B8_OPT_OUT_REPLY : B8_OPT_IN_REPLY;
+    const char *cmid;
+
+    if (strcmp(ev->namespace_name, "SMS") == 0) {
+        return queue_sms_confirmation(ctx, ev, text, inbound_id, contact_id, now);
+    }
+    if (strcmp(ev->channel, "viber") != 0) {
+        /* A channel we do not send on (WhatsApp...): the opt-out holds, and
+         * no Viber message surprises someone who never wrote on Viber. */
+        return APR_SUCCESS;
+    }
+    cmid = b8_uuid4(ctx->pool);
     if (!cmid) {
         return APR_EGENERAL;
     }
-    return b8_db_exec(ctx->db, ctx->pool, B8_SQL_INBOUND_CONFIRMATION_INSERT, args, NULL);
+    {
+        const char *args[] = { inbound_id, contact_id, ev->phone, ev->phone_key, ev->name, text,
+                               cmid, now, now };
+        return b8_db_exec(ctx->db, ctx->pool, B8_SQL_INBOUND_CONFIRMATION_INSERT, args, NULL);
+    }
 }
 
 /* The writes of one inbound message; the caller owns the transaction.

@@ -21,7 +21,10 @@ typedef struct {
     const char *event_type;
     const char *namespace_name;   /* "ChatApps" or "SMS" */
     b8_receipt receipt;           /* B8_EVENT_RECEIPT */
-    /* B8_EVENT_INBOUND: phone in E.164 and its digits key; type lowercase;
+    /* B8_EVENT_INBOUND: phone in E.164 and its digits key; a sender
+     * without a phone number (other channels, alphanumeric or short SMS
+     * senders) has phone NULL, the sender in name and phone_key
+     * "@<channel>:<sender>"; type lowercase;
      * text is the message, or the URL, "lat,lon" or button title of other
      * types (NULL when there is none); event_at ISO 8601 UTC or NULL. */
     const char *umid, *phone, *phone_key, *name, *channel, *type, *text, *event_at, *raw;

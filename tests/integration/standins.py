@@ -685,12 +685,31 @@ _OPENAI_ERRORS = {
 }
 
 
+# Parameters the o-series (reasoning models) refuse, as OpenAI's reasoning
+# guide lists them; o1-mini and o1-preview also refuse system and developer
+# messages.
+_REASONING_REFUSED = ("temperature", "top_p", "presence_penalty", "frequency_penalty",
+                      "logprobs", "top_logprobs", "logit_bias", "max_tokens")
+#: Hidden reasoning tokens the stand-in's o-series "spend" before answering:
+#: a smaller max_completion_tokens gives an empty reply, as o1 does.
+REASONING_TOKENS = 1500
+
+
+def is_reasoning_model(model: Any) -> bool:
+    return isinstance(model, str) and len(model) > 1 and model[0] == "o" and model[1].isdigit()
+
+
 class OpenAI(StandIn):
     """Fake OpenAI chat completions.
 
     The reply text is ``reply_fn(request_json)`` when set (and not None),
     otherwise ``reply``. Tests use reply_fn to answer the module's intent
     question ("Yes"/"No") differently from the chat reply.
+
+    Every request body is checked against CreateChatCompletionRequest of
+    OpenAI's OpenAPI document (shared/reference/) and the o-series rules;
+    an invalid one is answered 400 as OpenAI does, and ``invalid_requests``
+    lists them (scripted answers included) for tests to assert there are none.
     """
 
     name = "openai"
@@ -706,14 +725,77 @@ class OpenAI(StandIn):
         self.reply_fn = None
 
     def error_body(self, status: int, code: Any = None, message: Optional[str] = None,
-                   type: Optional[str] = None) -> dict:  # noqa: A002 - OpenAI's name
+                   type: Optional[str] = None, param: Optional[str] = None) -> dict:  # noqa: A002
+        """OpenAI's documented error object: message, type, param, code."""
         default_type, default_code, default_message = _OPENAI_ERRORS.get(
             status, ("server_error", None, "Error"))
         if code == "insufficient_quota":  # OpenAI's quota 429 uses it as type too
             default_type = code
         return {"error": {"message": message or default_message,
                           "type": type or default_type,
+                          "param": param,
                           "code": default_code if code is None else code}}
+
+    # ----------------------------------------------------------- scripting
+
+    def quota_exhausted(self, times: Optional[int] = 1) -> None:
+        """429 insufficient_quota: no retry can succeed until billing changes."""
+        self.fail(429, "insufficient_quota",
+                  "You exceeded your current quota, please check your plan and billing "
+                  "details.", times=times)
+
+    def rate_limited_ms(self, ms: int, times: Optional[int] = 1) -> None:
+        """429 rate_limit_exceeded with OpenAI's headers: retry-after-ms exact,
+        retry-after rounded up to whole seconds."""
+        self.fail(429, "rate_limit_exceeded",
+                  f"Rate limit reached for requests. Please try again in {ms}ms.",
+                  times=times, headers={"retry-after-ms": str(ms),
+                                        "retry-after": str(max(1, -(-ms // 1000)))})
+
+    # ----------------------------------------------------------- validation
+
+    @staticmethod
+    def request_problem(body: Any) -> Optional[tuple[str, Optional[str], str]]:
+        """(code, param, message) as OpenAI would refuse body; None when valid."""
+        import openai_schema  # the schema loader (python3-jsonschema)
+
+        found = openai_schema.first_problem(body)
+        if found is not None:
+            param, message = found
+            missing = re.match(r"'([^']+)' is a required property", message)
+            if missing:
+                name = f"{param}.{missing.group(1)}" if param else missing.group(1)
+                return ("missing_required_parameter", name,
+                        f"Missing required parameter: '{name}'.")
+            return "invalid_value", param, f"Invalid value for '{param or 'body'}': {message}"
+        model = body.get("model")
+        if is_reasoning_model(model):
+            for key in _REASONING_REFUSED:
+                if key in body:
+                    hint = " Use 'max_completion_tokens' instead." if key == "max_tokens" else ""
+                    return ("unsupported_parameter", key,
+                            f"Unsupported parameter: '{key}' is not supported with this "
+                            f"model.{hint}")
+            if model.startswith(("o1-mini", "o1-preview")):
+                for i, m in enumerate(body["messages"]):
+                    if m.get("role") in ("system", "developer"):
+                        return ("unsupported_value", f"messages[{i}].role",
+                                f"Unsupported value: 'messages[{i}].role' does not support "
+                                f"'{m['role']}' with this model.")
+        return None
+
+    @property
+    def invalid_requests(self) -> list[tuple[RecordedRequest, str]]:
+        """Every recorded chat request whose body OpenAI would refuse."""
+        out = []
+        for req in self.requests:
+            if req.path.rstrip("/") != "/v1/chat/completions":
+                continue
+            problem = self.request_problem(req.json) if isinstance(req.json, dict) else \
+                ("invalid_request_error", None, "the body is not a JSON object")
+            if problem:
+                out.append((req, problem[2]))
+        return out
 
     def _answer(self, req: RecordedRequest) -> tuple[int, Any, dict]:
         if req.method != "POST" or req.path.rstrip("/") != "/v1/chat/completions":
@@ -723,9 +805,13 @@ class OpenAI(StandIn):
         if not self._authorized(req):
             return 401, self.error_body(401), {}
         body = req.json
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        if not isinstance(body, dict):
             return 400, self.error_body(
-                400, message="'messages' is a required property"), {}
+                400, message="We could not parse the JSON body of your request."), {}
+        problem = self.request_problem(body)
+        if problem is not None:
+            code, param, message = problem
+            return 400, self.error_body(400, code=code, message=message, param=param), {}
 
         reply = self.reply_fn(body) if self.reply_fn is not None else None
         if reply is None:
@@ -733,6 +819,12 @@ class OpenAI(StandIn):
         prompt_tokens = sum(len(str(m.get("content", "")).split())
                             for m in body["messages"] if isinstance(m, dict))
         completion_tokens = len(reply.split())
+        reasoning = REASONING_TOKENS if is_reasoning_model(body.get("model")) else 0
+        finish = "stop"
+        cap = body.get("max_completion_tokens")
+        if reasoning and cap is not None and cap < reasoning + completion_tokens:
+            # The cap ran out while the model was still reasoning: no text.
+            reply, completion_tokens, finish = "", 0, "length"
         return 200, {
             "id": "chatcmpl-" + uuid.uuid4().hex[:24],
             "object": "chat.completion",
@@ -740,10 +832,11 @@ class OpenAI(StandIn):
             "model": body.get("model"),
             "choices": [{"index": 0,
                          "message": {"role": "assistant", "content": reply},
-                         "finish_reason": "stop"}],
+                         "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt_tokens,
-                      "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+                      "completion_tokens": completion_tokens + reasoning,
+                      "total_tokens": prompt_tokens + completion_tokens + reasoning,
+                      "completion_tokens_details": {"reasoning_tokens": reasoning}},
         }, {}
 
 

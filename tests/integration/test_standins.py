@@ -302,7 +302,8 @@ def test_openai_auth(openai):
     status, _, body = post(openai, CHAT, chat, headers={"Authorization": "Bearer nope"})
     assert status == 401
     assert body == {"error": {"message": "Incorrect API key provided",
-                              "type": "invalid_request_error", "code": "invalid_api_key"}}
+                              "type": "invalid_request_error", "param": None,
+                              "code": "invalid_api_key"}}
     assert post(openai, CHAT, chat, headers={"Authorization": "Bearer sk-test"})[0] == 200
 
 
@@ -348,3 +349,58 @@ def test_openai_reply_fn_and_fail(openai):
     assert post(openai, CHAT, chat)[2]["choices"][0]["message"]["content"] == \
         OpenAI.DEFAULT_REPLY
     assert len(openai.requests) == 1  # reset() forgot the earlier ones
+
+
+# ------------------------------------------- OpenAI: schema and error shapes
+
+def test_openai_refuses_what_the_schema_refuses(openai):
+    """The stand-in answers 400 like OpenAI (error.code, type, message,
+    param) on bodies CreateChatCompletionRequest or the o-series rules
+    refuse, and lists them in invalid_requests."""
+    ok = {"model": "gpt-4o", "max_completion_tokens": 200,
+          "messages": [{"role": "system", "content": "P"}, {"role": "user", "content": "Q"}]}
+    assert post(openai, CHAT, ok)[0] == 200
+    assert openai.invalid_requests == []
+    cases = [
+        ({"model": "gpt-4o"}, "missing_required_parameter", "messages"),
+        ({"model": "gpt-4o", "messages": []}, "invalid_value", "messages"),
+        ({"model": "gpt-4o", "messages": [{"role": "boss", "content": "x"}]},
+         "invalid_value", "messages[0]"),
+        ({**ok, "max_completion_tokens": "many"}, "invalid_value", "max_completion_tokens"),
+        ({**ok, "model": "o1", "temperature": 0.7}, "unsupported_parameter", "temperature"),
+        ({**ok, "model": "o3-mini", "max_tokens": 50}, "unsupported_parameter", "max_tokens"),
+        ({**ok, "model": "o1-mini"}, "unsupported_value", "messages[0].role"),
+    ]
+    for body, code, param in cases:
+        status, _, answer = post(openai, CHAT, body)
+        assert status == 400, body
+        err = answer["error"]
+        assert (err["code"], err["param"], err["type"]) == (code, param, "invalid_request_error"), err
+        assert isinstance(err["message"], str) and err["message"]
+    assert len(openai.invalid_requests) == len(cases)
+
+
+def test_openai_quota_and_rate_limit_answers_are_openais(openai):
+    import openai_schema
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    openai.quota_exhausted()
+    status, _, body = post(openai, CHAT, chat)
+    assert status == 429
+    assert body["error"]["code"] == body["error"]["type"] == "insufficient_quota"
+    assert openai_schema.problems(body, "ErrorResponse") == []
+    openai.rate_limited_ms(300)
+    status, headers, body = post(openai, CHAT, chat)
+    assert status == 429 and headers["retry-after-ms"] == "300" and headers["retry-after"] == "1"
+    assert body["error"]["code"] == "rate_limit_exceeded"
+    assert openai_schema.problems(body, "ErrorResponse") == []
+
+
+def test_openai_o_series_spend_reasoning_tokens(openai):
+    """An o-series cap below the reasoning the model does leaves no reply."""
+    chat = {"model": "o1-mini", "max_completion_tokens": 200,
+            "messages": [{"role": "user", "content": "P"}, {"role": "user", "content": "Q"}]}
+    body = post(openai, CHAT, chat)[2]
+    assert body["choices"][0]["message"]["content"] == ""
+    assert body["choices"][0]["finish_reason"] == "length"
+    body = post(openai, CHAT, {**chat, "max_completion_tokens": 4000})[2]
+    assert body["choices"][0]["message"]["content"] == OpenAI.DEFAULT_REPLY

@@ -100,6 +100,35 @@ B8_TEST(time_and_utf8)
     B8_CHECK_INT(b8_utf8_length("\xf0\x9f\x98\x80" "ab"), 3);
 }
 
+/* Viber's 1,000-character cap on AI replies: at a sentence end, else at a
+ * word with "…", counted in code points, never inside a UTF-8 sequence. */
+B8_TEST(text_cap)
+{
+    const char *s;
+    char big[64];
+
+    B8_CHECK_STR(b8_text_cap(p, "Short. Text.", 20), "Short. Text.");
+    B8_CHECK_STR(b8_text_cap(p, "One two three. Four five six seven.", 20), "One two three.");
+    B8_CHECK_STR(b8_text_cap(p, "Hello there! How are you? Fine thanks", 30),
+                 "Hello there! How are you?");
+    /* A sentence end too early: at a word boundary instead. */
+    B8_CHECK_STR(b8_text_cap(p, "Hi. aaaa bbbb cccc dddd eeee ffff", 20), "Hi. aaaa bbbb cccc\xe2\x80\xa6");
+    /* "3.5" is no sentence end. */
+    B8_CHECK_STR(b8_text_cap(p, "Price 3.5 pesos per gram of beans", 12), "Price 3.5\xe2\x80\xa6");
+    /* Multi-byte text: é is one character; the cut keeps whole characters. */
+    s = b8_text_cap(p, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 4);
+    B8_CHECK_STR(s, "\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+    B8_CHECK(b8_utf8_valid(s, strlen(s)));
+    memset(big, 0, sizeof(big));
+    for (int i = 0; i < 15; i++) {
+        memcpy(big + 4 * i, "\xf0\x9f\x98\x80", 4);   /* 15 emoji, no spaces */
+    }
+    s = b8_text_cap(p, big, 10);
+    B8_CHECK_INT(b8_utf8_length(s), 10);
+    B8_CHECK(b8_utf8_valid(s, strlen(s)));
+    B8_CHECK(b8_text_cap(p, NULL, 10) == NULL);
+}
+
 B8_TEST(store_migrates_once_and_keeps_data)
 {
     const char *path = b8_test_temp_db(p), *err = NULL, *v = NULL, *secret1, *secret2;
@@ -380,9 +409,52 @@ B8_TEST(store_campaign_counts_follow_the_rows)
     b8_test_remove_db(p, path);
 }
 
+/* Migration 5 (inbound.phone nullable; SQLite rebuilds the table): the rows
+ * stored before it stay, ids go on after theirs, and a sender without a
+ * phone number can be stored after it (and not before). */
+B8_TEST(store_inbound_phone_becomes_nullable)
+{
+    const char *path = b8_test_temp_db(p), *err = NULL, *id1 = NULL, *id2 = NULL, *seen = NULL;
+    const char *now = "2026-01-01T00:00:00.000Z";
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp, *old;
+    const char *with_phone[] = { "u-1", "ChatApps", "viber", "+639170000001", "639170000001",
+                                 "Ana", "text", "Hi", "{}", NULL, now, NULL, "new" };
+    const char *no_phone[] = { "u-2", "SMS", "sms", NULL, "@sms:GLOBE", "GLOBE", "text",
+                               "Promo", "{}", NULL, now, NULL, "skipped" };
+
+    apr_pool_create(&sp, p);
+    apr_pool_create(&old, sp);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate_to(st, old, b8_store_schema_version() - 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, with_phone, &id1) == APR_SUCCESS && id1);
+    id1 = apr_pstrdup(sp, id1);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, no_phone, &id2) != APR_SUCCESS);
+    apr_pool_destroy(old);   /* that connection's statements know the old schema */
+
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    {
+        const char *k[] = { "u-1" };
+        B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_EXISTS, k, &seen) == APR_SUCCESS && seen);
+    }
+    id2 = NULL;
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_INSERT, no_phone, &id2) == APR_SUCCESS && id2);
+    B8_CHECK(id2 && atol(id2) > atol(id1));
+    /* The UMID stays unique. */
+    B8_CHECK(b8_db_value(db, sp, B8_SQL_INBOUND_INSERT, with_phone, &id2) == APR_SUCCESS
+             && id2 == NULL);
+    apr_pool_destroy(sp);
+    b8_test_remove_db(p, path);
+}
+
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(settings_da_vinci_rule), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
+             B8_CASE(text_cap),
              B8_CASE(store_migrates_once_and_keeps_data), B8_CASE(store_rollback_discards),
              B8_CASE(store_concurrent_writers_lose_nothing),
              B8_CASE(store_group_write_commits_each_work_once),
-             B8_CASE(store_campaign_counts_follow_the_rows))
+             B8_CASE(store_campaign_counts_follow_the_rows),
+             B8_CASE(store_inbound_phone_becomes_nullable))

@@ -38,16 +38,29 @@ B8_TEST(chat_request_with_history)
 
 B8_TEST(o1_family_role_rule)
 {
+    /* The o-series: "developer" instead of "system" (user on o1-mini, which
+     * takes neither), and a completion cap of at least 4000 (reasoning). */
     cJSON *req = b8_openai_chat_request("o1", 50, "Persona", NULL, "Q");
-    B8_CHECK(same_json(req, "{\"model\":\"o1\",\"max_completion_tokens\":50,\"messages\":["
+    B8_CHECK(same_json(req, "{\"model\":\"o1\",\"max_completion_tokens\":4000,\"messages\":["
                             "{\"role\":\"developer\",\"content\":\"Persona\"},"
                             "{\"role\":\"user\",\"content\":\"Q\"}]}"));
     cJSON_Delete(req);
-    req = b8_openai_chat_request("o1-mini", 50, "Persona", NULL, "Q");
-    B8_CHECK(same_json(req, "{\"model\":\"o1-mini\",\"max_completion_tokens\":50,\"messages\":["
+    req = b8_openai_chat_request("o1-mini", 200, "Persona", NULL, "Q");
+    B8_CHECK(same_json(req, "{\"model\":\"o1-mini\",\"max_completion_tokens\":4000,\"messages\":["
                             "{\"role\":\"user\",\"content\":\"Persona\"},"
                             "{\"role\":\"user\",\"content\":\"Q\"}]}"));
     cJSON_Delete(req);
+    req = b8_openai_chat_request("o3-mini", 6000, "Persona", NULL, "Q");
+    B8_CHECK(same_json(req, "{\"model\":\"o3-mini\",\"max_completion_tokens\":6000,\"messages\":["
+                            "{\"role\":\"developer\",\"content\":\"Persona\"},"
+                            "{\"role\":\"user\",\"content\":\"Q\"}]}"));
+    cJSON_Delete(req);
+    req = b8_openai_intent_request("o4-mini", "Q");
+    B8_CHECK_INT((long)cJSON_GetObjectItem(req, "max_completion_tokens")->valuedouble, 4000);
+    cJSON_Delete(req);
+    B8_CHECK(b8_openai_is_reasoning("o1") && b8_openai_is_reasoning("o3"));
+    B8_CHECK(!b8_openai_is_reasoning("gpt-4o") && !b8_openai_is_reasoning("omni"));
+    B8_CHECK_INT(b8_openai_completion_cap("gpt-4o-mini", 120), 120);
 }
 
 B8_TEST(intent_request_is_the_fixed_question)
@@ -92,6 +105,25 @@ B8_TEST(classification)
     B8_CHECK_INT(out.verdict, B8_AI_RETRY);
     B8_CHECK_INT(out.retry_in, apr_time_from_sec(3));
 
+    /* retry-after-ms wins, to the millisecond; fractions of seconds too. */
+    r = b8_test_answered(429, "{\"error\":{\"message\":\"Rate limit\",\"type\":\"requests\","
+                              "\"code\":\"rate_limit_exceeded\",\"param\":null}}", "1");
+    r.retry_after_ms = "300";
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_RETRY);
+    B8_CHECK_INT(out.retry_in, apr_time_from_msec(300));
+    B8_CHECK_INT(b8_openai_retry_in(NULL, "0.25"), apr_time_from_msec(250));
+    B8_CHECK_INT(b8_openai_retry_in("x", NULL), 0);
+    B8_CHECK_INT(b8_openai_retry_in("99999999", NULL), apr_time_from_sec(B8_OPENAI_RETRY_MAX));
+
+    /* The quota 429 is final. */
+    r = b8_test_answered(429, "{\"error\":{\"message\":\"You exceeded your current quota\","
+                              "\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\","
+                              "\"param\":null}}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_QUOTA);
+    B8_CHECK(strstr(out.error, "OpenAI quota exhausted") != NULL);
+
     r = b8_test_answered(503, "oops", NULL);
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_RETRY);
@@ -100,6 +132,12 @@ B8_TEST(classification)
     b8_openai_classify(p, &r, &out);
     B8_CHECK_INT(out.verdict, B8_AI_FAILED);
     B8_CHECK(strstr(out.error, "Unsupported parameter") != NULL);
+
+    r = b8_test_answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                              "\"content\":\"\"},\"finish_reason\":\"length\"}]}", NULL);
+    b8_openai_classify(p, &r, &out);
+    B8_CHECK_INT(out.verdict, B8_AI_FAILED);
+    B8_CHECK(strstr(out.error, "token cap") != NULL);
 
     r = b8_test_answered(200, "{\"choices\":[]}", NULL);
     b8_openai_classify(p, &r, &out);
