@@ -134,6 +134,7 @@ run: deps $(MODULE)
 	@umask 027; if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
 	  apache2 -f $(VAR)/httpd.conf -k graceful; else apache2 -f $(VAR)/httpd.conf -k start; fi
 	@for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null http://127.0.0.1:$(PORT)/ && break; sleep 0.3; done
+	@chmod 640 $(VAR)/httpd.pid 2>/dev/null || true   # httpd writes it 0644 whatever the umask
 	@echo ""
 	@echo "  mod_blu8x8 is running: http://127.0.0.1:$(PORT)/blu8x8/"
 	@echo "  login: admin    password: $$(cat $(VAR)/admin-password)"
