@@ -268,25 +268,27 @@ static void apply_defaults(apr_pool_t *p, b8_server_conf *c)
 
 static const char *const sqlite_suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
 
-/* Whether httpd's User (not root, who may write anything) can write path.
- * Running as someone else already, access() answers for that user. */
-static int run_user_writes(const char *path, const struct stat *st)
+/* Whether httpd's User (not root, who may do anything) may write (W_OK) or
+ * search (X_OK) path. Running as someone else already, access() answers for
+ * that user. */
+static int run_user_may(const char *path, const struct stat *st, int how)
 {
     uid_t uid = ap_unixd_config.user_id;
+    int w = how == W_OK;
 
     if (geteuid() != 0) {
-        return access(path, W_OK) == 0;
+        return access(path, how) == 0;
     }
     if (uid == 0 || uid == (uid_t)-1) {
         return 1;   /* no User to drop to: httpd's children stay who they are */
     }
     if (st->st_uid == uid) {
-        return (st->st_mode & S_IWUSR) != 0;
+        return (st->st_mode & (w ? S_IWUSR : S_IXUSR)) != 0;
     }
     if (st->st_gid == ap_unixd_config.group_id) {
-        return (st->st_mode & S_IWGRP) != 0;
+        return (st->st_mode & (w ? S_IWGRP : S_IXGRP)) != 0;
     }
-    return (st->st_mode & S_IWOTH) != 0;
+    return (st->st_mode & (w ? S_IWOTH : S_IXOTH)) != 0;
 }
 
 /* No group write, nothing for others: the database holds every phone number
@@ -376,7 +378,9 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
             }
         }
     }
-    if ((rv = tighten(s, dir, 0750)) != APR_SUCCESS) {
+    /* As root the directory was just given to the run user: it is the
+     * database's. Otherwise it may be the user's own (a home directory). */
+    if (geteuid() == 0 && (rv = tighten(s, dir, 0750)) != APR_SUCCESS) {
         return rv;
     }
     for (int i = 0; sqlite_suffixes[i]; i++) {
@@ -384,7 +388,7 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
         if ((rv = tighten(s, f, 0640)) != APR_SUCCESS) {
             return rv;
         }
-        if (check && stat(f, &st) == 0 && !run_user_writes(f, &st)) {
+        if (check && stat(f, &st) == 0 && !run_user_may(f, &st, W_OK)) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4004: Blu8x8Database: httpd's User "
                          "(uid %ld) cannot write %s (mode %04o, owner %ld); give it to that user",
                          (long)ap_unixd_config.user_id, f, (unsigned)(st.st_mode & 07777),
@@ -393,11 +397,22 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
         }
     }
     if (check) {
-        if (stat(dir, &st) != 0 || !run_user_writes(dir, &st)) {
+        if (stat(dir, &st) != 0 || !run_user_may(dir, &st, W_OK)) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4005: Blu8x8Database: httpd's User "
                          "(uid %ld) cannot write the directory %s (SQLite makes its -wal and "
                          "-shm files there)", (long)ap_unixd_config.user_id, dir);
             return APR_EACCES;
+        }
+        /* Every directory above must let that user through. */
+        for (char *d = apr_pstrdup(p, dir), *slash; (slash = strrchr(d, '/')) != NULL;) {
+            *slash = '\0';
+            if (*d && (stat(d, &st) != 0 || !run_user_may(d, &st, X_OK))) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4006: Blu8x8Database: httpd's "
+                             "User (uid %ld) cannot reach %s through %s (mode %04o)",
+                             (long)ap_unixd_config.user_id, path, d,
+                             (unsigned)(st.st_mode & 07777));
+                return APR_EACCES;
+            }
         }
     }
     return APR_SUCCESS;

@@ -150,6 +150,18 @@ def test_database_the_run_user_cannot_write_stops_httpd_naming_it(make_server):
     assert len(h.client.get("/blu8x8/api/contacts").json["items"]) == 1
 
 
+@pytest.mark.skipif(DB != "sqlite3" or os.geteuid() != 0, reason="SQLite files, run as root")
+def test_database_behind_a_directory_the_run_user_cannot_enter_stops_httpd(make_server):
+    h = make_server(start=False, worker=False)
+    locked = h.root / "locked"
+    locked.mkdir(mode=0o700)
+    h.directives = f'Blu8x8Database sqlite3 "{locked}/db/blu8x8.db"\n'
+    with pytest.raises(RuntimeError):
+        h.start()
+    assert f"B8-4006: Blu8x8Database: httpd's User (uid 33) cannot reach {locked}/db/blu8x8.db " \
+           f"through {locked} (mode 0700)" in h.read_log()
+
+
 def test_make_run_keeps_var_to_root_and_the_run_user(tmp_path):
     """conf/prepare-dev-var.sh and conf/gen-dev-conf.sh, as `make run` calls them."""
     var = tmp_path / "var"
@@ -224,7 +236,9 @@ def test_base_urls_through_the_api_only_8x8_and_openai(make_server):
 
 def test_base_url_saved_before_the_rule_stays_until_changed(make_server):
     h = make_server(worker=False, standin_urls=False)
-    h.write_sql("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+    # (RETURNING: the harness would otherwise ask PostgreSQL for an id column)
+    h.write_sql("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                + (" RETURNING key" if DB == "pgsql" else ""),
                 ("openai_url", "https://llm-proxy.internal", "2026-12-01T00:00:00Z"))
     page = h.client.get("/blu8x8/settings").text
     assert '<option value="https://llm-proxy.internal" selected>' in page
