@@ -45,8 +45,8 @@ const b8_setting_def b8_settings_table[] = {
       "30", NULL, "Longest wait for one answer from 8x8 (at least 1 s); a send that gets no "
       "answer in time becomes \"unknown\"" },
     { "webhook_authorization", "Blu8x8WebhookAuthorization", "8x8", "Webhook Authorization header",
-      B8_SET_SECRET, NULL, NULL, "Exact Authorization header value 8x8 sends with every webhook (its httpAuthorization); "
-      "while it is not set, every webhook is refused" },
+      B8_SET_SECRET, NULL, NULL, "Exact Authorization header value 8x8 sends with every webhook "
+      "(its httpAuthorization); while it is not set, every webhook is refused" },
     { "send_interval", "Blu8x8SendInterval", "Sending", "Message sending interval (seconds)",
       B8_SET_NUMBER, "5", NULL, "Gap between the starts of two campaign sends; 0 = as fast as 8x8 accepts" },
     { "default_country", "Blu8x8DefaultCountry", "Sending", "Default country code", B8_SET_COUNTRY,
