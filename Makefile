@@ -126,18 +126,20 @@ test: test-deps
 	$(MAKE) --no-print-directory integration SANITIZE=$(SANITIZE) DB=pgsql PYTEST_ARGS="$(PG_TESTS)"
 
 # --------------------------------------------------------------------- run
+# Everything under var/ stays the run user's and root's: umask 027 for what
+# httpd writes there (logs, pid file), conf/prepare-dev-var.sh for the rest.
 run: deps $(MODULE)
-	@mkdir -p $(VAR)/www $(VAR)/run
-	@if [ ! -s $(VAR)/admin-password ]; then head -c 18 /dev/urandom | base64 | tr -d '/+=' > $(VAR)/admin-password; chmod 600 $(VAR)/admin-password; fi
-	@htpasswd -bcB $(VAR)/htpasswd admin "$$(cat $(VAR)/admin-password)" 2>/dev/null
-	@if [ "$$(id -u)" = 0 ]; then chown -R www-data:www-data $(VAR)/www $(VAR)/run; chmod 755 $(VAR); chmod 644 $(VAR)/htpasswd; fi
-	@sh conf/gen-dev-conf.sh $(VAR) $(PORT) $(MODULE) $(ROOT) > $(VAR)/httpd.conf
-	@if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
+	@sh conf/prepare-dev-var.sh $(VAR)
+	@umask 027; sh conf/gen-dev-conf.sh $(VAR) $(PORT) $(MODULE) $(ROOT) > $(VAR)/httpd.conf
+	@umask 027; if [ -f $(VAR)/httpd.pid ] && kill -0 "$$(cat $(VAR)/httpd.pid)" 2>/dev/null; then \
 	  apache2 -f $(VAR)/httpd.conf -k graceful; else apache2 -f $(VAR)/httpd.conf -k start; fi
 	@for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null http://127.0.0.1:$(PORT)/ && break; sleep 0.3; done
+	@chmod 640 $(VAR)/httpd.pid 2>/dev/null || true   # httpd writes it 0644 whatever the umask
 	@echo ""
 	@echo "  mod_blu8x8 is running: http://127.0.0.1:$(PORT)/blu8x8/"
 	@echo "  login: admin    password: $$(cat $(VAR)/admin-password)"
+	@echo "  8x8 webhook: URL <public address>/viber/status, Authorization (httpAuthorization):"
+	@echo "    $$(cat $(VAR)/webhook-authorization)"
 	@echo "  logs:  $(VAR)/error.log    stop with: make stop"
 	@echo ""
 

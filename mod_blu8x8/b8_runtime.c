@@ -136,7 +136,10 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
             b8_field_error(err, d->key, why);
             continue;
         }
-        if ((why = b8_setting_check(ctx->pool, d, text, &norm)) != NULL) {
+        if ((why = b8_setting_check(ctx->pool, d, text, &norm)) != NULL
+            || (why = b8_setting_check_api(ctx->pool, d, norm,
+                                           apr_hash_get(ctx->dbsettings, d->key,
+                                                        APR_HASH_KEY_STRING))) != NULL) {
             b8_field_error(err, d->key, why);
             continue;
         }

@@ -16,6 +16,19 @@ const char *const b8_openai_models[] = {
 
 #define DEFAULT_SENDERS "Blu Coffee\nBlu Orders\nBlu Service\nBlu Acctg\nBlu Intrnal"
 
+/* The base URLs the API and the Settings page may choose: 8x8's regions and
+ * OpenAI. Anything else (a stand-in, a proxy) only by directive, so whoever
+ * holds an admin login cannot send the write-only keys to a host of theirs. */
+static const char *const chatapps_regions[] = {
+    "https://chatapps.8x8.com", "https://chatapps.us.8x8.com", "https://chatapps.8x8.uk",
+    "https://chatapps.8x8.id", NULL
+};
+static const char *const sms_regions[] = {
+    "https://sms.8x8.com", "https://sms.us.8x8.com", "https://sms.8x8.uk", "https://sms.8x8.id",
+    NULL
+};
+static const char *const openai_hosts[] = { "https://api.openai.com", NULL };
+
 const b8_setting_def b8_settings_table[] = {
     { "api_key", "Blu8x8ApiKey", "8x8", "8x8 API key", B8_SET_SECRET, NULL, NULL,
       "Bearer token for every call to 8x8 (Viber and SMS)" },
@@ -26,14 +39,15 @@ const b8_setting_def b8_settings_table[] = {
     { "sms_sub_account", "Blu8x8SmsSubAccount", "8x8", "SMS sub-account ID", B8_SET_STRING,
       "BluCoffeePH_NOTIF", NULL, "Sub-account used for every SMS send" },
     { "chatapps_url", "Blu8x8ChatAppsURL", "8x8", "8x8 Chat Apps base URL", B8_SET_URL,
-      "https://chatapps.8x8.com", NULL, "Base URL of 8x8 Chat Apps (region)" },
+      "https://chatapps.8x8.com", chatapps_regions, "Base URL of 8x8 Chat Apps (region)" },
     { "sms_url", "Blu8x8SmsURL", "8x8", "8x8 SMS base URL", B8_SET_URL, "https://sms.8x8.com",
-      NULL, "Base URL of 8x8 SMS (region)" },
+      sms_regions, "Base URL of 8x8 SMS (region)" },
     { "http_timeout", "Blu8x8HttpTimeout", "8x8", "8x8 request timeout (seconds)", B8_SET_NUMBER,
       "30", NULL, "Longest wait for one answer from 8x8 (at least 1 s); a send that gets no "
       "answer in time becomes \"unknown\"" },
     { "webhook_authorization", "Blu8x8WebhookAuthorization", "8x8", "Webhook Authorization header",
-      B8_SET_SECRET, NULL, NULL, "Exact Authorization header value 8x8 sends with every webhook" },
+      B8_SET_SECRET, NULL, NULL, "Exact Authorization header value 8x8 sends with every webhook "
+      "(its httpAuthorization); while it is not set, every webhook is refused" },
     { "send_interval", "Blu8x8SendInterval", "Sending", "Message sending interval (seconds)",
       B8_SET_NUMBER, "5", NULL, "Gap between the starts of two campaign sends; 0 = as fast as 8x8 accepts" },
     { "default_country", "Blu8x8DefaultCountry", "Sending", "Default country code", B8_SET_COUNTRY,
@@ -53,7 +67,7 @@ const b8_setting_def b8_settings_table[] = {
     { "da_vinci", "Blu8x8DaVinci", "ChatGPT", "Da Vinci mode (intent to lead)", B8_SET_BOOL, "0",
       NULL, "Detect buying interest and create leads; needs the AI reply on" },
     { "openai_url", "Blu8x8OpenAIURL", "ChatGPT", "OpenAI API base URL", B8_SET_URL,
-      "https://api.openai.com", NULL, "Base URL of the OpenAI API" },
+      "https://api.openai.com", openai_hosts, "Base URL of the OpenAI API" },
     { "openai_timeout", "Blu8x8OpenAITimeout", "ChatGPT", "OpenAI request timeout (seconds)",
       B8_SET_NUMBER, "30", NULL, "Longest wait for one answer from OpenAI (at least 1 s); then "
       "the AI lane tries again later" },
@@ -203,6 +217,46 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
         return check_senders(p, v, out);
     }
     return "has an unknown type";
+}
+
+const char *b8_setting_check_api(apr_pool_t *p, const b8_setting_def *d, const char *norm,
+                                 const char *current)
+{
+    if (d->type == B8_SET_URL && d->choices) {
+        /* An unchanged value is no new destination (one saved before the rule). */
+        if (current && strcmp(norm, current) == 0) {
+            return NULL;
+        }
+        for (int i = 0; d->choices[i]; i++) {
+            if (strcmp(d->choices[i], norm) == 0) {
+                return NULL;
+            }
+        }
+        return apr_psprintf(p, "must be one of: %s (any other URL only by the %s directive)",
+                            b8_join(p, d->choices, ", "), d->directive);
+    }
+    if (strcmp(d->key, "webhook_authorization") == 0 && strcasecmp(norm, "none") == 0) {
+        return "\"none\" (no check) can only be set by the Blu8x8WebhookAuthorization directive";
+    }
+    return NULL;
+}
+
+b8_webhook_auth b8_webhook_auth_mode(const apr_hash_t *config, const apr_hash_t *db,
+                                     const char **want)
+{
+    const char *pinned = config ? apr_hash_get((apr_hash_t *)config, "webhook_authorization",
+                                               APR_HASH_KEY_STRING) : NULL;
+    const char *v;
+
+    if (pinned && strcasecmp(pinned, "none") == 0) {
+        return B8_HOOK_OPEN;
+    }
+    v = b8_setting_effective(config, db, "webhook_authorization", NULL);
+    if (!v || !*v) {
+        return B8_HOOK_CLOSED;
+    }
+    *want = v;
+    return B8_HOOK_CHECK;
 }
 
 const char *b8_setting_effective(const apr_hash_t *config, const apr_hash_t *db,

@@ -31,7 +31,7 @@ typedef struct {
     const char *label;
     b8_setting_type type;
     const char *def;        /* default, NULL = unset */
-    const char *const *choices;
+    const char *const *choices;   /* CHOICE: the values; URL: what the API may set */
     const char *help;
 } b8_setting_def;
 
@@ -46,6 +46,19 @@ const b8_setting_def *b8_setting_find_directive(const char *directive);
  * sentence saying what is wrong. */
 const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
                              const char *value, const char **out);
+
+/* The rules only for values from the API and the Settings page (a directive
+ * may set anything b8_setting_check takes): a URL with choices must be one of
+ * them unless it is current (the saved value); the webhook check cannot be
+ * switched off. norm is b8_setting_check's output. NULL = allowed. */
+const char *b8_setting_check_api(apr_pool_t *p, const b8_setting_def *d, const char *norm,
+                                 const char *current);
+
+/* What the webhook does with the Authorization header: unset everywhere =
+ * refuse every POST; "none" by directive = no check; else compare with *want. */
+typedef enum { B8_HOOK_CLOSED, B8_HOOK_OPEN, B8_HOOK_CHECK } b8_webhook_auth;
+b8_webhook_auth b8_webhook_auth_mode(const apr_hash_t *config, const apr_hash_t *db,
+                                     const char **want);
 
 /* Cross-setting rule: Da Vinci needs the AI reply. Returns the offending key
  * and sets *why, or NULL. get() answers effective values. */

@@ -224,7 +224,7 @@ apr_status_t b8_store_open(apr_pool_t *p, const char *driver, const char *params
     if (st->sqlite
         && apr_file_open(&st->lock_file, apr_pstrcat(p, params, "-lock", NULL),
                          APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_CREATE,
-                         APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, p)
+                         APR_FPROT_UREAD | APR_FPROT_UWRITE, p)   /* like the database */
                != APR_SUCCESS) {
         /* Still correct without it: SQLite's busy timeout serialises. */
         B8_LOG(B8_LOG_WARNING, 0, "B8-0110: cannot open %s-lock: writers of several processes "

@@ -7,6 +7,9 @@
 #include "ap_mpm.h"
 #include "unixd.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -266,33 +269,182 @@ static void apply_defaults(apr_pool_t *p, b8_server_conf *c)
     }
 }
 
-/* SQLite: the directory and files must belong to httpd's User, since the
- * children and the worker write them after dropping root. */
-static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const char *path)
-{
-    char *dir = ap_make_dirstr_parent(p, path);
-    apr_status_t rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
+static const char *const sqlite_suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
 
+/* Whether httpd's User (not root, who may do anything) may write (W_OK) or
+ * search (X_OK) path. Running as someone else already, access() answers for
+ * that user. */
+static int run_user_may(const char *path, const struct stat *st, int how)
+{
+    uid_t uid = ap_unixd_config.user_id;
+    int w = how == W_OK;
+
+    if (geteuid() != 0) {
+        return access(path, how) == 0;
+    }
+    if (uid == 0 || uid == (uid_t)-1) {
+        return 1;   /* no User to drop to: httpd's children stay who they are */
+    }
+    if (st->st_uid == uid) {
+        return (st->st_mode & (w ? S_IWUSR : S_IXUSR)) != 0;
+    }
+    if (st->st_gid == ap_unixd_config.group_id) {
+        return (st->st_mode & (w ? S_IWGRP : S_IXGRP)) != 0;
+    }
+    return (st->st_mode & (w ? S_IWOTH : S_IXOTH)) != 0;
+}
+
+/* No group write, nothing for others: the database holds every phone number
+ * and the saved secrets. A file an older version left open is closed here. */
+static apr_status_t tighten(server_rec *s, const char *path, mode_t most)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    }
+    if ((st.st_mode & 07777 & ~most) && chmod(path, st.st_mode & most) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-4002: cannot chmod %s to %04o",
+                     path, (unsigned)(st.st_mode & most));
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}
+
+/* SQLite: the directory (0750) and files (0600) belong to httpd's User, since
+ * the children and the worker write them after dropping root, and to nobody
+ * else. SQLite gives -wal and -shm the database file's mode, so the file is
+ * made before SQLite would make it with the umask's. check: the run user must
+ * be able to write them (else every write would fail later, not httpd now). */
+static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const char *path,
+                                         int check)
+{
+    char *dir = ap_make_dirstr_parent(p, path), *made = NULL;
+    apr_status_t rv;
+    struct stat st;
+    int fd;
+
+    /* The highest directory that is missing: what is made here is the run
+     * user's, or it could not reach its own database through 0750. */
+    for (char *d = apr_pstrdup(p, dir); stat(d, &st) != 0 && errno == ENOENT;) {
+        char *slash;
+        apr_size_t n = strlen(d);
+        while (n > 1 && d[n - 1] == '/') {
+            d[--n] = '\0';
+        }
+        made = apr_pstrdup(p, d);
+        if (!(slash = strrchr(d, '/')) || slash == d) {
+            break;
+        }
+        *slash = '\0';
+    }
+    rv = apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
+                                     | APR_FPROT_GREAD | APR_FPROT_GEXECUTE, p);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "B8-0003: cannot create the database "
                      "directory %s", dir);
         return rv;
     }
+    /* Each new directory from made down to dir: given to the run user. */
+    for (apr_size_t n = made ? strlen(made) : 0; made && geteuid() == 0;) {
+        const char *sub = apr_pstrndup(p, dir, n);
+        if (chown(sub, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0004: cannot chown %s", sub);
+            return APR_FROM_OS_ERROR(errno);
+        }
+        while (dir[n] == '/') {
+            n++;
+        }
+        if (!dir[n]) {
+            break;
+        }
+        n += strcspn(dir + n, "/");
+    }
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR)) >= 0) {
+        close(fd);
+    }
+    else if (errno != EEXIST) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-4003: cannot create the database "
+                     "file %s", path);
+        return APR_FROM_OS_ERROR(errno);
+    }
     if (geteuid() == 0) {
-        static const char *const suffixes[] = { "", "-wal", "-shm", "-lock", NULL };
         if (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0004: cannot chown %s", dir);
             return APR_FROM_OS_ERROR(errno);
         }
-        for (int i = 0; suffixes[i]; i++) {
-            const char *f = apr_pstrcat(p, path, suffixes[i], NULL);
+        for (int i = 0; sqlite_suffixes[i]; i++) {
+            const char *f = apr_pstrcat(p, path, sqlite_suffixes[i], NULL);
             if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0 && errno != ENOENT) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0005: cannot chown %s", f);
                 return APR_FROM_OS_ERROR(errno);
             }
         }
     }
+    /* As root the directory was just given to the run user: it is the
+     * database's. Otherwise it may be the user's own (a home directory). */
+    if (geteuid() == 0 && (rv = tighten(s, dir, 0750)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; sqlite_suffixes[i]; i++) {
+        const char *f = apr_pstrcat(p, path, sqlite_suffixes[i], NULL);
+        if ((rv = tighten(s, f, 0640)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (check && stat(f, &st) == 0 && !run_user_may(f, &st, W_OK)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4004: Blu8x8Database: httpd's User "
+                         "(uid %ld) cannot write %s (mode %04o, owner %ld); give it to that user",
+                         (long)ap_unixd_config.user_id, f, (unsigned)(st.st_mode & 07777),
+                         (long)st.st_uid);
+            return APR_EACCES;
+        }
+    }
+    if (check) {
+        if (stat(dir, &st) != 0 || !run_user_may(dir, &st, W_OK)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4005: Blu8x8Database: httpd's User "
+                         "(uid %ld) cannot write the directory %s (SQLite makes its -wal and "
+                         "-shm files there)", (long)ap_unixd_config.user_id, dir);
+            return APR_EACCES;
+        }
+        /* Every directory above must let that user through. */
+        for (char *d = apr_pstrdup(p, dir), *slash; (slash = strrchr(d, '/')) != NULL;) {
+            *slash = '\0';
+            if (*d && (stat(d, &st) != 0 || !run_user_may(d, &st, X_OK))) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-4006: Blu8x8Database: httpd's "
+                             "User (uid %ld) cannot reach %s through %s (mode %04o)",
+                             (long)ap_unixd_config.user_id, path, d,
+                             (unsigned)(st.st_mode & 07777));
+                return APR_EACCES;
+            }
+        }
+    }
     return APR_SUCCESS;
+}
+
+/* The webhook's Authorization check, said once at start when it is off or
+ * refuses everything (a setting saved on the Settings page counts). */
+static void warn_webhook_auth(apr_pool_t *p, server_rec *s, b8_server_conf *c, b8_db *db)
+{
+    apr_hash_t *saved = NULL;
+    const char *want;
+
+    if (b8_settings_load(db, p, &saved) != APR_SUCCESS) {
+        saved = NULL;
+    }
+    switch (b8_webhook_auth_mode(c->settings, saved, &want)) {
+    case B8_HOOK_CLOSED:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4000: Blu8x8WebhookAuthorization is "
+                     "not set: every POST to /viber/status answers 401 until it names the "
+                     "Authorization header 8x8 sends");
+        break;
+    case B8_HOOK_OPEN:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4001: Blu8x8WebhookAuthorization none: "
+                     "/viber/status accepts events without an Authorization header, so anyone "
+                     "who reaches it can fake receipts and inbound messages");
+        break;
+    default:
+        break;
+    }
 }
 
 /* Creates or migrates the schema, bootstraps the admins and the server
@@ -306,7 +458,7 @@ static int prepare_database(apr_pool_t *pconf, server_rec *s, b8_server_conf *c)
 
     apr_pool_create(&p, pconf);
     if (strcmp(c->db_driver, "sqlite3") == 0
-        && prepare_sqlite_files(p, s, c->db_params) != APR_SUCCESS) {
+        && prepare_sqlite_files(p, s, c->db_params, 1) != APR_SUCCESS) {
         apr_pool_destroy(p);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -322,6 +474,7 @@ static int prepare_database(apr_pool_t *pconf, server_rec *s, b8_server_conf *c)
         apr_pool_destroy(p);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    warn_webhook_auth(p, s, c, db);
     for (int i = 0; i < c->admins->nelts; i++) {
         const char *login = APR_ARRAY_IDX(c->admins, i, const char *);
         if (b8_users_bootstrap_admin(db, p, login) != APR_SUCCESS) {
@@ -334,7 +487,7 @@ static int prepare_database(apr_pool_t *pconf, server_rec *s, b8_server_conf *c)
     apr_pool_destroy(p);   /* closes the connection before the files are chowned */
     if (strcmp(c->db_driver, "sqlite3") == 0) {
         apr_pool_create(&p, pconf);
-        if (prepare_sqlite_files(p, s, c->db_params) != APR_SUCCESS) {
+        if (prepare_sqlite_files(p, s, c->db_params, 0) != APR_SUCCESS) {
             apr_pool_destroy(p);
             return HTTP_INTERNAL_SERVER_ERROR;
         }

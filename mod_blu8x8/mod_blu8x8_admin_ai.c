@@ -20,6 +20,44 @@ static const char *source_label(b8_setting_source src)
     }
 }
 
+/* Where an allowed base URL is: 8x8's regions by their host's ending. */
+static const char *region_of(const char *url)
+{
+    if (strstr(url, ".us.8x8.com")) return "United States";
+    if (strstr(url, ".8x8.com")) return "Asia-Pacific";
+    if (strstr(url, ".8x8.uk")) return "Europe (UK)";
+    if (strstr(url, ".8x8.id")) return "Indonesia";
+    return "OpenAI";
+}
+
+/* A base URL the page may set is a choice among the allowed ones (other URLs
+ * only by directive). A value saved before that rule stays listed, so saving
+ * the form does not change it behind the admin's back. */
+static void add_url_choices(apr_pool_t *p, cJSON *o, const b8_setting_def *d, const char *shown)
+{
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
+    int found = 0;
+
+    cJSON_AddBoolToObject(o, "is_choice", 1);
+    for (int i = 0; d->choices[i]; i++) {
+        cJSON *c = cJSON_CreateObject();
+        int sel = strcmp(d->choices[i], shown) == 0;
+        cJSON_AddStringToObject(c, "value", d->choices[i]);
+        cJSON_AddStringToObject(c, "label", apr_psprintf(p, "%s (%s)", region_of(d->choices[i]),
+                                                     d->choices[i]));
+        cJSON_AddBoolToObject(c, "selected", sel);
+        cJSON_AddItemToArray(choices, c);
+        found |= sel;
+    }
+    if (!found && *shown) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "value", shown);
+        cJSON_AddStringToObject(c, "label", shown);
+        cJSON_AddBoolToObject(c, "selected", 1);
+        cJSON_AddItemToArray(choices, c);
+    }
+}
+
 /* The page's view of one setting: effective value, source and the editor
  * that fits its type. typed (a failed form) wins over the stored value. */
 static cJSON *setting_view(b8_areq *a, const b8_setting_def *d, const cJSON *typed,
@@ -58,6 +96,7 @@ static cJSON *setting_view(b8_areq *a, const b8_setting_def *d, const cJSON *typ
         for (int i = 0; d->choices && d->choices[i]; i++) {
             cJSON *c = cJSON_CreateObject();
             cJSON_AddStringToObject(c, "value", d->choices[i]);
+            cJSON_AddStringToObject(c, "label", d->choices[i]);
             cJSON_AddBoolToObject(c, "selected", strcmp(d->choices[i], shown) == 0);
             cJSON_AddItemToArray(choices, c);
         }
@@ -75,7 +114,12 @@ static cJSON *setting_view(b8_areq *a, const b8_setting_def *d, const cJSON *typ
         cJSON_AddStringToObject(o, "step", "1");
         break;
     case B8_SET_URL:
-        cJSON_AddBoolToObject(o, "is_url", 1);
+        if (d->choices) {
+            add_url_choices(a->r->pool, o, d, shown);
+        }
+        else {
+            cJSON_AddBoolToObject(o, "is_url", 1);
+        }
         break;
     default:
         cJSON_AddBoolToObject(o, "is_text", 1);

@@ -7,6 +7,7 @@
 #include "http_protocol.h"
 
 #include "b8_crypto.h"
+#include "b8_settings.h"
 #include "b8_webhook.h"
 
 static int refuse(request_rec *r, int status, const char *why)
@@ -15,15 +16,23 @@ static int refuse(request_rec *r, int status, const char *why)
     return b8_send_json_error(r, status, why);
 }
 
-/* The configured Authorization value, when there is one, must be sent as is;
- * both sides are hashed first so the time taken tells nothing. */
-static int authorized(request_rec *r, b8_ctx *ctx)
+/* NULL when the request may pass, else why not. The configured value must
+ * be sent as is; both sides are hashed first so the time taken tells
+ * nothing. Nothing configured refuses everyone: an open webhook lets anyone
+ * fake receipts and inbound texts. */
+static const char *unauthorized(request_rec *r, b8_ctx *ctx)
 {
-    const char *want = b8_ctx_setting(ctx, "webhook_authorization");
-    if (!want || !*want) {
-        return 1;
+    const char *want = NULL;
+
+    switch (b8_webhook_auth_mode(ctx->config, ctx->dbsettings, &want)) {
+    case B8_HOOK_OPEN:
+        return NULL;
+    case B8_HOOK_CHECK:
+        return b8_secure_equals_hashed(apr_table_get(r->headers_in, "Authorization"), want)
+                   ? NULL : "missing or wrong Authorization header";
+    default:
+        return "this webhook is closed until Blu8x8WebhookAuthorization is set";
     }
-    return b8_secure_equals_hashed(apr_table_get(r->headers_in, "Authorization"), want);
 }
 
 int b8_webhook_handler(request_rec *r)
@@ -43,8 +52,8 @@ int b8_webhook_handler(request_rec *r)
     if (!(ctx = b8_request_ctx(r, &status))) {
         return b8_send_json_error(r, status, "the database is not available; try again later");
     }
-    if (!authorized(r, ctx)) {
-        return refuse(r, HTTP_UNAUTHORIZED, "missing or wrong Authorization header");
+    if ((why = unauthorized(r, ctx)) != NULL) {
+        return refuse(r, HTTP_UNAUTHORIZED, why);
     }
     if (!b8_content_type_is(r, "application/json")) {
         return refuse(r, HTTP_UNSUPPORTED_MEDIA_TYPE,

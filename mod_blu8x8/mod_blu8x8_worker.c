@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <apr_strings.h>
 
@@ -106,6 +107,9 @@ static int worker_child(void)
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGWINCH, &sa, NULL);
     close_inherited();
+    /* Whatever this process creates (SQLite's journals included) is nobody
+     * else's business; httpd's own umask is the operator's. */
+    umask(027);
 
     if (apr_os_file_get(&fd, b8_proc.wake_write) == APR_SUCCESS) {
         wake_fd = fd;

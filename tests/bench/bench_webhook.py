@@ -39,7 +39,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 
-from conftest import DB, Httpd, new_root, pg_connect  # noqa: E402
+from conftest import DB, WEBHOOK_AUTH, Httpd, new_root, pg_connect  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -89,7 +89,7 @@ function request()
     .. idx .. '","clientMessageId":"cm-' .. idx .. '","subAccountId":"BluCoffeePH_TwoWayViber_NOTIF",'
     .. '"channel":"viber","user":{"msisdn":"+639170000001"},"status":{"state":"' .. PASSES[pass]
     .. '","timestamp":"2026-11-01T08:20:03.12Z"}}}'
-  return wrk.format("POST", "/viber/status", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/viber/status", { ["Content-Type"] = "application/json", ["Authorization"] = "__AUTH__" }, body)
 end
 
 """
@@ -101,7 +101,7 @@ UNSTORED_LUA = DONE + r"""
 local body = '{"version":9,"namespace":"ChatApps","eventType":"bench_reference_event",'
   .. '"payload":{"umid":"bench-reference"}}'
 function request()
-  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json", ["Authorization"] = "__AUTH__" }, body)
 end
 """
 
@@ -220,10 +220,12 @@ def main() -> int:
     h.start()
     try:
         hook = wrk(h.port, "/viber/status",
-                   LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS)))
+                   LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS))
+                   .replace("__AUTH__", WEBHOOK_AUTH))
         static = wrk(h.port, "/static.txt", STATIC_LUA)
         # The query string keeps these out of the receipts counted below.
-        unstored = wrk(h.port, "/viber/status?reference", UNSTORED_LUA)
+        unstored = wrk(h.port, "/viber/status?reference",
+                       UNSTORED_LUA.replace("__AUTH__", WEBHOOK_AUTH))
         time.sleep(0.5)    # let the last requests finish their log lines
     finally:
         h.stop()

@@ -84,3 +84,28 @@ def test_every_admin_page_fits_a_phone(server, browser):
             assert wide <= width, f"/blu8x8/{path} is {wide}px wide on a {width}px screen"
     finally:
         d.set_window_size(1280, 1000)
+
+
+def test_settings_base_urls_are_a_choice_of_regions(make_server, browser):
+    """Without directives pinning them, the 8x8 and OpenAI base URLs are selects
+    of the allowed hosts; choosing a region saves it."""
+    h = make_server(worker=False, standin_urls=False)
+    d = browser.driver
+    d.get(f"http://127.0.0.1:{h.port}/blu8x8/settings")
+    chat = Select(d.find_element(By.ID, "f-chatapps_url"))
+    assert [o.get_attribute("value") for o in chat.options] == [
+        "https://chatapps.8x8.com", "https://chatapps.us.8x8.com", "https://chatapps.8x8.uk",
+        "https://chatapps.8x8.id"]
+    assert chat.first_selected_option.text == "Asia-Pacific (https://chatapps.8x8.com)"
+    chat.select_by_visible_text("Europe (UK) (https://chatapps.8x8.uk)")
+    Select(d.find_element(By.ID, "f-sms_url")).select_by_value("https://sms.8x8.uk")
+    assert [o.get_attribute("value") for o in
+            Select(d.find_element(By.ID, "f-openai_url")).options] == ["https://api.openai.com"]
+    submit(d, "form.settings-form")
+    assert d.current_url.endswith("/blu8x8/settings?notice=saved")
+    s = h.client.get("/blu8x8/api/settings").json
+    assert s["chatapps_url"]["value"] == "https://chatapps.8x8.uk"
+    assert s["sms_url"]["value"] == "https://sms.8x8.uk"
+    assert Select(d.find_element(By.ID, "f-chatapps_url")).first_selected_option.get_attribute(
+        "value") == "https://chatapps.8x8.uk"
+    assert browser.console_errors() == []

@@ -56,6 +56,11 @@ if DB == "pgsql" and not PG:
                        "(run the tests under tests/pgcluster.sh run ...)")
 
 ADMIN = ("admin", "admin-secret-pw")
+# The Authorization header 8x8 would send: every server is configured with it
+# (Blu8x8WebhookAuthorization; unset, the webhook refuses every event), and a
+# Client without a login sends it with each POST to the webhook.
+WEBHOOK_AUTH = "Bearer test-webhook-Zq81xv"
+HOOK_PATH = "/viber/status"
 # Logins in the htpasswd file; only "admin" is given the admin role by config.
 LOGINS = {"admin": ADMIN[1], "alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
 
@@ -182,13 +187,14 @@ class Response:
 class Client:
     """Minimal HTTP client bound to one server and (optionally) one login."""
 
-    def __init__(self, port: int, auth=ADMIN):
+    def __init__(self, port: int, auth=ADMIN, webhook_auth: str | None = WEBHOOK_AUTH):
         self.port = port
         self.auth = auth
+        self.webhook_auth = webhook_auth
 
     def as_user(self, login: str | None, password: str | None = None) -> "Client":
         if login is None:
-            return Client(self.port, None)
+            return Client(self.port, None, self.webhook_auth)
         return Client(self.port, (login, password or LOGINS[login]))
 
     def request(self, method: str, path: str, body=None, headers=None, json=None,
@@ -205,6 +211,10 @@ class Client:
         if self.auth:
             token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
             hdrs.setdefault("Authorization", "Basic " + token)
+        elif self.webhook_auth and path.startswith(HOOK_PATH):
+            hdrs.setdefault("Authorization", self.webhook_auth)
+        # A header given as None is not sent (a webhook POST without Authorization).
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=hdrs)
@@ -244,7 +254,8 @@ class Httpd:
     """One httpd with the module, in its own directory."""
 
     def __init__(self, root: pathlib.Path, directives: str = "", eightx8=None, openai=None,
-                 worker: bool = True, share_db_with: "Httpd | None" = None):
+                 worker: bool = True, share_db_with: "Httpd | None" = None,
+                 webhook_auth: str | None = WEBHOOK_AUTH, standin_urls: bool = True):
         self.root = root
         # PostgreSQL: a database of its own, or the one of another server
         # (several servers on one database).
@@ -257,13 +268,17 @@ class Httpd:
         self.proc: subprocess.Popen | None = None
         self.worker = worker
         urls = ""
+        if not standin_urls:   # the defaults (8x8's and OpenAI's own hosts), not pinned
+            eightx8 = openai = None
+        if webhook_auth is not None:
+            urls += f'Blu8x8WebhookAuthorization "{webhook_auth}"\n'
         if eightx8 is not None:
             urls += (f"Blu8x8ChatAppsURL {eightx8.url}\nBlu8x8SmsURL {eightx8.url}\n"
                      "Blu8x8ApiKey test-8x8-key\n")
         if openai is not None:
             urls += f"Blu8x8OpenAIURL {openai.url}\n"
         self.base_directives = urls + ("" if worker else "Blu8x8Worker Off\n")
-        self.client = Client(self.port)
+        self.client = Client(self.port, webhook_auth=webhook_auth)
 
     # -- files ---------------------------------------------------------------
     @property
@@ -552,8 +567,9 @@ def make_server(eightx8, openai):
     made = []
 
     def factory(directives: str = "", worker: bool = True, start: bool = True,
-                share_db_with: Httpd | None = None) -> Httpd:
-        h = Httpd(new_root(), directives, eightx8, openai, worker, share_db_with)
+                share_db_with: Httpd | None = None, **kw) -> Httpd:
+        """kw: webhook_auth (None: no Blu8x8WebhookAuthorization), standin_urls."""
+        h = Httpd(new_root(), directives, eightx8, openai, worker, share_db_with, **kw)
         made.append(h)
         _servers.append(h)
         return h.start() if start else h

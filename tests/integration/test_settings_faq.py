@@ -30,18 +30,18 @@ def test_settings_page_shows_every_setting_grouped_with_its_source(make_server):
 def test_settings_form_saves_and_keeps_secrets(server):
     c = server.client
     r = c.post_form("/blu8x8/settings", {"send_interval": "0.5", "openai_model": "gpt-4o-mini",
-                                         "webhook_authorization": "Bearer hook-secret-1",
+                                         "openai_key": "sk-hook-secret-1",
                                          "sms_senders": "Blu Coffee\nBlu Promo"})
     assert r.status == 303 and r.header("location").endswith("settings?notice=saved")
     s = c.get("/blu8x8/api/settings").json
     assert s["send_interval"]["value"] == 0.5 and s["send_interval"]["source"] == "database"
     assert s["openai_model"]["value"] == "gpt-4o-mini"
     assert s["sms_senders"]["value"] == ["Blu Coffee", "Blu Promo"]
-    assert s["webhook_authorization"]["set"] is True
+    assert s["openai_key"]["set"] is True
     # An empty replace field keeps the secret.
-    r = c.post_form("/blu8x8/settings", {"webhook_authorization": "", "send_interval": "1"})
+    r = c.post_form("/blu8x8/settings", {"openai_key": "", "send_interval": "1"})
     assert r.status == 303
-    assert c.get("/blu8x8/api/settings").json["webhook_authorization"]["set"] is True
+    assert c.get("/blu8x8/api/settings").json["openai_key"]["set"] is True
     page = c.get("/blu8x8/settings").text
     assert "hook-secret-1" not in page and "saved here" in page
 

@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import Client, Httpd, new_root
+from conftest import WEBHOOK_AUTH, Client, Httpd, new_root
 
 HOOK = "/viber/status"
 _phones = itertools.count(1)
@@ -442,6 +442,7 @@ def raw_chunked_post(port, chunks):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"POST " + HOOK.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                  b"Authorization: " + WEBHOOK_AUTH.encode() + b"\r\n"
                   b"Connection: close\r\n\r\n")
         try:
             for chunk in chunks:

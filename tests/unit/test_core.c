@@ -55,6 +55,51 @@ B8_TEST(settings_validation)
     B8_CHECK(b8_setting_find_directive("blu8x8apikey") == b8_setting_find("api_key"));
 }
 
+B8_TEST(settings_api_rules)
+{
+    const b8_setting_def *chat = b8_setting_find("chatapps_url"), *sms = b8_setting_find("sms_url");
+    const b8_setting_def *oai = b8_setting_find("openai_url"), *pub = b8_setting_find("public_url");
+    const b8_setting_def *hook = b8_setting_find("webhook_authorization");
+    /* 8x8's regions and OpenAI only; the rest by directive. */
+    B8_CHECK(b8_setting_check_api(p, chat, "https://chatapps.8x8.uk", NULL) == NULL);
+    B8_CHECK(b8_setting_check_api(p, chat, "https://chatapps.us.8x8.com", NULL) == NULL);
+    B8_CHECK(b8_setting_check_api(p, chat, "https://sms.8x8.com", NULL) != NULL);
+    B8_CHECK(b8_setting_check_api(p, chat, "http://chatapps.8x8.com", NULL) != NULL);
+    B8_CHECK(b8_setting_check_api(p, chat, "https://chatapps.8x8.com.evil.test", NULL) != NULL);
+    B8_CHECK(b8_setting_check_api(p, sms, "https://sms.8x8.id", NULL) == NULL);
+    B8_CHECK(b8_setting_check_api(p, sms, "http://evil", NULL) != NULL);
+    B8_CHECK(b8_setting_check_api(p, oai, "https://api.openai.com", NULL) == NULL);
+    B8_CHECK(b8_setting_check_api(p, oai, "https://api.openai.com.evil", NULL) != NULL);
+    /* The value already saved is no new destination. */
+    B8_CHECK(b8_setting_check_api(p, oai, "http://proxy.local", "http://proxy.local") == NULL);
+    B8_CHECK(b8_setting_check_api(p, pub, "https://engage.example", NULL) == NULL);
+    B8_CHECK(b8_setting_check_api(p, hook, "None", NULL) != NULL);
+    B8_CHECK(b8_setting_check_api(p, hook, "Bearer k", NULL) == NULL);
+    /* A directive takes any URL. */
+    B8_CHECK(b8_setting_check(p, chat, "http://127.0.0.1:9/", &(const char *){ NULL }) == NULL);
+}
+
+B8_TEST(webhook_auth_mode)
+{
+    apr_hash_t *config = apr_hash_make(p), *db = apr_hash_make(p);
+    const char *want = NULL;
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CLOSED);
+    B8_CHECK_INT(b8_webhook_auth_mode(NULL, NULL, &want), B8_HOOK_CLOSED);
+    apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "");
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CLOSED);
+    apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "Bearer db");
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    B8_CHECK_STR(want, "Bearer db");
+    /* "none" opens it only from the server config. */
+    apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "none");
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    apr_hash_set(config, "webhook_authorization", APR_HASH_KEY_STRING, "None");
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_OPEN);
+    apr_hash_set(config, "webhook_authorization", APR_HASH_KEY_STRING, "Bearer conf");
+    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    B8_CHECK_STR(want, "Bearer conf");
+}
+
 B8_TEST(settings_da_vinci_rule)
 {
     apr_hash_t *db = apr_hash_make(p);
@@ -451,7 +496,8 @@ B8_TEST(store_inbound_phone_becomes_nullable)
 }
 
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
-             B8_CASE(settings_da_vinci_rule), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
+             B8_CASE(settings_da_vinci_rule), B8_CASE(settings_api_rules),
+             B8_CASE(webhook_auth_mode), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
              B8_CASE(text_cap),
              B8_CASE(store_migrates_once_and_keeps_data), B8_CASE(store_rollback_discards),
              B8_CASE(store_concurrent_writers_lose_nothing),
