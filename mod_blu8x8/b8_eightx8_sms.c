@@ -18,6 +18,29 @@ const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_
 
 /* ------------------------------------------------------------- requests */
 
+const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id)
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    char buf[32], *end = buf + sizeof(buf) - 1;
+    char *at = end;
+    char *stop = NULL;
+    apr_uint64_t v;
+
+    if (!first_row_id || !*first_row_id || *first_row_id == '-') {
+        return NULL;
+    }
+    v = (apr_uint64_t)apr_strtoi64(first_row_id, &stop, 10);
+    if (!stop || *stop || v == 0) {
+        return NULL;
+    }
+    *at = '\0';
+    while (v) {
+        *--at = digits[v % 36];
+        v /= 36;
+    }
+    return apr_pstrcat(p, "b8-", at, NULL);
+}
+
 cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
 {
     cJSON *o = cJSON_CreateObject();

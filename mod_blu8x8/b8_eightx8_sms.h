@@ -34,6 +34,16 @@ typedef struct {
     const char *client_message_id;
 } b8_sms_out;
 
+/* 8x8's clientBatchId is at most this long. */
+#define B8_SMS_CLIENT_BATCH_ID_MAX 20
+
+/* The clientBatchId of the batch request whose first row is first_row_id
+ * (a decimal message id): "b8-" and the id in base 36, at most 16
+ * characters for any 64-bit id. A row is the first of one chunk only, so
+ * the id is unique per batch request (a retry of the same chunk repeats
+ * it). NULL when first_row_id is not a positive integer. */
+const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id);
+
 /* {"destination", "text", "source", "clientMessageId", "encoding": "AUTO"} */
 cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m);
 

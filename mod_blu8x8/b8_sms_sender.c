@@ -357,7 +357,7 @@ static void send_single(job *j, b8_http_client *client)
 static void send_batch(job *j, b8_http_client *client)
 {
     cJSON *body = b8_sms_batch_body(j->sender, j->msgs, j->n,
-                                    apr_psprintf(j->p, "blu8x8-sms-%s-%s", j->batch, j->first));
+                                    b8_sms_client_batch_id(j->p, j->first));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
