@@ -129,7 +129,7 @@ static apr_status_t record(b8_db *db, apr_pool_t *p, const char *id, const b8_se
         return b8_db_exec(db, p, B8_SQL_SEND_UNKNOWN, args, NULL);
     }
     {
-        const char *args[] = { r->error_code, r->error_message, now, extra, id };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, extra, id };
         return b8_db_exec(db, p, B8_SQL_SEND_FAILED, args, NULL);
     }
 }

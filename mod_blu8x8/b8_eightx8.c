@@ -183,16 +183,18 @@ apr_interval_time_t b8_eightx8_retry_after(const char *value, apr_time_t now,
     return wait > max ? max : wait;
 }
 
-/* 8x8's error body: {"code": 1002, "message": "..."}. */
+/* 8x8's error body: {"code": 1002, "message": "...", "errorId": "<uuid>"}. */
 static void error_fields(apr_pool_t *p, const b8_http_response *res, const char **code,
-                         const char **message)
+                         const char **message, const char **error_id)
 {
     cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
     const char *m = b8_json_str(body, "message");
+    const char *eid = b8_json_str(body, "errorId");
 
     *code = NULL;
     *message = NULL;
+    *error_id = eid && *eid ? apr_pstrdup(p, eid) : NULL;
     if (cJSON_IsNumber(c)) {
         *code = apr_psprintf(p, "%.0f", c->valuedouble);
     }
@@ -259,7 +261,7 @@ void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tri
         accepted(p, res, out);
         return;
     }
-    error_fields(p, res, &out->error_code, &out->error_message);
+    error_fields(p, res, &out->error_code, &out->error_message, &out->error_id);
     if (!out->error_message) {
         out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld.", res->status);
     }

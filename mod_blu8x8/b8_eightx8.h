@@ -73,6 +73,7 @@ typedef struct {
     const char *state;           /* 8x8's status.state when accepted ("queued") */
     const char *error_code;      /* 8x8's code as text, or NULL */
     const char *error_message;
+    const char *error_id;        /* 8x8's errorId (a reference for its support), or NULL */
     long http_status;            /* 0: no answer */
     apr_interval_time_t retry_in;
     int rate_limited;            /* a 429: every send should wait retry_in */

@@ -157,6 +157,7 @@ void b8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out)
         out->outcome = B8_SMS_ITEM_REJECTED;
         out->error_code = either(p, status, item, "errorCode");
         out->error_message = either(p, status, item, "errorMessage");
+        out->error_id = either(p, status, item, "errorId");
         if (!out->error_message) {
             out->error_message = either(p, status, item, "description");
         }
@@ -190,6 +191,7 @@ void b8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_
         out->umid = NULL;
         out->error_code = item.error_code;
         out->error_message = item.error_message;
+        out->error_id = item.error_id;
         return;
     }
     out->umid = item.umid;

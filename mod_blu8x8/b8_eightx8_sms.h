@@ -69,7 +69,7 @@ typedef enum {
 typedef struct {
     b8_sms_item_outcome outcome;
     const char *client_message_id, *umid, *phone;
-    const char *error_code, *error_message;
+    const char *error_code, *error_message, *error_id;
 } b8_sms_item;
 
 /* Reads one message object of an answer (single answer or batch item). */

@@ -429,7 +429,7 @@ static apr_status_t write_result(b8_db *db, apr_pool_t *p, const job *j, const c
         return b8_db_exec(db, p, B8_SQL_SEND_UNKNOWN, args, NULL);
     }
     default: {
-        const char *args[] = { r->error_code, r->error_message, now, extra, j->id };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, extra, j->id };
         return b8_db_exec(db, p, B8_SQL_SEND_FAILED, args, NULL);
     }
     }

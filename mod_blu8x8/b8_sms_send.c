@@ -529,7 +529,7 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
 }
 
 /* SMS_PAGE columns: id, created_at, sender, phone, name, body, encoding,
- * parts, umid, state, error_code, error_message, price, sms_batch_id,
+ * parts, umid, state, error_code, error_message, error_id, price, sms_batch_id,
  * client_message_id, updated_at, contact_id */
 static cJSON *sms_json(const b8_rows *rows, int r)
 {
@@ -546,11 +546,12 @@ static cJSON *sms_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "state", B8_CELL(rows, r, 9));
     b8_json_add_str(o, "error_code", B8_CELL(rows, r, 10));
     b8_json_add_str(o, "error_message", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "price", B8_CELL(rows, r, 12));
-    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 13));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 15));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 16));
+    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 12));
+    b8_json_add_str(o, "price", B8_CELL(rows, r, 13));
+    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 14));
+    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 15));
+    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 16));
+    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 17));
     return o;
 }
 
@@ -643,7 +644,7 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
 {
     static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
                                           "encoding", "parts", "umid", "state", "error_code",
-                                          "error_message" };
+                                          "error_message", "error_id" };
     const char *args[6];
 
     if (filters(ctx, &sender, &state, err) != B8_OK) {
@@ -651,5 +652,5 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
     }
     args[0] = args[1] = sender;
     args[2] = args[3] = state;
-    return b8_export_csv(ctx, header, 11, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+    return b8_export_csv(ctx, header, 12, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
 }

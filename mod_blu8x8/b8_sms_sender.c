@@ -115,7 +115,8 @@ static apr_status_t write_range(job *j, const void *data)
         rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_UNKNOWN, args, NULL);
     }
     else {
-        const char *args[] = { r->error_code, r->error_message, now, j->batch, j->first, j->last };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, j->batch,
+                               j->first, j->last };
         rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_FAILED, args, NULL);
     }
     return rv == APR_SUCCESS ? batch_progress(j, now) : rv;
@@ -163,7 +164,8 @@ static apr_status_t write_item(job *j, int idx, const b8_sms_item *it, const cha
         return b8_db_exec(j->db, j->p, B8_SQL_SMS_ACCEPTED, args, NULL);
     }
     case B8_SMS_ITEM_REJECTED: {
-        const char *args[] = { it->error_code, it->error_message, now, j->ids[idx] };
+        const char *args[] = { it->error_code, it->error_message, it->error_id, now,
+                               j->ids[idx] };
         o->rejected++;
         return b8_db_exec(j->db, j->p, B8_SQL_SMS_FAILED, args, NULL);
     }
@@ -215,7 +217,7 @@ static apr_status_t write_batch(job *j, const void *data)
     }
     /* Without a list, a full acceptance still says every row was taken. */
     if (!a->listed && a->accepted == j->n && a->rejected <= 0) {
-        b8_sms_item taken = { B8_SMS_ITEM_QUEUED, NULL, NULL, NULL, NULL, NULL };
+        b8_sms_item taken = { B8_SMS_ITEM_QUEUED, NULL, NULL, NULL, NULL, NULL, NULL };
         for (int i = 0; i < j->n && rv == APR_SUCCESS; i++) {
             done[i] = 1;
             rv = write_item(j, i, &taken, now, o);
@@ -223,7 +225,7 @@ static apr_status_t write_batch(job *j, const void *data)
     }
     for (int i = 0; i < j->n && rv == APR_SUCCESS; i++) {
         if (!done[i]) {
-            b8_sms_item unclear = { B8_SMS_ITEM_UNCLEAR, NULL, NULL, NULL, NULL, NULL };
+            b8_sms_item unclear = { B8_SMS_ITEM_UNCLEAR, NULL, NULL, NULL, NULL, NULL, NULL };
             rv = write_item(j, i, &unclear, now, o);
         }
     }

@@ -167,7 +167,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* recipients: messages rows of kind 'campaign' */
 #define B8_RECIPIENT_COLS \
     "id, phone, name, contact_id, client_message_id, umid, state, error_code, error_message, " \
-    "updated_at"
+    "updated_at, error_id, channel"
     [B8_SQL_RECIPIENT_INSERT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -188,7 +188,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
-        "updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id LIMIT %s" },
+        "error_id, updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id "
+        "LIMIT %s" },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
@@ -302,8 +303,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* webhook: delivery receipts (every one kept; matched = applied to a message) */
     [B8_SQL_RECEIPT_INSERT] = {
         "INSERT INTO receipts (umid, client_message_id, namespace, state, detail, error_code, "
-        "error_message, price, event_at, received_at, matched) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
+        "error_message, price, event_at, received_at, matched, channel) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
     [B8_SQL_RECEIPT_SET_MATCHED] = { "UPDATE receipts SET matched = 1 WHERE id = %s AND matched = 0" },
     /* A row still 'sending' whose fate nobody knows (a send cut short). */
     [B8_SQL_MESSAGE_SET_UNKNOWN] = {
@@ -312,12 +313,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Receipts kept for a message that did not exist or had no UMID yet. */
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
-        "price, event_at FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
+        "price, event_at, channel FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
         "OR (matched = 0 AND umid = %s) ORDER BY id" },
     [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
-        "SELECT id, state, umid, campaign_id FROM messages WHERE umid = %s ORDER BY id LIMIT 1" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE umid = %s "
+        "ORDER BY id LIMIT 1" },
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
-        "SELECT id, state, umid, campaign_id FROM messages WHERE client_message_id = %s" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
     /* Forward only, checked again here so that concurrent receipts on
      * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
      * states that can still move (final states rank 99); the last argument
@@ -326,9 +328,20 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
         "UPDATE messages SET state = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
-        "updated_at = %s WHERE id = %s AND (CASE state WHEN 'pending' THEN 0 "
+        "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'pending' THEN 0 "
         "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
         "WHEN 'delivered' THEN 5 ELSE 99 END) < CAST(%s AS INTEGER)" },
+    /* A receipt from the next channel of the message's fallback (Viber,
+     * then SMS) starts that channel's progress from its own state, even
+     * after a final failure on the first one; only a delivery or read on
+     * the first channel stays unless the new state ranks as high (the
+     * ranks of b8_receipts.c). The old channel guards against a concurrent
+     * switch. */
+    [B8_SQL_RECEIPT_MESSAGE_SWITCH] = {
+        "UPDATE messages SET state = %s, channel = %s, status_detail = %s, "
+        "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'delivered' "
+        "THEN 5 WHEN 'read' THEN 6 ELSE 0 END) <= CAST(%s AS INTEGER)" },
     [B8_SQL_RECEIPT_MESSAGE_SET_UMID] = {
         "UPDATE messages SET umid = %s, updated_at = %s WHERE id = %s AND umid IS NULL" },
     /* Locks the campaign row (a campaign being sent) before counting. */
@@ -442,7 +455,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s" },
     [B8_SQL_SEND_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s, attempts = attempts + %s WHERE id = %s "
+        "error_id = %s, updated_at = %s, attempts = attempts + %s WHERE id = %s "
         "AND state IN ('sending', 'unknown')" },
     [B8_SQL_SEND_UNKNOWN] = {
         "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s, "
@@ -546,8 +559,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "AND (CAST(%s AS TEXT) IS NULL OR m.state = %s)"
 #define B8_SMS_COLS \
     "m.id, m.created_at, m.sender, m.phone, m.name, m.body, m.encoding, m.parts, m.umid, " \
-    "m.state, m.error_code, m.error_message, m.price, m.sms_batch_id, m.client_message_id, " \
-    "m.updated_at, m.contact_id"
+    "m.state, m.error_code, m.error_message, m.error_id, m.price, m.sms_batch_id, " \
+    "m.client_message_id, m.updated_at, m.contact_id"
     [B8_SQL_SMS_COUNT] = { "SELECT COUNT(*) FROM messages m WHERE " B8_SMS_FILTER },
     [B8_SQL_SMS_PAGE] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
@@ -591,10 +604,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s" },
     [B8_SQL_SMS_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s WHERE id = %s AND state IN ('sending', 'unknown')" },
+        "error_id = %s, updated_at = %s WHERE id = %s AND state IN ('sending', 'unknown')" },
     [B8_SQL_SMS_RANGE_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s "
+        "error_id = %s, updated_at = %s WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s "
         "AND id <= %s" },
     [B8_SQL_SMS_RANGE_UNKNOWN] = {
         "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
@@ -760,6 +773,16 @@ static const char *const migrations[] = {
      * a scan of the whole campaign per receipt). */
     "DROP INDEX messages_umid;"
     "CREATE INDEX messages_umid ON messages (umid, id)",
+    /* Migration 4 (speaking the real 8x8): the seconds before a campaign's
+     * SMS fallback; why a campaign was paused by an account refusal; 8x8's
+     * errorId of a failed send; the channel a receipt is about (a fallback
+     * moves a message from Viber to SMS); since when an SMS send has been
+     * waiting out an 8x8 outage. */
+    "ALTER TABLE campaigns ADD COLUMN fallback_after INTEGER NOT NULL DEFAULT 60;"
+    "ALTER TABLE campaigns ADD COLUMN pause_reason TEXT;"
+    "ALTER TABLE messages ADD COLUMN error_id TEXT;"
+    "ALTER TABLE receipts ADD COLUMN channel TEXT;"
+    "ALTER TABLE sms_batches ADD COLUMN failing_since TEXT",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -843,6 +866,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { NULL, NULL },
     { counts_sqlite, counts_pgsql },
     { sharded_counts_sqlite, sharded_counts_pgsql },
+    { NULL, NULL },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

@@ -359,7 +359,7 @@ def test_csv_export(server):
     r = api.get("/blu8x8/sms.csv?sender=Blu%20Orders")
     assert r.status == 200 and r.header("content-type").startswith("text/csv")
     assert r.text.splitlines()[0] == ("created_at,sender,phone,name,text,encoding,parts,umid,"
-                                      "state,error_code,error_message")
+                                      "state,error_code,error_message,error_id")
     found = [x for x in csv.DictReader(io.StringIO(r.text)) if x["phone"] == phone]
     assert len(found) == 1
     row = found[0]
