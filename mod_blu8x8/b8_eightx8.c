@@ -87,6 +87,19 @@ cJSON *b8_eightx8_text_message(const char *phone, const char *client_message_id,
     return msg;
 }
 
+/* A size or duration as the number 8x8's schema asks for. */
+static void add_number(cJSON *o, const char *key, const char *digits)
+{
+    if (is_set(digits)) {
+        cJSON_AddNumberToObject(o, key, strtod(digits, NULL));
+    }
+}
+
+/* Shapes (8x8's Viber samples and the send schema): text {text}; text with
+ * a button "buttons" {text, button}; image {url, text?}; image with a
+ * button "buttons" {text, url, button}; video {url, video, text?,
+ * button?}; file and audio "file" {url} (Viber has no audio type). A
+ * button always comes with text: the campaign check requires a body. */
 cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const char *phone,
                                    const char *name, const char *client_message_id,
                                    const char *sms_source)
@@ -98,7 +111,7 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
 
     if (strcmp(type, "image") == 0) {
         msg = new_message(phone, client_message_id, button ? "buttons" : "image", &content);
-        if (button || is_set(text)) {
+        if (is_set(text)) {
             cJSON_AddStringToObject(content, "text", text);
         }
         b8_json_add_str(content, "url", c->url);
@@ -110,10 +123,9 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
         cJSON *video;
         msg = new_message(phone, client_message_id, "video", &content);
         b8_json_add_str(content, "url", c->url);
-        /* 8x8 takes these three as strings. */
         video = cJSON_AddObjectToObject(content, "video");
-        if (is_set(c->file_size)) cJSON_AddStringToObject(video, "filesize", c->file_size);
-        if (is_set(c->duration)) cJSON_AddStringToObject(video, "duration", c->duration);
+        add_number(video, "filesize", c->file_size);
+        add_number(video, "duration", c->duration);
         if (is_set(c->thumbnail_url)) cJSON_AddStringToObject(video, "thumbnail", c->thumbnail_url);
         if (is_set(text)) {
             cJSON_AddStringToObject(content, "text", text);
@@ -135,7 +147,18 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
         }
     }
     if (is_set(c->fallback_text)) {
-        cJSON *sms;
+        /* 8x8's per-message fallback: Viber until delivered, SMS after
+         * fallback_after seconds, with the SMS text and sender in content. */
+        cJSON *channels = cJSON_AddArrayToObject(msg, "channels");
+        cJSON *viber = cJSON_CreateObject(), *sms_channel = cJSON_CreateObject(), *sms;
+        double after = is_set(c->fallback_after) ? strtod(c->fallback_after, NULL) : 60;
+
+        cJSON_AddStringToObject(viber, "channel", "Viber");
+        cJSON_AddNumberToObject(viber, "fallbackAfter", after);
+        cJSON_AddStringToObject(viber, "successStatus", "Delivered");
+        cJSON_AddItemToArray(channels, viber);
+        cJSON_AddStringToObject(sms_channel, "channel", "SMS");
+        cJSON_AddItemToArray(channels, sms_channel);
         cJSON_AddStringToObject(content, "fallbackText",
                                 b8_campaign_expand(p, c->fallback_text, name ? name : "", phone));
         sms = cJSON_AddObjectToObject(content, "sms");

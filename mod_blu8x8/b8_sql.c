@@ -129,7 +129,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CAMPAIGN_COLS \
     "c.id, c.name, c.type, c.body, c.url, c.fallback_text, c.thumbnail_url, c.file_size, " \
     "c.duration, c.button_caption, c.button_url, c.state, c.send_at, c.queued_at, " \
-    "c.created_at, c.updated_at, c.started_at, c.done_at"
+    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason"
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
@@ -150,11 +150,16 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'draft', %s, %s) RETURNING id" },
+    /* Set apart from the INSERT, in its transaction: the INSERT is also
+     * run on schema 1 (the migration test). */
+    [B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER] = {
+        "UPDATE campaigns SET fallback_after = CAST(%s AS INTEGER) WHERE id = %s" },
     /* Only a Draft changes; the caller checks the state in the same transaction. */
     [B8_SQL_CAMPAIGN_UPDATE] = {
         "UPDATE campaigns SET name = %s, type = %s, body = %s, url = %s, fallback_text = %s, "
         "thumbnail_url = %s, file_size = %s, duration = %s, button_caption = %s, "
-        "button_url = %s, updated_at = %s WHERE id = %s AND state = 'draft'" },
+        "button_url = %s, fallback_after = CAST(%s AS INTEGER), updated_at = %s "
+        "WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_COUNTS] = {
         "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
@@ -486,14 +491,15 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Back to pending as a new message: fresh clientMessageId, no trace of the old one. */
     [B8_SQL_ACTION_ROW_RESET] = {
         "UPDATE messages SET state = 'pending', client_message_id = %s, umid = NULL, "
-        "status_detail = NULL, error_code = NULL, error_message = NULL, price = NULL, "
-        "attempts = 0, sent_at = NULL, receipt_at = NULL, updated_at = %s "
-        "WHERE id = %s AND state IN (%s, %s)" },
+        "status_detail = NULL, error_code = NULL, error_message = NULL, error_id = NULL, "
+        "price = NULL, channel = 'viber', attempts = 0, sent_at = NULL, receipt_at = NULL, "
+        "updated_at = %s WHERE id = %s AND state IN (%s, %s)" },
     [B8_SQL_ACTION_DUPLICATE] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, state, created_at, updated_at) "
+        "duration, button_caption, button_url, fallback_after, state, created_at, updated_at) "
         "SELECT CAST(%s AS TEXT), type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, 'draft', CAST(%s AS TEXT), CAST(%s AS TEXT) "
+        "duration, button_caption, button_url, fallback_after, 'draft', CAST(%s AS TEXT), "
+        "CAST(%s AS TEXT) "
         "FROM campaigns WHERE id = %s RETURNING id" },
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "

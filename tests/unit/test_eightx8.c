@@ -82,16 +82,16 @@ B8_TEST(test_video)
     c.file_size = "1048576";
     c.duration = "42";
     c.thumbnail_url = "https://blu.example/t.jpg";
-    /* filesize, duration and thumbnail are strings for 8x8. */
+    /* filesize and duration are numbers in 8x8's send schema. */
     CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"video\",\"content\":{\"url\":"
-                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":\"1048576\","
-                  "\"duration\":\"42\",\"thumbnail\":\"https://blu.example/t.jpg\"}}}");
+                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":1048576,"
+                  "\"duration\":42,\"thumbnail\":\"https://blu.example/t.jpg\"}}}");
     c.body = "Watch";
     c.button_caption = "More";
     c.button_url = "https://blu.example/m";
     CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"video\",\"content\":{\"url\":"
-                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":\"1048576\","
-                  "\"duration\":\"42\",\"thumbnail\":\"https://blu.example/t.jpg\"},"
+                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":1048576,"
+                  "\"duration\":42,\"thumbnail\":\"https://blu.example/t.jpg\"},"
                   "\"text\":\"Watch\",\"button\":{\"caption\":\"More\","
                   "\"action\":\"https://blu.example/m\"}}}");
 }
@@ -107,16 +107,24 @@ B8_TEST(test_file_and_audio)
                   "\"https://blu.example/jingle.mp3\"}}");
 }
 
+#define CHANNELS(after) "\"channels\":[{\"channel\":\"Viber\",\"fallbackAfter\":" after "," \
+    "\"successStatus\":\"Delivered\"},{\"channel\":\"SMS\"}],"
+
+/* 8x8's per-message fallback: channels Viber then SMS after
+ * fallback_after seconds, the SMS text and sender in content. */
 B8_TEST(test_sms_fallback)
 {
     b8_campaign c = campaign("text", "Hi {name}", NULL);
     c.fallback_text = "Hi {name}, see blu.example";
-    CHECK_PAYLOAD(&c, "Cy", HEAD "\"type\":\"text\",\"content\":{\"text\":\"Hi Cy\","
+    CHECK_PAYLOAD(&c, "Cy", HEAD "\"type\":\"text\"," CHANNELS("60")
+                  "\"content\":{\"text\":\"Hi Cy\","
                   "\"fallbackText\":\"Hi Cy, see blu.example\","
                   "\"sms\":{\"encoding\":\"AUTO\",\"source\":\"Blu Coffee\"}}}");
     c = campaign("audio", "", "https://blu.example/j.mp3");
     c.fallback_text = "Listen: blu.example/j";
-    CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"file\",\"content\":{\"url\":"
+    c.fallback_after = "300";
+    CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"file\"," CHANNELS("300")
+                  "\"content\":{\"url\":"
                   "\"https://blu.example/j.mp3\",\"fallbackText\":\"Listen: blu.example/j\","
                   "\"sms\":{\"encoding\":\"AUTO\",\"source\":\"Blu Coffee\"}}}");
 }
