@@ -140,7 +140,7 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
 {
     const char *id = B8_CELL(rows, r, 0), *phone = B8_CELL(rows, r, 1);
     const char *mark[] = { b8_now_iso(p), id };
-    b8_send_tries tries = { 0, 0 };
+    b8_send_tries tries = { 0, 0, 0 };
     b8_send_result res;
     b8_http_request req;
     cJSON *msg;

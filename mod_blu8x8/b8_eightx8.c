@@ -248,10 +248,67 @@ static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result 
 static apr_interval_time_t backoff(int tries)
 {
     apr_interval_time_t wait = apr_time_from_msec(B8_EIGHTX8_BACKOFF_MS);
-    for (int i = 1; i < tries && i < 10; i++) {
+    for (int i = 1; i < tries && i < 20; i++) {
         wait *= 2;
     }
-    return wait;
+    return wait > apr_time_from_sec(B8_EIGHTX8_BACKOFF_MAX)
+        ? apr_time_from_sec(B8_EIGHTX8_BACKOFF_MAX) : wait;
+}
+
+static apr_interval_time_t retry_window = apr_time_from_sec(B8_EIGHTX8_RETRY_WINDOW_DEFAULT);
+
+void b8_eightx8_set_retry_window(apr_interval_time_t window)
+{
+    retry_window = window < apr_time_from_sec(1) ? apr_time_from_sec(1) : window;
+}
+
+apr_interval_time_t b8_eightx8_retry_window(void)
+{
+    return retry_window;
+}
+
+const char *b8_eightx8_refusal_text(apr_pool_t *p, const b8_send_result *r)
+{
+    const char *msg = r->error_message ? r->error_message : "refused";
+    return r->error_code ? apr_psprintf(p, "8x8 code %s: %s", r->error_code, msg)
+                         : apr_psprintf(p, "HTTP %ld: %s", r->http_status, msg);
+}
+
+int b8_eightx8_account_refusal(long http_status, const char *code)
+{
+    static const char *const codes[] = { "1001", "1014", "1200", "1201" };
+
+    if (http_status == 401 || http_status == 403 || http_status == 426) {
+        return 1;
+    }
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(code, codes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A 5xx or a connection failure: retried with backoff while the first of
+ * them is younger than the retry window, then failed. */
+static void outage(apr_pool_t *p, b8_send_tries *tries, b8_send_result *out)
+{
+    apr_time_t now = apr_time_now();
+
+    tries->tries++;
+    out->unreachable = 1;
+    if (!tries->failing_since) {
+        tries->failing_since = now;
+    }
+    if (now - tries->failing_since >= retry_window) {
+        out->verdict = B8_SEND_FAILED;
+        out->error_message = apr_psprintf(p, "%s (%d attempts in %.0f s).", out->error_message,
+                                          tries->tries,
+                                          (double)(now - tries->failing_since) / APR_USEC_PER_SEC);
+        return;
+    }
+    out->verdict = B8_SEND_RETRY;
+    out->retry_in = backoff(tries->tries);
 }
 
 void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
@@ -267,18 +324,13 @@ void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tri
         return;
     }
     if (res->outcome == B8_HTTP_NOT_SENT) {
-        tries->tries++;
         out->error_message = apr_psprintf(p, "Could not reach 8x8: %s",
                                           res->error ? res->error : "connection failed");
-        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
-            out->verdict = B8_SEND_FAILED;
-            out->error_message = apr_psprintf(p, "%s (%d attempts).", out->error_message,
-                                              tries->tries);
-            return;
-        }
-        out->verdict = B8_SEND_RETRY;
-        out->retry_in = backoff(tries->tries);
+        outage(p, tries, out);
         return;
+    }
+    if (res->status < 500) {
+        tries->failing_since = 0;   /* 8x8 answers again */
     }
     if (res->status >= 200 && res->status < 300) {
         accepted(p, res, out);
@@ -303,15 +355,14 @@ void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tri
         return;
     }
     if (res->status >= 500) {
-        tries->tries++;
-        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
-            out->verdict = B8_SEND_FAILED;
-            out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld %d times: %s",
-                                              res->status, tries->tries, out->error_message);
-            return;
-        }
-        out->verdict = B8_SEND_RETRY;
-        out->retry_in = backoff(tries->tries);
+        out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld: %s", res->status,
+                                          out->error_message);
+        outage(p, tries, out);
+        return;
+    }
+    /* The account, not this message: the sender pauses, the row waits. */
+    if (b8_eightx8_account_refusal(res->status, out->error_code)) {
+        out->verdict = B8_SEND_ACCOUNT;
         return;
     }
     /* Any other answer is 8x8 refusing this message: final. */
@@ -322,7 +373,7 @@ void b8_eightx8_send_now(apr_pool_t *p, const b8_eightx8_conf *conf, const cJSON
                          b8_send_result *out)
 {
     b8_http_client *client = b8_http_thread_client();
-    b8_send_tries tries = { 0, 0 };
+    b8_send_tries tries = { 0, 0, 0 };
     b8_http_request req;
     b8_http_response res;
 

@@ -3,6 +3,7 @@
 #include "b8_csv.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
@@ -653,4 +654,28 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
     args[0] = args[1] = sender;
     args[2] = args[3] = state;
     return b8_export_csv(ctx, header, 12, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+}
+
+/* ------------------------------------------------------- pause, resume */
+
+cJSON *b8_sms_lane_json(b8_ctx *ctx)
+{
+    const char *reason = NULL, *since = NULL;
+    cJSON *o = cJSON_CreateObject();
+
+    b8_sms_pause_get(ctx->db, ctx->pool, &reason, &since);
+    cJSON_AddBoolToObject(o, "paused", reason != NULL);
+    b8_json_add_str(o, "reason", reason);
+    b8_json_add_str(o, "since", since);
+    return o;
+}
+
+b8_errkind b8_sms_resume(b8_ctx *ctx, cJSON **out, b8_err *err)
+{
+    if (b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    B8_LOG(B8_LOG_NOTICE, 0, "B8-4201: SMS sending resumed by %s", ctx->login ? ctx->login : "?");
+    *out = b8_sms_lane_json(ctx);
+    return B8_OK;
 }

@@ -226,6 +226,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
         "SELECT COUNT(*), COALESCE(SUM(opted_out), 0) FROM contacts" },
+    [B8_SQL_DASH_REFUSED] = {
+        "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
+        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20" },
 
     /* leads: one per inbound message; the first claim wins */
 #define B8_LEAD_COLUMNS \
@@ -465,6 +468,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SEND_UNKNOWN] = {
         "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s, "
         "attempts = attempts + %s WHERE id = %s AND state = 'sending'" },
+    /* 8x8 refused the account, so it did not take the message: it waits. */
+    [B8_SQL_SEND_BACK_PENDING] = {
+        "UPDATE messages SET state = 'pending', updated_at = %s WHERE id = %s "
+        "AND state = 'sending'" },
+    [B8_SQL_SEND_PAUSE_REFUSED] = {
+        "UPDATE campaigns SET state = 'paused', pause_reason = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'sending'" },
     /* Rows left 'sending' by a worker that died (settled at start). */
     [B8_SQL_SEND_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
@@ -476,7 +486,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "AND channel = 'viber' ORDER BY id LIMIT %s" },
     [B8_SQL_ACTION_TO_SENDING] = {
         "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
-        "queued_at = COALESCE(queued_at, %s), done_at = NULL, updated_at = %s WHERE id = %s" },
+        "queued_at = COALESCE(queued_at, %s), done_at = NULL, pause_reason = NULL, "
+        "updated_at = %s WHERE id = %s" },
     [B8_SQL_ACTION_TO_QUEUED] = {
         "UPDATE campaigns SET state = 'queued', send_at = %s, queued_at = %s, updated_at = %s "
         "WHERE id = %s" },
@@ -581,7 +592,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
         "AND id > %s ORDER BY id LIMIT 500" },
     [B8_SQL_SMS_NEXT_BATCH] = {
-        "SELECT id, sender, state, next_at, tries, rate_limited, total FROM sms_batches "
+        "SELECT id, sender, state, next_at, tries, rate_limited, total, failing_since "
+        "FROM sms_batches "
         "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
@@ -624,7 +636,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s AND id <= %s" },
     [B8_SQL_SMS_BATCH_RETRY] = {
         "UPDATE sms_batches SET tries = %s, rate_limited = %s, next_at = %s, last_error = %s, "
-        "updated_at = %s WHERE id = %s" },
+        "failing_since = %s, updated_at = %s WHERE id = %s" },
     [B8_SQL_SMS_BATCH_DONE] = {
         "UPDATE sms_batches SET state = 'done', done_at = %s, next_at = NULL, updated_at = %s "
         "WHERE id = %s AND state IN ('pending', 'sending') AND NOT EXISTS (SELECT 1 FROM "

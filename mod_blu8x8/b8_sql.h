@@ -136,6 +136,8 @@
     X(SEND_ACCEPTED, W) \
     X(SEND_FAILED, W) \
     X(SEND_UNKNOWN, W) \
+    X(SEND_BACK_PENDING, W) \
+    X(SEND_PAUSE_REFUSED, W) \
     X(SEND_STALE, R) \
     X(DIRECT_NEXT, R) \
     X(ACTION_TO_SENDING, W) \
@@ -203,7 +205,8 @@
     X(DASH_INBOUND, R) \
     X(DASH_LEADS_OPEN, R) \
     X(DASH_SMS_SINCE, R) \
-    X(DASH_CONTACTS, R)
+    X(DASH_CONTACTS, R) \
+    X(DASH_REFUSED, R)
 
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \

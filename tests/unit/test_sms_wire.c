@@ -200,7 +200,7 @@ B8_TEST(test_batch_answer_broken)
 
 B8_TEST(test_single_answers)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result r;
     b8_http_response res = b8_test_answered(200, "{\"umid\":\"u-7\",\"clientMessageId\":\"c\","
                                   "\"destination\":\"+639170000001\",\"encoding\":\"GSM7\","
