@@ -53,37 +53,23 @@ cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
     return o;
 }
 
-static int same_text(const b8_sms_out *msgs, int n)
-{
-    for (int i = 1; i < n; i++) {
-        if (strcmp(msgs[i].text ? msgs[i].text : "", msgs[0].text ? msgs[0].text : "") != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *tmpl = cJSON_AddObjectToObject(o, "template");
     cJSON *list = cJSON_AddArrayToObject(o, "messages");
-    /* One text for all goes once, in the template: a smaller request. */
-    int shared = n > 0 && same_text(msgs, n);
 
     cJSON_AddStringToObject(tmpl, "source", source);
     cJSON_AddStringToObject(tmpl, "encoding", "AUTO");
-    if (shared) {
-        cJSON_AddStringToObject(tmpl, "text", msgs[0].text ? msgs[0].text : "");
-    }
     for (int i = 0; i < n; i++) {
+        /* 8x8's schema requires each message's text, even when they are
+         * all the same (only the destinations form shares one, and it
+         * cannot carry our clientMessageIds). */
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "destination", msgs[i].phone);
         cJSON_AddStringToObject(m, "clientMessageId", msgs[i].client_message_id);
-        if (!shared) {
-            cJSON_AddStringToObject(m, "text", msgs[i].text ? msgs[i].text : "");
-        }
+        cJSON_AddStringToObject(m, "text", msgs[i].text ? msgs[i].text : "");
         cJSON_AddItemToArray(list, m);
     }
     if (client_batch_id) {

@@ -47,10 +47,9 @@ const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id);
 /* {"destination", "text", "source", "clientMessageId", "encoding": "AUTO"} */
 cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m);
 
-/* {"template": {"source", "encoding": "AUTO", "text" when every message has
- * the same}, "messages": [{"destination", "clientMessageId", "text" when
- * personalised}], "clientBatchId", "includeMessagesInResponse": true};
- * n <= B8_SMS_BATCH_MAX. */
+/* {"template": {"source", "encoding": "AUTO"}, "messages": [{"destination",
+ * "clientMessageId", "text"}], "clientBatchId", "includeMessagesInResponse":
+ * true}; n <= B8_SMS_BATCH_MAX. */
 cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id);
 
