@@ -491,8 +491,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_ACTION_TO_QUEUED] = {
         "UPDATE campaigns SET state = 'queued', send_at = %s, queued_at = %s, updated_at = %s "
         "WHERE id = %s" },
+    /* A person's move (pause, resume, cancel) ends an account-refusal pause. */
     [B8_SQL_ACTION_SET_STATE] = {
-        "UPDATE campaigns SET state = %s, updated_at = %s WHERE id = %s" },
+        "UPDATE campaigns SET state = %s, pause_reason = NULL, updated_at = %s WHERE id = %s" },
     [B8_SQL_ACTION_CANCEL_PENDING] = {
         "UPDATE messages SET state = 'cancelled', updated_at = %s "
         "WHERE campaign_id = %s AND state = 'pending'" },

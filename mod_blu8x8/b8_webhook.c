@@ -200,9 +200,8 @@ static void parse_receipt(checker *v, const cJSON *payload, b8_event *ev)
      * receipts from both (ChatApps names it; an SMS receipt is SMS's). */
     {
         const char *channel = str_field(v, payload, "payload.", "channel", 0);
-        rc->channel = channel && *channel ? lowercase(v->p, channel)
-                      : (ev->namespace_name && strcmp(ev->namespace_name, "SMS") == 0 ? "sms"
-                                                                                     : NULL);
+        int sms = ev->namespace_name && strcmp(ev->namespace_name, "SMS") == 0;
+        rc->channel = sms ? "sms" : channel && *channel ? lowercase(v->p, channel) : NULL;
     }
     if (rc->umid && !*rc->umid) {
         rc->umid = NULL;
