@@ -12,7 +12,9 @@
 /* Ranks of the message states. Final states never move again; a failure
  * ranks with "delivered", so it ends a message that was at most sent, and a
  * late failure never undoes a delivery. The UPDATE of RECEIPT_MESSAGE_APPLY
- * repeats the ranks of the states that can still move: keep both in step. */
+ * repeats the ranks of the states that can still move, and that of
+ * RECEIPT_MESSAGE_SWITCH (the SMS fallback taking over) those of delivered
+ * and read: keep the three in step. */
 static const struct { const char *state; int rank; int final; } ranks[] = {
     { "pending", 0, 0 },
     { "sending", 1, 0 },
