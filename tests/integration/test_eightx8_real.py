@@ -407,3 +407,33 @@ def test_sms_single_and_batch_bodies_validate_against_8x8s_schema(server, eightx
     assert eightx8_schema.errors("sms_batch", batch[0].json) == []
     assert len(batch[0].json["clientBatchId"]) <= 20
     assert eightx8.schema_errors == []
+
+
+# ----------------------------------------------------------- the form
+
+def test_campaign_form_takes_fallback_after_and_hides_body_for_files(server):
+    client = server.client
+    page = client.get("/blu8x8/campaigns/new")
+    assert page.status == 200 and 'name="fallback_after"' in page.text
+    # The message box belongs to text, image and video only.
+    assert re.search(r'data-types="text image video">\s*<label>Message', page.text)
+    r = client.post_form("/blu8x8/campaigns", {"name": "Form wait", "type": "text", "body": "Hi",
+                                               "fallback_text": "Hi", "fallback_after": "5"},
+                         page="/blu8x8/campaigns/new")
+    assert r.status == 422 and "The SMS fallback waits from 10 to 86400 seconds" in r.text
+    assert 'name="fallback_after" inputmode="numeric" value="5"' in r.text
+    r = client.post_form("/blu8x8/campaigns", {"name": "Form wait", "type": "text", "body": "Hi",
+                                               "fallback_text": "Hi", "fallback_after": "90"},
+                         page="/blu8x8/campaigns/new")
+    assert r.status == 303
+    cid = re.search(r"/campaigns/(\d+)\?notice=created$", r.header("location")).group(1)
+    assert campaign(client, cid)["fallback_after"] == 90
+    r = client.post_form(f"/blu8x8/campaigns/{cid}", {"name": "Form file", "type": "file",
+                                                      "body": "Our menu",
+                                                      "url": "https://cdn.blu.example/m.pdf"})
+    assert r.status == 422 and "A file or audio message has no text" in r.text
+    r = client.post_form(f"/blu8x8/campaigns/{cid}", {"name": "Form file", "type": "file",
+                                                      "body": "", "fallback_after": "",
+                                                      "url": "https://cdn.blu.example/m.pdf"})
+    assert r.status == 303
+    assert campaign(client, cid)["fallback_after"] == 60      # blank: the default
