@@ -27,7 +27,7 @@
       var counts = svg.querySelectorAll("text.funnel-count");
       for (var k = 0; k < p.funnel.length && k < bars.length; k++) {
         bars[k].setAttribute("width", String(p.funnel[k].width));
-        counts[k].textContent = String(p.funnel[k].count);
+        counts[k].textContent = String(p.funnel[k].count) + " · " + String(p.funnel[k].rate) + "%";
       }
     }
     if (p.state !== state) {

@@ -228,6 +228,33 @@ b8_errkind b8_campaign_resume(b8_ctx *ctx, const char *id, cJSON **out, b8_err *
     return move(ctx, id, from, "sending", "resumed", "paused", out, err);
 }
 
+b8_errkind b8_campaign_unqueue(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    static const char *const from[] = { "queued", NULL };
+    const char *args[2];
+    b8_campaign *c;
+    b8_errkind kind;
+
+    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!state_in(c->state, from)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, c, "put back to draft", "queued", err);
+    }
+    args[0] = b8_now_iso(ctx->pool);
+    args[1] = id;
+    if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_ACTION_UNQUEUE, args, NULL) != APR_SUCCESS) {
+        return rollback_db(ctx, err);
+    }
+    if ((kind = commit(ctx, err)) != B8_OK) {
+        return kind;
+    }
+    B8_LOG(B8_LOG_INFO, 0, "B8-4706: campaign %s back to draft by %s", id,
+           ctx->login ? ctx->login : "?");
+    return answer(ctx, id, out, err);
+}
+
 b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     static const char *const from[] = { "queued", "sending", "paused", NULL };

@@ -17,6 +17,8 @@ b8_errkind b8_campaign_send(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
  * minute cron). */
 b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out,
                              b8_err *err);
+/* Queued -> Draft (unqueue): its send_at is forgotten; editable again. */
+b8_errkind b8_campaign_unqueue(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 /* Sending -> Paused. */
 b8_errkind b8_campaign_pause(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 /* Paused -> Sending. */

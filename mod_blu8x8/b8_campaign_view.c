@@ -33,6 +33,7 @@ cJSON *b8_campaign_allowed_actions(const cJSON *campaign)
 
     cJSON_AddBoolToObject(o, "send", send);
     cJSON_AddBoolToObject(o, "queue", send);
+    cJSON_AddBoolToObject(o, "unqueue", strcmp(state, "queued") == 0);
     cJSON_AddBoolToObject(o, "pause", strcmp(state, "sending") == 0);
     cJSON_AddBoolToObject(o, "resume", strcmp(state, "paused") == 0);
     cJSON_AddBoolToObject(o, "cancel", state_is(state, running));
@@ -55,7 +56,7 @@ void b8_campaign_add_funnel(cJSON *progress)
     double accepted = sent + count_of(counts, "queued");
     double failed = count_of(counts, "failed") + count_of(counts, "undelivered");
     const struct { const char *label; double n; } steps[] = {
-        { "Accepted by 8x8", accepted }, { "Sent", sent }, { "Delivered", delivered },
+        { "Accepted by 8x8", accepted }, { "To the network", sent }, { "Delivered", delivered },
         { "Read", read }, { "Failed", failed },
     };
     cJSON *funnel = cJSON_AddArrayToObject(progress, "funnel");
@@ -64,6 +65,9 @@ void b8_campaign_add_funnel(cJSON *progress)
         cJSON *s = cJSON_CreateObject();
         cJSON_AddStringToObject(s, "label", steps[i].label);
         cJSON_AddNumberToObject(s, "count", steps[i].n);
+        /* Of every recipient, one decimal: the funnel reads as rates too. */
+        cJSON_AddNumberToObject(s, "rate", total > 0 ? (double)(long)(steps[i].n * 1000.0 / total
+                                                                      + 0.5) / 10.0 : 0);
         cJSON_AddNumberToObject(s, "width", total > 0 ? (double)(int)(steps[i].n * 100.0 / total) : 0);
         cJSON_AddNumberToObject(s, "y", (double)(i * 22));
         cJSON_AddItemToArray(funnel, s);

@@ -1201,8 +1201,8 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 
 /* ---------------------------------------------------------------- export */
 
-b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
-                                void *baton, b8_err *err)
+b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, const char *only,
+                                b8_write_fn *write, void *baton, b8_err *err)
 {
     static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
                                           "error_code", "error_message", "error_id",
@@ -1215,6 +1215,19 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     }
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+    }
+    if (only && *only && strcmp(only, "all") != 0) {
+        const char *fargs[] = { campaign_id, only, NULL, NULL };
+        int known = 0;
+        for (int i = 0; b8_recipient_states[i]; i++) {
+            known |= strcmp(only, b8_recipient_states[i]) == 0;
+        }
+        if (!known) {
+            b8_field_error(err, "state", apr_psprintf(ctx->pool, "Unknown state “%s”.", only));
+            return err->kind;
+        }
+        return b8_export_csv(ctx, header, 9, B8_SQL_RECIPIENTS_AFTER_STATE, fargs, 4, write,
+                             baton, err);
     }
     return b8_export_csv(ctx, header, 9, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
 }

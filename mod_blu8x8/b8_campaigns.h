@@ -85,10 +85,11 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
  * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
 cJSON *b8_sms_count_json(const char *text);
 
-/* recipients.csv: the header row, then every recipient in id order, given
- * to write() in chunks. Fails (before writing anything) for an unknown
- * campaign; a write() failure stops the export. */
-b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
-                                void *baton, b8_err *err);
+/* recipients.csv: the header row, then every recipient in id order (only
+ * those in state `only` unless it is NULL, "" or "all"), given to write()
+ * in chunks. Fails (before writing anything) for an unknown campaign or
+ * state; a write() failure stops the export. */
+b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, const char *only,
+                                b8_write_fn *write, void *baton, b8_err *err);
 
 #endif

@@ -195,9 +195,10 @@ static void add_invalid(cJSON *invalid, int line, const char *value, const char 
     cJSON_AddItemToArray(invalid, o);
 }
 
-b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **report,
-                          b8_err *err)
+b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, int replace,
+                          cJSON **report, b8_err *err)
 {
+    int removed = 0;
     const char *encoding, *why = NULL;
     b8_csv *reader;
     cJSON *invalid;
@@ -212,6 +213,13 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     apr_pool_create(&rp, ctx->pool);
     if (b8_db_begin(ctx->db) != APR_SUCCESS) {
         cJSON_Delete(invalid);
+        return b8_fail_db(err, ctx->db);
+    }
+    if (replace && b8_db_exec(ctx->db, rp, B8_SQL_FAQS_DELETE_ALL, NULL, &removed)
+                   != APR_SUCCESS) {
+        b8_db_rollback(ctx->db);
+        cJSON_Delete(invalid);
+        apr_pool_destroy(rp);
         return b8_fail_db(err, ctx->db);
     }
     while ((rc = b8_csv_next(reader, rp, &fields, &line, &why)) != 0) {
@@ -251,6 +259,16 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
         }
         apr_pool_clear(rp);
     }
+    if (replace && added == 0) {
+        /* A wrong file must not empty the knowledge base. */
+        b8_db_rollback(ctx->db);
+        apr_pool_destroy(rp);
+        b8_field_error(err, "csv", apr_psprintf(ctx->pool, "No valid prompt,completion pair in "
+                                                "the file (%d invalid line(s)): nothing was "
+                                                "replaced.", cJSON_GetArraySize(invalid)));
+        cJSON_Delete(invalid);
+        return err->kind;
+    }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
         cJSON_Delete(invalid);
         apr_pool_destroy(rp);
@@ -259,6 +277,7 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     apr_pool_destroy(rp);
     *report = cJSON_CreateObject();
     cJSON_AddNumberToObject(*report, "added", added);
+    cJSON_AddNumberToObject(*report, "replaced", removed);
     cJSON_AddNumberToObject(*report, "invalid_count", cJSON_GetArraySize(invalid));
     cJSON_AddItemToObject(*report, "invalid", invalid);
     cJSON_AddStringToObject(*report, "encoding", encoding);

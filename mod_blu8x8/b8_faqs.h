@@ -16,9 +16,12 @@ b8_errkind b8_faq_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **o
 b8_errkind b8_faq_delete(b8_ctx *ctx, const char *id, b8_err *err);
 /* Swaps the pair with its neighbour: direction -1 (up) or +1 (down). */
 b8_errkind b8_faq_move(b8_ctx *ctx, const char *id, int direction, b8_err *err);
-/* CSV "prompt,completion" (header optional) -> {"added", "invalid": [...]}. */
-b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **report,
-                          b8_err *err);
+/* CSV "prompt,completion" (header optional) -> {"added", "invalid": [...],
+ * "replaced": n}. replace: the file's pairs replace every pair (in one
+ * transaction; a file without one valid pair is refused, 422, and nothing
+ * is removed); else they are appended. */
+b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, int replace,
+                          cJSON **report, b8_err *err);
 /* The whole list as CSV with the header "prompt,completion". */
 b8_errkind b8_faqs_csv(b8_ctx *ctx, const char **csv, b8_err *err);
 

@@ -132,6 +132,14 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
                                         "be changed here", d->key, d->directive);
             return err->kind;
         }
+        if (cJSON_IsNull(item)) {
+            /* null clears the saved value: a secret is unset, any other
+             * setting is back to its default. */
+            APR_ARRAY_PUSH(keys, const char *) = d->key;
+            APR_ARRAY_PUSH(values, const char *) = NULL;
+            apr_hash_set(merged, d->key, APR_HASH_KEY_STRING, NULL);
+            continue;
+        }
         text = setting_input_text(ctx->pool, d, item, &why);
         if (!text) {
             b8_field_error(err, d->key, why);
@@ -165,7 +173,8 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
     for (int i = 0; i < keys->nelts; i++) {
         const char *args[] = { APR_ARRAY_IDX(keys, i, const char *),
                                APR_ARRAY_IDX(values, i, const char *), b8_now_iso(ctx->pool) };
-        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_SETTING_PUT, args, NULL) != APR_SUCCESS) {
+        if (b8_db_exec(ctx->db, ctx->pool, args[1] ? B8_SQL_SETTING_PUT : B8_SQL_SETTING_DELETE,
+                       args, NULL) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
             return b8_fail_db(err, ctx->db);
         }

@@ -172,6 +172,10 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
         if (*end || x != x || x < 0 || x > 86400) {
             return "must be a number of seconds from 0 to 86400 (fractions allowed, e.g. 0.2)";
         }
+        /* A timeout of 0 would fail every request at once (the help says >= 1 s). */
+        if (strstr(d->key, "_timeout") && x < 1) {
+            return "must be at least 1 second";
+        }
         {
             /* libc's %g: APR's formatter writes 0.25 as ".25". */
             char buf[64];

@@ -145,6 +145,8 @@ typedef struct {
     int rows, open;
     long recipients, opted_out, duplicates, invalid_count;
     cJSON *invalid;
+    int dry;                   /* dry_run: count only, write nothing */
+    long parts_total, empty_name;
 } composer;
 
 static void report_invalid(composer *c, const char *value, const char *reason)
@@ -169,6 +171,9 @@ static apr_status_t chunk_open(composer *c)
     apr_pool_clear(c->cp);
     c->now = b8_now_iso(c->cp);
     c->rows = 0;
+    if (c->dry) {
+        return APR_SUCCESS;
+    }
     if ((rv = b8_db_begin(c->ctx->db)) == APR_SUCCESS) {
         c->open = 1;
     }
@@ -218,6 +223,9 @@ static apr_status_t insert(composer *c, const char *e164, const char *name, cons
     if (!cmid) {
         return APR_EGENERAL;
     }
+    if (c->personal && (!name || !*name) && strstr(c->text, "{name}")) {
+        c->empty_name++;
+    }
     if (c->personal) {
         b8_sms_count n;
         body = b8_campaign_expand(c->cp, c->text, name ? name : "", e164);
@@ -233,6 +241,11 @@ static apr_status_t insert(composer *c, const char *e164, const char *name, cons
         }
         encoding = b8_sms_encoding_name(n.encoding);
         parts = apr_itoa(c->cp, n.parts);
+    }
+    c->parts_total += atol(parts);
+    if (c->dry) {
+        c->recipients++;
+        return chunk_step(c);
     }
     {
         const char *args[] = { c->batch_id, contact_id, e164, e164 + 1,
@@ -400,7 +413,7 @@ static apr_status_t compose_rows(composer *c, const apr_array_header_t *phones, 
     if ((rv = chunk_open(c)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = create_batch(c)) == APR_SUCCESS
+    if ((rv = c->dry ? APR_SUCCESS : create_batch(c)) == APR_SUCCESS
         && (rv = add_phones(c, phones)) == APR_SUCCESS
         && (rv = add_contacts(c, cJSON_GetObjectItemCaseSensitive(in, "contact_ids")))
                == APR_SUCCESS) {
@@ -420,7 +433,12 @@ static apr_status_t batch_ready(composer *c)
 static cJSON *compose_answer(composer *c)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", c->batch_id);
+    if (c->dry) {
+        cJSON_AddBoolToObject(o, "dry_run", 1);
+    }
+    else {
+        b8_json_add_int(o, "id", c->batch_id);
+    }
     cJSON_AddNumberToObject(o, "recipients", (double)c->recipients);
     cJSON_AddNumberToObject(o, "opted_out", (double)c->opted_out);
     cJSON_AddNumberToObject(o, "duplicates", (double)c->duplicates);
@@ -431,6 +449,14 @@ static cJSON *compose_answer(composer *c)
         cJSON_AddStringToObject(o, "encoding", c->encoding);
         b8_json_add_int(o, "parts", c->parts);
     }
+    else if (c->dry) {
+        /* Of the text as typed; parts_total counts each recipient's own. */
+        b8_json_add_int(o, "parts", c->parts);
+    }
+    /* SMS parts x recipients (each personalised text counted), and who
+     * would get an empty {name}. */
+    cJSON_AddNumberToObject(o, "parts_total", (double)c->parts_total);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "empty"), "name", (double)c->empty_name);
     c->invalid = NULL;
     return o;
 }
@@ -448,6 +474,7 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     }
     memset(&c, 0, sizeof(c));
     c.ctx = ctx;
+    c.dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "dry_run"));
     c.sender = check_sender(ctx, in, err);
     c.text = check_text(ctx, in, &count, err);
     phones = phone_entries(ctx->pool, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
@@ -472,6 +499,12 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     apr_pool_create(&c.cp, ctx->pool);
 
     rv = compose_rows(&c, phones, in);
+    if (rv == APR_SUCCESS && c.dry) {
+        /* The confirmation's numbers: nothing was written. */
+        *out = compose_answer(&c);
+        apr_pool_destroy(c.cp);
+        return B8_OK;
+    }
     if (rv == APR_SUCCESS && c.recipients == 0) {
         discard_batch(&c);
         b8_field_error(err, "phones", apr_psprintf(ctx->pool, "No one can get this SMS: %ld "

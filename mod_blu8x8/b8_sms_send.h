@@ -24,7 +24,9 @@ apr_array_header_t *b8_sms_senders(const b8_ctx *ctx);
  * duplicates, expands {name} and {phone} per recipient. The rows exist, state
  * 'pending', when it returns. out: {"id", "recipients", "opted_out",
  * "duplicates", "invalid": [{"value", "reason"}], "invalid_count",
- * "sender", "encoding", "parts"}. */
+ * "sender", "encoding", "parts", "parts_total", "empty": {"name"}}.
+ * With "dry_run": true nothing is written: the same answer without "id"
+ * (the confirmation's numbers). */
 b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err);
 
 /* The SMS lane after an account refusal: {"paused": bool, "reason",

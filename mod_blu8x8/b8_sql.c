@@ -561,6 +561,16 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE m.campaign_id = campaigns.id AND (m.state IN ('pending', 'sending', 'unknown') "
         "OR (m.umid IS NULL AND m.state NOT IN ('failed', 'skipped', 'cancelled', "
         "'undelivered', 'delivered', 'read'))))" },
+    /* The confirmation before Send now / Put in queue: the recipients still
+     * to send, those who opted out since they were added, and those with
+     * no name (for an empty {name}). */
+    [B8_SQL_ESTIMATE_CAMPAIGN] = {
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN NOT " B8_OPTED_OUT("m") " AND COALESCE(NULLIF(ct.name, ''), "
+        "m.name, '') = '' THEN 1 ELSE 0 END), 0) "
+        "FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
+        "WHERE m.campaign_id = %s AND m.state = 'pending'" },
+
 #undef B8_OPTED_OUT
 #undef B8_DIRECT_KINDS
 
@@ -662,6 +672,40 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SMS_ABANDON_BATCHES] = {
         "UPDATE sms_batches SET state = 'cancelled', updated_at = %s "
         "WHERE state = 'composing' AND created_at < %s" },
+
+    /* issue 17: a form's result, shown once on the page it lands on. */
+    [B8_SQL_FLASH_INSERT] = {
+        "INSERT INTO flashes (token, login, data, created_at) VALUES (%s, %s, %s, %s)" },
+    [B8_SQL_FLASH_TAKE] = {
+        "DELETE FROM flashes WHERE token = %s AND login = %s AND created_at > %s RETURNING data" },
+    [B8_SQL_FLASH_EXPIRE] = { "DELETE FROM flashes WHERE created_at < %s" },
+    /* Idempotency keys: the first request claims (scope, key) with state 0;
+     * the answer is stored when it is known. nrows 0 = claimed before. */
+    [B8_SQL_IDEM_CLAIM] = {
+        "INSERT INTO idempotency_keys (scope, key, body_hash, status, created_at) "
+        "VALUES (%s, %s, %s, 0, %s) ON CONFLICT (scope, key) DO NOTHING" },
+    [B8_SQL_IDEM_GET] = {
+        "SELECT body_hash, status, response, created_at FROM idempotency_keys "
+        "WHERE scope = %s AND key = %s" },
+    [B8_SQL_IDEM_FINISH] = {
+        "UPDATE idempotency_keys SET status = %s, response = %s WHERE scope = %s AND key = %s" },
+    [B8_SQL_IDEM_FORGET] = { "DELETE FROM idempotency_keys WHERE scope = %s AND key = %s" },
+    [B8_SQL_IDEM_EXPIRE] = {
+        "DELETE FROM idempotency_keys WHERE created_at < %s" },
+
+    /* Queued -> Draft: no longer dated, editable again. */
+    [B8_SQL_ACTION_UNQUEUE] = {
+        "UPDATE campaigns SET state = 'draft', send_at = NULL, queued_at = NULL, updated_at = %s "
+        "WHERE id = %s AND state = 'queued'" },
+
+    /* FAQ import with mode=replace: the file's pairs replace every pair. */
+    [B8_SQL_FAQS_DELETE_ALL] = { "DELETE FROM faqs" },
+
+    /* recipients.csv?state=: the page's filter. */
+    [B8_SQL_RECIPIENTS_AFTER_STATE] = {
+        "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
+        "error_id, updated_at FROM messages WHERE campaign_id = %s AND state = %s AND id > %s "
+        "ORDER BY id LIMIT %s" },
 
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
@@ -818,6 +862,17 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
+    /* Migration (issue 17, no self-inflicted harm): flashes (a form's
+     * result, read once by the page the form redirects to) and
+     * idempotency_keys (the first answer of a sending API call, by login
+     * and route, kept 24 hours). */
+    "CREATE TABLE flashes (token TEXT PRIMARY KEY, login TEXT NOT NULL, data TEXT NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX flashes_created ON flashes (created_at);"
+    "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL,"
+    " body_hash TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0, response TEXT,"
+    " created_at TEXT NOT NULL, PRIMARY KEY (scope, key));"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -933,6 +988,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { sharded_counts_sqlite, sharded_counts_pgsql },
     { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
+    { NULL, NULL },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

@@ -217,8 +217,25 @@
     X(LEASE_RELEASE, W) \
     X(LEASE_GET, R)
 
+/* Issue 17: one-time results of HTML forms (post/redirect/get) and the
+ * Idempotency-Key answers of the sending API calls. */
+#define B8_SQL_ONCE(X) \
+    X(FLASH_INSERT, W) \
+    X(FLASH_TAKE, W) \
+    X(FLASH_EXPIRE, W) \
+    X(IDEM_CLAIM, W) \
+    X(IDEM_GET, R) \
+    X(IDEM_FINISH, W) \
+    X(IDEM_FORGET, W) \
+    X(IDEM_EXPIRE, W) \
+    X(ESTIMATE_CAMPAIGN, R) \
+    X(ACTION_UNQUEUE, W) \
+    X(FAQS_DELETE_ALL, W) \
+    X(RECIPIENTS_AFTER_STATE, R)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
+    B8_SQL_ONCE(X) \
     B8_SQL_LEASE(X) \
     B8_SQL_DASHBOARD(X) \
     B8_SQL_WEBHOOK(X) \

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "b8_crypto.h"
+#include "b8_once.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_users.h"
@@ -99,6 +100,25 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
         cJSON_AddItemToArray(nav, item);
     }
     notice = a->query ? apr_table_get(a->query, "notice") : NULL;
+    if (a->flash) {
+        /* A form's result, at the top of the page it landed on. */
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(a->flash, "notice_code");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(a->flash, "status");
+        if (cJSON_IsString(code)) {
+            notice = apr_pstrdup(r->pool, code->valuestring);
+        }
+        if (cJSON_IsNumber(st) && status == HTTP_OK) {
+            status = (int)st->valuedouble;
+        }
+        while (a->flash->child) {
+            cJSON *item = cJSON_DetachItemViaPointer(a->flash, a->flash->child);
+            if (cJSON_GetObjectItemCaseSensitive(data, item->string)) {
+                cJSON_Delete(item);
+                continue;
+            }
+            cJSON_AddItemToObject(data, item->string, item);
+        }
+    }
     if (notice) {
         static const struct { const char *code, *text; } notices[] = {
             { "created", "Created." }, { "saved", "Saved." }, { "deleted", "Deleted." },
@@ -107,9 +127,12 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
             { "cancelled", "Cancelled: recipients not sent yet will not be sent." },
             { "duplicated", "Duplicated into this new Draft." },
             { "requeued", "Put back in the queue." },
+            { "unqueued", "Back to Draft: it will not be sent until you send or queue it again." },
+            { "moved", "Moved." },
         };
         for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++) {
-            if (strcmp(notice, notices[i].code) == 0) {
+            if (strcmp(notice, notices[i].code) == 0 && !cJSON_GetObjectItemCaseSensitive(data,
+                                                                                  "notice")) {
                 cJSON_AddStringToObject(data, "notice", notices[i].text);
             }
         }
@@ -145,13 +168,193 @@ int b8_page_error(b8_areq *a, const b8_err *err)
     return b8_error_page(a, b8_status_of(err->kind), err->message ? err->message : "error");
 }
 
+#define FLASH_COOKIE "b8_flash"
+
+static void set_flash_cookie(b8_areq *a, const char *value, int max_age)
+{
+    request_rec *r = a->r;
+    /* err_headers_out: kept on the 303 (httpd swaps headers_out for it). */
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_psprintf(r->pool, FLASH_COOKIE "=%s; Path=%s; Max-Age=%d; HttpOnly; "
+                                "SameSite=Lax%s", value, a->base, max_age,
+                                strcmp(ap_http_scheme(r), "https") == 0 ? "; Secure" : ""));
+}
+
 int b8_redirect(b8_areq *a, const char *where, const char *notice)
 {
-    const char *url = apr_pstrcat(a->r->pool, a->base, where, notice ? "?notice=" : "", notice,
-                                  NULL);
+    cJSON *flash = NULL;
+    if (notice) {
+        flash = cJSON_CreateObject();
+        cJSON_AddStringToObject(flash, "notice_code", notice);
+    }
+    return b8_redirect_flash(a, where, flash);
+}
+
+int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash)
+{
+    const char *token = NULL;
+    const char *url = apr_pstrcat(a->r->pool, a->base, where, NULL);
+
+    if (flash) {
+        b8_json_pool_owned(a->r->pool, flash);
+        /* Without its flash the page still comes: the action happened. */
+        if (b8_flash_put(a->ctx->db, a->r->pool, a->user ? a->user->login : "", flash, &token)
+            == APR_SUCCESS) {
+            set_flash_cookie(a, token, B8_FLASH_TTL);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r, "B8-4701: cannot store a form's "
+                          "result for the next page: %s", b8_db_error(a->ctx->db));
+        }
+    }
     apr_table_setn(a->r->headers_out, "Location", url);
-    apr_table_setn(a->r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(a->r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_SEE_OTHER;
+}
+
+int b8_form_refused(b8_areq *a, const char *where, cJSON *form, b8_err *err)
+{
+    cJSON *flash = cJSON_CreateObject();
+    cJSON_AddNumberToObject(flash, "status", b8_status_of(err->kind));
+    if (form) {
+        cJSON_AddItemReferenceToObject(flash, "form", form);
+    }
+    if (err->fields) {
+        cJSON_AddItemToObject(flash, "errors", err->fields);
+        err->fields = NULL;
+    }
+    else if (err->message) {
+        cJSON_AddStringToObject(flash, "refusal", err->message);
+    }
+    return b8_redirect_flash(a, where, flash);
+}
+
+cJSON *b8_flash_item(b8_areq *a, const char *key)
+{
+    return a->flash ? b8_json_pool_owned(a->r->pool,
+                                         cJSON_DetachItemFromObjectCaseSensitive(a->flash, key))
+                    : NULL;
+}
+
+/* The flash cookie's value, if the request has one. */
+static const char *flash_cookie(request_rec *r)
+{
+    const char *all = apr_table_get(r->headers_in, "Cookie");
+    char *copy, *last = NULL, *part;
+
+    if (!all) {
+        return NULL;
+    }
+    copy = apr_pstrdup(r->pool, all);
+    for (part = apr_strtok(copy, ";", &last); part; part = apr_strtok(NULL, ";", &last)) {
+        while (*part == ' ') {
+            part++;
+        }
+        if (strncmp(part, FLASH_COOKIE "=", sizeof(FLASH_COOKIE)) == 0) {
+            return part + sizeof(FLASH_COOKIE);
+        }
+    }
+    return NULL;
+}
+
+/* A page (GET) takes the last form's result: once, then the cookie goes. */
+static void take_flash(b8_areq *a)
+{
+    const char *token = flash_cookie(a->r);
+    if (!token || !*token) {
+        return;
+    }
+    if (b8_flash_take(a->ctx->db, a->r->pool, a->user->login, token, &a->flash) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r, "B8-4702: cannot read a form's result: "
+                      "%s", b8_db_error(a->ctx->db));
+        a->flash = NULL;
+    }
+    if (a->flash && !cJSON_IsObject(a->flash)) {
+        a->flash = NULL;
+    }
+    set_flash_cookie(a, "", 0);
+}
+
+/* ------------------------------------------------------- idempotency keys */
+
+/* The sending API calls, which take an Idempotency-Key header. */
+static const char *const idempotent_routes[] = {
+    "api/sms", "api/campaigns/:/send", "api/campaigns/:/queue", "api/campaigns/:/test", NULL
+};
+
+static int is_idempotent(const b8_route *rt)
+{
+    if (strcmp(rt->method, "POST") != 0) {
+        return 0;
+    }
+    for (int i = 0; idempotent_routes[i]; i++) {
+        if (strcmp(rt->pattern, idempotent_routes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs a sending API call once per Idempotency-Key: the same key and body
+ * within a day get the first answer again and send nothing; the key with
+ * another body is refused (422); while the first still runs, 409. */
+static int run_idempotent(b8_areq *a, const b8_route *rt)
+{
+    request_rec *r = a->r;
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *scope, *hash, *body = NULL;
+    b8_idem_state state;
+    int status = 0, rc;
+
+    if (!key) {
+        return rt->fn(a);
+    }
+    if (!*key || strlen(key) > B8_IDEM_KEY_MAX || !b8_utf8_valid(key, strlen(key))) {
+        return b8_send_json_error(r, HTTP_BAD_REQUEST, apr_psprintf(r->pool, "the "
+                                  "Idempotency-Key header must be 1 to %d characters of text",
+                                  B8_IDEM_KEY_MAX));
+    }
+    scope = apr_pstrcat(r->pool, a->user->login, " ", r->method, " ", a->path, NULL);
+    hash = b8_hmac_sha256_hex(r->pool, "b8-idempotency",
+                              apr_pstrmemdup(r->pool, a->body ? a->body : "", a->body_len));
+    if (b8_idem_begin(a->ctx->db, r->pool, scope, key, hash, &state, &status, &body)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-4703: cannot check Idempotency-Key: %s",
+                      b8_db_error(a->ctx->db));
+        return b8_send_json_error(r, HTTP_INTERNAL_SERVER_ERROR, "database error");
+    }
+    switch (state) {
+    case B8_IDEM_MISMATCH: {
+        cJSON *o = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+        cJSON_AddStringToObject(o, "error", "this Idempotency-Key was used with another body: "
+                                "use a new key for a new request");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "fields"), "Idempotency-Key",
+                                "used before with another body");
+        return b8_send_json(r, HTTP_UNPROCESSABLE_ENTITY, o);
+    }
+    case B8_IDEM_BUSY:
+        return b8_send_json_error(r, HTTP_CONFLICT, "a request with this Idempotency-Key is "
+                                  "still being processed: ask again in a moment");
+    case B8_IDEM_REPLAY:
+        r->status = status;
+        apr_table_setn(r->headers_out, "Idempotent-Replayed", "true");
+        ap_set_content_type(r, "application/json; charset=utf-8");
+        ap_set_content_length(r, (apr_off_t)strlen(body));
+        if (!r->header_only) {
+            ap_rputs(body, r);
+        }
+        return OK;
+    case B8_IDEM_NEW:
+        break;
+    }
+    /* The answer is captured as b8_send_json writes it (mod_blu8x8_http.c). */
+    apr_table_setn(r->notes, "b8-capture", "1");
+    rc = rt->fn(a);
+    body = apr_table_get(r->notes, "b8-captured");
+    status = rc == OK && body && r->status < 500 ? r->status
+           : rc == OK && body && r->status == HTTP_BAD_GATEWAY ? r->status : 0;
+    b8_idem_finish(a->ctx->db, r->pool, scope, key, status, body);
+    return rc;
 }
 
 /* A form sends text; an id list ("x_ids[]") holds ids, which the core takes
@@ -415,6 +618,8 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
         return -1;
     }
     if (rt->body == B8_BODY_JSON) {
+        a->body = body;
+        a->body_len = len;
         /* cJSON takes any bytes; nothing invalid may be stored or sent. */
         if (!b8_utf8_valid(body, len)) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST,
@@ -518,6 +723,12 @@ int b8_admin_handler(request_rec *r)
     }
     if (found->body != B8_BODY_NONE && (rc = read_request_body(a, found)) != -1) {
         return rc;
+    }
+    if (is_idempotent(found)) {
+        return run_idempotent(a, found);
+    }
+    if (r->method_number == M_GET && !is_api(a->path)) {
+        take_flash(a);
     }
     return found->fn(a);
 }

@@ -20,8 +20,9 @@ typedef struct {
     apr_table_t *query;
     apr_table_t *form;                   /* HTML POST fields (CSRF checked) */
     cJSON *json;                         /* API request body */
-    const char *body;                    /* raw body for BODY_CSV routes */
+    const char *body;                    /* raw body for BODY_CSV and BODY_JSON routes */
     apr_size_t body_len;
+    cJSON *flash;                        /* the last form's result (GET pages), or NULL */
 } b8_areq;
 
 typedef int (*b8_route_fn)(b8_areq *a);
@@ -64,8 +65,20 @@ int b8_page_error(b8_areq *a, const b8_err *err);
  * (consumed; NULL answers 204). */
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body);
 int b8_api_error(b8_areq *a, const b8_err *err);
-/* 303 to base + where (+ "?notice=created|saved|deleted"). */
+/* Post/redirect/get: every form answers 303 to base + where. notice: a
+ * code the landing page shows at its top (created|saved|deleted|...). */
 int b8_redirect(b8_areq *a, const char *where, const char *notice);
+/* The same with a result the landing page shows once (a flash, consumed):
+ * its keys are added to the page's data ("report", "errors", "form",
+ * "refusal", "test", "notice", ...); "status" is the status the landing
+ * page answers with (e.g. 422 after a refused form). */
+int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash);
+/* A refused form: 303 back to where, whose page shows what was typed
+ * ("form", may be NULL) and the field messages ("errors") with status 422.
+ * Consumes err's fields. */
+int b8_form_refused(b8_areq *a, const char *where, cJSON *form, b8_err *err);
+/* The flash's value at key, detached (the page consumes it), or NULL. */
+cJSON *b8_flash_item(b8_areq *a, const char *key);
 /* Form fields -> JSON object ("x[]" keys become lists; csrf dropped). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form);
 void b8_paging_from_query(b8_areq *a, b8_paging *pg);

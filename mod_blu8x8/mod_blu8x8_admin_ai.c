@@ -108,10 +108,12 @@ static cJSON *setting_view(b8_areq *a, const b8_setting_def *d, const cJSON *typ
     case B8_SET_NUMBER:
         cJSON_AddBoolToObject(o, "is_number", 1);
         cJSON_AddStringToObject(o, "step", "any");
+        cJSON_AddStringToObject(o, "min", strstr(d->key, "_timeout") ? "1" : "0");
         break;
     case B8_SET_INT:
         cJSON_AddBoolToObject(o, "is_number", 1);
         cJSON_AddStringToObject(o, "step", "1");
+        cJSON_AddStringToObject(o, "min", "1");
         break;
     case B8_SET_URL:
         if (d->choices) {
@@ -156,21 +158,35 @@ static int settings_page(b8_areq *a, int status, const cJSON *typed, const cJSON
 
 static int page_settings(b8_areq *a)
 {
-    return settings_page(a, HTTP_OK, NULL, NULL);
+    /* After a refused save: what was typed and why (secrets never). */
+    return settings_page(a, HTTP_OK, b8_flash_item(a, "form"), b8_flash_item(a, "errors"));
 }
 
-/* Form -> the PATCH body: only the editable settings the form carries; an
- * empty secret field keeps the secret. */
+/* Form -> the PATCH body: only the editable settings the form changed (a
+ * value equal to the one shown stays as it is, so a default is not pinned
+ * into the database); an empty secret field keeps the secret, its "clear"
+ * box clears it. */
 static cJSON *settings_changes(b8_areq *a, cJSON *form)
 {
     cJSON *changes = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
     for (int i = 0; i < b8_settings_count; i++) {
         const b8_setting_def *d = &b8_settings_table[i];
         const char *v = b8_json_str(form, d->key);
-        if (!v || apr_hash_get((apr_hash_t *)a->ctx->config, d->key, APR_HASH_KEY_STRING)) {
+        b8_setting_source src;
+        const char *now;
+        if (apr_hash_get((apr_hash_t *)a->ctx->config, d->key, APR_HASH_KEY_STRING)) {
             continue;
         }
-        if (d->type == B8_SET_SECRET && !*v) {
+        if (d->type == B8_SET_SECRET
+            && b8_json_str(form, apr_pstrcat(a->r->pool, "clear_", d->key, NULL))) {
+            cJSON_AddNullToObject(changes, d->key);
+            continue;
+        }
+        if (!v || (d->type == B8_SET_SECRET && !*v)) {
+            continue;
+        }
+        now = b8_setting_effective(a->ctx->config, a->ctx->dbsettings, d->key, &src);
+        if (d->type != B8_SET_SECRET && strcmp(v, now ? now : "") == 0) {
             continue;
         }
         cJSON_AddStringToObject(changes, d->key, v);
@@ -194,8 +210,7 @@ static int page_settings_save(b8_areq *a)
                 cJSON_DeleteItemFromObjectCaseSensitive(form, b8_settings_table[i].key);
             }
         }
-        rc = settings_page(a, HTTP_UNPROCESSABLE_ENTITY, form, err.fields);
-        cJSON_Delete(err.fields);
+        rc = b8_form_refused(a, "settings", form, &err);
         return rc;
     }
     b8_worker_wake();
@@ -244,7 +259,7 @@ static int page_faq_create(b8_areq *a)
     b8_err err = { 0 };
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_faq_create(a->ctx, in, &out, &err) != B8_OK) {
-        return err.kind == B8_EINVALID ? faqs_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err, NULL)
+        return err.kind == B8_EINVALID ? b8_form_refused(a, "faqs", in, &err)
                                        : b8_page_error(a, &err);
     }
     cJSON_Delete(out);
@@ -265,7 +280,12 @@ static int faq_edit_page(b8_areq *a, int status, cJSON *faq, b8_err *err)
 static int page_faq(b8_areq *a)
 {
     b8_err err = { 0 };
-    cJSON *faq = NULL;
+    cJSON *faq = b8_flash_item(a, "form");
+    if (faq) {
+        /* A refused save: what was typed, with the field messages. */
+        err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "errors");
+        return faq_edit_page(a, HTTP_OK, faq, &err);
+    }
     if (b8_faq_get(a->ctx, a->params[0], &faq, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -280,7 +300,8 @@ static int page_faq_update(b8_areq *a)
     if (b8_faq_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
             cJSON_AddStringToObject(in, "id", a->params[0]);
-            return faq_edit_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+            return b8_form_refused(a, apr_pstrcat(a->r->pool, "faqs/", a->params[0], NULL), in,
+                                   &err);
         }
         return b8_page_error(a, &err);
     }
@@ -316,6 +337,12 @@ static int page_faq_down(b8_areq *a)
     return faq_move(a, +1);
 }
 
+/* ?mode=replace (or the page's choice): the import replaces every pair. */
+static int replace_mode(const char *mode)
+{
+    return mode && strcmp(mode, "replace") == 0;
+}
+
 static int page_faqs_import(b8_areq *a)
 {
     b8_err err = { 0 };
@@ -324,12 +351,18 @@ static int page_faqs_import(b8_areq *a)
 
     if (!csv || !*b8_trim(a->r->pool, csv)) {
         b8_field_error(&err, "csv", "paste CSV lines or choose a file first");
-        return faqs_page(a, HTTP_UNPROCESSABLE_ENTITY, NULL, &err, NULL);
+        return b8_form_refused(a, "faqs", NULL, &err);
     }
-    if (b8_faqs_import(a->ctx, csv, strlen(csv), &report, &err) != B8_OK) {
+    if (b8_faqs_import(a->ctx, csv, strlen(csv), replace_mode(apr_table_get(a->form, "mode")),
+                       &report, &err) != B8_OK) {
+        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
-    return faqs_page(a, HTTP_OK, NULL, NULL, report);
+    {
+        cJSON *flash = cJSON_CreateObject();
+        cJSON_AddItemToObject(flash, "report", report);
+        return b8_redirect_flash(a, "faqs", flash);
+    }
 }
 
 static int faqs_csv(b8_areq *a)
@@ -380,7 +413,13 @@ static int api_faqs_import(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    b8_errkind kind = b8_faqs_import(a->ctx, a->body, a->body_len, &out, &err);
+    const char *mode = apr_table_get(a->query, "mode");
+    b8_errkind kind;
+    if (mode && *mode && strcmp(mode, "append") != 0 && strcmp(mode, "replace") != 0) {
+        b8_field_error(&err, "mode", "must be append (the default) or replace");
+        return b8_api_answer(a, err.kind, &err, HTTP_OK, NULL);
+    }
+    kind = b8_faqs_import(a->ctx, a->body, a->body_len, replace_mode(mode), &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 

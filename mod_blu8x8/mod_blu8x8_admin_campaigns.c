@@ -311,9 +311,39 @@ int b8_campaign_page(b8_areq *a, int status, const char *refusal, cJSON *test)
     return campaign_page(a, status, a->params[0], &x);
 }
 
+/* The page, with the last form's result (flash) at its top: a refused
+ * save keeps what was typed ("form", "errors"); the others ("report",
+ * "added", "add_errors", "refusal", "test", "confirm") go to the page as
+ * they are. */
 static int page_campaign(b8_areq *a)
 {
-    return campaign_page(a, HTTP_OK, a->params[0], NULL);
+    page_extras x = { 0 };
+    b8_err form_err = { 0 };
+    x.form = b8_flash_item(a, "form");
+    form_err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "errors");
+    x.form_err = &form_err;
+    return campaign_page(a, HTTP_OK, a->params[0], &x);
+}
+
+/* Post/redirect/get: back to the campaign page with a flash. */
+static int to_campaign(b8_areq *a, cJSON *flash)
+{
+    return b8_redirect_flash(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), flash);
+}
+
+/* A refused form: what was typed and why, shown by the page it lands on. */
+static cJSON *refusal_flash(int status, const char *key, cJSON *form, b8_err *err)
+{
+    cJSON *flash = cJSON_CreateObject();
+    cJSON_AddNumberToObject(flash, "status", status);
+    if (form) {
+        cJSON_AddItemReferenceToObject(flash, "form", form);
+    }
+    if (err->fields) {
+        cJSON_AddItemToObject(flash, key, err->fields);
+        err->fields = NULL;
+    }
+    return flash;
 }
 
 static int new_campaign_page(b8_areq *a, int status, cJSON *form, b8_err *err)
@@ -329,9 +359,14 @@ static int new_campaign_page(b8_areq *a, int status, cJSON *form, b8_err *err)
 
 static int page_campaign_new(b8_areq *a)
 {
-    cJSON *form = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
-    cJSON_AddStringToObject(form, "type", "text");
-    return new_campaign_page(a, HTTP_OK, form, NULL);
+    cJSON *form = b8_flash_item(a, "form");
+    b8_err err = { 0 };
+    if (!form) {
+        form = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+        cJSON_AddStringToObject(form, "type", "text");
+    }
+    err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "errors");
+    return new_campaign_page(a, HTTP_OK, form, &err);
 }
 
 static int page_campaigns_create(b8_areq *a)
@@ -342,8 +377,10 @@ static int page_campaigns_create(b8_areq *a)
 
     if (b8_campaign_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            return new_campaign_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+            return b8_redirect_flash(a, "campaigns/new",
+                                     refusal_flash(HTTP_UNPROCESSABLE_ENTITY, "errors", in, &err));
         }
+        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     id = apr_psprintf(a->r->pool, "campaigns/%.0f",
@@ -352,11 +389,13 @@ static int page_campaigns_create(b8_areq *a)
     return b8_redirect(a, id, "created");
 }
 
-/* A refused action: 409 with the reason on the campaign page. */
+/* A refused action: 409 with the reason at the top of the campaign page. */
 static int refused(b8_areq *a, b8_err *err, page_extras *x)
 {
-    x->refusal = err->message;
-    return campaign_page(a, HTTP_CONFLICT, a->params[0], x);
+    cJSON *flash = refusal_flash(b8_status_of(err->kind), "errors", NULL, err);
+    (void)x;
+    cJSON_AddStringToObject(flash, "refusal", err->message ? err->message : "refused");
+    return to_campaign(a, flash);
 }
 
 static int page_campaign_update(b8_areq *a)
@@ -367,9 +406,7 @@ static int page_campaign_update(b8_areq *a)
 
     if (b8_campaign_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            x.form = in;
-            x.form_err = &err;
-            return campaign_page(a, HTTP_UNPROCESSABLE_ENTITY, a->params[0], &x);
+            return to_campaign(a, refusal_flash(HTTP_UNPROCESSABLE_ENTITY, "errors", in, &err));
         }
         return err.kind == B8_ESTATE ? refused(a, &err, &x) : b8_page_error(a, &err);
     }
@@ -391,11 +428,19 @@ static int page_campaign_delete(b8_areq *a)
 static int after_add(b8_areq *a, b8_errkind kind, b8_err *err, page_extras *x)
 {
     if (kind == B8_OK) {
-        return campaign_page(a, HTTP_OK, a->params[0], x);
+        cJSON *flash = cJSON_CreateObject();
+        if (x->report) {
+            cJSON_AddItemToObject(flash, "report", x->report);
+        }
+        if (x->added) {
+            cJSON_AddItemToObject(flash, "added", x->added);
+        }
+        x->report = x->added = NULL;
+        return to_campaign(a, flash);
     }
+    extras_free(x);
     if (kind == B8_EINVALID) {
-        x->add_err = err;
-        return campaign_page(a, HTTP_UNPROCESSABLE_ENTITY, a->params[0], x);
+        return to_campaign(a, refusal_flash(HTTP_UNPROCESSABLE_ENTITY, "add_errors", NULL, err));
     }
     return kind == B8_ESTATE ? refused(a, err, x) : b8_page_error(a, err);
 }
@@ -458,7 +503,9 @@ static int page_recipients_csv(b8_areq *a)
     b8_err err = { 0 };
     b8_csv_stream s = { a->r, NULL, 0 };
     s.filename = apr_psprintf(a->r->pool, "campaign-%s-recipients.csv", a->params[0]);
-    if (b8_recipients_export(a->ctx, a->params[0], b8_csv_stream_write, &s, &err) != B8_OK) {
+    if (b8_recipients_export(a->ctx, a->params[0], apr_table_get(a->query, "state"),
+                             b8_csv_stream_write, &s, &err) != B8_OK) {
+        cJSON_Delete(err.fields);
         if (!s.started) {
             return b8_page_error(a, &err);
         }

@@ -180,7 +180,7 @@ static int page_contacts_create(b8_areq *a)
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_contact_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            return contacts_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err, NULL);
+            return b8_form_refused(a, "contacts", in, &err);
         }
         return b8_page_error(a, &err);
     }
@@ -197,7 +197,12 @@ static int page_contacts_import(b8_areq *a)
         != B8_OK) {
         return b8_page_error(a, &err);
     }
-    return contacts_page(a, HTTP_OK, NULL, NULL, report);
+    {
+        /* The report at the top of the Contacts page (post/redirect/get). */
+        cJSON *flash = cJSON_CreateObject();
+        cJSON_AddItemToObject(flash, "report", report);
+        return b8_redirect_flash(a, "contacts", flash);
+    }
 }
 
 /* "a; b" for the tags input of a contact object. */
@@ -229,7 +234,12 @@ static int contact_edit_page(b8_areq *a, int status, cJSON *contact, b8_err *err
 static int page_contact(b8_areq *a)
 {
     b8_err err = { 0 };
-    cJSON *contact = NULL;
+    cJSON *contact = b8_flash_item(a, "form");
+    if (contact) {
+        /* A refused save: what was typed, with the field messages. */
+        err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "errors");
+        return contact_edit_page(a, HTTP_OK, contact, &err);
+    }
     if (b8_contact_get(a->ctx, a->params[0], &contact, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -252,7 +262,8 @@ static int page_contact_update(b8_areq *a)
             cJSON_AddStringToObject(in, "id", a->params[0]);
             cJSON_AddStringToObject(in, "tags_text",
                                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "tags")));
-            return contact_edit_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+            return b8_form_refused(a, apr_pstrcat(a->r->pool, "contacts/", a->params[0], NULL),
+                                   in, &err);
         }
         return b8_page_error(a, &err);
     }
@@ -349,7 +360,11 @@ static int tags_page(b8_areq *a, int status, cJSON *form, const char *edit_id, c
 
 static int page_tags(b8_areq *a)
 {
-    return tags_page(a, HTTP_OK, NULL, NULL, NULL, NULL);
+    /* A refused rename: the typed name and its message on its row. */
+    cJSON *id = b8_flash_item(a, "rename_id"), *edit = b8_flash_item(a, "edit");
+    b8_err err = { 0 };
+    err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "rename_errors");
+    return tags_page(a, HTTP_OK, NULL, cJSON_IsString(id) ? id->valuestring : NULL, edit, &err);
 }
 
 static int page_tags_create(b8_areq *a)
@@ -358,7 +373,7 @@ static int page_tags_create(b8_areq *a)
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_tag_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            return tags_page(a, HTTP_UNPROCESSABLE_ENTITY, in, NULL, NULL, &err);
+            return b8_form_refused(a, "tags", in, &err);
         }
         return b8_page_error(a, &err);
     }
@@ -372,7 +387,14 @@ static int page_tag_rename(b8_areq *a)
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_tag_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            return tags_page(a, HTTP_UNPROCESSABLE_ENTITY, NULL, a->params[0], in, &err);
+            cJSON *flash = cJSON_CreateObject();
+            cJSON_AddNumberToObject(flash, "status", HTTP_UNPROCESSABLE_ENTITY);
+            cJSON_AddStringToObject(flash, "rename_id", a->params[0]);
+            cJSON_AddItemReferenceToObject(flash, "edit", in);
+            if (err.fields) {
+                cJSON_AddItemToObject(flash, "rename_errors", err.fields);
+            }
+            return b8_redirect_flash(a, "tags", flash);
         }
         return b8_page_error(a, &err);
     }

@@ -5,6 +5,7 @@
 
 #include "b8_campaign_actions.h"
 #include "b8_campaign_view.h"
+#include "b8_estimate.h"
 #include "b8_util.h"
 
 #include <apr_strings.h>
@@ -34,6 +35,20 @@ static int api_queue(b8_areq *a)
     b8_err err = { 0 };
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_queue(a->ctx, a->params[0], a->json, &out, &err);
+    return b8_api_answer(a, kind, &err, HTTP_OK, out);
+}
+
+static int api_unqueue(b8_areq *a)
+{
+    return run_action(a, b8_campaign_unqueue, HTTP_OK, 0);
+}
+
+/* The numbers the confirmation shows (API.md "No self-inflicted harm"). */
+static int api_estimate(b8_areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    b8_errkind kind = b8_campaign_estimate(a->ctx, a->params[0], NULL, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
@@ -94,6 +109,8 @@ static int api_progress(b8_areq *a)
 const b8_route b8_routes_send[] = {
     { "POST", "api/campaigns/:/send", api_send, B8_BODY_JSON },
     { "POST", "api/campaigns/:/queue", api_queue, B8_BODY_JSON },
+    { "POST", "api/campaigns/:/unqueue", api_unqueue, B8_BODY_JSON },
+    { "GET", "api/campaigns/:/estimate", api_estimate, B8_BODY_NONE },
     { "POST", "api/campaigns/:/pause", api_pause, B8_BODY_JSON },
     { "POST", "api/campaigns/:/resume", api_resume, B8_BODY_JSON },
     { "POST", "api/campaigns/:/cancel", api_cancel, B8_BODY_JSON },
@@ -131,32 +148,94 @@ void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON
     }
 }
 
-/* A page action: run it, then back to the campaign page, or the page with
- * the reason when the state does not allow it. */
+static const char *campaign_path(b8_areq *a)
+{
+    return apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL);
+}
+
+/* Back to the campaign page with why the action was refused, at its top. */
+static int refused(b8_areq *a, b8_err *err)
+{
+    cJSON *flash = cJSON_CreateObject();
+    cJSON_AddNumberToObject(flash, "status", b8_status_of(err->kind));
+    cJSON_AddStringToObject(flash, "refusal", err->message ? err->message : "refused");
+    cJSON_Delete(err->fields);
+    err->fields = NULL;
+    return b8_redirect_flash(a, campaign_path(a), flash);
+}
+
+/* A page action: run it, then back to the campaign page (303), with the
+ * reason at its top when the state does not allow it. */
 static int page_action(b8_areq *a, action_fn fn, const char *notice, int wake)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    int rc;
 
     if (fn(a->ctx, a->params[0], &out, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
+            cJSON_Delete(err.fields);
             return b8_page_error(a, &err);
         }
-        rc = b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
-        cJSON_Delete(err.fields);
-        return rc;
+        return refused(a, &err);
     }
     if (wake) {
         b8_worker_wake();
     }
     cJSON_Delete(out);
-    return b8_redirect(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), notice);
+    return b8_redirect(a, campaign_path(a), notice);
+}
+
+/* The first click of Send now / Put in queue: the estimate, shown above a
+ * final button (the second click, with confirmed=1, acts). */
+static int confirm_first(b8_areq *a, const char *action, const char *send_at_local)
+{
+    b8_err err = { 0 };
+    cJSON *est = NULL, *flash;
+
+    if (b8_campaign_estimate(a->ctx, a->params[0], NULL, &est, &err) != B8_OK) {
+        if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
+            cJSON_Delete(err.fields);
+            return b8_page_error(a, &err);
+        }
+        return refused(a, &err);
+    }
+    cJSON_AddStringToObject(est, "action", action);
+    cJSON_AddBoolToObject(est, strcmp(action, "send") == 0 ? "is_send" : "is_queue", 1);
+    if (send_at_local && *send_at_local) {
+        cJSON_AddStringToObject(est, "send_at", send_at_local);
+    }
+    /* Minutes and seconds, for people. */
+    {
+        long secs = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(est, "seconds"));
+        cJSON_AddStringToObject(est, "duration",
+                                secs < 60 ? apr_psprintf(a->r->pool, "%ld s", secs)
+                                : secs < 3600 ? apr_psprintf(a->r->pool, "%ld min %ld s",
+                                                             secs / 60, secs % 60)
+                                : apr_psprintf(a->r->pool, "%ld h %ld min", secs / 3600,
+                                               (secs % 3600) / 60));
+    }
+    flash = cJSON_CreateObject();
+    cJSON_AddItemToObject(flash, "confirm", est);
+    return b8_redirect_flash(a, campaign_path(a), flash);
+}
+
+static int confirmed(b8_areq *a)
+{
+    const char *v = apr_table_get(a->form, "confirmed");
+    return v && strcmp(v, "1") == 0;
 }
 
 static int page_send(b8_areq *a)
 {
+    if (!confirmed(a)) {
+        return confirm_first(a, "send", NULL);
+    }
     return page_action(a, b8_campaign_send, "sending", 1);
+}
+
+static int page_unqueue(b8_areq *a)
+{
+    return page_action(a, b8_campaign_unqueue, "unqueued", 0);
 }
 
 static int page_pause(b8_areq *a)
@@ -189,26 +268,27 @@ static int page_queue(b8_areq *a)
     b8_err err = { 0 };
     cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
     const char *when = apr_table_get(a->form, "send_at");
-    int rc;
 
     if (when && *when) {
         apr_time_t t;
         if (!b8_time_parse_local(when, &t)) {
-            return b8_campaign_page(a, HTTP_UNPROCESSABLE_ENTITY,
-                                    "The send-at date and time is not valid.", NULL);
+            b8_fail(&err, B8_EINVALID, "The send-at date and time is not valid.");
+            return refused(a, &err);
         }
         cJSON_AddStringToObject(in, "send_at", b8_time_iso(a->r->pool, t));
     }
+    if (!confirmed(a)) {
+        return confirm_first(a, "queue", when);
+    }
     if (b8_campaign_queue(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
+            cJSON_Delete(err.fields);
             return b8_page_error(a, &err);
         }
-        rc = b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
-        cJSON_Delete(err.fields);
-        return rc;
+        return refused(a, &err);
     }
     cJSON_Delete(out);
-    return b8_redirect(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), "queued");
+    return b8_redirect(a, campaign_path(a), "queued");
 }
 
 static int page_duplicate(b8_areq *a)
@@ -218,6 +298,7 @@ static int page_duplicate(b8_areq *a)
     const cJSON *id;
 
     if (b8_campaign_duplicate(a->ctx, a->params[0], &out, &err) != B8_OK) {
+        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     id = cJSON_GetObjectItemCaseSensitive(out, "id");
@@ -226,10 +307,11 @@ static int page_duplicate(b8_areq *a)
                                        cJSON_IsNumber(id) ? id->valuedouble : 0), "duplicated");
 }
 
+/* Send Test: its answer (or 8x8's refusal) at the top of the campaign page. */
 static int page_test(b8_areq *a)
 {
     b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject()), *test;
+    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject()), *test, *flash;
     const char *phone = apr_table_get(a->form, "phone");
     b8_errkind kind;
 
@@ -237,16 +319,19 @@ static int page_test(b8_areq *a)
         cJSON_AddStringToObject(in, "phone", phone);
     }
     kind = b8_campaign_send_test(a->ctx, a->params[0], in, &out, &err);
-    test = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    if (kind == B8_ENOTFOUND || kind == B8_EINTERNAL) {
+        cJSON_Delete(out);
+        cJSON_Delete(err.fields);
+        return b8_page_error(a, &err);
+    }
+    flash = cJSON_CreateObject();
+    test = cJSON_AddObjectToObject(flash, "test");
     if (kind == B8_OK) {
         cJSON_AddBoolToObject(test, "ok", 1);
         cJSON_AddItemToObject(test, "answer", out);
-        return b8_campaign_page(a, HTTP_OK, NULL, test);
+        return b8_redirect_flash(a, campaign_path(a), flash);
     }
-    if (kind == B8_ENOTFOUND || kind == B8_EINTERNAL) {
-        cJSON_Delete(out);
-        return b8_page_error(a, &err);
-    }
+    cJSON_AddNumberToObject(flash, "status", b8_status_of(kind));
     /* 8x8's own words first; else the core's reason. */
     cJSON_AddStringToObject(test, "error", b8_json_str(out, "error") ? b8_json_str(out, "error")
                                            : err.message ? err.message
@@ -258,12 +343,13 @@ static int page_test(b8_areq *a)
         cJSON_AddItemToObject(test, "fields", err.fields);
         err.fields = NULL;
     }
-    return b8_campaign_page(a, b8_status_of(kind), NULL, test);
+    return b8_redirect_flash(a, campaign_path(a), flash);
 }
 
 const b8_route b8_routes_send_pages[] = {
     { "POST", "campaigns/:/send", page_send, B8_BODY_FORM },
     { "POST", "campaigns/:/queue", page_queue, B8_BODY_FORM },
+    { "POST", "campaigns/:/unqueue", page_unqueue, B8_BODY_FORM },
     { "POST", "campaigns/:/pause", page_pause, B8_BODY_FORM },
     { "POST", "campaigns/:/resume", page_resume, B8_BODY_FORM },
     { "POST", "campaigns/:/cancel", page_cancel, B8_BODY_FORM },

@@ -19,11 +19,13 @@ static int api_sms_send(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
+    int dry = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a->json, "dry_run"));
     b8_errkind kind = b8_sms_compose(a->ctx, a->json, &out, &err);
-    if (kind == B8_OK) {
+    if (kind == B8_OK && !dry) {
         b8_worker_wake();
     }
-    return b8_api_answer(a, kind, &err, HTTP_ACCEPTED, out);
+    /* dry_run: the numbers only, nothing queued (200, not 202). */
+    return b8_api_answer(a, kind, &err, dry ? HTTP_OK : HTTP_ACCEPTED, out);
 }
 
 /* After an account refusal: the SMS lane tries again. */
@@ -216,29 +218,83 @@ static b8_errkind add_log(b8_areq *a, cJSON *data, b8_err *err)
     return B8_OK;
 }
 
-/* form: what was typed (kept after a refusal); report: a send's answer. */
-static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON *report)
+/* A restored form's ids and tags ("contact_ids": [3, 4]) as the page's
+ * string lists. */
+static cJSON *strings_of(const cJSON *list)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list) {
+        if (cJSON_IsString(v) && *v->valuestring) {
+            cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring));
+        }
+        else if (cJSON_IsNumber(v)) {
+            cJSON_AddItemToArray(out, cJSON_CreateNumber(v->valuedouble));
+        }
+    }
+    return out;
+}
+
+/* The confirmation's form: every field of the composer, hidden, so that
+ * the final click sends exactly what the numbers are about. */
+static cJSON *hidden_fields(const cJSON *form)
+{
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *f, *v;
+    cJSON_ArrayForEach(f, form) {
+        if (strcmp(f->string, "confirmed") == 0) {
+            continue;
+        }
+        if (cJSON_IsArray(f)) {
+            cJSON_ArrayForEach(v, f) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddItemToArray(list, o);
+                cJSON_AddStringToObject(o, "name", f->string);
+                if (cJSON_IsNumber(v)) {
+                    char buf[32];
+                    snprintf(buf, sizeof(buf), "%.0f", v->valuedouble);
+                    cJSON_AddStringToObject(o, "value", buf);
+                }
+                else {
+                    cJSON_AddStringToObject(o, "value", cJSON_IsString(v) ? v->valuestring : "");
+                }
+                cJSON_AddBoolToObject(o, "list", 1);
+            }
+        }
+        else if (cJSON_IsString(f)) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", f->string);
+            cJSON_AddStringToObject(o, "value", f->valuestring);
+            cJSON_AddItemToArray(list, o);
+        }
+    }
+    return list;
+}
+
+/* The composer and the log. After a form, its flash holds what was typed
+ * ("form", kept after a refusal and for the confirmation), "errors",
+ * "report" (a send's answer) or "confirm" (a dry run's numbers). */
+static int sms_page(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *data = cJSON_CreateObject();
-    apr_table_t *source = a->form ? a->form : a->query;
-    cJSON *ids = b8_json_pool_owned(a->r->pool, values_of(source, "contact_ids[]"));
-    cJSON *tags = b8_json_pool_owned(a->r->pool, values_of(source, "tags[]"));
+    cJSON *form = b8_flash_item(a, "form");
+    cJSON *ids, *tags;
 
+    if (form) {
+        ids = b8_json_pool_owned(a->r->pool,
+                                 strings_of(cJSON_GetObjectItemCaseSensitive(form, "contact_ids")));
+        tags = b8_json_pool_owned(a->r->pool,
+                                  strings_of(cJSON_GetObjectItemCaseSensitive(form, "tags")));
+    }
+    else {
+        ids = b8_json_pool_owned(a->r->pool, values_of(a->query, "contact_ids[]"));
+        tags = b8_json_pool_owned(a->r->pool, values_of(a->query, "tags[]"));
+    }
     if (add_log(a, data, &err) != B8_OK) {
         cJSON_Delete(data);
-        cJSON_Delete(report);
-        if (form_err) {
-            cJSON_Delete(form_err->fields);
-        }
         cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
-    }
-    if (report) {
-        /* Sent: a fresh composer, with the outcome above it. */
-        cJSON_AddItemToObject(data, "report", report);
-        form = NULL;
-        ids = tags = NULL;
     }
     add_senders(a, data, b8_json_str(form, "sender"), apr_table_get(a->query, "sender"));
     add_tags(a, data, tags);
@@ -247,32 +303,55 @@ static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON
     cJSON_AddItemToObject(data, "lane", b8_sms_lane_json(a->ctx));
     if (form) {
         cJSON_AddItemReferenceToObject(data, "form", form);
+        if (a->flash && cJSON_GetObjectItemCaseSensitive(a->flash, "confirm")) {
+            cJSON_AddItemToObject(data, "hidden", hidden_fields(form));
+        }
     }
-    if (form_err && form_err->fields) {
-        cJSON_AddItemToObject(data, "errors", form_err->fields);
-        form_err->fields = NULL;
-    }
-    return b8_render_page(a, status, "sms", "SMS", "sms", data);
+    return b8_render_page(a, HTTP_OK, "sms", "SMS", "sms", data);
 }
 
 static int page_sms(b8_areq *a)
 {
-    return sms_page(a, HTTP_OK, NULL, NULL, NULL);
+    return sms_page(a);
 }
 
+/* Post/redirect/get in two steps: the first click (no "confirmed") only
+ * counts (a dry run) and the page shows the numbers above a final button;
+ * that one sends. Either way the answer is a 303 to the SMS page, which a
+ * reload only shows again. */
 static int page_sms_send(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
-    b8_errkind kind = b8_sms_compose(a->ctx, in, &out, &err);
+    cJSON *flash = cJSON_CreateObject();
+    int confirmed = b8_json_str(in, "confirmed") && strcmp(b8_json_str(in, "confirmed"), "1") == 0;
+    b8_errkind kind;
 
-    if (kind == B8_OK) {
+    cJSON_DeleteItemFromObjectCaseSensitive(in, "confirmed");
+    if (!confirmed) {
+        cJSON_AddBoolToObject(in, "dry_run", 1);
+    }
+    kind = b8_sms_compose(a->ctx, in, &out, &err);
+    cJSON_DeleteItemFromObjectCaseSensitive(in, "dry_run");
+    if (kind == B8_OK && confirmed) {
         b8_worker_wake();
-        return sms_page(a, HTTP_OK, NULL, NULL, out);
+        cJSON_AddItemToObject(flash, "report", out);
+        return b8_redirect_flash(a, "sms", flash);
+    }
+    if (kind == B8_OK) {
+        cJSON_AddItemToObject(flash, "confirm", out);
+        cJSON_AddItemReferenceToObject(flash, "form", in);
+        return b8_redirect_flash(a, "sms", flash);
     }
     if (kind == B8_EINVALID) {
-        return sms_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err, NULL);
+        cJSON_AddNumberToObject(flash, "status", HTTP_UNPROCESSABLE_ENTITY);
+        cJSON_AddItemReferenceToObject(flash, "form", in);
+        if (err.fields) {
+            cJSON_AddItemToObject(flash, "errors", err.fields);
+        }
+        return b8_redirect_flash(a, "sms", flash);
     }
+    cJSON_Delete(flash);
     cJSON_Delete(err.fields);
     return b8_page_error(a, &err);
 }

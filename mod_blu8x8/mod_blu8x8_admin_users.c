@@ -78,7 +78,7 @@ static int page_users_create(b8_areq *a)
     }
     if (b8_user_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
-            return users_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+            return b8_form_refused(a, "users", in, &err);
         }
         return b8_page_error(a, &err);
     }
@@ -106,7 +106,12 @@ static int user_edit_page(b8_areq *a, int status, cJSON *user, b8_err *err)
 static int page_user(b8_areq *a)
 {
     b8_err err = { 0 };
-    cJSON *user = NULL;
+    cJSON *user = b8_flash_item(a, "form");
+    if (user) {
+        /* A refused save: what was typed, with the field messages. */
+        err.fields = cJSON_DetachItemFromObjectCaseSensitive(a->flash, "errors");
+        return user_edit_page(a, HTTP_OK, user, &err);
+    }
     if (b8_user_get(a->ctx, a->params[0], &user, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -124,7 +129,8 @@ static int page_user_update(b8_areq *a)
     if (b8_user_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
             cJSON_AddStringToObject(in, "id", a->params[0]);
-            return user_edit_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err);
+            return b8_form_refused(a, apr_pstrcat(a->r->pool, "users/", a->params[0], NULL), in,
+                                   &err);
         }
         return b8_page_error(a, &err);
     }

@@ -93,6 +93,10 @@ int b8_send_json(request_rec *r, int status, const cJSON *json)
 {
     const char *text = b8_json_print(r->pool, json);
     r->status = status;
+    if (apr_table_get(r->notes, "b8-capture")) {
+        /* An Idempotency-Key's first answer, kept for its replays. */
+        apr_table_setn(r->notes, "b8-captured", text);
+    }
     security_headers(r);
     ap_set_content_type(r, "application/json; charset=utf-8");
     ap_set_content_length(r, (apr_off_t)strlen(text));
