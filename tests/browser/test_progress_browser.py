@@ -22,6 +22,9 @@ def test_progress_updates_without_reload(server, browser, tmp_path):
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.ID, "send-now").click()
     WebDriverWait(d, 5).until(page_replaced(old))
+    old = d.find_element(By.TAG_NAME, "html")
+    d.find_element(By.ID, "confirm-send").click()      # the confirmation's final click
+    WebDriverWait(d, 5).until(page_replaced(old))
     assert "Sending started." in d.page_source
     d.execute_script("window.__b8_same_page = true;")
     text = d.find_element(By.ID, "progress-text")

@@ -42,5 +42,9 @@ def test_sms_counter_refusal_and_send(server, browser):
     old = d.find_element(By.TAG_NAME, "html")
     send.click()
     WebDriverWait(d, 5).until(page_replaced(old))
+    assert d.find_element(By.ID, "confirm-recipients").text == "1"
+    old = d.find_element(By.TAG_NAME, "html")
+    d.find_element(By.ID, "sms-confirm").click()
+    WebDriverWait(d, 5).until(page_replaced(old))
     assert "1 SMS queued from" in d.find_element(By.ID, "sms-report").text
     assert browser.console_errors() == []

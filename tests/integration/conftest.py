@@ -191,6 +191,8 @@ class Client:
         self.port = port
         self.auth = auth
         self.webhook_auth = webhook_auth
+        # Cookies as a browser keeps them (the flash of post/redirect/get).
+        self.cookies: dict[str, str] = {}
 
     def as_user(self, login: str | None, password: str | None = None) -> "Client":
         if login is None:
@@ -214,15 +216,29 @@ class Client:
         elif self.webhook_auth and path.startswith(HOOK_PATH):
             hdrs.setdefault("Authorization", self.webhook_auth)
         # A header given as None is not sent (a webhook POST without Authorization).
+        if self.cookies and "Cookie" not in hdrs:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         hdrs = {k: v for k, v in hdrs.items() if v is not None}
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=hdrs)
             resp = conn.getresponse()
             data = resp.read()
+            for name, value in resp.getheaders():
+                if name.lower() == "set-cookie":
+                    self._keep_cookie(value)
             return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
         finally:
             conn.close()
+
+    def _keep_cookie(self, header: str) -> None:
+        first, *attrs = [p.strip() for p in header.split(";")]
+        name, _, value = first.partition("=")
+        gone = not value or any(a.lower() == "max-age=0" for a in attrs)
+        if gone:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = value
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -243,11 +259,25 @@ class Client:
         assert m, f"no CSRF token on {page}"
         return m.group(1)
 
-    def post_form(self, path: str, fields: dict, page: str | None = None) -> Response:
-        """POST an HTML form with the CSRF token taken from `page` (default: path)."""
+    def follow(self, r: Response) -> Response:
+        """The page a form's 303 lands on (as a browser shows it)."""
+        if r.status != 303:
+            return r
+        landed = self.get(r.header("location"))
+        landed.posted = r
+        return landed
+
+    def post_form(self, path: str, fields: dict, page: str | None = None,
+                  follow: bool = True) -> Response:
+        """POST an HTML form with the CSRF token taken from `page` (default: path).
+
+        Every form answers 303 (post/redirect/get); like a browser, this
+        follows it and returns the page it lands on (its status is the
+        form's outcome: 422 after a refused form), with `.posted` the 303."""
         data = dict(fields)
         data.setdefault("csrf", self.csrf(page or path))
-        return self.post(path, form=data)
+        r = self.post(path, form=data)
+        return self.follow(r) if follow else r
 
 
 class Httpd:

@@ -103,7 +103,7 @@ def test_reply_uses_faq_prompt_and_is_sent_and_recorded(ai_server, openai, eight
     c.post("/blu8x8/api/faqs", json={"prompt": "Do you deliver?", "completion": "Yes, Metro Manila next day."})
     r = c.post_form("/blu8x8/settings", {"openai_model": "gpt-4o-mini", "openai_max_tokens": "120",
                                          "ai_persona": "You are Blu, a friendly barista."})
-    assert r.status == 303
+    assert r.posted.status == 303
     openai.clear()
     post_event(h, inbound("And to Davao?", phone="+639170000002"))
     assert wait_until(lambda: len(chat_calls(openai)) == 1)

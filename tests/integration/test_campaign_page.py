@@ -98,21 +98,27 @@ def test_send_now_pause_resume_cancel_through_the_page(server, eightx8):
     assert api.patch("/blu8x8/api/settings", json={"send_interval": 0.2}).status == 200
     cid = new_campaign(api, 30)
     path = f"/blu8x8/campaigns/{cid}"
+    # The first click shows the numbers; the second sends.
     r = api.post_form(f"{path}/send", {}, page=path)
-    assert r.status == 303 and r.header("location") == f"{path}?notice=sending"
-    assert wait(lambda: state(api, cid) == "sending")
-    page = api.get(path + "?notice=sending").text
+    assert r.posted.status == 303 and r.posted.header("location") == f"{path}"
+    assert 'id="confirm-send"' in r.text and state(api, cid) == "draft"
+    r = api.post_form(f"{path}/send", {"confirmed": "1"}, page=path)
+    assert r.posted.status == 303 and r.posted.header("location") == f"{path}"
+    page = r.text
     assert "Sending started." in page and 'id="pause"' in page and 'data-live="1"' in page
     assert 'id="send-now"' not in page
+    assert wait(lambda: state(api, cid) in ("sending", "done"))
+    # The notice was for that one page: a reload no longer says it.
+    assert "Sending started." not in api.get(path).text
     assert wait(lambda: api.get(f"/blu8x8/api/campaigns/{cid}/progress").json["sent"] >= 2)
-    assert api.post_form(f"{path}/pause", {}, page=path).status == 303
+    assert api.post_form(f"{path}/pause", {}, page=path).posted.status == 303
     assert state(api, cid) == "paused"
     assert 'id="resume"' in api.get(path).text
     # Refused actions come back on the page with the reason.
     r = api.post_form(f"{path}/pause", {}, page=path)
     assert r.status == 409 and 'class="refusal"' in r.text
-    assert api.post_form(f"{path}/resume", {}, page=path).status == 303
-    assert api.post_form(f"{path}/cancel", {}, page=path).status == 303
+    assert api.post_form(f"{path}/resume", {}, page=path).posted.status == 303
+    assert api.post_form(f"{path}/cancel", {}, page=path).posted.status == 303
     c = api.get(f"/blu8x8/api/campaigns/{cid}").json
     assert c["state"] == "cancelled" and c["counts"]["pending"] == 0
     assert c["counts"]["cancelled"] > 0
@@ -125,7 +131,11 @@ def test_queue_with_a_local_send_at_and_duplicate(server):
     path = f"/blu8x8/campaigns/{cid}"
     later = (datetime.datetime.now() + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     r = api.post_form(f"{path}/queue", {"send_at": later}, page=path)
-    assert r.status == 303
+    assert r.posted.status == 303 and 'id="confirm-queue"' in r.text
+    assert f'name="send_at" value="{later}"' in r.text
+    assert api.get(f"/blu8x8/api/campaigns/{cid}").json["state"] == "draft"
+    r = api.post_form(f"{path}/queue", {"send_at": later, "confirmed": "1"}, page=path)
+    assert r.posted.status == 303 and "Put in the queue." in r.text
     c = api.get(f"/blu8x8/api/campaigns/{cid}").json
     assert c["state"] == "queued"
     expected = datetime.datetime.strptime(later, "%Y-%m-%dT%H:%M").astimezone(datetime.timezone.utc)
@@ -133,8 +143,8 @@ def test_queue_with_a_local_send_at_and_duplicate(server):
     r = api.post_form(f"{path}/queue", {"send_at": "someday"}, page=path)
     assert r.status == 422 and "not valid" in r.text
     r = api.post_form(f"{path}/duplicate", {}, page=path)
-    assert r.status == 303
-    new_id = int(re.search(r"/campaigns/(\d+)\?notice=duplicated", r.header("location")).group(1))
+    assert r.posted.status == 303
+    new_id = int(re.search(r"/campaigns/(\d+)$", r.posted.header("location")).group(1))
     dup = api.get(f"/blu8x8/api/campaigns/{new_id}").json
     assert dup["state"] == "draft" and dup["counts"]["total"] == 3 and new_id != cid
 

@@ -245,7 +245,7 @@ def test_base_url_saved_before_the_rule_stays_until_changed(make_server):
     # Saving the form unchanged keeps it; another URL than the allowed is refused.
     r = h.client.post_form("/blu8x8/settings", {"openai_url": "https://llm-proxy.internal",
                                                 "send_interval": "2"})
-    assert r.status == 303
+    assert r.posted.status == 303
     r = h.client.patch("/blu8x8/api/settings", json={"openai_url": "https://other.internal"})
     assert r.status == 422
 

@@ -32,7 +32,7 @@ def test_settings_form_saves_and_keeps_secrets(server):
     r = c.post_form("/blu8x8/settings", {"send_interval": "0.5", "openai_model": "gpt-4o-mini",
                                          "openai_key": "sk-hook-secret-1",
                                          "sms_senders": "Blu Coffee\nBlu Promo"})
-    assert r.status == 303 and r.header("location").endswith("settings?notice=saved")
+    assert r.posted.status == 303 and r.posted.header("location").endswith("settings")
     s = c.get("/blu8x8/api/settings").json
     assert s["send_interval"]["value"] == 0.5 and s["send_interval"]["source"] == "database"
     assert s["openai_model"]["value"] == "gpt-4o-mini"
@@ -40,7 +40,7 @@ def test_settings_form_saves_and_keeps_secrets(server):
     assert s["openai_key"]["set"] is True
     # An empty replace field keeps the secret.
     r = c.post_form("/blu8x8/settings", {"openai_key": "", "send_interval": "1"})
-    assert r.status == 303
+    assert r.posted.status == 303
     assert c.get("/blu8x8/api/settings").json["openai_key"]["set"] is True
     page = c.get("/blu8x8/settings").text
     assert "hook-secret-1" not in page and "saved here" in page
@@ -84,7 +84,7 @@ def test_faq_api_crud_and_order(server):
     assert listing["total"] == 2
     # Move down through the page action.
     r = c.post_form(f"/blu8x8/faqs/{a.json['id']}/down", {}, page="/blu8x8/faqs")
-    assert r.status == 303
+    assert r.posted.status == 303
     assert [f["prompt"] for f in c.get("/blu8x8/api/faqs").json["items"]] == \
         ["Opening hours?", "Do you deliver?"]
     r = c.post_form(f"/blu8x8/faqs/{a.json['id']}/up", {}, page="/blu8x8/faqs")
@@ -158,7 +158,7 @@ def test_faq_page_form_import_and_prompt_preview(server):
     assert "For frequently asked questions" not in page
     r = c.post_form("/blu8x8/faqs", {"prompt": "Do you deliver?",
                                      "completion": "Yes, Metro Manila next day."})
-    assert r.status == 303
+    assert r.posted.status == 303
     r = c.post_form("/blu8x8/faqs", {"prompt": "", "completion": "kept text"})
     assert r.status == 422 and "Prompt is required" in r.text and "kept text" in r.text
     r = c.post_form("/blu8x8/faqs/import", {"csv": "Hours?,8am-6pm\n<script>x</script>,y\nbad"},

@@ -394,7 +394,7 @@ def test_composer_page_sends_with_the_form_and_shows_refusals(server, eightx8):
     assert 'data-sms-count-of="sms-text"' in page and 'data-api="/blu8x8/api/sms-count"' in page
     p1, p2 = new_phones(2)
     r = api.post_form("/blu8x8/sms", {"sender": "Blu Service", "text": "From the form",
-                                      "phones": f"{p1}\r\n{p2}"})
+                                      "phones": f"{p1}\r\n{p2}", "confirmed": "1"})
     assert r.status == 200, r
     assert "2 SMS queued from Blu Service" in r.text
     bid = server.sql("SELECT MAX(id) FROM sms_batches")[0][0]
@@ -422,7 +422,7 @@ def test_send_sms_from_the_contacts_page(server, eightx8):
     assert f'<input type="hidden" name="contact_ids[]" value="{a["id"]}">' in composer
     assert "Selected Two" in composer
     r = api.post_form("/blu8x8/sms", {"text": "Hello {name}", "contact_ids[]": [a["id"], b["id"]],
-                                      "phones": ""}, page="/blu8x8/sms")
+                                      "phones": "", "confirmed": "1"}, page="/blu8x8/sms")
     assert r.status == 200 and "2 SMS queued" in r.text, r
     bid = server.sql("SELECT MAX(id) FROM sms_batches")[0][0]
     wait_done(api, bid)
