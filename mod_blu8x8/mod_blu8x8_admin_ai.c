@@ -186,8 +186,13 @@ static cJSON *settings_changes(b8_areq *a, cJSON *form)
             continue;
         }
         now = b8_setting_effective(a->ctx->config, a->ctx->dbsettings, d->key, &src);
-        if (d->type != B8_SET_SECRET && strcmp(v, now ? now : "") == 0) {
-            continue;
+        if (d->type != B8_SET_SECRET) {
+            /* Compared as stored (a browser sends a textarea's lines with CRLF). */
+            const char *norm = NULL;
+            if (b8_setting_check(a->r->pool, d, v, &norm) == NULL && norm
+                && strcmp(norm, now ? now : "") == 0) {
+                continue;
+            }
         }
         cJSON_AddStringToObject(changes, d->key, v);
     }
