@@ -132,6 +132,7 @@ b8_errkind b8_campaign_estimate(b8_ctx *ctx, const char *id, const b8_pace *pace
         pace = &def;
     }
     *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(*out, "state", c->state);
     cJSON_AddNumberToObject(*out, "recipients", (double)pending);
     cJSON_AddNumberToObject(*out, "sendable", (double)sendable);
     cJSON_AddNumberToObject(*out, "opted_out", (double)opted);

@@ -110,6 +110,8 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
         if (cJSON_IsNumber(st) && status == HTTP_OK) {
             status = (int)st->valuedouble;
         }
+        cJSON_DeleteItemFromObjectCaseSensitive(a->flash, "status");
+        cJSON_DeleteItemFromObjectCaseSensitive(a->flash, "notice_code");
         while (a->flash->child) {
             cJSON *item = cJSON_DetachItemViaPointer(a->flash, a->flash->child);
             if (cJSON_GetObjectItemCaseSensitive(data, item->string)) {
@@ -727,7 +729,9 @@ int b8_admin_handler(request_rec *r)
     if (is_idempotent(found)) {
         return run_idempotent(a, found);
     }
-    if (r->method_number == M_GET && !is_api(a->path)) {
+    /* Pages take the last form's result; exports and HEAD leave it. */
+    if (r->method_number == M_GET && !r->header_only && !is_api(a->path)
+        && !strstr(a->path, ".csv")) {
         take_flash(a);
     }
     return found->fn(a);

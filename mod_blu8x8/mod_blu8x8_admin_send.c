@@ -199,6 +199,20 @@ static int confirm_first(b8_areq *a, const char *action, const char *send_at_loc
         }
         return refused(a, &err);
     }
+    {
+        /* A page left open while the state moved on: no confirmation to give. */
+        const char *st = b8_json_str(est, "state");
+        st = st ? apr_pstrdup(a->r->pool, st) : NULL;
+        if (!st || (strcmp(st, "draft") != 0 && strcmp(st, "queued") != 0)) {
+            cJSON_Delete(est);
+            err.state = st;
+            b8_fail(&err, B8_ESTATE, apr_psprintf(a->r->pool, "This campaign is %s: only draft "
+                                                  "or queued campaigns can be %s.", st ? st : "?",
+                                                  strcmp(action, "send") == 0 ? "sent"
+                                                                              : "queued"));
+            return refused(a, &err);
+        }
+    }
     cJSON_AddStringToObject(est, "action", action);
     cJSON_AddBoolToObject(est, strcmp(action, "send") == 0 ? "is_send" : "is_queue", 1);
     if (send_at_local && *send_at_local) {
