@@ -23,9 +23,11 @@ const char *const b8_recipient_states[] = {
     "unknown", "skipped", "cancelled", NULL
 };
 
-/* Recipient states that mean 8x8 accepted the message (the list's progress). */
+/* The one "sent" of every page and answer (the list's progress, the
+ * campaign page, the progress poll): accepted by 8x8 and not failed.
+ * Undelivered counts as failed, as in the progress poll. */
 static const char *const accepted_states[] = {
-    "queued", "sent", "delivered", "read", "undelivered", NULL
+    "queued", "sent", "delivered", "read", NULL
 };
 
 #define EXAMPLE_NAME "Juan dela Cruz"

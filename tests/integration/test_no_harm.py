@@ -446,3 +446,28 @@ def test_csv_exports_honour_the_state_filter(server, eightx8):
                       timeout=30, what="the SMS failed")
     text = api.get("/blu8x8/sms.csv?state=failed").csv_text
     assert p2 in text and p1 not in text
+
+
+# ------------------------------------------------------- one "sent" number
+
+def test_one_sent_number_on_the_list_the_api_and_the_page(server, eightx8):
+    api = server.client
+    ok, gone = phones(2)
+    cid = new_campaign(api, [ok, gone], body="Hi")
+    assert api.post(f"/blu8x8/api/campaigns/{cid}/send", json={}).status == 200
+    assert wait_until(lambda: api.get(f"/blu8x8/api/campaigns/{cid}").json["state"] == "done",
+                      timeout=30, what="campaign done")
+    # One message reached 8x8 but never the phone.
+    server.write_sql("UPDATE messages SET state = 'undelivered' WHERE campaign_id = ? "
+                     "AND phone = ?", (cid, gone))
+    listed = [c for c in api.get("/blu8x8/api/campaigns?state=all&per_page=1000").json["items"]
+              if c["id"] == cid][0]
+    live = api.get(f"/blu8x8/api/campaigns/{cid}/progress").json
+    assert listed["progress"]["sent"] == live["sent"] == 1 and live["failed"] == 1
+    page = api.get(f"/blu8x8/campaigns/{cid}").text
+    assert '<span id="summary-sent">1</span> sent' in page
+    assert '<span id="progress-text">1 / 2 sent</span>' in page
+    # The funnel gives rates too.
+    funnel = {f["label"]: f for f in live["funnel"]}
+    assert funnel["Accepted by 8x8"]["rate"] == 100 and funnel["Failed"]["rate"] == 50
+    assert "2 · 100%" in page
