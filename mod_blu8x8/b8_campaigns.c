@@ -15,18 +15,6 @@
 #include <apr_strings.h>
 
 const char *const b8_campaign_types[] = { "text", "image", "video", "file", "audio", NULL };
-const char *const b8_campaign_states[] = {
-    "draft", "queued", "sending", "paused", "cancelled", "done", NULL
-};
-const char *const b8_recipient_states[] = {
-    "pending", "sending", "queued", "sent", "delivered", "read", "undelivered", "failed",
-    "unknown", "skipped", "cancelled", NULL
-};
-
-/* Recipient states that mean 8x8 accepted the message (the list's progress). */
-static const char *const accepted_states[] = {
-    "queued", "sent", "delivered", "read", "undelivered", NULL
-};
 
 #define EXAMPLE_NAME "Juan dela Cruz"
 #define EXAMPLE_PHONE "+639171234567"
@@ -113,8 +101,11 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     if (counts) {
         double sent = 0, total = cJSON_GetObjectItemCaseSensitive(counts, "total")->valuedouble;
         cJSON *progress;
-        for (int i = 0; accepted_states[i]; i++) {
-            sent += cJSON_GetObjectItemCaseSensitive(counts, accepted_states[i])->valuedouble;
+        for (int i = 0; i < b8_message_state_count; i++) {
+            const b8_message_state *s = &b8_message_state_table[i];
+            if (s->flags & B8_MS_ACCEPTED) {
+                sent += cJSON_GetObjectItemCaseSensitive(counts, s->name)->valuedouble;
+            }
         }
         cJSON_AddItemToObject(o, "counts", counts);
         /* What the list shows: how many 8x8 accepted, of all recipients. */

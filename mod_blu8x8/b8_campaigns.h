@@ -5,6 +5,7 @@
 #define B8_CAMPAIGNS_H
 
 #include "b8_core.h"
+#include "b8_states.h"
 
 /* One campaign row as the sender and the payload builder need it; every
  * field is the stored text (NULL when unset). type is lowercase:
@@ -54,10 +55,9 @@ const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name
 #define B8_BUTTON_CAPTION_MAX 30
 #define B8_VIDEO_MAX_BYTES 209715200L   /* 200 MB, 8x8's Viber limit */
 
-/* The enumerations, lowercase, NULL-terminated. */
+/* The enumeration of types, lowercase, NULL-terminated (the states are
+ * b8_states.h's). */
 extern const char *const b8_campaign_types[];
-extern const char *const b8_campaign_states[];
-extern const char *const b8_recipient_states[];
 
 /* The API object of a loaded campaign with its counts (NULL: no counts). */
 cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts);

@@ -6,11 +6,7 @@
 #define B8_RECEIPTS_H
 
 #include "b8_core.h"
-
-/* Progress order: pending < sending < unknown < queued < sent < delivered <
- * read; undelivered, failed, rejected, skipped and cancelled are final.
- * Returns 1 when a message in state `from` may move to `to`. */
-int b8_message_state_advances(const char *from, const char *to);
+#include "b8_states.h"
 
 /* Applies every stored receipt naming this clientMessageId (or the
  * message's UMID) that no message took yet to its message

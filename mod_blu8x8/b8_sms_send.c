@@ -5,6 +5,7 @@
 #include "b8_phone.h"
 #include "b8_settings.h"
 #include "b8_sms.h"
+#include "b8_states.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 
@@ -499,15 +500,6 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
 
 /* ------------------------------------------------------------------ log */
 
-static int known_state(const char *state)
-{
-    for (int i = 0; b8_recipient_states[i]; i++) {
-        if (strcmp(state, b8_recipient_states[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* NULL for "" and "all"; 422 for a state that does not exist. */
 static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, b8_err *err)
@@ -518,7 +510,7 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
     if (*state && (!**state || strcmp(*state, "all") == 0)) {
         *state = NULL;
     }
-    if (*state && !known_state(*state)) {
+    if (*state && !b8_message_state_find(*state)) {
         b8_field_error(err, "state", apr_psprintf(ctx->pool, "Unknown state “%s”.", *state));
     }
     return err->kind;
