@@ -562,22 +562,6 @@ b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err 
     return B8_OK;
 }
 
-cJSON *b8_sms_count_json(const char *text)
-{
-    b8_sms_count n;
-    cJSON *o;
-    if (b8_sms_count_text(text, &n) != 0) {
-        return NULL;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "characters", n.characters);
-    cJSON_AddStringToObject(o, "encoding", b8_sms_encoding_name(n.encoding));
-    cJSON_AddNumberToObject(o, "units", n.units);
-    cJSON_AddNumberToObject(o, "parts", n.parts);
-    cJSON_AddNumberToObject(o, "per_part", n.per_part);
-    return o;
-}
-
 /* ----------------------------------------------------------- recipients */
 
 /* Adds recipients in chunks: one transaction (which re-checks the Draft

@@ -48,7 +48,7 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone);
 
-/* ---- additions (issue 3) ---- */
+/* ---- additions ---- */
 
 #define B8_CAMPAIGN_BODY_MAX 1000
 #define B8_CAMPAIGN_NAME_MAX 200
@@ -73,10 +73,6 @@ b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err 
  * several contacts match the name}. */
 b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const char *typed,
                                   const char *contact_id, cJSON **out, b8_err *err);
-
-/* The SMS parts of a text: {"characters", "encoding": "GSM-7"|"UCS-2",
- * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
-cJSON *b8_sms_count_json(const char *text);
 
 /* recipients.csv: the header row, then every recipient in id order, given
  * to write() in chunks. Fails (before writing anything) for an unknown

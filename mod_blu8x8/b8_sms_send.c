@@ -16,7 +16,7 @@
 
 #define TAG_CHUNK "2000"
 
-apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
+apr_array_header_t *b8_sms_send_senders(const b8_ctx *ctx)
 {
     return b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings, "sms_senders");
 }
@@ -38,7 +38,7 @@ static const char *parts_refusal(apr_pool_t *p, int parts)
 /* The sender account: one of the effective list (any case), default the first. */
 static const char *check_sender(b8_ctx *ctx, const cJSON *in, b8_err *err)
 {
-    apr_array_header_t *senders = b8_sms_senders(ctx);
+    apr_array_header_t *senders = b8_sms_send_senders(ctx);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "sender");
     const char *want;
 
@@ -435,7 +435,7 @@ static cJSON *compose_answer(composer *c)
     return o;
 }
 
-b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
+b8_errkind b8_sms_send_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
 {
     composer c;
     b8_sms_count count;
@@ -542,7 +542,7 @@ static cJSON *sms_json(const b8_rows *rows, int r)
     return o;
 }
 
-b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const b8_paging *pg,
+b8_errkind b8_sms_send_list(b8_ctx *ctx, const char *sender, const char *state, const b8_paging *pg,
                        cJSON **out, b8_err *err)
 {
     const char *total = NULL;
@@ -573,7 +573,7 @@ b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const
     return B8_OK;
 }
 
-b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+b8_errkind b8_sms_send_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     const char *args[] = { id };
     b8_rows *b, *counts;
@@ -626,7 +626,7 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
 
 /* ---------------------------------------------------------------- export */
 
-b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
+b8_errkind b8_sms_send_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
                          void *baton, b8_err *err)
 {
     static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
