@@ -247,54 +247,45 @@ b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *
 /* ---------------------------------------------------- rows in chunks */
 
 /* One row of a chunk, inside the chunk's transaction. */
-typedef apr_status_t chunk_row_fn(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r,
+typedef apr_status_t chunk_row_fn(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r,
                                   void *baton);
 
+typedef struct {
+    b8_ctx *ctx;
+    chunk_row_fn *each;
+    void *baton;
+} chunk_walk;
+
+/* One page of rows in one transaction. */
+static apr_status_t chunk_page(void *baton, apr_pool_t *p, const b8_rows *rows)
+{
+    chunk_walk *w = baton;
+    apr_status_t rv;
+
+    if ((rv = b8_db_begin(w->ctx->db)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+        rv = w->each(w->ctx, p, rows, r, w->baton);
+    }
+    if (rv != APR_SUCCESS) {
+        b8_db_rollback(w->ctx->db);
+        return rv;
+    }
+    return b8_db_commit(w->ctx->db);
+}
+
 /* Calls each() for every row sql answers, CHUNK rows and one transaction at
- * a time. The statement's first column is the row id; its last two
- * arguments (room in args, counted by nargs) are the last id seen and the
- * chunk size. */
+ * a time (b8_db_walk: room for the last two arguments in args). */
 static b8_errkind each_row_in_chunks(b8_ctx *ctx, b8_sql_id sql, const char **args, int nargs,
                                      chunk_row_fn *each, void *baton, b8_err *err)
 {
-    const char *after = "0";
-    b8_errkind kind = B8_OK;
-    apr_pool_t *chunk;
+    chunk_walk w = { ctx, each, baton };
 
-    if (apr_pool_create(&chunk, ctx->pool) != APR_SUCCESS) {
-        return b8_fail(err, B8_EINTERNAL, "out of memory");
+    if (b8_db_walk(ctx->db, ctx->pool, sql, args, nargs, CHUNK, chunk_page, &w) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
     }
-    for (;;) {
-        b8_rows *rows;
-        apr_status_t rv = APR_SUCCESS;
-
-        apr_pool_clear(chunk);
-        args[nargs - 2] = after;
-        args[nargs - 1] = apr_itoa(chunk, CHUNK);
-        if (b8_db_select(ctx->db, chunk, sql, args, &rows) != APR_SUCCESS
-            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        if (rows->nrows == 0) {
-            break;
-        }
-        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            rv = each(ctx, chunk, rows, r, baton);
-        }
-        if (rv != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            b8_db_rollback(ctx->db);
-            break;
-        }
-        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
-    }
-    apr_pool_destroy(chunk);
-    return kind;
+    return B8_OK;
 }
 
 /* ------------------------------------------------------------- duplicate */
@@ -304,7 +295,7 @@ typedef struct {
 } copy_baton;
 
 /* id, contact_id, phone, phone_key, name of the source -> a pending row of the copy. */
-static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r, void *baton)
 {
     const copy_baton *b = baton;
     const char *cmid = b8_uuid4(p);
@@ -356,7 +347,7 @@ typedef struct {
     long total;
 } requeue_baton;
 
-static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r, void *baton)
 {
     requeue_baton *b = baton;
     const char *cmid = b8_uuid4(p);
