@@ -118,17 +118,30 @@ static b8_errkind answer(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 
 /* ---------------------------------------------------------------- states */
 
+/* begin_with, and the campaign's state allows the action (else 409,
+ * the transaction closed again). */
+static b8_errkind begin_action(b8_ctx *ctx, const char *id, b8_campaign_action a,
+                               const char *what, b8_campaign **c, b8_err *err)
+{
+    b8_errkind kind;
+
+    if ((kind = begin_with(ctx, id, c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!b8_campaign_allows((*c)->state, a)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, *c, what, a, err);
+    }
+    return B8_OK;
+}
+
 b8_errkind b8_campaign_send(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     b8_campaign *c;
     b8_errkind kind;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_SEND, "sent", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!b8_campaign_allows(c->state, B8_CA_SEND)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "sent", B8_CA_SEND, err);
     }
     if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
         b8_db_rollback(ctx->db);
@@ -159,12 +172,8 @@ b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON
         }
         send_at = b8_time_iso(ctx->pool, t);
     }
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_QUEUE, "queued", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!b8_campaign_allows(c->state, B8_CA_QUEUE)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "queued", B8_CA_QUEUE, err);
     }
     if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
         b8_db_rollback(ctx->db);
@@ -190,12 +199,8 @@ static b8_errkind move(b8_ctx *ctx, const char *id, b8_campaign_action a, const 
     b8_campaign *c;
     b8_errkind kind;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, a, what, &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!b8_campaign_allows(c->state, a)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, what, a, err);
     }
     if ((kind = set_state(ctx, id, to, err)) != B8_OK || (kind = commit(ctx, err)) != B8_OK) {
         return kind;
@@ -220,12 +225,8 @@ b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *
     b8_errkind kind;
     int n = 0;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_CANCEL, "cancelled", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!b8_campaign_allows(c->state, B8_CA_CANCEL)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "cancelled", B8_CA_CANCEL, err);
     }
     if ((kind = set_state(ctx, id, "cancelled", err)) != B8_OK) {
         return kind;

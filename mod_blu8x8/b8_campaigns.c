@@ -113,7 +113,7 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
         cJSON_AddNumberToObject(progress, "total", total);
         cJSON_AddNumberToObject(progress, "percent", total > 0 ? (double)(long long)(sent * 100 / total) : 0);
     }
-    cJSON_AddBoolToObject(o, "editable", c->state && strcmp(c->state, "draft") == 0);
+    cJSON_AddBoolToObject(o, "editable", b8_campaign_allows(c->state, B8_CA_EDIT));
     return o;
 }
 
@@ -432,7 +432,7 @@ b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSO
         b8_db_rollback(ctx->db);
         return b8_fail_db(err, ctx->db);
     }
-    if (!c || strcmp(c->state, "draft") != 0) {
+    if (!c || !b8_campaign_allows(c->state, B8_CA_EDIT)) {
         b8_db_rollback(ctx->db);
         return c ? not_draft(ctx, err, c->state, "be edited")
                  : b8_fail(err, B8_ENOTFOUND, "no such campaign");
@@ -466,7 +466,7 @@ b8_errkind b8_campaign_require_draft(b8_ctx *ctx, apr_pool_t *p, const char *id,
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return strcmp(state, "draft") == 0 ? B8_OK : not_draft(ctx, err, state, what);
+    return b8_campaign_allows(state, B8_CA_EDIT) ? B8_OK : not_draft(ctx, err, state, what);
 }
 
 b8_errkind b8_campaign_delete(b8_ctx *ctx, const char *id, b8_err *err)

@@ -52,13 +52,14 @@ typedef enum {
     B8_CA_LIVE = 1 << 6,      /* running: live progress, receipts may end it */
     B8_CA_DUPLICATE = 1 << 7,
     B8_CA_TEST = 1 << 8,
+    B8_CA_EDIT = 1 << 9,      /* edit, delete, change recipients */
 } b8_campaign_action;
 
 #define B8_CA_ALWAYS (B8_CA_DUPLICATE | B8_CA_TEST)
 
 /* The campaign machine: name and the actions the state allows. */
 #define B8_CAMPAIGN_STATES(X) \
-    X(draft, B8_CA_SEND | B8_CA_QUEUE | B8_CA_ALWAYS) \
+    X(draft, B8_CA_EDIT | B8_CA_SEND | B8_CA_QUEUE | B8_CA_ALWAYS) \
     X(queued, B8_CA_SEND | B8_CA_QUEUE | B8_CA_CANCEL | B8_CA_LIVE | B8_CA_ALWAYS) \
     X(sending, B8_CA_PAUSE | B8_CA_CANCEL | B8_CA_RETRY | B8_CA_LIVE | B8_CA_ALWAYS) \
     X(paused, B8_CA_RESUME | B8_CA_CANCEL | B8_CA_RETRY | B8_CA_LIVE | B8_CA_ALWAYS) \

@@ -142,6 +142,8 @@ B8_TEST(test_campaign_actions_by_state)
     B8_CHECK(b8_campaign_allows("cancelled", B8_CA_DUPLICATE));
     B8_CHECK(!b8_campaign_allows("nonsense", B8_CA_DUPLICATE));
     B8_CHECK(!b8_campaign_allows(NULL, B8_CA_SEND));
+    /* Only a Draft is edited (its fields, its recipients, deleting it). */
+    B8_CHECK_STR(b8_campaign_states_allowing(p, B8_CA_EDIT), "draft");
     /* The refusals name the states that would allow the action. */
     B8_CHECK_STR(b8_campaign_states_allowing(p, B8_CA_SEND), "draft or queued");
     B8_CHECK_STR(b8_campaign_states_allowing(p, B8_CA_PAUSE), "sending");
