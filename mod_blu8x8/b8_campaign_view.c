@@ -58,3 +58,16 @@ void b8_campaign_add_funnel(cJSON *progress)
         cJSON_AddItemToArray(funnel, s);
     }
 }
+
+void b8_campaign_add_state_counts(cJSON *progress)
+{
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(progress, "counts");
+    cJSON *list = cJSON_AddArrayToObject(progress, "state_counts");
+
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", b8_recipient_states[i]);
+        cJSON_AddNumberToObject(o, "n", count_of(counts, b8_recipient_states[i]));
+        cJSON_AddItemToArray(list, o);
+    }
+}
