@@ -19,6 +19,7 @@ enum {
     B8_MS_IN_FLIGHT = 1 << 5, /* not yet accepted nor ended: keeps a campaign from Done */
     B8_MS_ENDED = 1 << 6,     /* ended for good for a campaign (delivered or final) */
     B8_MS_REACHED = 1 << 7,   /* on the phone: the last of these makes a campaign Done */
+    B8_MS_AWAITED = 1 << 8,   /* handed to 8x8, its answer awaited (a late one still applies) */
 };
 
 /* The message machine: name, rank, final, meaning. A state only moves to a
@@ -28,7 +29,7 @@ enum {
  * of the "counts" objects. */
 #define B8_MESSAGE_STATES(X) \
     X(pending, 0, 0, B8_MS_IN_FLIGHT) \
-    X(sending, 1, 0, B8_MS_IN_FLIGHT) \
+    X(sending, 1, 0, B8_MS_IN_FLIGHT | B8_MS_AWAITED) \
     X(queued, 3, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED) \
     X(sent, 4, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED) \
     X(delivered, 5, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED \
@@ -37,7 +38,7 @@ enum {
     X(undelivered, 5, 1, B8_MS_ACCEPTED | B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION \
       | B8_MS_ENDED) \
     X(failed, 5, 1, B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_ENDED) \
-    X(unknown, 2, 0, B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_IN_FLIGHT) \
+    X(unknown, 2, 0, B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_IN_FLIGHT | B8_MS_AWAITED) \
     X(skipped, 1, 1, B8_MS_PROCESSED | B8_MS_ENDED) \
     X(cancelled, 1, 1, B8_MS_PROCESSED | B8_MS_ENDED)
 

@@ -42,16 +42,17 @@ static int listed(const apr_array_header_t *names, const char *name)
     return 0;
 }
 
-/* 1 when the SQL list holds exactly the message states with `flags`;
- * otherwise says which state differs. */
-static int same_message_states(const char *sql, const char *after, unsigned flags, apr_pool_t *p)
+/* 1 when the SQL list holds exactly the message states with `flags` (with
+ * none of them, when `without`); otherwise says which state differs. */
+static int message_states_are(const char *sql, const char *after, unsigned flags, int without,
+                              apr_pool_t *p)
 {
     apr_array_header_t *names = sql_list(p, sql, after);
     int ok = names != NULL, n = 0;
 
     for (int i = 0; ok && i < b8_message_state_count; i++) {
         const b8_message_state *s = &b8_message_state_table[i];
-        int want = (s->flags & flags) == flags;
+        int want = without ? (s->flags & flags) == 0 : (s->flags & flags) == flags;
         n += want;
         if (want != listed(names, s->name)) {
             fprintf(stderr, "    state %s: table says %d, SQL after \"%s\" says %d\n", s->name,
@@ -60,6 +61,11 @@ static int same_message_states(const char *sql, const char *after, unsigned flag
         }
     }
     return ok && names->nelts == n;
+}
+
+static int same_message_states(const char *sql, const char *after, unsigned flags, apr_pool_t *p)
+{
+    return message_states_are(sql, after, flags, 0, p);
 }
 
 static int same_campaign_states(const char *sql, const char *after, b8_campaign_action a,
@@ -106,6 +112,18 @@ B8_TEST(test_sql_state_lists_match_the_table)
                                  B8_MS_IN_FLIGHT, p));
     B8_CHECK(same_message_states(b8_sql_text(B8_SQL_CRON_DONE), "m.state NOT IN (",
                                  B8_MS_ENDED, p));
+    /* An answer of 8x8 applies to a row still awaiting it, not after a receipt. */
+    B8_CHECK(same_message_states(b8_sql_text(B8_SQL_SEND_ACCEPTED), "WHEN state IN (",
+                                 B8_MS_AWAITED, p));
+    B8_CHECK(same_message_states(b8_sql_text(B8_SQL_SEND_FAILED), "AND state IN (",
+                                 B8_MS_AWAITED, p));
+    B8_CHECK(same_message_states(b8_sql_text(B8_SQL_SMS_ACCEPTED), "WHEN state IN (",
+                                 B8_MS_AWAITED, p));
+    B8_CHECK(same_message_states(b8_sql_text(B8_SQL_SMS_FAILED), "AND state IN (",
+                                 B8_MS_AWAITED, p));
+    /* An SMS send is done when none of its rows is left to the sender. */
+    B8_CHECK(message_states_are(b8_sql_text(B8_SQL_SMS_BATCH_DONE), "m.state IN (",
+                                B8_MS_PROCESSED, 1, p));
     B8_CHECK(same_campaign_states(b8_sql_text(B8_SQL_RECEIPT_CAMPAIGN_LOCK), "state IN (",
                                   B8_CA_LIVE, p));
     B8_CHECK(same_campaign_states(b8_sql_text(B8_SQL_RECEIPT_CAMPAIGN_DONE), "state IN (",
