@@ -8,6 +8,13 @@
 #include "b8_core.h"
 #include "b8_states.h"
 
+/* 1 when a receipt saying `to` on to_channel moves a message in `state` on
+ * `channel`: forward on the same channel; on the fallback's next channel
+ * (SMS after Viber) from any state but a delivery or read it does not
+ * match; never back to an earlier channel. */
+int b8_receipt_moves(const char *state, const char *channel, const char *to,
+                     const char *to_channel);
+
 /* Applies every stored receipt naming this clientMessageId (or the
  * message's UMID) that no message took yet to its message
  * (UMID, state forward only, error code/message, times) and, when the
@@ -30,6 +37,10 @@ apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id sta
 typedef struct {
     const char *umid, *client_message_id, *namespace_name, *state, *detail;
     const char *error_code, *error_message, *price, *event_at;
+    /* The channel the receipt is about, lowercase ("viber", "sms"); NULL:
+     * the message's own. A receipt from a later channel of the fallback
+     * (SMS after Viber) moves the message to that channel. */
+    const char *channel;
 } b8_receipt;
 
 /* Keeps the receipt (table receipts) and applies it to its message, found by

@@ -275,6 +275,8 @@ static cJSON *recipient_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "state", B8_CELL(rows, r, 6));
     b8_json_add_str(o, "error_code", B8_CELL(rows, r, 7));
     b8_json_add_str(o, "error_message", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 10));
+    b8_json_add_str(o, "channel", B8_CELL(rows, r, 11));
     b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 9));
     return o;
 }
@@ -357,7 +359,8 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
                                 void *baton, b8_err *err)
 {
     static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
-                                          "error_code", "error_message", "updated_at" };
+                                          "error_code", "error_message", "error_id",
+                                          "updated_at" };
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };
 
@@ -367,5 +370,5 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return b8_export_csv(ctx, header, 8, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
+    return b8_export_csv(ctx, header, 9, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
 }

@@ -20,6 +20,7 @@ enum {
     B8_MS_ENDED = 1 << 6,     /* ended for good for a campaign (delivered or final) */
     B8_MS_REACHED = 1 << 7,   /* on the phone: the last of these makes a campaign Done */
     B8_MS_AWAITED = 1 << 8,   /* handed to 8x8, its answer awaited (a late one still applies) */
+    B8_MS_RECEIPT = 1 << 9,   /* a state 8x8's receipts name, applied as it is */
 };
 
 /* The message machine: name, rank, final, meaning. A state only moves to a
@@ -30,14 +31,16 @@ enum {
 #define B8_MESSAGE_STATES(X) \
     X(pending, 0, 0, B8_MS_IN_FLIGHT) \
     X(sending, 1, 0, B8_MS_IN_FLIGHT | B8_MS_AWAITED) \
-    X(queued, 3, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED) \
-    X(sent, 4, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED) \
+    X(queued, 3, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_RECEIPT) \
+    X(sent, 4, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_RECEIPT) \
     X(delivered, 5, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED \
-      | B8_MS_REACHED) \
-    X(read, 6, 1, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED | B8_MS_REACHED) \
+      | B8_MS_REACHED | B8_MS_RECEIPT) \
+    X(read, 6, 1, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED | B8_MS_REACHED \
+      | B8_MS_RECEIPT) \
     X(undelivered, 5, 1, B8_MS_ACCEPTED | B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION \
-      | B8_MS_ENDED) \
-    X(failed, 5, 1, B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_ENDED) \
+      | B8_MS_ENDED | B8_MS_RECEIPT) \
+    X(failed, 5, 1, B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_ENDED \
+      | B8_MS_RECEIPT) \
     X(unknown, 2, 0, B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_IN_FLIGHT | B8_MS_AWAITED) \
     X(skipped, 1, 1, B8_MS_PROCESSED | B8_MS_ENDED) \
     X(cancelled, 1, 1, B8_MS_PROCESSED | B8_MS_ENDED)

@@ -100,6 +100,24 @@ B8_TEST(test_receipt_ranks_match_the_table)
     }
 }
 
+/* The SMS fallback's switch keeps a delivery or read unless matched: the
+ * ranks of the states that reached the phone, the others 0. */
+B8_TEST(test_switch_ranks_match_the_table)
+{
+    const char *want = "CASE state";
+    for (int rank = 0; rank <= 99; rank++) {
+        for (int i = 0; i < b8_message_state_count; i++) {
+            const b8_message_state *m = &b8_message_state_table[i];
+            if ((m->flags & B8_MS_REACHED) && m->rank == rank) {
+                want = apr_psprintf(p, "%s WHEN '%s' THEN %d", want, m->name, m->rank);
+            }
+        }
+    }
+    want = apr_pstrcat(p, want, " ELSE 0 END", NULL);
+    B8_CHECK_STR(want, "CASE state WHEN 'delivered' THEN 5 WHEN 'read' THEN 6 ELSE 0 END");
+    B8_CHECK(strstr(b8_sql_text(B8_SQL_RECEIPT_MESSAGE_SWITCH), want) != NULL);
+}
+
 B8_TEST(test_sql_state_lists_match_the_table)
 {
     B8_CHECK(same_message_states(b8_sql_text(B8_SQL_RECEIPT_CAMPAIGN_OPEN), "state NOT IN (",
@@ -181,6 +199,7 @@ B8_TEST(test_message_state_meanings)
 }
 
 B8_TEST_MAIN(B8_CASE(test_receipt_ranks_match_the_table),
+             B8_CASE(test_switch_ranks_match_the_table),
              B8_CASE(test_sql_state_lists_match_the_table),
              B8_CASE(test_lists_follow_the_table),
              B8_CASE(test_campaign_actions_by_state),
