@@ -17,7 +17,7 @@ static long ceil_long(double x)
     return (double)n < x ? n + 1 : n;
 }
 
-void b8_pace_default(b8_ctx *ctx, b8_pace *pace)
+void b8_estimate_pace_default(b8_ctx *ctx, b8_pace *pace)
 {
     memset(pace, 0, sizeof(*pace));
     pace->interval = b8_setting_number(ctx->config, ctx->dbsettings, "send_interval");
@@ -86,7 +86,7 @@ long b8_estimate_seconds(long n, const b8_pace *pace)
     return ceil_long(total);
 }
 
-b8_errkind b8_campaign_estimate(b8_ctx *ctx, const char *id, const b8_pace *pace, cJSON **out,
+b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace, cJSON **out,
                                 b8_err *err)
 {
     b8_campaign *c = NULL;
@@ -128,7 +128,7 @@ b8_errkind b8_campaign_estimate(b8_ctx *ctx, const char *id, const b8_pace *pace
         }
     }
     if (!pace) {
-        b8_pace_default(ctx, &def);
+        b8_estimate_pace_default(ctx, &def);
         pace = &def;
     }
     *out = cJSON_CreateObject();

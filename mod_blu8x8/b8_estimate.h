@@ -21,14 +21,14 @@ typedef struct {
 } b8_pace;
 
 /* The pace of this server's settings, with no window and no cap. */
-void b8_pace_default(b8_ctx *ctx, b8_pace *pace);
+void b8_estimate_pace_default(b8_ctx *ctx, b8_pace *pace);
 /* Seconds n messages take at that pace (whole seconds, rounded up). */
 long b8_estimate_seconds(long n, const b8_pace *pace);
 
 /* GET /api/campaigns/{id}/estimate: {"state", "recipients", "sendable", "opted_out",
  * "empty": {"name": n}, "sms_parts", "sms_parts_each", "seconds",
- * "interval"}. pace NULL: b8_pace_default. */
-b8_errkind b8_campaign_estimate(b8_ctx *ctx, const char *id, const b8_pace *pace, cJSON **out,
+ * "interval"}. pace NULL: b8_estimate_pace_default. */
+b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace, cJSON **out,
                                 b8_err *err);
 
 #endif

@@ -13,7 +13,7 @@ static const char *ago(apr_pool_t *p, long seconds)
     return b8_time_iso(p, apr_time_now() - apr_time_from_sec(seconds));
 }
 
-apr_status_t b8_flash_put(b8_db *db, apr_pool_t *p, const char *login, const cJSON *data,
+apr_status_t b8_once_flash_put(b8_db *db, apr_pool_t *p, const char *login, const cJSON *data,
                           const char **token)
 {
     const char *expire[] = { ago(p, B8_FLASH_TTL) };
@@ -37,7 +37,7 @@ apr_status_t b8_flash_put(b8_db *db, apr_pool_t *p, const char *login, const cJS
     return APR_SUCCESS;
 }
 
-apr_status_t b8_flash_take(b8_db *db, apr_pool_t *p, const char *login, const char *token,
+apr_status_t b8_once_flash_take(b8_db *db, apr_pool_t *p, const char *login, const char *token,
                            cJSON **out)
 {
     const char *args[] = { token, login ? login : "", ago(p, B8_FLASH_TTL) };
@@ -57,7 +57,7 @@ apr_status_t b8_flash_take(b8_db *db, apr_pool_t *p, const char *login, const ch
     return APR_SUCCESS;
 }
 
-apr_status_t b8_idem_begin(b8_db *db, apr_pool_t *p, const char *scope, const char *key,
+apr_status_t b8_once_idem_begin(b8_db *db, apr_pool_t *p, const char *scope, const char *key,
                            const char *hash, b8_idem_state *state, int *status,
                            const char **body)
 {
@@ -102,7 +102,7 @@ apr_status_t b8_idem_begin(b8_db *db, apr_pool_t *p, const char *scope, const ch
     return APR_SUCCESS;
 }
 
-apr_status_t b8_idem_finish(b8_db *db, apr_pool_t *p, const char *scope, const char *key,
+apr_status_t b8_once_idem_finish(b8_db *db, apr_pool_t *p, const char *scope, const char *key,
                             int status, const char *body)
 {
     apr_status_t rv;

@@ -200,7 +200,7 @@ int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash)
     if (flash) {
         b8_json_pool_owned(a->r->pool, flash);
         /* Without its flash the page still comes: the action happened. */
-        if (b8_flash_put(a->ctx->db, a->r->pool, a->user ? a->user->login : "", flash, &token)
+        if (b8_once_flash_put(a->ctx->db, a->r->pool, a->user ? a->user->login : "", flash, &token)
             == APR_SUCCESS) {
             set_flash_cookie(a, token, B8_FLASH_TTL);
         }
@@ -266,7 +266,7 @@ static void take_flash(b8_areq *a)
     if (!token || !*token) {
         return;
     }
-    if (b8_flash_take(a->ctx->db, a->r->pool, a->user->login, token, &a->flash) != APR_SUCCESS) {
+    if (b8_once_flash_take(a->ctx->db, a->r->pool, a->user->login, token, &a->flash) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r, "B8-4702: cannot read a form's result: "
                       "%s", b8_db_error(a->ctx->db));
         a->flash = NULL;
@@ -319,7 +319,7 @@ static int run_idempotent(b8_areq *a, const b8_route *rt)
     scope = apr_pstrcat(r->pool, a->user->login, " ", r->method, " ", a->path, NULL);
     hash = b8_hmac_sha256_hex(r->pool, "b8-idempotency",
                               apr_pstrmemdup(r->pool, a->body ? a->body : "", a->body_len));
-    if (b8_idem_begin(a->ctx->db, r->pool, scope, key, hash, &state, &status, &body)
+    if (b8_once_idem_begin(a->ctx->db, r->pool, scope, key, hash, &state, &status, &body)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-4703: cannot check Idempotency-Key: %s",
                       b8_db_error(a->ctx->db));
@@ -355,7 +355,7 @@ static int run_idempotent(b8_areq *a, const b8_route *rt)
     body = apr_table_get(r->notes, "b8-captured");
     status = rc == OK && body && r->status < 500 ? r->status
            : rc == OK && body && r->status == HTTP_BAD_GATEWAY ? r->status : 0;
-    b8_idem_finish(a->ctx->db, r->pool, scope, key, status, body);
+    b8_once_idem_finish(a->ctx->db, r->pool, scope, key, status, body);
     return rc;
 }
 

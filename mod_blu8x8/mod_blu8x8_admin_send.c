@@ -48,7 +48,7 @@ static int api_estimate(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    b8_errkind kind = b8_campaign_estimate(a->ctx, a->params[0], NULL, &out, &err);
+    b8_errkind kind = b8_estimate_campaign(a->ctx, a->params[0], NULL, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
@@ -193,7 +193,7 @@ static int confirm_first(b8_areq *a, const char *action, const char *send_at_loc
     b8_err err = { 0 };
     cJSON *est = NULL, *flash;
 
-    if (b8_campaign_estimate(a->ctx, a->params[0], NULL, &est, &err) != B8_OK) {
+    if (b8_estimate_campaign(a->ctx, a->params[0], NULL, &est, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
             cJSON_Delete(err.fields);
             return b8_page_error(a, &err);

@@ -40,16 +40,16 @@ B8_TEST(flash_is_read_once_by_its_login)
 
     B8_CHECK(open_store(p, &f));
     cJSON_AddStringToObject(data, "notice_code", "saved");
-    B8_CHECK(b8_flash_put(f.db, f.pool, "admin", data, &token) == APR_SUCCESS && token);
+    B8_CHECK(b8_once_flash_put(f.db, f.pool, "admin", data, &token) == APR_SUCCESS && token);
     cJSON_Delete(data);
     B8_CHECK(token && strlen(token) == 32);
     /* Another login's page does not get it (and does not use it up). */
-    B8_CHECK(b8_flash_take(f.db, f.pool, "bob", token, &out) == APR_SUCCESS && out == NULL);
-    B8_CHECK(b8_flash_take(f.db, f.pool, "admin", token, &out) == APR_SUCCESS && out);
+    B8_CHECK(b8_once_flash_take(f.db, f.pool, "bob", token, &out) == APR_SUCCESS && out == NULL);
+    B8_CHECK(b8_once_flash_take(f.db, f.pool, "admin", token, &out) == APR_SUCCESS && out);
     B8_CHECK(out && strcmp(cJSON_GetObjectItem(out, "notice_code")->valuestring, "saved") == 0);
-    B8_CHECK(b8_flash_take(f.db, f.pool, "admin", token, &out) == APR_SUCCESS && out == NULL);
+    B8_CHECK(b8_once_flash_take(f.db, f.pool, "admin", token, &out) == APR_SUCCESS && out == NULL);
     /* A cookie that is not a token is no flash. */
-    B8_CHECK(b8_flash_take(f.db, f.pool, "admin", "' OR 1=1 --", &out) == APR_SUCCESS
+    B8_CHECK(b8_once_flash_take(f.db, f.pool, "admin", "' OR 1=1 --", &out) == APR_SUCCESS
              && out == NULL);
     close_store(p, &f);
 }
@@ -62,24 +62,24 @@ B8_TEST(idempotency_key_claims_replays_and_refuses_another_body)
     const char *body = NULL;
 
     B8_CHECK(open_store(p, &f));
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_NEW);
     /* While the first runs, a duplicate is told to wait. */
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_BUSY);
-    B8_CHECK(b8_idem_finish(f.db, f.pool, "admin POST api/sms", "k1", 202, "{\"id\":7}")
+    B8_CHECK(b8_once_idem_finish(f.db, f.pool, "admin POST api/sms", "k1", 202, "{\"id\":7}")
              == APR_SUCCESS);
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_REPLAY && status == 202
              && body && strcmp(body, "{\"id\":7}") == 0);
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h2", &st, &status, &body)
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h2", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_MISMATCH);
     /* Another scope (route or login) is another key. */
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "bob POST api/sms", "k1", "h2", &st, &status, &body)
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "bob POST api/sms", "k1", "h2", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_NEW);
     /* A first request that failed without an answer is forgotten: a retry runs. */
-    B8_CHECK(b8_idem_finish(f.db, f.pool, "bob POST api/sms", "k1", 0, NULL) == APR_SUCCESS);
-    B8_CHECK(b8_idem_begin(f.db, f.pool, "bob POST api/sms", "k1", "h2", &st, &status, &body)
+    B8_CHECK(b8_once_idem_finish(f.db, f.pool, "bob POST api/sms", "k1", 0, NULL) == APR_SUCCESS);
+    B8_CHECK(b8_once_idem_begin(f.db, f.pool, "bob POST api/sms", "k1", "h2", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_NEW);
     close_store(p, &f);
 }
