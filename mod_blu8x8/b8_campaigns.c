@@ -7,6 +7,7 @@
 #include "b8_phone.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -718,7 +719,7 @@ static b8_errkind adder_start(adder *a, b8_ctx *ctx, const char *campaign_id, b8
     memset(a, 0, sizeof(*a));
     a->ctx = ctx;
     a->campaign_id = campaign_id;
-    a->country = b8_ctx_setting(ctx, "default_country");
+    a->country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     b8_report_init(&a->rep);
     apr_pool_create(&a->cp, ctx->pool);
     if (adder_open(a, err) != B8_OK) {
@@ -1016,7 +1017,8 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
         b8_field_error(err, "who", "Type a phone number or a contact's name.");
         return err->kind;
     }
-    else if ((e164 = b8_phone_e164(p, t, b8_ctx_setting(ctx, "default_country"), &why)) != NULL) {
+    else if ((e164 = b8_phone_e164(p, t, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), &why))
+             != NULL) {
         cJSON_AddItemToObject(in, "phones", cJSON_CreateStringArray(&e164, 1));
         label = e164;
     }

@@ -17,7 +17,7 @@
 
 apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
 {
-    return b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings, "sms_senders");
+    return b8_setting_list(ctx->pool, ctx->settings, B8_SET_SMS_SENDERS);
 }
 
 /* ------------------------------------------------------------ validation */
@@ -462,7 +462,7 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     if (err->kind != B8_OK) {
         return err->kind;
     }
-    c.country = b8_ctx_setting(ctx, "default_country");
+    c.country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     c.personal = personalised(c.text);
     c.encoding = b8_sms_encoding_name(count.encoding);
     c.parts = apr_itoa(ctx->pool, count.parts);

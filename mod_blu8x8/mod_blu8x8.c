@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <apr_file_info.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "b8_crypto.h"
@@ -148,13 +149,13 @@ static const char *set_setting(cmd_parms *cmd, void *dc, const char *value)
     if (err) {
         return err;
     }
-    if (d->type == B8_SET_SECRET) {
+    if (d->type == B8_STYPE_SECRET) {
         input = b8_secret_resolve(cmd->pool, value, &why);
         if (!input) {
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
         }
     }
-    if (d->type == B8_SET_SENDERS) {
+    if (d->type == B8_STYPE_SENDERS) {
         /* Repeatable: each line adds one sender, in order. */
         const char *prev = apr_hash_get(c->settings, d->key, APR_HASH_KEY_STRING);
         if ((why = b8_setting_check(cmd->pool, d, value, &norm)) != NULL) {
@@ -166,7 +167,7 @@ static const char *set_setting(cmd_parms *cmd, void *dc, const char *value)
     }
     if ((why = b8_setting_check(cmd->pool, d, input, &norm)) != NULL) {
         return apr_psprintf(cmd->pool, "%s: \"%s\" %s", cmd->cmd->name,
-                            d->type == B8_SET_SECRET ? "(secret)" : value, why);
+                            d->type == B8_STYPE_SECRET ? "(secret)" : value, why);
     }
     apr_hash_set(c->settings, d->key, APR_HASH_KEY_STRING, norm);
     return NULL;
@@ -203,7 +204,7 @@ __attribute__((constructor)) static void build_cmds(void)
         cmd.AP_TAKE1 = set_setting;
         cmd.cmd_data = (void *)d;
         cmd.req_override = RSRC_CONF;
-        cmd.args_how = d->type == B8_SET_SENDERS ? ITERATE : TAKE1;
+        cmd.args_how = d->type == B8_STYPE_SENDERS ? ITERATE : TAKE1;
         cmd.errmsg = d->help;
         blu8x8_cmds[n++] = cmd;
     }
@@ -233,21 +234,21 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 {
     b8_server_conf *c = main_conf(s);
     const char *why;
+    const b8_settings *pinned = b8_settings_make(ptemp, c->settings, NULL);
     (void)pconf;
     (void)plog;
     /* Da Vinci pinned on needs the AI reply pinned on too, or an admin could
      * switch the reply off under it. */
-    if (b8_setting_bool(c->settings, NULL, "da_vinci")
-        && !apr_hash_get(c->settings, "ai_respond", APR_HASH_KEY_STRING)) {
+    if (b8_setting_bool(pinned, B8_SET_DA_VINCI)
+        && pinned->source[B8_SET_AI_RESPOND] != B8_SRC_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0001: Blu8x8DaVinci On needs "
                      "Blu8x8AIRespond On in the server config as well");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (b8_settings_check_rules(c->settings, NULL, &why)) {
+    if (b8_settings_check_rules(pinned, &why)) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0002: Blu8x8DaVinci: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    (void)ptemp;
     return OK;
 }
 
@@ -425,13 +426,13 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
  * refuses everything (a setting saved on the Settings page counts). */
 static void warn_webhook_auth(apr_pool_t *p, server_rec *s, b8_server_conf *c, b8_db *db)
 {
-    apr_hash_t *saved = NULL;
+    const b8_settings *now = NULL;
     const char *want;
 
-    if (b8_settings_load(db, p, &saved) != APR_SUCCESS) {
-        saved = NULL;
+    if (b8_settings_load(db, p, c->settings, &now) != APR_SUCCESS) {
+        now = b8_settings_make(p, c->settings, NULL);
     }
-    switch (b8_webhook_auth_mode(c->settings, saved, &want)) {
+    switch (b8_webhook_auth_mode(now, &want)) {
     case B8_HOOK_CLOSED:
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4000: Blu8x8WebhookAuthorization is "
                      "not set: every POST to /viber/status answers 401 until it names the "
@@ -535,6 +536,19 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0010: cannot create the wake-up pipe");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    {
+        /* Every child and the worker see a save on this server at once. */
+        apr_shm_t *shm;
+        if (apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, pconf) == APR_SUCCESS) {
+            b8_proc.settings_gen = apr_shm_baseaddr_get(shm);
+            *b8_proc.settings_gen = 0;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4450: no shared memory for the "
+                         "settings version: other children see a save within %d ms",
+                         (int)apr_time_as_msec(B8_SETTINGS_RECHECK));
+        }
+    }
     if (c->worker && b8_worker_start(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -560,6 +574,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (b8_store_open(pchild, b8_proc.conf->db_driver, b8_proc.conf->db_params,
                       threads, &b8_proc.store, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "B8-0012: cannot open the database: %s", err);
+        b8_proc.store = NULL;
+    }
+    if (b8_settings_cache_create(pchild, b8_proc.conf->settings, b8_proc.settings_gen,
+                                 &b8_proc.settings) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "B8-4451: cannot create the settings cache");
         b8_proc.store = NULL;
     }
     /* Children only ever write to the wake pipe. */

@@ -8,6 +8,7 @@
 #include "http_log.h"
 
 #include "b8_core.h"
+#include "b8_settings.h"
 #include "b8_tmpl.h"
 
 #ifndef B8_DEFAULT_STATE_DIR
@@ -44,6 +45,8 @@ typedef struct {
     apr_file_t *wake_read;         /* handlers write a byte to wake the worker */
     apr_file_t *wake_write;
     const char *node;              /* this server: hostname + parent pid */
+    volatile apr_uint32_t *settings_gen; /* shared memory: bumped by every save here */
+    b8_settings_cache *settings;   /* this child's snapshot (child_init) */
     server_rec *server;
 } b8_process;
 

@@ -235,32 +235,11 @@ static int api_status(b8_areq *a)
     return b8_send_json(a->r, HTTP_OK, s);
 }
 
-/* -------------------------------------------------------------- settings */
-
-static int api_settings_get(b8_areq *a)
-{
-    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
-}
-
-static int api_settings_patch(b8_areq *a)
-{
-    b8_err err = { 0 };
-    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
-        int rc = b8_api_error(a, &err);
-        cJSON_Delete(err.fields);
-        return rc;
-    }
-    b8_worker_wake();
-    return api_settings_get(a);
-}
-
 /* ---------------------------------------------------------------- routes */
 
 static const b8_route b8_routes_core[] = {
     { "GET", "", page_dashboard, B8_BODY_NONE },
     { "GET", "api/status", api_status, B8_BODY_NONE },
-    { "GET", "api/settings", api_settings_get, B8_BODY_NONE },
-    { "PATCH", "api/settings", api_settings_patch, B8_BODY_JSON },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -270,6 +249,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_users,
     b8_routes_contacts,
     b8_routes_campaigns,
+    b8_routes_settings,
     b8_routes_ai,
     b8_routes_leads,
     b8_routes_inbox,
@@ -372,7 +352,7 @@ static int foreign_origin(b8_areq *a)
     if (own && strcmp(given, own) == 0) {
         return 0;
     }
-    pub = b8_ctx_setting(a->ctx, "public_url");
+    pub = b8_ctx_setting(a->ctx, B8_SET_PUBLIC_URL);
     if (pub && *pub && (own = b8_origin_of(r->pool, pub, 0)) && strcmp(given, own) == 0) {
         return 0;
     }
