@@ -240,6 +240,10 @@ def test_base_url_saved_before_the_rule_stays_until_changed(make_server):
     h.write_sql("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
                 + (" RETURNING key" if DB == "pgsql" else ""),
                 ("openai_url", "https://llm-proxy.internal", "2026-12-01T00:00:00Z"))
+    # Saved by an older version: the server is restarted onto it (a write
+    # behind the module's back is no save its settings cache hears of).
+    h.stop()
+    h.start(wait_worker=False)
     page = h.client.get("/blu8x8/settings").text
     assert '<option value="https://llm-proxy.internal" selected>' in page
     # Saving the form unchanged keeps it; another URL than the allowed is refused.
