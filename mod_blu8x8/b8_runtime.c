@@ -1,6 +1,4 @@
 #include "b8_runtime.h"
-#include "b8_crypto.h"
-#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <errno.h>
@@ -30,31 +28,6 @@ apr_status_t b8_runtime_put(b8_db *db, apr_pool_t *p, const char *key, const cha
 {
     const char *args[] = { key, value, b8_now_iso(p) };
     return b8_db_exec(db, p, B8_SQL_RUNTIME_PUT, args, NULL);
-}
-
-apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret)
-{
-    const char *fresh;
-    const char *args[3];
-    apr_status_t rv;
-
-    /* Made once at start: every later call is a read, never a write (claim
-     * taps arrive many at a time). */
-    if (b8_runtime_get(db, p, "server_secret", secret, NULL) == APR_SUCCESS && *secret) {
-        return APR_SUCCESS;
-    }
-    if (!(fresh = b8_random_hex(p, 32))) {
-        return APR_EGENERAL;
-    }
-    /* Whoever inserts first wins; everybody then reads the same value. */
-    args[0] = "server_secret";
-    args[1] = fresh;
-    args[2] = b8_now_iso(p);
-    rv = b8_db_exec(db, p, B8_SQL_RUNTIME_PUT_IF_ABSENT, args, NULL);
-    if (rv == APR_SUCCESS) {
-        rv = b8_runtime_get(db, p, "server_secret", secret, NULL);
-    }
-    return rv == APR_SUCCESS && *secret ? APR_SUCCESS : APR_EGENERAL;
 }
 
 const char *b8_worker_key(apr_pool_t *p, const char *node)

@@ -36,7 +36,7 @@ typedef struct b8_sender b8_sender;
 /* max_in_flight 0: B8_SENDER_MAX_IN_FLIGHT. */
 apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               int max_in_flight, b8_sender **out);
-/* Several servers (issue 9): claims only while `lease` is held, each in a
+/* Several servers: claims only while `lease` is held, each in a
  * transaction that checks it; last_start is the previous holder's last send
  * start (0: none), the interval runs from there. Before b8_sender_run. */
 struct b8_lease;

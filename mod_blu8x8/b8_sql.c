@@ -32,7 +32,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO NOTHING" },
 
-    /* issue 9: the sender lease. Taken when free or expired, renewed by its
+    /* The sender lease. Taken when free or expired, renewed by its
      * owner; nrows 1 = held. Times are the servers' clocks (NTP). */
     [B8_SQL_LEASE_TAKE] = {
         "INSERT INTO leases (name, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
@@ -424,7 +424,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
         ") t ORDER BY at DESC, id DESC LIMIT %s" },
 
-    /* issue 4: the sender (campaign rows), the direct lane, actions, crons */
+    /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
 #define B8_OPTED_OUT(m) \
     "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
@@ -538,7 +538,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #undef B8_OPTED_OUT
 #undef B8_DIRECT_KINDS
 
-    /* issue 8: SMS. A batch is 'composing' while the composer adds its rows
+    /* SMS. A batch is 'composing' while the composer adds its rows
      * (the sender leaves it alone), then pending -> sending -> done. */
     [B8_SQL_SMS_BATCH_INSERT] = {
         "INSERT INTO sms_batches (sender, body, state, total, created_by, created_at, updated_at) "

@@ -298,17 +298,6 @@ static int refuse(b8_areq *a, int status, const char *message)
     return b8_error_page(a, status, message);
 }
 
-static const char *csrf_token(b8_areq *a)
-{
-    const char *secret = NULL;
-    if (b8_runtime_get(a->ctx->db, a->r->pool, "server_secret", &secret, NULL) != APR_SUCCESS
-        || !secret) {
-        return NULL;
-    }
-    return b8_hmac_sha256_hex(a->r->pool, secret, apr_pstrcat(a->r->pool, "csrf:", a->user->login,
-                                                              NULL));
-}
-
 /* The name of the first form field whose value is not valid UTF-8 ("(name)"
  * when a name itself is not), or NULL. A pasted import file ("csv") is
  * exempt: the import reads such a file as Windows-1252. */
@@ -458,7 +447,7 @@ int b8_admin_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-0504: %s is not an administrator", r->user);
         return refuse(a, HTTP_FORBIDDEN, "this login does not have the administrator role");
     }
-    if (!(a->csrf = csrf_token(a))) {
+    if (!(a->csrf = b8_csrf_token(a->ctx->db, a->r->pool, a->user->login))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (foreign_origin(a)) {

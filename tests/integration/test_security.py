@@ -1,4 +1,4 @@
-"""Safe by default (issue 14, API.md "Second round"): the webhook is closed
+"""Safe by default (API.md "Second round"): the webhook is closed
 until its secret is configured, files are not readable by other users, the
 8x8 and OpenAI base URLs cannot be pointed elsewhere through the API, TRACE
 is off."""
