@@ -641,16 +641,18 @@ apr_status_t b8_settings_cache_get(b8_settings_cache *c, b8_db *db, apr_pool_t *
     const char *version = NULL;
     cached *fresh;
     apr_status_t rv;
+    int same_gen;
 
     cache_lock(c);
-    if (c->current && c->gen == gen && now - c->checked_at < B8_SETTINGS_RECHECK) {
+    same_gen = c->current && c->gen == gen;
+    if (same_gen && now - c->checked_at < B8_SETTINGS_RECHECK) {
         *out = cached_take_locked(c->current, p);
         cache_unlock(c);
         return APR_SUCCESS;
     }
     cache_unlock(c);
     /* Another server may have saved: one cheap read of the version row. */
-    if (c->gen == gen
+    if (same_gen
         && (rv = b8_runtime_get(db, p, B8_SETTINGS_VERSION_KEY, &version, NULL)) == APR_SUCCESS) {
         cache_lock(c);
         if (c->current && c->gen == gen

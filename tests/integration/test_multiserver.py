@@ -215,6 +215,8 @@ def test_same_inbound_on_both_servers_one_reply_one_lead_one_claim_winner(
     a, b = start_pair(make_server, AI_DIRECTIVES)
     assert a.client.patch("/blu8x8/api/settings",
                           json={"ai_respond": True, "da_vinci": True}).status == 200
+    # Saved on a: b's children obey it within a second (they cache settings).
+    time.sleep(1.0)
     for login, phone in (("alice", "09171110001"), ("bob", "09171110002"),
                          ("carol", "09171110003")):
         r = b.client.post("/blu8x8/api/users", json={"login": login, "name": login.title(),
