@@ -513,6 +513,12 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
             return b8_fail_db(err, ctx->db);
         }
     }
+    /* New settings (a key, a sub-account, a region) are the fix for an
+     * account refusal: the SMS lane tries again. */
+    if (keys->nelts > 0 && b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
+        b8_db_rollback(ctx->db);
+        return b8_fail_db(err, ctx->db);
+    }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
