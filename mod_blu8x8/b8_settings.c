@@ -587,6 +587,18 @@ static apr_status_t cached_release(void *data)
     return APR_SUCCESS;
 }
 
+/* With the cache's pool: its own reference to the current snapshot goes. */
+static apr_status_t cache_cleanup(void *data)
+{
+    b8_settings_cache *c = data;
+
+    cache_lock(c);
+    cached_release_locked(c->current);
+    c->current = NULL;
+    cache_unlock(c);
+    return APR_SUCCESS;
+}
+
 apr_status_t b8_settings_cache_create(apr_pool_t *p, const apr_hash_t *config,
                                       volatile apr_uint32_t *local_gen,
                                       b8_settings_cache **out)
@@ -603,6 +615,8 @@ apr_status_t b8_settings_cache_create(apr_pool_t *p, const apr_hash_t *config,
         }
     }
 #endif
+    /* Registered after the mutex: runs before the mutex is destroyed. */
+    apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
     *out = c;
     return APR_SUCCESS;
 }
