@@ -337,8 +337,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
         "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
     /* Forward only, checked again here so that concurrent receipts on
-     * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
-     * states that can still move (final states rank 99); the last argument
+     * PostgreSQL cannot move a row back: the ranks of b8_states.h for the
+     * states that can still move (final states rank 99; test_states.c checks
+     * this text and every state list here against that table); the last argument
      * is the new state's rank. The UMID is set apart (SET_UMID), only when
      * missing: naming it here would rewrite its index entry every time. */
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
@@ -351,8 +352,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * then SMS) starts that channel's progress from its own state, even
      * after a final failure on the first one; only a delivery or read on
      * the first channel stays unless the new state ranks as high (the
-     * ranks of b8_receipts.c). The old channel guards against a concurrent
-     * switch. */
+     * ranks of b8_states.h, checked by test_states.c). The old channel
+     * guards against a concurrent switch. */
     [B8_SQL_RECEIPT_MESSAGE_SWITCH] = {
         "UPDATE messages SET state = %s, channel = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
