@@ -35,7 +35,10 @@ typedef struct {
     const char *help;
 } b8_setting_def;
 
-extern const b8_setting_def b8_settings_table[];
+/* The number of rows of b8_settings_table (a compile-time constant: the glue
+ * sizes httpd's directive table with it; b8_settings.c checks it). */
+#define B8_SETTINGS_N 21
+extern const b8_setting_def b8_settings_table[];   /* unsized: see b8_settings.c */
 extern const int b8_settings_count;
 extern const char *const b8_openai_models[];
 
