@@ -81,8 +81,8 @@ const b8_setting_def b8_settings_table[] = {
 };
 const int b8_settings_count = (int)(sizeof(b8_settings_table) / sizeof(b8_settings_table[0]));
 /* Counted from the rows: a sized declaration would zero-fill a missing row. */
-_Static_assert(sizeof(b8_settings_table) / sizeof(b8_settings_table[0]) == B8_SETTINGS_N,
-               "B8_SETTINGS_N (b8_settings.h) must be the number of settings");
+_Static_assert(sizeof(b8_settings_table) / sizeof(b8_settings_table[0]) == B8_SET__COUNT,
+               "B8_SET__COUNT (b8_settings.h) must be the number of settings");
 
 const b8_setting_def *b8_setting_find(const char *key)
 {

@@ -37,7 +37,7 @@ typedef struct {
 
 /* The number of rows of b8_settings_table (a compile-time constant: the glue
  * sizes httpd's directive table with it; b8_settings.c checks it). */
-#define B8_SETTINGS_N 21
+#define B8_SET__COUNT 21
 extern const b8_setting_def b8_settings_table[];   /* unsized: see b8_settings.c */
 extern const int b8_settings_count;
 extern const char *const b8_openai_models[];

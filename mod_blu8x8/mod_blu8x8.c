@@ -191,7 +191,7 @@ static const command_rec fixed_cmds[] = {
  * page can never disagree. httpd reads the command table when it adds the
  * module, so it is filled when the shared object is loaded. Sized from both
  * tables (plus the terminating entry): a new setting can never overflow it. */
-static command_rec blu8x8_cmds[N_FIXED_CMDS + B8_SETTINGS_N + 1];
+static command_rec blu8x8_cmds[N_FIXED_CMDS + B8_SET__COUNT + 1];
 
 __attribute__((constructor)) static void build_cmds(void)
 {
