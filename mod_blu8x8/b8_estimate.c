@@ -20,7 +20,7 @@ static long ceil_long(double x)
 void b8_estimate_pace_default(b8_ctx *ctx, b8_pace *pace)
 {
     memset(pace, 0, sizeof(*pace));
-    pace->interval = b8_setting_number(ctx->config, ctx->dbsettings, "send_interval");
+    pace->interval = b8_setting_number(ctx->settings, B8_SET_SEND_INTERVAL);
     if (pace->interval < 0) {
         pace->interval = 0;
     }
