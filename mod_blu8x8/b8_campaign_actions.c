@@ -307,7 +307,7 @@ static b8_errkind each_row_in_chunks(b8_ctx *ctx, b8_sql_id sql, const char **ar
             kind = b8_fail_db(err, ctx->db);
             break;
         }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        after = apr_pstrdup(ctx->pool, b8_rows_id(rows, rows->nrows - 1));
     }
     apr_pool_destroy(chunk);
     return kind;
@@ -324,8 +324,10 @@ static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, in
 {
     const copy_baton *b = baton;
     const char *cmid = b8_uuid4(p);
-    const char *args[] = { b->copy, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                           B8_CELL(rows, r, 3), B8_CELL(rows, r, 4), cmid, b->now, b->now };
+    const char *args[] = { b->copy, B8_GET(rows, r, COPY_SOURCE, contact_id),
+                           B8_GET(rows, r, COPY_SOURCE, phone),
+                           B8_GET(rows, r, COPY_SOURCE, phone_key),
+                           B8_GET(rows, r, COPY_SOURCE, name), cmid, b->now, b->now };
 
     if (!cmid) {
         return APR_EGENERAL;
@@ -376,7 +378,7 @@ static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r
 {
     requeue_baton *b = baton;
     const char *cmid = b8_uuid4(p);
-    const char *args[] = { cmid, b->now, B8_CELL(rows, r, 0), b->s1, b->s2 };
+    const char *args[] = { cmid, b->now, B8_GET(rows, r, ROW_ID, id), b->s1, b->s2 };
     int n = 0;
     apr_status_t rv;
 
@@ -599,9 +601,9 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
         cJSON_AddNumberToObject(counts, recipient_states[i], 0);
     }
     for (int r = 0; r < rows->nrows; r++) {
-        const char *state = B8_CELL(rows, r, 0);
+        const char *state = B8_GET(rows, r, STATE_COUNT, state);
         long n = 0;
-        b8_parse_long(B8_CELL(rows, r, 1), &n);
+        b8_parse_long(B8_GET(rows, r, STATE_COUNT, n), &n);
         total += n;
         if (!state_in(state, recipient_states)) {
             continue;
@@ -626,13 +628,13 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
     list = cJSON_AddArrayToObject(*out, "failures");
     for (int r = 0; r < fails->nrows; r++) {
         cJSON *f = cJSON_CreateObject();
-        b8_json_add_int(f, "id", B8_CELL(fails, r, 0));
-        b8_json_add_str(f, "phone", B8_CELL(fails, r, 1));
-        b8_json_add_str(f, "name", B8_CELL(fails, r, 2));
-        b8_json_add_str(f, "state", B8_CELL(fails, r, 3));
-        b8_json_add_str(f, "error_code", B8_CELL(fails, r, 4));
-        b8_json_add_str(f, "error_message", B8_CELL(fails, r, 5));
-        b8_json_add_str(f, "updated_at", B8_CELL(fails, r, 6));
+        b8_json_add_int(f, "id", B8_GET(fails, r, FAILURE, id));
+        b8_json_add_str(f, "phone", B8_GET(fails, r, FAILURE, phone));
+        b8_json_add_str(f, "name", B8_GET(fails, r, FAILURE, name));
+        b8_json_add_str(f, "state", B8_GET(fails, r, FAILURE, state));
+        b8_json_add_str(f, "error_code", B8_GET(fails, r, FAILURE, error_code));
+        b8_json_add_str(f, "error_message", B8_GET(fails, r, FAILURE, error_message));
+        b8_json_add_str(f, "updated_at", B8_GET(fails, r, FAILURE, updated_at));
         cJSON_AddItemToArray(list, f);
     }
     return B8_OK;

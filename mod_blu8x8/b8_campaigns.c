@@ -44,16 +44,13 @@ static int in_list(const char *const *list, const char *s)
 
 /* ------------------------------------------------------------ the object */
 
+/* Every column of the statement's list fills the field of the same name. */
 static b8_campaign *campaign_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     b8_campaign *c = apr_pcalloc(p, sizeof(*c));
-    const char **f[] = { &c->id, &c->name, &c->type, &c->body, &c->url, &c->fallback_text,
-                         &c->thumbnail_url, &c->file_size, &c->duration, &c->button_caption,
-                         &c->button_url, &c->state, &c->send_at, &c->queued_at, &c->created_at,
-                         &c->updated_at, &c->started_at, &c->done_at };
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-        *f[i] = B8_CELL(rows, r, (int)i);
-    }
+#define B8_CAMPAIGN_FIELD(shape, col) c->col = B8_GET(rows, r, shape, col);
+    B8_COLS_CAMPAIGN(B8_CAMPAIGN_FIELD, CAMPAIGN)
+#undef B8_CAMPAIGN_FIELD
     return c;
 }
 
@@ -137,7 +134,7 @@ static apr_status_t load_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON 
     }
     *out = counts_new();
     for (int i = 0; i < rows->nrows; i++) {
-        counts_add(*out, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1));
+        counts_add(*out, B8_GET(rows, i, STATE_COUNT, state), B8_GET(rows, i, STATE_COUNT, n));
     }
     return APR_SUCCESS;
 }
@@ -191,8 +188,9 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
         b8_campaign *c = campaign_from_row(p, rows, i);
         cJSON *cc = counts_new();
         for (int k = 0; k < counts->nrows; k++) {
-            if (strcmp(B8_CELL(counts, k, 0), c->id) == 0) {
-                counts_add(cc, B8_CELL(counts, k, 1), B8_CELL(counts, k, 2));
+            if (strcmp(B8_GET(counts, k, CAMPAIGN_COUNT, campaign_id), c->id) == 0) {
+                counts_add(cc, B8_GET(counts, k, CAMPAIGN_COUNT, state),
+                           B8_GET(counts, k, CAMPAIGN_COUNT, n));
             }
         }
         cJSON_AddItemToArray(items, b8_campaign_json(c, cc));
@@ -556,8 +554,8 @@ b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err 
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
     if (rows->nrows) {
-        name = B8_CELL(rows, 0, 0) ? B8_CELL(rows, 0, 0) : "";
-        phone = B8_CELL(rows, 0, 1);
+        name = B8_GET_OR(rows, 0, FIRST_RECIPIENT, name, "");
+        phone = B8_GET(rows, 0, FIRST_RECIPIENT, phone);
         example = 0;
     }
     *out = cJSON_CreateObject();
@@ -691,13 +689,13 @@ static apr_status_t adder_phone(adder *a, const char *e164, const char *name)
         return rv;
     }
     if (rows->nrows) {
-        if (B8_CELL(rows, 0, 3) && strcmp(B8_CELL(rows, 0, 3), "1") == 0) {
+        if (B8_GET_IS(rows, 0, CONTACT, opted_out, "1")) {
             a->rep.opted_out++;
             return APR_SUCCESS;
         }
-        contact_id = B8_CELL(rows, 0, 0);
+        contact_id = B8_GET(rows, 0, CONTACT, id);
         if (!name || !*name) {
-            name = B8_CELL(rows, 0, 1);
+            name = B8_GET(rows, 0, CONTACT, name);
         }
     }
     return adder_insert(a, e164, name, contact_id);
@@ -706,11 +704,12 @@ static apr_status_t adder_phone(adder *a, const char *e164, const char *name)
 /* A contact row (id, name, phone, phone_key, opted_out). */
 static apr_status_t adder_contact(adder *a, const b8_rows *rows, int r)
 {
-    if (B8_CELL(rows, r, 4) && strcmp(B8_CELL(rows, r, 4), "1") == 0) {
+    if (B8_GET_IS(rows, r, TAG_CONTACT, opted_out, "1")) {
         a->rep.opted_out++;
         return APR_SUCCESS;
     }
-    return adder_insert(a, B8_CELL(rows, r, 2), B8_CELL(rows, r, 1), B8_CELL(rows, r, 0));
+    return adder_insert(a, B8_GET(rows, r, TAG_CONTACT, phone), B8_GET(rows, r, TAG_CONTACT, name),
+                        B8_GET(rows, r, TAG_CONTACT, id));
 }
 
 static b8_errkind adder_start(adder *a, b8_ctx *ctx, const char *campaign_id, b8_err *err)
@@ -819,11 +818,12 @@ static apr_status_t add_contacts(adder *a, const cJSON *list, b8_err *err)
             b8_report_invalid(&a->rep, 0, entry_text(a->cp, v), "no such contact");
             continue;
         }
-        if (B8_CELL(rows, 0, 3) && strcmp(B8_CELL(rows, 0, 3), "1") == 0) {
+        if (B8_GET_IS(rows, 0, CONTACT, opted_out, "1")) {
             a->rep.opted_out++;
             continue;
         }
-        if ((rv = adder_insert(a, B8_CELL(rows, 0, 2), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 0)))
+        if ((rv = adder_insert(a, B8_GET(rows, 0, CONTACT, phone), B8_GET(rows, 0, CONTACT, name),
+                               B8_GET(rows, 0, CONTACT, id)))
             != APR_SUCCESS) {
             return rv;
         }
@@ -1068,16 +1068,16 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
 static cJSON *recipient_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 2));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "state", B8_CELL(rows, r, 6));
-    b8_json_add_str(o, "error_code", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "error_message", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 9));
+    b8_json_add_int(o, "id", B8_GET(rows, r, RECIPIENT, id));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, RECIPIENT, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, RECIPIENT, name));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, RECIPIENT, contact_id));
+    b8_json_add_str(o, "client_message_id", B8_GET(rows, r, RECIPIENT, client_message_id));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, RECIPIENT, umid));
+    b8_json_add_str(o, "state", B8_GET(rows, r, RECIPIENT, state));
+    b8_json_add_str(o, "error_code", B8_GET(rows, r, RECIPIENT, error_code));
+    b8_json_add_str(o, "error_message", B8_GET(rows, r, RECIPIENT, error_message));
+    b8_json_add_str(o, "updated_at", B8_GET(rows, r, RECIPIENT, updated_at));
     return o;
 }
 
@@ -1158,8 +1158,11 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
                                 void *baton, b8_err *err)
 {
-    static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
-                                          "error_code", "error_message", "updated_at" };
+#define COL(name) { #name, B8_COL_RECIPIENT_EXPORT_##name }
+    static const b8_export_col cols[] = { COL(phone), COL(name), COL(client_message_id),
+                                          COL(umid), COL(state), COL(error_code),
+                                          COL(error_message), COL(updated_at) };
+#undef COL
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };
 
@@ -1169,5 +1172,6 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return b8_export_csv(ctx, header, 8, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
+    return b8_export_csv(ctx, cols, (int)(sizeof(cols) / sizeof(cols[0])), B8_SQL_RECIPIENTS_AFTER,
+                         args, 3, write, baton, err);
 }

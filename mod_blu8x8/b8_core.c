@@ -154,13 +154,20 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg)
 
 #define EXPORT_CHUNK "5000"
 
-b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+b8_errkind b8_export_csv(b8_ctx *ctx, const b8_export_col *cols, int ncols, b8_sql_id sql,
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err)
 {
-    const char *line = b8_csv_header(ctx->pool, ncols, header), *after = "0";
+    const char **fields = apr_palloc(ctx->pool, sizeof(*fields) * (apr_size_t)ncols);
+    const char *line, *after = "0";
     b8_errkind kind = B8_OK;
+    b8_shape shape = b8_sql_shape(sql);
     apr_pool_t *cp;
+
+    for (int c = 0; c < ncols; c++) {
+        fields[c] = cols[c].header;
+    }
+    line = b8_csv_header(ctx->pool, ncols, fields);
 
     if (write(baton, line, strlen(line)) != APR_SUCCESS) {
         return b8_fail(err, B8_EINTERNAL, "the export could not be written");
@@ -181,19 +188,22 @@ b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_s
             kind = b8_fail_db(err, ctx->db);
             break;
         }
-        if (rows->ncols < ncols + 1) {
-            kind = b8_fail(err, B8_EINTERNAL, "the export's statement lacks columns");
-            break;
-        }
         if (!rows->nrows) {
             break;
         }
         lines = apr_palloc(cp, sizeof(*lines) * (apr_size_t)rows->nrows);
         for (int r = 0; r < rows->nrows; r++) {
-            lines[r] = b8_csv_line(cp, ncols, &B8_CELL(rows, r, 1));
+            for (int c = 0; c < ncols; c++) {
+                fields[c] = b8_rows_cell(rows, r, shape, cols[c].col);
+            }
+            lines[r] = b8_csv_line(cp, ncols, fields);
             size += strlen(lines[r]);
         }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        if (!(after = b8_rows_id(rows, rows->nrows - 1))) {
+            kind = b8_fail(err, B8_EINTERNAL, "the export's statement has no id column");
+            break;
+        }
+        after = apr_pstrdup(ctx->pool, after);
         /* One buffer per chunk (joining by concatenation would be quadratic). */
         text = o = apr_palloc(cp, size);
         for (int r = 0; r < rows->nrows; r++) {

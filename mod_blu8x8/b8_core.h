@@ -70,11 +70,13 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg);
 
 /* CSV downloads, streamed: write gets the text in pieces. */
 typedef apr_status_t b8_write_fn(void *baton, const char *data, apr_size_t len);
-/* The header line, then the rows of sql in chunks after the last id seen,
- * until it answers none. The statement's last two placeholders are that id
- * and the chunk size (args has room for them: nargs counts them); its first
- * column is the id, the next ncols are the fields (any further are unused). */
-b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+/* A CSV column: its header and the statement's column (B8_COL_<SHAPE>_x). */
+typedef struct { const char *header; int col; } b8_export_col;
+/* The header line, then the rows of sql in chunks after the last id seen
+ * (its column "id"), until it answers none. The statement's last two
+ * placeholders are that id and the chunk size (args has room for them:
+ * nargs counts them). */
+b8_errkind b8_export_csv(b8_ctx *ctx, const b8_export_col *cols, int ncols, b8_sql_id sql,
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err);
 

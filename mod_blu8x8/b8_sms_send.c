@@ -284,8 +284,9 @@ static apr_status_t add_phones(composer *c, const apr_array_header_t *list)
                 return rv;
             }
         }
-        rv = rows->nrows ? add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), e164,
-                                       B8_CELL(rows, 0, 3))
+        rv = rows->nrows ? add_contact(c, B8_GET(rows, 0, CONTACT, id),
+                                       B8_GET(rows, 0, CONTACT, name), e164,
+                                       B8_GET(rows, 0, CONTACT, opted_out))
                          : (seen_before(c, e164) ? chunk_step(c) : insert(c, e164, NULL, NULL));
         if (rv != APR_SUCCESS) {
             return rv;
@@ -319,8 +320,9 @@ static apr_status_t add_contacts(composer *c, const cJSON *list)
             report_invalid(c, entry_text(c->cp, v), "no such contact");
             continue;
         }
-        if ((rv = add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 2),
-                              B8_CELL(rows, 0, 3))) != APR_SUCCESS) {
+        if ((rv = add_contact(c, B8_GET(rows, 0, CONTACT, id), B8_GET(rows, 0, CONTACT, name),
+                              B8_GET(rows, 0, CONTACT, phone),
+                              B8_GET(rows, 0, CONTACT, opted_out))) != APR_SUCCESS) {
             return rv;
         }
     }
@@ -330,8 +332,9 @@ static apr_status_t add_contacts(composer *c, const cJSON *list)
 /* One contact of a tag (b8_tag_each_contact): id, name, phone, phone_key, opted_out. */
 static apr_status_t add_tag_contact(void *baton, const b8_rows *rows, int i)
 {
-    return add_contact(baton, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
-                       B8_CELL(rows, i, 4));
+    return add_contact(baton, B8_GET(rows, i, TAG_CONTACT, id), B8_GET(rows, i, TAG_CONTACT, name),
+                       B8_GET(rows, i, TAG_CONTACT, phone),
+                       B8_GET(rows, i, TAG_CONTACT, opted_out));
 }
 
 static apr_status_t add_tag(composer *c, const char *tag_id)
@@ -530,23 +533,23 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
 static cJSON *sms_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "sender", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "text", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "encoding", B8_CELL(rows, r, 6));
-    b8_json_add_int(o, "parts", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "state", B8_CELL(rows, r, 9));
-    b8_json_add_str(o, "error_code", B8_CELL(rows, r, 10));
-    b8_json_add_str(o, "error_message", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "price", B8_CELL(rows, r, 12));
-    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 13));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 15));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 16));
+    b8_json_add_int(o, "id", B8_GET(rows, r, SMS, id));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, SMS, created_at));
+    b8_json_add_str(o, "sender", B8_GET(rows, r, SMS, sender));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, SMS, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, SMS, name));
+    b8_json_add_str(o, "text", B8_GET(rows, r, SMS, body));
+    b8_json_add_str(o, "encoding", B8_GET(rows, r, SMS, encoding));
+    b8_json_add_int(o, "parts", B8_GET(rows, r, SMS, parts));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, SMS, umid));
+    b8_json_add_str(o, "state", B8_GET(rows, r, SMS, state));
+    b8_json_add_str(o, "error_code", B8_GET(rows, r, SMS, error_code));
+    b8_json_add_str(o, "error_message", B8_GET(rows, r, SMS, error_message));
+    b8_json_add_str(o, "price", B8_GET(rows, r, SMS, price));
+    b8_json_add_int(o, "batch_id", B8_GET(rows, r, SMS, sms_batch_id));
+    b8_json_add_str(o, "client_message_id", B8_GET(rows, r, SMS, client_message_id));
+    b8_json_add_str(o, "updated_at", B8_GET(rows, r, SMS, updated_at));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, SMS, contact_id));
     return o;
 }
 
@@ -599,24 +602,24 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
     /* id, sender, body, state, total, created_by, created_at, updated_at,
      * started_at, done_at, next_at, last_error */
     o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(b, 0, 0));
-    b8_json_add_str(o, "sender", B8_CELL(b, 0, 1));
-    b8_json_add_str(o, "text", B8_CELL(b, 0, 2));
-    b8_json_add_str(o, "state", B8_CELL(b, 0, 3));
-    b8_json_add_int(o, "total", B8_CELL(b, 0, 4));
-    b8_json_add_str(o, "created_by", B8_CELL(b, 0, 5));
-    b8_json_add_str(o, "created_at", B8_CELL(b, 0, 6));
-    b8_json_add_str(o, "started_at", B8_CELL(b, 0, 8));
-    b8_json_add_str(o, "done_at", B8_CELL(b, 0, 9));
-    b8_json_add_str(o, "retry_at", B8_CELL(b, 0, 10));
-    b8_json_add_str(o, "last_error", B8_CELL(b, 0, 11));
+    b8_json_add_int(o, "id", B8_GET(b, 0, SMS_BATCH, id));
+    b8_json_add_str(o, "sender", B8_GET(b, 0, SMS_BATCH, sender));
+    b8_json_add_str(o, "text", B8_GET(b, 0, SMS_BATCH, body));
+    b8_json_add_str(o, "state", B8_GET(b, 0, SMS_BATCH, state));
+    b8_json_add_int(o, "total", B8_GET(b, 0, SMS_BATCH, total));
+    b8_json_add_str(o, "created_by", B8_GET(b, 0, SMS_BATCH, created_by));
+    b8_json_add_str(o, "created_at", B8_GET(b, 0, SMS_BATCH, created_at));
+    b8_json_add_str(o, "started_at", B8_GET(b, 0, SMS_BATCH, started_at));
+    b8_json_add_str(o, "done_at", B8_GET(b, 0, SMS_BATCH, done_at));
+    b8_json_add_str(o, "retry_at", B8_GET(b, 0, SMS_BATCH, next_at));
+    b8_json_add_str(o, "last_error", B8_GET(b, 0, SMS_BATCH, last_error));
     c = cJSON_AddObjectToObject(o, "counts");
     for (int i = 0; b8_recipient_states[i]; i++) {
         cJSON_AddNumberToObject(c, b8_recipient_states[i], 0);
     }
     for (int r = 0; r < counts->nrows; r++) {
-        const char *state = B8_CELL(counts, r, 0);
-        double n = atof(B8_CELL(counts, r, 1));
+        const char *state = B8_GET(counts, r, SMS_BATCH_COUNT, state);
+        double n = atof(B8_GET(counts, r, SMS_BATCH_COUNT, n));
         if (cJSON_GetObjectItemCaseSensitive(c, state)) {
             cJSON_ReplaceItemInObjectCaseSensitive(c, state, cJSON_CreateNumber(n));
         }
@@ -624,7 +627,7 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
             cJSON_AddNumberToObject(c, state, n);
         }
         total += n;
-        with_umid += atof(B8_CELL(counts, r, 2));
+        with_umid += atof(B8_GET(counts, r, SMS_BATCH_COUNT, with_umid));
     }
     cJSON_AddNumberToObject(c, "total", total);
     cJSON_AddNumberToObject(o, "with_umid", with_umid);
@@ -637,9 +640,12 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
 b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
                          void *baton, b8_err *err)
 {
-    static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
-                                          "encoding", "parts", "umid", "state", "error_code",
-                                          "error_message" };
+#define COL(name) { #name, B8_COL_SMS_##name }
+    static const b8_export_col cols[] = { COL(created_at), COL(sender), COL(phone), COL(name),
+                                          { "text", B8_COL_SMS_body }, COL(encoding), COL(parts),
+                                          COL(umid), COL(state), COL(error_code),
+                                          COL(error_message) };
+#undef COL
     const char *args[6];
 
     if (filters(ctx, &sender, &state, err) != B8_OK) {
@@ -647,5 +653,6 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
     }
     args[0] = args[1] = sender;
     args[2] = args[3] = state;
-    return b8_export_csv(ctx, header, 11, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+    return b8_export_csv(ctx, cols, (int)(sizeof(cols) / sizeof(cols[0])), B8_SQL_SMS_EXPORT_AFTER,
+                         args, 6, write, baton, err);
 }

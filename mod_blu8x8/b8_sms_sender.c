@@ -234,11 +234,12 @@ static apr_status_t write_batch(job *j, const void *data)
 
 static void load_batch(job *j, const b8_rows *b)
 {
-    j->batch = B8_CELL(b, 0, 0);
-    j->sender = B8_CELL(b, 0, 1);
-    j->tries.tries = B8_CELL(b, 0, 4) ? atoi(B8_CELL(b, 0, 4)) : 0;
-    j->tries.rate_limited = B8_CELL(b, 0, 5) ? atoi(B8_CELL(b, 0, 5)) : 0;
-    j->total = B8_CELL(b, 0, 6) ? atol(B8_CELL(b, 0, 6)) : 0;
+    j->batch = B8_GET(b, 0, SMS_NEXT, id);
+    j->sender = B8_GET(b, 0, SMS_NEXT, sender);
+    j->tries.tries = B8_GET(b, 0, SMS_NEXT, tries) ? atoi(B8_GET(b, 0, SMS_NEXT, tries)) : 0;
+    j->tries.rate_limited = B8_GET(b, 0, SMS_NEXT, rate_limited)
+        ? atoi(B8_GET(b, 0, SMS_NEXT, rate_limited)) : 0;
+    j->total = B8_GET(b, 0, SMS_NEXT, total) ? atol(B8_GET(b, 0, SMS_NEXT, total)) : 0;
 }
 
 /* No pending row left: the send is done (rows a failed record left
@@ -281,18 +282,18 @@ static int claim(job *j, int want, int *skipped)
     j->msgs = apr_palloc(j->p, sizeof(b8_sms_out) * (apr_size_t)(rows->nrows + 1));
     /* id, phone, body, client_message_id, opted_out now */
     for (int r = 0; r < rows->nrows; r++) {
-        if (strcmp(B8_CELL(rows, r, 4), "0") != 0) {
-            const char *sk[] = { "opted out", now, B8_CELL(rows, r, 0) };
+        if (strcmp(B8_GET(rows, r, SMS_CLAIMABLE, opted_out), "0") != 0) {
+            const char *sk[] = { "opted out", now, B8_GET(rows, r, SMS_CLAIMABLE, id) };
             if (b8_db_exec(j->db, j->p, B8_SQL_SMS_SKIP, sk, NULL) != APR_SUCCESS) {
                 goto failed;
             }
             (*skipped)++;
             continue;
         }
-        j->ids[n] = B8_CELL(rows, r, 0);
-        j->msgs[n].phone = B8_CELL(rows, r, 1);
-        j->msgs[n].text = B8_CELL(rows, r, 2);
-        j->msgs[n].client_message_id = B8_CELL(rows, r, 3);
+        j->ids[n] = B8_GET(rows, r, SMS_CLAIMABLE, id);
+        j->msgs[n].phone = B8_GET(rows, r, SMS_CLAIMABLE, phone);
+        j->msgs[n].text = B8_GET(rows, r, SMS_CLAIMABLE, body);
+        j->msgs[n].client_message_id = B8_GET(rows, r, SMS_CLAIMABLE, client_message_id);
         n++;
     }
     j->n = n;
@@ -464,7 +465,8 @@ int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *
     }
     load_batch(&j, b);
     /* A 429 or a backoff holds every send: 8x8's limit is the account's. */
-    if (B8_CELL(b, 0, 3) && b8_time_parse(B8_CELL(b, 0, 3), &due) && due > apr_time_now()) {
+    if (B8_GET(b, 0, SMS_NEXT, next_at) && b8_time_parse(B8_GET(b, 0, SMS_NEXT, next_at), &due)
+        && due > apr_time_now()) {
         *next_at = due;
         return 0;
     }
