@@ -49,13 +49,13 @@ int b8_bool_value(const cJSON *v)
 static contact *contact_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     contact *c = apr_pcalloc(p, sizeof(*c));
-    c->id = B8_CELL(rows, r, 0);
-    c->name = B8_CELL(rows, r, 1) ? B8_CELL(rows, r, 1) : "";
-    c->phone = B8_CELL(rows, r, 2);
-    c->opted_out = B8_CELL(rows, r, 3) && strcmp(B8_CELL(rows, r, 3), "1") == 0;
-    c->opted_out_at = B8_CELL(rows, r, 4);
-    c->created_at = B8_CELL(rows, r, 5);
-    c->updated_at = B8_CELL(rows, r, 6);
+    c->id = B8_GET(rows, r, CONTACT, id);
+    c->name = B8_GET_OR(rows, r, CONTACT, name, "");
+    c->phone = B8_GET(rows, r, CONTACT, phone);
+    c->opted_out = B8_GET_IS(rows, r, CONTACT, opted_out, "1");
+    c->opted_out_at = B8_GET(rows, r, CONTACT, opted_out_at);
+    c->created_at = B8_GET(rows, r, CONTACT, created_at);
+    c->updated_at = B8_GET(rows, r, CONTACT, updated_at);
     return c;
 }
 
@@ -140,11 +140,11 @@ b8_errkind b8_contacts_list(b8_ctx *ctx, const char *q, const char *tag, const c
     }
     items = cJSON_CreateArray();
     for (int i = 0; i < rows->nrows; i++) {
-        const char *tag_name = B8_CELL(rows, i, 7);
-        if (!cur_id || strcmp(cur_id, B8_CELL(rows, i, 0)) != 0) {
+        const char *tag_name = B8_GET(rows, i, CONTACT_TAGGED, tag);
+        if (!cur_id || strcmp(cur_id, B8_GET(rows, i, CONTACT_TAGGED, id)) != 0) {
             cur_tags = cJSON_CreateArray();
             cur = contact_json(contact_from_row(p, rows, i), cur_tags);
-            cur_id = B8_CELL(rows, i, 0);
+            cur_id = B8_GET(rows, i, CONTACT_TAGGED, id);
             cJSON_AddItemToArray(items, cur);
         }
         if (tag_name) {
@@ -189,7 +189,7 @@ b8_errkind b8_contact_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     }
     tags = cJSON_CreateArray();
     for (int i = 0; i < rows->nrows; i++) {
-        cJSON_AddItemToArray(tags, cJSON_CreateString(B8_CELL(rows, i, 0)));
+        cJSON_AddItemToArray(tags, cJSON_CreateString(B8_GET(rows, i, TAG_NAME, name)));
     }
     *out = contact_json(c, tags);
     return B8_OK;
@@ -488,7 +488,7 @@ static apr_status_t import_tags(contact_import *im, apr_pool_t *p, const char *c
         const char *name = APR_ARRAY_IDX(tags, i, const char *), *tag_id = NULL;
         int known = 0;
         for (int k = 0; have && k < have->nrows && !known; k++) {
-            known = strcasecmp(B8_CELL(have, k, 0), name) == 0;
+            known = strcasecmp(B8_GET(have, k, TAG_NAME, name), name) == 0;
         }
         if (known) {
             continue;

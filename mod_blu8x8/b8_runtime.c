@@ -20,8 +20,9 @@ apr_status_t b8_settings_load(b8_db *db, apr_pool_t *p, apr_hash_t **out)
         return rv;
     }
     for (int i = 0; i < rows->nrows; i++) {
-        if (B8_CELL(rows, i, 0) && B8_CELL(rows, i, 1)) {
-            apr_hash_set(h, B8_CELL(rows, i, 0), APR_HASH_KEY_STRING, B8_CELL(rows, i, 1));
+        if (B8_GET(rows, i, SETTING, key) && B8_GET(rows, i, SETTING, value)) {
+            apr_hash_set(h, B8_GET(rows, i, SETTING, key), APR_HASH_KEY_STRING,
+                         B8_GET(rows, i, SETTING, value));
         }
     }
     *out = h;
@@ -184,9 +185,9 @@ apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
     apr_status_t rv = b8_db_select(db, p, B8_SQL_RUNTIME_GET, args, &rows);
 
     if (rv == APR_SUCCESS) {
-        *value = rows->nrows ? B8_CELL(rows, 0, 0) : NULL;
+        *value = rows->nrows ? B8_GET(rows, 0, RUNTIME, value) : NULL;
         if (updated_at) {
-            *updated_at = rows->nrows ? B8_CELL(rows, 0, 1) : NULL;
+            *updated_at = rows->nrows ? B8_GET(rows, 0, RUNTIME, updated_at) : NULL;
         }
     }
     return rv;
@@ -292,8 +293,8 @@ static cJSON *count_by(b8_ctx *ctx, b8_sql_id q, const char *const *keys)
     }
     if (b8_db_select(ctx->db, ctx->pool, q, NULL, &rows) == APR_SUCCESS) {
         for (int i = 0; i < rows->nrows; i++) {
-            const char *k = B8_CELL(rows, i, 0);
-            long n = B8_CELL(rows, i, 1) ? atol(B8_CELL(rows, i, 1)) : 0;
+            const char *k = B8_GET(rows, i, STATE_COUNT, state);
+            long n = B8_GET(rows, i, STATE_COUNT, n) ? atol(B8_GET(rows, i, STATE_COUNT, n)) : 0;
             cJSON *item = k ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
             if (item) {
                 cJSON_SetNumberValue(item, (double)n);
@@ -327,8 +328,10 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
     cJSON_AddNumberToObject(o, "sms_24h", single_count(ctx, B8_SQL_DASH_SMS_SINCE, since));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_CONTACTS, NULL, &rows) == APR_SUCCESS
         && rows->nrows == 1) {
-        cJSON_AddNumberToObject(o, "contacts", B8_CELL(rows, 0, 0) ? atof(B8_CELL(rows, 0, 0)) : 0);
-        cJSON_AddNumberToObject(o, "opted_out", B8_CELL(rows, 0, 1) ? atof(B8_CELL(rows, 0, 1)) : 0);
+        cJSON_AddNumberToObject(o, "contacts", B8_GET(rows, 0, DASH_CONTACTS, contacts)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, contacts)) : 0);
+        cJSON_AddNumberToObject(o, "opted_out", B8_GET(rows, 0, DASH_CONTACTS, opted_out)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, opted_out)) : 0);
     }
     return o;
 }

@@ -33,10 +33,10 @@ const char *b8_tag_name_invalid(apr_pool_t *p, const char *raw, const char **nam
 static cJSON *tag_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 1));
-    b8_json_add_int(o, "contacts", B8_CELL(rows, r, 2) ? B8_CELL(rows, r, 2) : "0");
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 3));
+    b8_json_add_int(o, "id", B8_GET(rows, r, TAG, id));
+    b8_json_add_str(o, "name", B8_GET(rows, r, TAG, name));
+    b8_json_add_int(o, "contacts", B8_GET_OR(rows, r, TAG, contacts, "0"));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, TAG, created_at));
     return o;
 }
 
@@ -197,7 +197,7 @@ apr_status_t b8_tag_each_contact(b8_db *db, apr_pool_t *parent, const char *tag_
         if (rv != APR_SUCCESS || !rows->nrows) {
             break;
         }
-        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
+        apr_cpystrn(after, b8_rows_id(rows, rows->nrows - 1), sizeof(after));
         for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
             rv = fn(baton, rows, i);
         }

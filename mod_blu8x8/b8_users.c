@@ -9,13 +9,13 @@
 static b8_user *user_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     b8_user *u = apr_pcalloc(p, sizeof(*u));
-    u->id = B8_CELL(rows, r, 0);
-    u->login = B8_CELL(rows, r, 1);
-    u->name = B8_CELL(rows, r, 2);
-    u->phone = B8_CELL(rows, r, 3);
-    u->is_admin = B8_CELL(rows, r, 4) && strcmp(B8_CELL(rows, r, 4), "1") == 0;
-    u->is_agent = B8_CELL(rows, r, 5) && strcmp(B8_CELL(rows, r, 5), "1") == 0;
-    u->created_at = B8_CELL(rows, r, 6);
+    u->id = B8_GET(rows, r, USER, id);
+    u->login = B8_GET(rows, r, USER, login);
+    u->name = B8_GET(rows, r, USER, name);
+    u->phone = B8_GET(rows, r, USER, phone);
+    u->is_admin = B8_GET_IS(rows, r, USER, is_admin, "1");
+    u->is_agent = B8_GET_IS(rows, r, USER, is_agent, "1");
+    u->created_at = B8_GET(rows, r, USER, created_at);
     return u;
 }
 
