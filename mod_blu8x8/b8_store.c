@@ -359,6 +359,8 @@ static const char *cell(b8_db *db, apr_pool_t *p, apr_dbd_row_t *row, int c)
     return apr_pstrdup(p, v);
 }
 
+#define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
+
 /* The rows' own shape, or one whose column at that place has the same
  * name (a shape that extends another: CONTACT_TAGGED reads as CONTACT). */
 const char *b8_rows_cell(const b8_rows *rows, int r, b8_shape shape, int col)

@@ -21,7 +21,6 @@ typedef struct {
     b8_sql_id id;           /* the statement that made them */
     const char **cells;
 } b8_rows;
-#define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
 #define B8_GET(rows, r, SHAPE, col) \
     b8_rows_cell((rows), (r), B8_SHAPE_##SHAPE, B8_COL_##SHAPE##_##col)
 /* NULL for SQL NULL, and when the rows are not of that shape or r is out
