@@ -28,6 +28,9 @@ void b8_field_error(b8_err *err, const char *field, const char *message)
     }
     if (!err->fields) {
         err->fields = cJSON_CreateObject();
+        if (err->pool) {
+            b8_json_pool_owned(err->pool, err->fields);
+        }
     }
     if (!cJSON_GetObjectItemCaseSensitive(err->fields, field)) {
         cJSON_AddStringToObject(err->fields, field, message);
@@ -124,6 +127,21 @@ cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json)
         apr_pool_cleanup_register(p, json, json_cleanup, apr_pool_cleanup_null);
     }
     return json;
+}
+
+cJSON *b8_json_object(apr_pool_t *p)
+{
+    return b8_json_pool_owned(p, cJSON_CreateObject());
+}
+
+cJSON *b8_json_array(apr_pool_t *p)
+{
+    return b8_json_pool_owned(p, cJSON_CreateArray());
+}
+
+cJSON *b8_json_parse(apr_pool_t *p, const char *text, apr_size_t len)
+{
+    return b8_json_pool_owned(p, text && len ? cJSON_ParseWithLength(text, len) : NULL);
 }
 
 void b8_paging_parse(b8_paging *pg, const char *page, const char *per_page)

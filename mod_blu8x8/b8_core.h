@@ -21,11 +21,13 @@ typedef enum {
 } b8_errkind;
 
 typedef struct {
+    apr_pool_t *pool;    /* owns fields (the request's): set it when declaring */
     b8_errkind kind;
     const char *message;
-    cJSON *fields;       /* key -> message, for B8_EINVALID */
+    cJSON *fields;       /* key -> message, for B8_EINVALID; pool-owned */
     const char *state;   /* current state, for B8_ESTATE */
 } b8_err;
+#define B8_ERR_INIT(p) { .pool = (p) }
 
 typedef struct {
     apr_pool_t *pool;
@@ -60,8 +62,23 @@ const char *b8_json_id(apr_pool_t *p, const cJSON *v);
 b8_errkind b8_json_ids_check(apr_pool_t *p, const cJSON *in, const char *key, b8_err *err);
 /* Serialises and copies into the pool (cJSON allocates with malloc). */
 const char *b8_json_print(apr_pool_t *p, const cJSON *json);
-/* Frees a cJSON tree when the pool is cleared. */
+/* JSON lifetimes follow APR pools, as mod_md's md_json_t does: a tree
+ * made by b8_json_object/b8_json_array/b8_json_parse, or handed to
+ * b8_json_pool_owned, is freed by a cleanup when the pool is cleared, so
+ * nobody calls cJSON_Delete on it. Every cJSON a core operation answers
+ * (cJSON **out, err->fields) is pool-owned so: the glue parses, calls,
+ * renders, and never frees.
+ * The one rule: only a root is pool-owned. cJSON_AddItemTo* hands the item
+ * to its parent, which frees it too; so a pool-owned tree is never added as
+ * a child (that would free it twice): add it by reference
+ * (cJSON_AddItemReferenceTo*, which the parent does not free) or add
+ * cJSON_Duplicate(tree, 1). Children are built unowned (cJSON_Create*) and
+ * given to their parent. Returns json. */
 cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json);
+cJSON *b8_json_object(apr_pool_t *p);
+cJSON *b8_json_array(apr_pool_t *p);
+/* len bytes of text (not NUL-terminated); NULL when they are not JSON. */
+cJSON *b8_json_parse(apr_pool_t *p, const char *text, apr_size_t len);
 
 /* Paging: page >= 1, 1 <= per_page <= 1000 (default 50). */
 typedef struct { long page, per_page; } b8_paging;

@@ -240,7 +240,7 @@ static b8_ctx *open_ctx(apr_pool_t *p, const char *path)
 static void post(b8_ctx *ctx, const char *body)
 {
     b8_event ev;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(ctx->pool);
     int wake = 0;
     B8_CHECK(parse(ctx->pool, body, &ev) == NULL);
     B8_CHECK_INT(b8_webhook_store(ctx, &ev, &wake, &err), B8_OK);
