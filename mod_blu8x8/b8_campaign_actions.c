@@ -544,7 +544,7 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
     b8_eightx8_send_now(ctx->pool, &conf, msg, &res);
     switch (res.verdict) {
     case B8_SEND_ACCEPTED:
-        *out = cJSON_CreateObject();
+        *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
         b8_json_add_str(*out, "umid", res.umid);
         cJSON_AddStringToObject(*out, "state", res.state ? res.state : "queued");
         cJSON_AddStringToObject(*out, "phone", phone);
@@ -553,16 +553,16 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
                res.umid ? res.umid : "to come");
         return B8_OK;
     case B8_SEND_UNKNOWN:
-        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 did not answer in time; the "
-                                                 "test message may have been sent. %s",
-                                                 res.error_message));
+        *out = b8_json_pool_owned(ctx->pool, upstream_error(&res, apr_psprintf(ctx->pool,
+                   "8x8 did not answer in time; the test message may have been sent. %s",
+                   res.error_message)));
         break;
     case B8_SEND_RETRY:
     case B8_SEND_FAILED:
     default:
-        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 refused the test message: %s",
-                                                 res.error_message ? res.error_message
-                                                                   : "no reason given"));
+        *out = b8_json_pool_owned(ctx->pool, upstream_error(&res, apr_psprintf(ctx->pool,
+                   "8x8 refused the test message: %s",
+                   res.error_message ? res.error_message : "no reason given")));
         break;
     }
     B8_LOG(B8_LOG_NOTICE, 0, "B8-1416: campaign %s: test to %s failed: %s", id, phone,
@@ -590,7 +590,7 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
                != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     b8_json_add_int(*out, "id", c->id);
     cJSON_AddStringToObject(*out, "state", c->state);
     b8_json_add_str(*out, "send_at", c->send_at);

@@ -153,7 +153,7 @@ b8_errkind b8_campaign_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err
     if (load_counts(ctx->db, ctx->pool, id, &counts) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
-    *out = b8_campaign_json(c, counts);
+    *out = b8_json_pool_owned(ctx->pool, b8_campaign_json(c, counts));
     return B8_OK;
 }
 
@@ -195,7 +195,7 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
         }
         cJSON_AddItemToArray(items, b8_campaign_json(c, cc));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -558,7 +558,7 @@ b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err 
         phone = B8_GET(rows, 0, FIRST_RECIPIENT, phone);
         example = 0;
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     b8_json_add_str(*out, "name", name);
     b8_json_add_str(*out, "phone", phone);
     b8_json_add_str(*out, "body", b8_campaign_expand(ctx->pool, c->body ? c->body : "", name,
@@ -647,8 +647,6 @@ static void adder_abort(adder *a)
         b8_db_rollback(a->ctx->db);
         a->open = 0;
     }
-    cJSON_Delete(a->rep.invalid);
-    a->rep.invalid = NULL;
 }
 
 static apr_status_t adder_insert(adder *a, const char *phone, const char *name,
@@ -718,7 +716,7 @@ static b8_errkind adder_start(adder *a, b8_ctx *ctx, const char *campaign_id, b8
     a->ctx = ctx;
     a->campaign_id = campaign_id;
     a->country = b8_ctx_setting(ctx, "default_country");
-    b8_report_init(&a->rep);
+    b8_report_init(&a->rep, ctx->pool);
     apr_pool_create(&a->cp, ctx->pool);
     if (adder_open(a, err) != B8_OK) {
         adder_abort(a);
@@ -734,7 +732,7 @@ static b8_errkind adder_finish(adder *a, cJSON **report, b8_err *err)
         return err->kind;
     }
     apr_pool_destroy(a->cp);
-    *report = b8_report_json(&a->rep, 0, 1);
+    *report = b8_report_json(a->ctx->pool, &a->rep, 0, 1);
     return B8_OK;
 }
 
@@ -960,7 +958,6 @@ static b8_errkind contact_by_name(b8_ctx *ctx, const char *name, const cJSON **f
     if (b8_contacts_list(ctx, name, NULL, NULL, &pg, &list, err) != B8_OK) {
         return err->kind;
     }
-    b8_json_pool_owned(ctx->pool, list);
     items = cJSON_GetObjectItemCaseSensitive(list, "items");
     cJSON_ArrayForEach(item, items) {
         const char *n = b8_json_str(item, "name");
@@ -1001,7 +998,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
 {
     apr_pool_t *p = ctx->pool;
     const char *t = typed ? b8_trim(p, typed) : "", *why = NULL, *e164, *label = "";
-    cJSON *in = b8_json_pool_owned(p, cJSON_CreateObject()), *report = NULL, *matches = NULL;
+    cJSON *in = b8_json_object(p), *report = NULL, *matches = NULL;
     const cJSON *contact = NULL;
     double added, dups, opted;
 
@@ -1010,7 +1007,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
         if (b8_contact_get(ctx, contact_id, &c, err) != B8_OK) {
             return err->kind;
         }
-        contact = b8_json_pool_owned(p, c);
+        contact = c;
     }
     else if (!*t) {
         b8_field_error(err, "who", "Type a phone number or a contact's name.");
@@ -1033,7 +1030,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
                                                     "not a phone number.", t));
             return err->kind;
         }
-        *out = cJSON_CreateObject();
+        *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
         cJSON_AddFalseToObject(*out, "ok");
         cJSON_AddStringToObject(*out, "message", apr_psprintf(p, "Several contacts match \"%s\": "
                                                               "choose one.", t));
@@ -1050,11 +1047,10 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
     if (b8_recipients_add(ctx, campaign_id, in, &report, err) != B8_OK) {
         return err->kind;
     }
-    b8_json_pool_owned(p, report);
     added = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "added"));
     dups = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "duplicates"));
     opted = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "opted_out"));
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     cJSON_AddBoolToObject(*out, "ok", added > 0);
     cJSON_AddStringToObject(*out, "message",
         added > 0 ? apr_psprintf(p, "Added %s.", label)
@@ -1126,7 +1122,7 @@ b8_errkind b8_recipients_list(b8_ctx *ctx, const char *campaign_id, const char *
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, recipient_json(rows, i));
     }
-    *out = b8_list_envelope(items, (long)total, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, (long)total, pg));
     cJSON_AddItemToObject(*out, "counts", counts);
     return B8_OK;
 }

@@ -151,7 +151,7 @@ b8_errkind b8_contacts_list(b8_ctx *ctx, const char *q, const char *tag, const c
             cJSON_AddItemToArray(cur_tags, cJSON_CreateString(tag_name));
         }
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -191,7 +191,7 @@ b8_errkind b8_contact_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(tags, cJSON_CreateString(B8_GET(rows, i, TAG_NAME, name)));
     }
-    *out = contact_json(c, tags);
+    *out = b8_json_pool_owned(ctx->pool, contact_json(c, tags));
     return B8_OK;
 }
 
@@ -516,7 +516,7 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
     const char *raw = cell_at(cells, im->phone_col), *why = NULL, *e164;
     const char *now = b8_now_iso(p);
     apr_array_header_t *tags;
-    b8_err terr = { 0 };
+    b8_err terr = B8_ERR_INIT(p);
     cJSON tv;
     b8_rows *rows;
     apr_status_t rv;
@@ -543,7 +543,6 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
     if (!(tags = tags_from(p, &tv, &terr))) {
         b8_report_invalid(&im->rep, line, tv.valuestring,
                           cJSON_GetObjectItemCaseSensitive(terr.fields, "tags")->valuestring);
-        cJSON_Delete(terr.fields);
         return APR_SUCCESS;
     }
     if (apr_hash_get(im->seen, e164, APR_HASH_KEY_STRING)) {
@@ -618,7 +617,7 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     im.seen = apr_hash_make(ctx->pool);
     im.tag_ids = apr_hash_make(ctx->pool);
     b8_line_cursor_init(&im.lines, csv, len);
-    b8_report_init(&im.rep);
+    b8_report_init(&im.rep, ctx->pool);
     apr_pool_create(&cp, ctx->pool);
 
     /* One transaction per chunk of rows: the write lock is never held long. */
@@ -656,10 +655,9 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     if (rv != APR_SUCCESS) {
         b8_db_rollback(ctx->db);
         B8_LOG(B8_LOG_ERR, rv, "B8-3001: contacts import stopped: %s", b8_db_error(ctx->db));
-        cJSON_Delete(im.rep.invalid);
         return b8_fail_db(err, ctx->db);
     }
-    *report = b8_report_json(&im.rep, 1, 0);
+    *report = b8_report_json(ctx->pool, &im.rep, 1, 0);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }

@@ -33,7 +33,7 @@ b8_errkind b8_faqs_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *e
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, faq_json(rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -55,7 +55,7 @@ b8_errkind b8_faq_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (faq_row(ctx, id, &rows, err) != B8_OK) {
         return err->kind;
     }
-    *out = faq_json(rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, faq_json(rows, 0));
     return B8_OK;
 }
 
@@ -208,10 +208,9 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
     csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
     reader = b8_csv_open(ctx->pool, csv, len);
-    invalid = cJSON_CreateArray();
+    invalid = b8_json_array(ctx->pool);
     apr_pool_create(&rp, ctx->pool);
     if (b8_db_begin(ctx->db) != APR_SUCCESS) {
-        cJSON_Delete(invalid);
         return b8_fail_db(err, ctx->db);
     }
     while ((rc = b8_csv_next(reader, rp, &fields, &line, &why)) != 0) {
@@ -243,7 +242,6 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
             const char *id;
             if (b8_db_value(ctx->db, rp, B8_SQL_FAQ_INSERT, args, &id) != APR_SUCCESS) {
                 b8_db_rollback(ctx->db);
-                cJSON_Delete(invalid);
                 apr_pool_destroy(rp);
                 return b8_fail_db(err, ctx->db);
             }
@@ -252,15 +250,14 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
         apr_pool_clear(rp);
     }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-        cJSON_Delete(invalid);
         apr_pool_destroy(rp);
         return b8_fail_db(err, ctx->db);
     }
     apr_pool_destroy(rp);
-    *report = cJSON_CreateObject();
+    *report = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     cJSON_AddNumberToObject(*report, "added", added);
     cJSON_AddNumberToObject(*report, "invalid_count", cJSON_GetArraySize(invalid));
-    cJSON_AddItemToObject(*report, "invalid", invalid);
+    cJSON_AddItemReferenceToObject(*report, "invalid", invalid);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }

@@ -47,7 +47,7 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     if (phone && *phone) {
         key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, "default_country"));
         if (!key) {
-            *out = b8_list_envelope(cJSON_CreateArray(), 0, pg);
+            *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(cJSON_CreateArray(), 0, pg));
             return B8_OK;
         }
     }
@@ -70,7 +70,7 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     for (int r = 0; r < rows->nrows; r++) {
         cJSON_AddItemToArray(items, inbound_json(rows, r));
     }
-    *out = b8_list_envelope(items, count_value(total), pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, count_value(total), pg));
     return B8_OK;
 }
 
@@ -275,6 +275,6 @@ b8_errkind b8_inbox_conversations(b8_ctx *ctx, const char *q, const b8_paging *p
     /* The envelope names them "items"; the page says what they are. */
     cJSON_AddItemToObject(data, "conversations", cJSON_DetachItemFromObject(data, "items"));
     cJSON_AddStringToObject(data, "q", q);
-    *out = data;
+    *out = b8_json_pool_owned(ctx->pool, data);
     return B8_OK;
 }

@@ -183,7 +183,7 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
             return B8_CLAIM_NOT_FOUND;
         }
     }
-    *lead = lead_json(ctx, rows, 0);
+    *lead = b8_json_pool_owned(ctx->pool, lead_json(ctx, rows, 0));
     return B8_GET(rows, 0, LEAD, claimed_by) && strcmp(B8_GET(rows, 0, LEAD, claimed_by),
                                                        agent->login) == 0 ? B8_CLAIM_WON
                                                                                 : B8_CLAIM_TAKEN;
@@ -215,7 +215,7 @@ b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, 
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, lead_json(ctx, rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     cJSON_AddStringToObject(*out, "filter", filter);
     return B8_OK;
 }

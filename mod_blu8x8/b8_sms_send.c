@@ -426,14 +426,13 @@ static cJSON *compose_answer(composer *c)
     cJSON_AddNumberToObject(o, "recipients", (double)c->recipients);
     cJSON_AddNumberToObject(o, "opted_out", (double)c->opted_out);
     cJSON_AddNumberToObject(o, "duplicates", (double)c->duplicates);
-    cJSON_AddItemToObject(o, "invalid", c->invalid);
+    cJSON_AddItemReferenceToObject(o, "invalid", c->invalid);
     cJSON_AddNumberToObject(o, "invalid_count", (double)c->invalid_count);
     cJSON_AddStringToObject(o, "sender", c->sender);
     if (!c->personal) {
         cJSON_AddStringToObject(o, "encoding", c->encoding);
         b8_json_add_int(o, "parts", c->parts);
     }
-    c->invalid = NULL;
     return o;
 }
 
@@ -470,7 +469,7 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     c.encoding = b8_sms_encoding_name(count.encoding);
     c.parts = apr_itoa(ctx->pool, count.parts);
     c.seen = apr_hash_make(ctx->pool);
-    c.invalid = cJSON_CreateArray();
+    c.invalid = b8_json_array(ctx->pool);
     apr_pool_create(&c.cp, ctx->pool);
 
     rv = compose_rows(&c, phones, in);
@@ -479,7 +478,6 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
         b8_field_error(err, "phones", apr_psprintf(ctx->pool, "No one can get this SMS: %ld "
                                                    "opted out, %ld invalid, %ld duplicate(s).",
                                                    c.opted_out, c.invalid_count, c.duplicates));
-        cJSON_Delete(c.invalid);
         return err->kind;
     }
     if (rv == APR_SUCCESS) {
@@ -489,13 +487,12 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
         b8_errkind kind = b8_fail_db(err, ctx->db);
         B8_LOG(B8_LOG_ERR, rv, "B8-0820: cannot compose the SMS send: %s", b8_db_error(ctx->db));
         discard_batch(&c);
-        cJSON_Delete(c.invalid);
         return kind;
     }
     B8_LOG(B8_LOG_INFO, 0, "B8-0821: SMS send %s from %s: %ld recipient(s), %ld opted out, %ld "
            "invalid, %ld duplicate(s)", c.batch_id, c.sender, c.recipients, c.opted_out,
            c.invalid_count, c.duplicates);
-    *out = compose_answer(&c);
+    *out = b8_json_pool_owned(ctx->pool, compose_answer(&c));
     apr_pool_destroy(c.cp);
     return B8_OK;
 }
@@ -580,7 +577,7 @@ b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const
     for (int r = 0; r < rows->nrows; r++) {
         cJSON_AddItemToArray(items, sms_json(rows, r));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -631,7 +628,7 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
     }
     cJSON_AddNumberToObject(c, "total", total);
     cJSON_AddNumberToObject(o, "with_umid", with_umid);
-    *out = o;
+    *out = b8_json_pool_owned(ctx->pool, o);
     return B8_OK;
 }
 

@@ -56,7 +56,7 @@ b8_errkind b8_tags_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *e
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, tag_json(rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -70,7 +70,7 @@ b8_errkind b8_tag_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (!rows->nrows) {
         return b8_fail(err, B8_ENOTFOUND, "no such tag");
     }
-    *out = tag_json(rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, tag_json(rows, 0));
     return B8_OK;
 }
 

@@ -77,7 +77,7 @@ b8_errkind b8_users_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, b8_user_json(user_from_row(ctx->pool, rows, i)));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -90,7 +90,7 @@ b8_errkind b8_user_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (!u) {
         return b8_fail(err, B8_ENOTFOUND, "no such user");
     }
-    *out = b8_user_json(u);
+    *out = b8_json_pool_owned(ctx->pool, b8_user_json(u));
     return B8_OK;
 }
 
