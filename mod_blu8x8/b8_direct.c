@@ -149,12 +149,12 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     if (b8_db_exec(db, p, B8_SQL_SEND_MARK, mark, &n) != APR_SUCCESS || n != 1) {
         return;   /* taken by someone else, or the database is unwell: next round */
     }
-    msg = b8_eightx8_text_message(phone, B8_GET(rows, r, DIRECT, client_message_id),
-                                  B8_GET(rows, r, DIRECT, body),
-                                  B8_GET(rows, r, DIRECT, button_caption),
-                                  B8_GET(rows, r, DIRECT, button_url));
+    msg = b8_json_pool_owned(p, b8_eightx8_text_message(phone,
+                                 B8_GET(rows, r, DIRECT, client_message_id),
+                                 B8_GET(rows, r, DIRECT, body),
+                                 B8_GET(rows, r, DIRECT, button_caption),
+                                 B8_GET(rows, r, DIRECT, button_url)));
     b8_eightx8_request(p, conf, b8_json_print(p, msg), &req);
-    cJSON_Delete(msg);
     for (;;) {
         b8_http_response http;
         requests++;

@@ -245,7 +245,7 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     if (worker_enabled
         && b8_runtime_get(ctx->db, ctx->pool, b8_worker_key(ctx->pool, node), &value, NULL)
                == APR_SUCCESS && value) {
-        beat = cJSON_Parse(value);
+        beat = b8_json_parse(ctx->pool, value, strlen(value));
     }
     if (beat) {
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(beat, "pid");
@@ -257,7 +257,6 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
         cJSON_AddBoolToObject(worker, "active", pid_alive(p) && cJSON_IsTrue(active));
         b8_json_add_str(worker, "started_at", b8_json_str(beat, "started_at"));
         b8_json_add_str(worker, "last_tick", b8_json_str(beat, "last_tick"));
-        cJSON_Delete(beat);
     }
     else {
         cJSON_AddBoolToObject(worker, "running", 0);

@@ -260,9 +260,9 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     j->cmid = apr_pstrdup(jp, cmid);
     j->phone = apr_pstrdup(jp, phone);
     j->campaign_id = apr_pstrdup(jp, c->id);
-    msg = b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid, s->conf.sms_source);
+    msg = b8_json_pool_owned(jp, b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid,
+                                                             s->conf.sms_source));
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);
-    cJSON_Delete(msg);
     /* The settings pool may be replaced while the request is in flight. */
     j->req.url = apr_pstrdup(jp, j->req.url);
     j->req.bearer = apr_pstrdup(jp, j->req.bearer);

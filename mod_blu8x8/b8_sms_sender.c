@@ -342,13 +342,12 @@ static void log_verdict(job *j, const b8_send_result *r)
 
 static void send_single(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_sms_single_body(j->sender, &j->msgs[0]);
+    cJSON *body = b8_json_pool_owned(j->p, b8_sms_single_body(j->sender, &j->msgs[0]));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
 
     b8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
-    cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
     b8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
@@ -357,8 +356,8 @@ static void send_single(job *j, b8_http_client *client)
 
 static void send_batch(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_sms_batch_body(j->sender, j->msgs, j->n,
-                                    apr_psprintf(j->p, "blu8x8-sms-%s-%s", j->batch, j->first));
+    cJSON *body = b8_json_pool_owned(j->p, b8_sms_batch_body(j->sender, j->msgs, j->n,
+                                     apr_psprintf(j->p, "blu8x8-sms-%s-%s", j->batch, j->first)));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
@@ -366,7 +365,6 @@ static void send_batch(job *j, b8_http_client *client)
     batch_outcome o;
 
     b8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
-    cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
