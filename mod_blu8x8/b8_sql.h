@@ -58,6 +58,7 @@
     X(CAMPAIGNS_PAGE, R) \
     X(CAMPAIGNS_PAGE_COUNTS, R) \
     X(CAMPAIGN_INSERT, W) \
+    X(CAMPAIGN_SET_FALLBACK_AFTER, W) \
     X(CAMPAIGN_UPDATE, W) \
     X(CAMPAIGN_DELETE, W) \
     X(CAMPAIGN_COUNTS, R) \
@@ -105,6 +106,7 @@
     X(RECEIPT_MESSAGE_BY_UMID, R) \
     X(RECEIPT_MESSAGE_BY_CMID, R) \
     X(RECEIPT_MESSAGE_APPLY, W) \
+    X(RECEIPT_MESSAGE_SWITCH, W) \
     X(RECEIPT_MESSAGE_SET_UMID, W) \
     X(RECEIPT_CAMPAIGN_LOCK, W) \
     X(RECEIPT_CAMPAIGN_OPEN, R) \
@@ -135,6 +137,8 @@
     X(SEND_ACCEPTED, W) \
     X(SEND_FAILED, W) \
     X(SEND_UNKNOWN, W) \
+    X(SEND_BACK_PENDING, W) \
+    X(SEND_PAUSE_REFUSED, W) \
     X(SEND_STALE, R) \
     X(DIRECT_NEXT, R) \
     X(ACTION_TO_SENDING, W) \
@@ -202,7 +206,8 @@
     X(DASH_INBOUND, R) \
     X(DASH_LEADS_OPEN, R) \
     X(DASH_SMS_SINCE, R) \
-    X(DASH_CONTACTS, R)
+    X(DASH_CONTACTS, R) \
+    X(DASH_REFUSED, R)
 
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \
@@ -267,7 +272,7 @@ typedef enum {
     X(S, id) X(S, name) X(S, type) X(S, body) X(S, url) X(S, fallback_text) \
     X(S, thumbnail_url) X(S, file_size) X(S, duration) X(S, button_caption) \
     X(S, button_url) X(S, state) X(S, send_at) X(S, queued_at) X(S, created_at) \
-    X(S, updated_at) X(S, started_at) X(S, done_at)
+    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason)
 #define B8_COLS_CAMPAIGN_COUNT(X, S) \
     X(S, campaign_id) X(S, state) X(S, n)
 #define B8_COLS_STATE_COUNT(X, S) \
@@ -276,16 +281,19 @@ typedef enum {
     X(S, name) X(S, phone)
 #define B8_COLS_RECIPIENT(X, S) \
     X(S, id) X(S, phone) X(S, name) X(S, contact_id) X(S, client_message_id) X(S, umid) \
-    X(S, state) X(S, error_code) X(S, error_message) X(S, updated_at)
+    X(S, state) X(S, error_code) X(S, error_message) X(S, updated_at) X(S, error_id) \
+    X(S, channel)
 #define B8_COLS_RECIPIENT_EXPORT(X, S) \
     X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, umid) X(S, state) \
-    X(S, error_code) X(S, error_message) X(S, updated_at)
+    X(S, error_code) X(S, error_message) X(S, error_id) X(S, updated_at)
 #define B8_COLS_FAQ(X, S) \
     X(S, id) X(S, prompt) X(S, completion) X(S, position)
 #define B8_COLS_FAQ_POSITION(X, S) \
     X(S, id) X(S, position)
 #define B8_COLS_DASH_CONTACTS(X, S) \
     X(S, contacts) X(S, opted_out)
+#define B8_COLS_REFUSED(X, S) \
+    X(S, id) X(S, name) X(S, pause_reason)
 #define B8_COLS_LEAD(X, S) \
     X(S, id) X(S, created_at) X(S, name) X(S, phone) X(S, contact_id) X(S, inbound_id) \
     X(S, claimed_at) X(S, contact_name) X(S, claimed_by) X(S, claimed_by_name)
@@ -304,9 +312,9 @@ typedef enum {
     X(S, next_at) X(S, waiting_since)
 #define B8_COLS_RECEIPT(X, S) \
     X(S, id) X(S, umid) X(S, client_message_id) X(S, namespace) X(S, state) X(S, detail) \
-    X(S, error_code) X(S, error_message) X(S, price) X(S, event_at)
+    X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
 #define B8_COLS_RECEIPT_MESSAGE(X, S) \
-    X(S, id) X(S, state) X(S, umid) X(S, campaign_id)
+    X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
 #define B8_COLS_INBOUND_CONTACT(X, S) \
     X(S, id) X(S, opted_out) X(S, name)
 #define B8_COLS_INBOUND(X, S) \
@@ -341,11 +349,11 @@ typedef enum {
     X(S, state) X(S, n) X(S, with_umid)
 #define B8_COLS_SMS(X, S) \
     X(S, id) X(S, created_at) X(S, sender) X(S, phone) X(S, name) X(S, body) X(S, encoding) \
-    X(S, parts) X(S, umid) X(S, state) X(S, error_code) X(S, error_message) X(S, price) \
-    X(S, sms_batch_id) X(S, client_message_id) X(S, updated_at) X(S, contact_id)
+    X(S, parts) X(S, umid) X(S, state) X(S, error_code) X(S, error_message) X(S, error_id) \
+    X(S, price) X(S, sms_batch_id) X(S, client_message_id) X(S, updated_at) X(S, contact_id)
 #define B8_COLS_SMS_NEXT(X, S) \
     X(S, id) X(S, sender) X(S, state) X(S, next_at) X(S, tries) X(S, rate_limited) \
-    X(S, total)
+    X(S, total) X(S, failing_since)
 #define B8_COLS_SMS_CLAIMABLE(X, S) \
     X(S, id) X(S, phone) X(S, body) X(S, client_message_id) X(S, opted_out)
 #define B8_SHAPE_LIST(S) \
@@ -367,6 +375,7 @@ typedef enum {
     S(FAQ) \
     S(FAQ_POSITION) \
     S(DASH_CONTACTS) \
+    S(REFUSED) \
     S(LEAD) \
     S(LOGIN) \
     S(AGENT) \

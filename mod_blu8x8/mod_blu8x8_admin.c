@@ -46,7 +46,8 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
             apr_time_t t;
             if (n > 3 && cJSON_IsString(child) && (strcmp(child->string + n - 3, "_at") == 0
                                                    || strcmp(child->string, "last_tick") == 0
-                                                   || strcmp(child->string, "last_run") == 0)
+                                                   || strcmp(child->string, "last_run") == 0
+                                                   || strcmp(child->string, "since") == 0)
                 && b8_time_parse(child->valuestring, &t)) {
                 apr_time_exp_t tm;
                 char buf[64];
@@ -169,7 +170,7 @@ static cJSON *form_list_item(const char *key, const char *val)
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
-    cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
+    cJSON *o = b8_json_object(p);
     const apr_array_header_t *arr = apr_table_elts(form);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
 
