@@ -18,7 +18,9 @@
 typedef struct {
     long added, updated, duplicates, opted_out;
     long invalid_count;
-    cJSON *invalid;   /* [{"line"?, "value", "reason"}], pool-owned */
+    cJSON *invalid;   /* [{"line"?, "value", "reason"}] */
+    long max_invalid; /* listed at most (0: B8_IMPORT_MAX_INVALID) */
+    int whole_values; /* quote values whole, not shortened */
 } b8_import_report;
 
 /* The invalid list is owned by p (b8_json_array). */
