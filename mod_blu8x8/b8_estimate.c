@@ -109,9 +109,9 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
         B8_LOG(B8_LOG_ERR, rv, "B8-4705: cannot count campaign %s: %s", id, b8_db_error(ctx->db));
         return b8_fail_db(err, ctx->db);
     }
-    pending = atol(B8_CELL(rows, 0, 0) ? B8_CELL(rows, 0, 0) : "0");
-    opted = atol(B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1) : "0");
-    noname = atol(B8_CELL(rows, 0, 2) ? B8_CELL(rows, 0, 2) : "0");
+    pending = atol(B8_GET_OR(rows, 0, ESTIMATE, pending, "0"));
+    opted = atol(B8_GET_OR(rows, 0, ESTIMATE, opted_out, "0"));
+    noname = atol(B8_GET_OR(rows, 0, ESTIMATE, no_name, "0"));
     sendable = pending - opted;
     /* {name} left empty: only when the message has it (a fallback such
      * as {name|there} is not "{name}"). */
@@ -131,7 +131,7 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
         b8_estimate_pace_default(ctx, &def);
         pace = &def;
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_object(ctx->pool);
     cJSON_AddStringToObject(*out, "state", c->state);
     cJSON_AddNumberToObject(*out, "recipients", (double)pending);
     cJSON_AddNumberToObject(*out, "sendable", (double)sendable);

@@ -52,7 +52,7 @@ apr_status_t b8_once_flash_take(b8_db *db, apr_pool_t *p, const char *login, con
         return rv;
     }
     if (data) {
-        *out = b8_json_pool_owned(p, cJSON_Parse(data));
+        *out = b8_json_parse(p, data, strlen(data));
     }
     return APR_SUCCESS;
 }
@@ -88,16 +88,16 @@ apr_status_t b8_once_idem_begin(b8_db *db, apr_pool_t *p, const char *scope, con
         *state = B8_IDEM_BUSY;
         return APR_SUCCESS;
     }
-    if (strcmp(B8_CELL(rows, 0, 0) ? B8_CELL(rows, 0, 0) : "", hash) != 0) {
+    if (strcmp(B8_GET_OR(rows, 0, IDEM, body_hash, ""), hash) != 0) {
         *state = B8_IDEM_MISMATCH;
         return APR_SUCCESS;
     }
-    *status = B8_CELL(rows, 0, 1) ? atoi(B8_CELL(rows, 0, 1)) : 0;
+    *status = atoi(B8_GET_OR(rows, 0, IDEM, status, "0"));
     if (*status == 0) {
         *state = B8_IDEM_BUSY;
         return APR_SUCCESS;
     }
-    *body = B8_CELL(rows, 0, 2) ? B8_CELL(rows, 0, 2) : "";
+    *body = B8_GET_OR(rows, 0, IDEM, response, "");
     *state = B8_IDEM_REPLAY;
     return APR_SUCCESS;
 }

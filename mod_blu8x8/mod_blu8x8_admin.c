@@ -56,7 +56,7 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 apr_time_exp_lt(&tm, t);
                 apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
                 if (!extra) {
-                    extra = cJSON_CreateObject();
+                    extra = b8_json_object(p);   /* a pool-owned holder, emptied below */
                 }
                 cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
             }
@@ -66,7 +66,6 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
                 cJSON_AddItemToObject(node, item->string, item);
             }
-            cJSON_Delete(extra);
         }
     }
 }
@@ -79,7 +78,6 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     cJSON *nav, *user;
     const char *notice;
 
-    b8_json_pool_owned(r->pool, data);
     add_local_times(r->pool, data);
     cJSON_AddStringToObject(data, "base", a->base);
     cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
@@ -110,15 +108,13 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
         if (cJSON_IsNumber(st) && status == HTTP_OK) {
             status = (int)st->valuedouble;
         }
-        cJSON_DeleteItemFromObjectCaseSensitive(a->flash, "status");
-        cJSON_DeleteItemFromObjectCaseSensitive(a->flash, "notice_code");
-        while (a->flash->child) {
-            cJSON *item = cJSON_DetachItemViaPointer(a->flash, a->flash->child);
-            if (cJSON_GetObjectItemCaseSensitive(data, item->string)) {
-                cJSON_Delete(item);
-                continue;
+        /* The rest goes to the page as it is (by reference: the flash is
+         * pool-owned); what the handler set itself wins. */
+        for (const cJSON *item = a->flash->child; item; item = item->next) {
+            if (strcmp(item->string, "status") != 0 && strcmp(item->string, "notice_code") != 0
+                && !cJSON_GetObjectItemCaseSensitive(data, item->string)) {
+                cJSON_AddItemReferenceToObject(data, item->string, (cJSON *)item);
             }
-            cJSON_AddItemToObject(data, item->string, item);
         }
     }
     if (notice) {
@@ -153,7 +149,7 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
 
 int b8_error_page(b8_areq *a, int status, const char *message)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddNumberToObject(data, "status", status);
     cJSON_AddStringToObject(data, "message", message);
     return b8_render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
@@ -186,7 +182,7 @@ int b8_redirect(b8_areq *a, const char *where, const char *notice)
 {
     cJSON *flash = NULL;
     if (notice) {
-        flash = cJSON_CreateObject();
+        flash = b8_json_object(a->r->pool);
         cJSON_AddStringToObject(flash, "notice_code", notice);
     }
     return b8_redirect_flash(a, where, flash);
@@ -198,7 +194,6 @@ int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash)
     const char *url = apr_pstrcat(a->r->pool, a->base, where, NULL);
 
     if (flash) {
-        b8_json_pool_owned(a->r->pool, flash);
         /* Without its flash the page still comes: the action happened. */
         if (b8_once_flash_put(a->ctx->db, a->r->pool, a->user ? a->user->login : "", flash, &token)
             == APR_SUCCESS) {
@@ -216,14 +211,13 @@ int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash)
 
 int b8_form_refused(b8_areq *a, const char *where, cJSON *form, b8_err *err)
 {
-    cJSON *flash = cJSON_CreateObject();
+    cJSON *flash = b8_json_object(a->r->pool);
     cJSON_AddNumberToObject(flash, "status", b8_status_of(err->kind));
     if (form) {
         cJSON_AddItemReferenceToObject(flash, "form", form);
     }
     if (err->fields) {
-        cJSON_AddItemToObject(flash, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(flash, "errors", err->fields);
     }
     else if (err->message) {
         cJSON_AddStringToObject(flash, "refusal", err->message);
@@ -377,7 +371,7 @@ static cJSON *form_list_item(const char *key, const char *val)
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
-    cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
+    cJSON *o = b8_json_object(p);
     const apr_array_header_t *arr = apr_table_elts(form);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
 
@@ -405,17 +399,14 @@ cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
 {
-    int rc;
     if (kind != B8_OK) {
-        rc = b8_api_error(a, err);
-        cJSON_Delete(err->fields);
-        return rc;
+        return b8_api_error(a, err);
     }
     if (!body) {
         a->r->status = HTTP_NO_CONTENT;
         return OK;
     }
-    return b8_send_json(a->r, status, b8_json_pool_owned(a->r->pool, body));
+    return b8_send_json(a->r, status, body);
 }
 
 void b8_paging_from_query(b8_areq *a, b8_paging *pg)
@@ -427,7 +418,7 @@ void b8_paging_from_query(b8_areq *a, b8_paging *pg)
 
 static int page_dashboard(b8_areq *a)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
@@ -597,8 +588,7 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
                                       "the body is not valid UTF-8 text (or holds a NUL byte)");
         }
         /* An action without options may come with no body at all. */
-        a->json = b8_json_pool_owned(a->r->pool, len == 0 ? cJSON_CreateObject()
-                                                          : cJSON_ParseWithLength(body, len));
+        a->json = len == 0 ? b8_json_object(a->r->pool) : b8_json_parse(a->r->pool, body, len);
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
         }

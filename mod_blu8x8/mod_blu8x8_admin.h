@@ -57,26 +57,27 @@ extern const b8_route b8_routes_send[];
 extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send Test, progress */
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */
 
-/* Renders templates/<tmpl>.html inside the layout; data is consumed. */
+/* Renders templates/<tmpl>.html inside the layout; data is pool-owned
+ * (b8_json_object(a->r->pool), or a core operation's answer). */
 int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
                    const char *section, cJSON *data);
 int b8_error_page(b8_areq *a, int status, const char *message);
 int b8_page_error(b8_areq *a, const b8_err *err);
-/* JSON answer for an API route: the error (and frees its fields) or body
- * (consumed; NULL answers 204). */
+/* JSON answer for an API route: the error or body (pool-owned, as every
+ * core answer is; NULL answers 204). */
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body);
 int b8_api_error(b8_areq *a, const b8_err *err);
 /* Post/redirect/get: every form answers 303 to base + where. notice: a
  * code the landing page shows at its top (created|saved|deleted|...). */
 int b8_redirect(b8_areq *a, const char *where, const char *notice);
-/* The same with a result the landing page shows once (a flash, consumed):
+/* The same with a result the landing page shows once (a flash: a
+ * pool-owned object, b8_json_object; add core answers by reference):
  * its keys are added to the page's data ("report", "errors", "form",
  * "refusal", "test", "notice", ...); "status" is the status the landing
  * page answers with (e.g. 422 after a refused form). */
 int b8_redirect_flash(b8_areq *a, const char *where, cJSON *flash);
 /* A refused form: 303 back to where, whose page shows what was typed
- * ("form", may be NULL) and the field messages ("errors") with status 422.
- * Consumes err's fields. */
+ * ("form", may be NULL) and the field messages ("errors") with status 422. */
 int b8_form_refused(b8_areq *a, const char *where, cJSON *form, b8_err *err);
 /* The flash's value at key, detached (the page consumes it), or NULL. */
 cJSON *b8_flash_item(b8_areq *a, const char *key);

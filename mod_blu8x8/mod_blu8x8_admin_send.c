@@ -15,7 +15,7 @@ typedef b8_errkind (*action_fn)(b8_ctx *ctx, const char *id, cJSON **out, b8_err
 /* Runs an action; wake: the worker should look at the queue now. */
 static int run_action(b8_areq *a, action_fn fn, int status, int wake)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = fn(a->ctx, a->params[0], &out, &err);
 
@@ -32,7 +32,7 @@ static int api_send(b8_areq *a)
 
 static int api_queue(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_queue(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -46,7 +46,7 @@ static int api_unqueue(b8_areq *a)
 /* The numbers the confirmation shows (API.md "No self-inflicted harm"). */
 static int api_estimate(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_estimate_campaign(a->ctx, a->params[0], NULL, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -84,20 +84,20 @@ static int api_requeue_unknown(b8_areq *a)
 
 static int api_test(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_send_test(a->ctx, a->params[0], a->json, &out, &err);
 
     if (kind == B8_EUPSTREAM && out) {
         /* 8x8's refusal: {"error", "code", "http_status"} as the core made it. */
-        return b8_send_json(a->r, HTTP_BAD_GATEWAY, b8_json_pool_owned(a->r->pool, out));
+        return b8_send_json(a->r, HTTP_BAD_GATEWAY, out);
     }
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
 static int api_progress(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_progress(a->ctx, a->params[0], &out, &err);
     if (kind == B8_OK) {
@@ -128,7 +128,7 @@ const b8_route b8_routes_send[] = {
  * with its funnel, the Send Test answer, the default test phone. */
 void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON *test)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *progress = NULL;
     const cJSON *idv = cJSON_GetObjectItemCaseSensitive(campaign, "id");
 
@@ -138,9 +138,8 @@ void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON
                                 &progress, &err) == B8_OK) {
         b8_campaign_add_funnel(progress);
         b8_campaign_add_state_counts(progress);
-        cJSON_AddItemToObject(data, "progress_live", progress);
+        cJSON_AddItemReferenceToObject(data, "progress_live", progress);
     }
-    cJSON_Delete(err.fields);
     if (test) {
         cJSON_AddItemReferenceToObject(data, "test", test);
     }
@@ -157,11 +156,9 @@ static const char *campaign_path(b8_areq *a)
 /* Back to the campaign page with why the action was refused, at its top. */
 static int refused(b8_areq *a, b8_err *err)
 {
-    cJSON *flash = cJSON_CreateObject();
+    cJSON *flash = b8_json_object(a->r->pool);
     cJSON_AddNumberToObject(flash, "status", b8_status_of(err->kind));
     cJSON_AddStringToObject(flash, "refusal", err->message ? err->message : "refused");
-    cJSON_Delete(err->fields);
-    err->fields = NULL;
     return b8_redirect_flash(a, campaign_path(a), flash);
 }
 
@@ -169,12 +166,11 @@ static int refused(b8_areq *a, b8_err *err)
  * reason at its top when the state does not allow it. */
 static int page_action(b8_areq *a, action_fn fn, const char *notice, int wake)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
 
     if (fn(a->ctx, a->params[0], &out, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
-            cJSON_Delete(err.fields);
             return b8_page_error(a, &err);
         }
         return refused(a, &err);
@@ -182,7 +178,6 @@ static int page_action(b8_areq *a, action_fn fn, const char *notice, int wake)
     if (wake) {
         b8_worker_wake();
     }
-    cJSON_Delete(out);
     return b8_redirect(a, campaign_path(a), notice);
 }
 
@@ -190,12 +185,11 @@ static int page_action(b8_areq *a, action_fn fn, const char *notice, int wake)
  * final button (the second click, with confirmed=1, acts). */
 static int confirm_first(b8_areq *a, const char *action, const char *send_at_local)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *est = NULL, *flash;
 
     if (b8_estimate_campaign(a->ctx, a->params[0], NULL, &est, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
-            cJSON_Delete(err.fields);
             return b8_page_error(a, &err);
         }
         return refused(a, &err);
@@ -205,7 +199,6 @@ static int confirm_first(b8_areq *a, const char *action, const char *send_at_loc
         const char *st = b8_json_str(est, "state");
         st = st ? apr_pstrdup(a->r->pool, st) : NULL;
         if (!st || (strcmp(st, "draft") != 0 && strcmp(st, "queued") != 0)) {
-            cJSON_Delete(est);
             err.state = st;
             b8_fail(&err, B8_ESTATE, apr_psprintf(a->r->pool, "This campaign is %s: only draft "
                                                   "or queued campaigns can be %s.", st ? st : "?",
@@ -229,8 +222,8 @@ static int confirm_first(b8_areq *a, const char *action, const char *send_at_loc
                                 : apr_psprintf(a->r->pool, "%ld h %ld min", secs / 3600,
                                                (secs % 3600) / 60));
     }
-    flash = cJSON_CreateObject();
-    cJSON_AddItemToObject(flash, "confirm", est);
+    flash = b8_json_object(a->r->pool);
+    cJSON_AddItemReferenceToObject(flash, "confirm", est);
     return b8_redirect_flash(a, campaign_path(a), flash);
 }
 
@@ -280,8 +273,8 @@ static int page_requeue_unknown(b8_areq *a)
 
 static int page_queue(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *out = NULL, *in = b8_json_object(a->r->pool);
     const char *when = apr_table_get(a->form, "send_at");
 
     if (when && *when) {
@@ -297,27 +290,23 @@ static int page_queue(b8_areq *a)
     }
     if (b8_campaign_queue(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
-            cJSON_Delete(err.fields);
             return b8_page_error(a, &err);
         }
         return refused(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, campaign_path(a), "queued");
 }
 
 static int page_duplicate(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     const cJSON *id;
 
     if (b8_campaign_duplicate(a->ctx, a->params[0], &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     id = cJSON_GetObjectItemCaseSensitive(out, "id");
-    b8_json_pool_owned(a->r->pool, out);
     return b8_redirect(a, apr_psprintf(a->r->pool, "campaigns/%.0f",
                                        cJSON_IsNumber(id) ? id->valuedouble : 0), "duplicated");
 }
@@ -325,8 +314,8 @@ static int page_duplicate(b8_areq *a)
 /* Send Test: its answer (or 8x8's refusal) at the top of the campaign page. */
 static int page_test(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject()), *test, *flash;
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *out = NULL, *in = b8_json_object(a->r->pool), *test, *flash;
     const char *phone = apr_table_get(a->form, "phone");
     b8_errkind kind;
 
@@ -335,15 +324,13 @@ static int page_test(b8_areq *a)
     }
     kind = b8_campaign_send_test(a->ctx, a->params[0], in, &out, &err);
     if (kind == B8_ENOTFOUND || kind == B8_EINTERNAL) {
-        cJSON_Delete(out);
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
-    flash = cJSON_CreateObject();
+    flash = b8_json_object(a->r->pool);
     test = cJSON_AddObjectToObject(flash, "test");
     if (kind == B8_OK) {
         cJSON_AddBoolToObject(test, "ok", 1);
-        cJSON_AddItemToObject(test, "answer", out);
+        cJSON_AddItemReferenceToObject(test, "answer", out);
         return b8_redirect_flash(a, campaign_path(a), flash);
     }
     cJSON_AddNumberToObject(flash, "status", b8_status_of(kind));
@@ -352,11 +339,10 @@ static int page_test(b8_areq *a)
                                            : err.message ? err.message
                                            : "the test message was not sent");
     if (out) {
-        cJSON_AddItemToObject(test, "answer", out);
+        cJSON_AddItemReferenceToObject(test, "answer", out);
     }
     if (err.fields) {
-        cJSON_AddItemToObject(test, "fields", err.fields);
-        err.fields = NULL;
+        cJSON_AddItemReferenceToObject(test, "fields", err.fields);
     }
     return b8_redirect_flash(a, campaign_path(a), flash);
 }
