@@ -217,7 +217,6 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, int repl
     if (replace && b8_db_exec(ctx->db, rp, B8_SQL_FAQS_DELETE_ALL, NULL, &removed)
                    != APR_SUCCESS) {
         b8_db_rollback(ctx->db);
-        cJSON_Delete(invalid);
         apr_pool_destroy(rp);
         return b8_fail_db(err, ctx->db);
     }
@@ -264,7 +263,6 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, int repl
         b8_field_error(err, "csv", apr_psprintf(ctx->pool, "No valid prompt,completion pair in "
                                                 "the file (%d invalid line(s)): nothing was "
                                                 "replaced.", cJSON_GetArraySize(invalid)));
-        cJSON_Delete(invalid);
         return err->kind;
     }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
