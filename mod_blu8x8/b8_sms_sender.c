@@ -1,4 +1,5 @@
 #include "b8_sms_sender.h"
+#include "b8_metrics.h"
 #include "b8_core.h"
 #include "b8_eightx8_sms.h"
 #include "b8_log.h"
@@ -349,6 +350,7 @@ static void send_single(job *j, b8_http_client *client)
     b8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
+    b8_metrics_eightx8(B8_API_SMS, res.status);
     b8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
     record(j, r.verdict == B8_SEND_RETRY ? write_retry : write_single, &r);
@@ -367,6 +369,7 @@ static void send_batch(job *j, b8_http_client *client)
     b8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
+    b8_metrics_eightx8(B8_API_SMS_BATCH, res.status);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
     if (r.verdict == B8_SEND_RETRY) {

@@ -204,6 +204,14 @@
     X(DASH_SMS_SINCE, R) \
     X(DASH_CONTACTS, R)
 
+/* Metrics (b8_metrics.c): small rows kept by triggers, never a count of
+ * messages. */
+#define B8_SQL_METRICS(X) \
+    X(METRICS_MESSAGES, R) \
+    X(METRICS_QUEUES, R) \
+    X(METRICS_CAMPAIGN_QUEUE, R) \
+    X(METRICS_AI_QUEUE, R)
+
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \
     X(LEASE_TAKE, W) \
@@ -225,7 +233,8 @@
     B8_SQL_CONTACTS(X) \
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
-    B8_SQL_SMS(X)
+    B8_SQL_SMS(X) \
+    B8_SQL_METRICS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,
