@@ -16,7 +16,7 @@ int b8_metrics_handler(request_rec *r)
 
     if (r->method_number != M_GET) {
         apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        return HTTP_METHOD_NOT_ALLOWED;
+        return b8_send_json_error(r, HTTP_METHOD_NOT_ALLOWED, "only GET is allowed here");
     }
     if (!b8_proc.store || b8_db_get(b8_proc.store, r->pool, &db) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "B8-4602: metrics without the "
