@@ -22,7 +22,7 @@ APXS      := /usr/bin/apxs
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
              libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium gdb \
-             postgresql python3-psycopg2 python3-jsonschema
+             postgresql python3-psycopg2 python3-jsonschema python3-prometheus-client sqlite3
 BENCH_PKGS := wrk
 FUZZ_PKGS := clang libclang-rt-14-dev
 
