@@ -173,6 +173,24 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "client_message_id, state, created_at, updated_at) "
         "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* Imports add B8_RECIPIENT_BATCH rows per statement (b8_campaigns.c):
+     * one statement, and its trigger bookkeeping, for many rows; a row
+     * already there (or twice in the batch) is skipped, so the number of
+     * rows inserted tells the duplicates. */
+#define B8_X2(x) x ", " x
+#define B8_X8(x) B8_X2(B8_X2(B8_X2(x)))
+#define B8_X64(x) B8_X8(B8_X8(x))
+    [B8_SQL_RECIPIENT_INSERT_BATCH] = {
+        "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
+        "client_message_id, state, created_at, updated_at) VALUES "
+        B8_X64("('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s)")
+        " ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* The contacts of a batch of phones (unused places are NULL). */
+    [B8_SQL_RECIPIENT_CONTACTS_BATCH] = {
+        "SELECT phone, id, name, opted_out FROM contacts WHERE phone IN (" B8_X64("%s") ")" },
+#undef B8_X64
+#undef B8_X8
+#undef B8_X2
     [B8_SQL_RECIPIENT_BY_ID] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s" },
     [B8_SQL_RECIPIENT_DELETE] = { "DELETE FROM messages WHERE id = %s AND campaign_id = %s" },

@@ -63,6 +63,8 @@
     X(CAMPAIGN_COUNTS, R) \
     X(CAMPAIGN_FIRST_RECIPIENT, R) \
     X(RECIPIENT_INSERT, W) \
+    X(RECIPIENT_INSERT_BATCH, W) \
+    X(RECIPIENT_CONTACTS_BATCH, R) \
     X(RECIPIENT_BY_ID, R) \
     X(RECIPIENT_DELETE, W) \
     X(RECIPIENTS_PAGE, R) \
@@ -242,6 +244,10 @@ typedef enum {
 #undef B8_SQL_ENUM
     B8_SQL_COUNT
 } b8_sql_id;
+
+/* Rows of RECIPIENT_INSERT_BATCH and phones of RECIPIENT_CONTACTS_BATCH
+ * (their text repeats a tuple B8_X64 times). */
+#define B8_RECIPIENT_BATCH 64
 
 const char *b8_sql_text(b8_sql_id id);
 const char *b8_sql_name(b8_sql_id id);

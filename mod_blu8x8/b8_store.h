@@ -67,4 +67,9 @@ typedef apr_status_t (*b8_tx_work)(b8_db *db, apr_pool_t *p, void *arg);
 apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg);
 const char *b8_db_error(const b8_db *db);
 
+/* Bulk writes (imports) until pool p is cleared: a big page cache on
+ * SQLite (see b8_store.c). p must be cleared before the connection goes
+ * back (the request's pool, which borrowed it, or one under it). */
+void b8_db_bulk(b8_db *db, apr_pool_t *p);
+
 #endif
