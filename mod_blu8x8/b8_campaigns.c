@@ -590,12 +590,17 @@ cJSON *b8_sms_count_json(const char *text)
 /* ----------------------------------------------------------- recipients */
 
 /* Adds recipients in chunks: one transaction (which re-checks the Draft
- * state) per B8_IMPORT_CHUNK rows, the chunk's memory freed after it.
+ * state) per RECIPIENT_CHUNK rows, the chunk's memory freed after it.
  * Within a chunk, numbers wait in two small batches, in their order: their
  * contacts are looked up B8_RECIPIENT_BATCH at a time, and rows are
  * inserted as many per statement (100,000 pasted numbers in a few hundred
  * statements rather than 200,000). */
 #define BATCH B8_RECIPIENT_BATCH
+/* Rows per transaction: batched rows cost a third of what they did one at
+ * a time, so twice B8_IMPORT_CHUNK holds SQLite's write lock (receipts
+ * wait behind it) no longer than one chunk used to, with half the commits
+ * (each rewrites the index pages the chunk touched). */
+#define RECIPIENT_CHUNK (2 * B8_IMPORT_CHUNK)
 
 typedef struct {
     const char *phone, *name, *contact_id;
@@ -653,7 +658,7 @@ static b8_errkind adder_close(adder *a, b8_err *err)
 /* After each row: a full chunk is committed and the next one opened. */
 static b8_errkind adder_step(adder *a, b8_err *err)
 {
-    if (++a->rows < B8_IMPORT_CHUNK) {
+    if (++a->rows < RECIPIENT_CHUNK) {
         return B8_OK;
     }
     if (adder_close(a, err) != B8_OK) {
