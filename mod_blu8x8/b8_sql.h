@@ -58,6 +58,7 @@
     X(CAMPAIGNS_PAGE, R) \
     X(CAMPAIGNS_PAGE_COUNTS, R) \
     X(CAMPAIGN_INSERT, W) \
+    X(CAMPAIGN_SET_FALLBACK_AFTER, W) \
     X(CAMPAIGN_UPDATE, W) \
     X(CAMPAIGN_DELETE, W) \
     X(CAMPAIGN_COUNTS, R) \
@@ -107,6 +108,7 @@
     X(RECEIPT_MESSAGE_BY_UMID, R) \
     X(RECEIPT_MESSAGE_BY_CMID, R) \
     X(RECEIPT_MESSAGE_APPLY, W) \
+    X(RECEIPT_MESSAGE_SWITCH, W) \
     X(RECEIPT_MESSAGE_SET_UMID, W) \
     X(RECEIPT_CAMPAIGN_LOCK, W) \
     X(RECEIPT_CAMPAIGN_OPEN, R) \
@@ -137,6 +139,8 @@
     X(SEND_ACCEPTED, W) \
     X(SEND_FAILED, W) \
     X(SEND_UNKNOWN, W) \
+    X(SEND_BACK_PENDING, W) \
+    X(SEND_PAUSE_REFUSED, W) \
     X(SEND_STALE, R) \
     X(DIRECT_NEXT, R) \
     X(ACTION_TO_SENDING, W) \
@@ -204,7 +208,8 @@
     X(DASH_INBOUND, R) \
     X(DASH_LEADS_OPEN, R) \
     X(DASH_SMS_SINCE, R) \
-    X(DASH_CONTACTS, R)
+    X(DASH_CONTACTS, R) \
+    X(DASH_REFUSED, R)
 
 /* Metrics (b8_metrics.c): small rows kept by triggers, never a count of
  * messages. */
