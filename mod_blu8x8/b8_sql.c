@@ -849,7 +849,7 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
-    /* Migration (O1, metrics): message_counts, the messages that reached
+    /* Migration 6 (O1, metrics): message_counts, the messages that reached
      * each channel and state (a counter: only ever added to), and
      * queue_counts, the pending messages of the direct and SMS lanes (a
      * gauge), both kept by triggers (below, per database) and read by
@@ -975,7 +975,7 @@ static const char *const inbound_phone_null_pgsql[] = {
     NULL
 };
 
-/* Migration (O1, metrics): the triggers of message_counts and queue_counts.
+/* Migration 6 (O1, metrics): the triggers of message_counts and queue_counts.
  * The lane of a message: 'sms' for kind sms, 'direct' for the other kinds
  * but campaign (whose queue is read from campaign_counts). */
 #define B8_LANE(m) "CASE WHEN " m ".kind = 'sms' THEN 'sms' ELSE 'direct' END"
