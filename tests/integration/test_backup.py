@@ -1,12 +1,10 @@
-"""Backups (issue 20, item 6): an online SQLite backup taken with the
-README's recipe (the sqlite3 tool's .backup) in the middle of a campaign
-restores to a database on which the worker goes on: the rows that were in
-flight when the backup was taken become `unknown` and are never sent again,
-the rows still pending in the backup are sent once, and nobody the backup
-records as sent is sent again.
-
-SQLite only: PostgreSQL's recipe is pg_dump, PostgreSQL's own consistent
-snapshot.
+"""Backups (issue 20, item 6): a backup taken with the README's recipe in
+the middle of a campaign, while the worker sends (SQLite: the sqlite3
+tool's .backup; PostgreSQL: pg_dump, restored with pg_restore), restores to
+a database on which the worker goes on: the rows that were in flight when
+the backup was taken become `unknown` and are never sent again, the rows
+still pending in the backup are sent once, and nobody the backup records as
+sent is sent again.
 """
 
 from __future__ import annotations
@@ -18,11 +16,7 @@ import shutil
 import subprocess
 import uuid
 
-import pytest
-
-from conftest import DB, wait_until
-
-pytestmark = pytest.mark.skipif(DB != "sqlite3", reason="the SQLite backup recipe")
+from conftest import DB, PG, wait_until
 
 _phones = itertools.count(1)
 N = 100
@@ -32,17 +26,34 @@ def new_phones(n: int) -> list[str]:
     return [f"+63946{next(_phones):07d}" for _ in range(n)]
 
 
-def states(h, db=None) -> dict:
-    """phone -> state of the campaign rows, from the server's database or a file."""
-    q = "SELECT phone, state FROM messages WHERE kind = 'campaign' ORDER BY id"
-    if db is None:
-        return dict(h.sql(q))
-    import sqlite3
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return dict(con.execute(q).fetchall())
-    finally:
-        con.close()
+def states(h) -> dict:
+    """phone -> state of the campaign rows of the server's database."""
+    return dict(h.sql("SELECT phone, state FROM messages WHERE kind = 'campaign' ORDER BY id"))
+
+
+def backup(h, to):
+    """The README's recipe, while httpd runs."""
+    if DB == "pgsql":
+        subprocess.run(["pg_dump", "-Fc", "-d", f"{PG} dbname={h.pg_db}", "-f", str(to)],
+                       check=True, capture_output=True)
+        return
+    subprocess.run(["sqlite3", "-cmd", ".timeout 10000", str(h.db_path), f".backup '{to}'"],
+                   check=True, capture_output=True)
+    check = subprocess.run(["sqlite3", str(to), "PRAGMA integrity_check"],
+                           check=True, capture_output=True, text=True)
+    assert check.stdout.strip() == "ok"
+
+
+def restore(h, backup_file):
+    """Into the place of a server that is not running."""
+    if DB == "pgsql":   # its own, empty database
+        subprocess.run(["pg_restore", "--no-owner", "-d", f"{PG} dbname={h.pg_db}",
+                        str(backup_file)], check=True, capture_output=True)
+        return
+    shutil.copyfile(backup_file, h.db_path)
+    os.chmod(h.db_path, 0o600)
+    if os.geteuid() == 0:
+        shutil.chown(h.db_path, "www-data", "www-data")
 
 
 def sends(eightx8) -> collections.Counter:
@@ -71,17 +82,8 @@ def test_backup_mid_campaign_restores_and_resumes_without_resending(make_server,
     wait_until(mid_campaign, timeout=30, step=0.01, what="a campaign half sent")
 
     # The README's recipe, while the worker sends.
-    backup = h.root / "backup.db"
-    subprocess.run(["sqlite3", "-cmd", ".timeout 10000", str(h.db_path),
-                    f".backup '{backup}'"], check=True, capture_output=True)
-    check = subprocess.run(["sqlite3", str(backup), "PRAGMA integrity_check"],
-                           check=True, capture_output=True, text=True)
-    assert check.stdout.strip() == "ok"
-    at_backup = states(h, backup)
-    by_state = collections.defaultdict(set)
-    for phone, state in at_backup.items():
-        by_state[state].add(phone)
-    assert by_state["sending"] and by_state["pending"] and by_state["queued"], by_state
+    saved = h.root / "backup"
+    backup(h, saved)
 
     # The original server finishes the campaign (everyone once), then stops.
     wait_until(lambda: all(s == "queued" for s in states(h).values()), timeout=60,
@@ -93,10 +95,11 @@ def test_backup_mid_campaign_restores_and_resumes_without_resending(make_server,
     eightx8.clear()
     eightx8.latency = 0.0
     restored = make_server(start=False)
-    shutil.copyfile(backup, restored.db_path)
-    os.chmod(restored.db_path, 0o600)
-    if os.geteuid() == 0:
-        shutil.chown(restored.db_path, "www-data", "www-data")
+    restore(restored, saved)
+    by_state = collections.defaultdict(set)
+    for phone, state in states(restored).items():
+        by_state[state].add(phone)
+    assert by_state["sending"] and by_state["pending"] and by_state["queued"], by_state
     restored.start()
     wait_until(lambda: "pending" not in states(restored).values()
                and "sending" not in states(restored).values(), timeout=30,
