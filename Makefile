@@ -140,6 +140,7 @@ run: deps $(MODULE)
 	@echo "  login: admin    password: $$(cat $(VAR)/admin-password)"
 	@echo "  8x8 webhook: URL <public address>/viber/status, Authorization (httpAuthorization):"
 	@echo "    $$(cat $(VAR)/webhook-authorization)"
+	@echo "  metrics (Prometheus, this host only): http://127.0.0.1:$(PORT)/blu8x8-metrics"
 	@echo "  logs:  $(VAR)/error.log    stop with: make stop"
 	@echo ""
 
