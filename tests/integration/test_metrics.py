@@ -6,6 +6,7 @@ OpenAI is asked; the queues per lane; this server's worker; Require local.
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import os
 import signal
@@ -13,7 +14,7 @@ import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import DB, ROOT, WEBHOOK_AUTH, Client, wait_until
+from conftest import DB, ROOT, WEBHOOK_AUTH, Client, free_port, wait_until
 
 PATH = "/blu8x8-metrics"
 _phones = itertools.count(1)
@@ -156,6 +157,25 @@ def test_sends_and_receipts_move_the_counters(make_server, eightx8):
     assert messages(scrape(h), "viber", "delivered") == messages(end, "viber", "delivered")
 
 
+def test_webhook_counts_add_up_across_children(make_server):
+    """Requests spread over httpd's children and threads: none is lost."""
+    h = make_server(worker=False)
+    before = count(scrape(h), "blu8x8_webhook_requests", code="200")
+    bad_before = count(scrape(h), "blu8x8_webhook_requests", code="415")
+
+    def post(i):
+        c = Client(h.port, None)
+        if i % 10 == 0:   # a wrong content type: 415
+            return c.post("/viber/status", body=b"{}", headers={"Content-Type": "text/plain"})
+        return c.post("/viber/status", json=receipt(f"unknown-{uuid.uuid4()}"))
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        codes = list(pool.map(lambda i: post(i).status, range(300)))
+    assert codes.count(200) == 270 and codes.count(415) == 30, codes
+    f = scrape(h)
+    assert count(f, "blu8x8_webhook_requests", code="200") - before == 270
+    assert count(f, "blu8x8_webhook_requests", code="415") - bad_before == 30
+
+
 def test_eightx8_errors_and_no_answer_are_counted_by_code(make_server, eightx8):
     h = make_server()
     api = h.client
@@ -168,6 +188,17 @@ def test_eightx8_errors_and_no_answer_are_counted_by_code(make_server, eightx8):
     f = scrape(h)
     assert value(f, "blu8x8_eightx8_requests", api="chatapps", code="500") == 1
     assert value(f, "blu8x8_eightx8_requests", api="chatapps", code="200") == 1
+
+
+def test_eightx8_without_an_answer_is_code_none(make_server):
+    """8x8 unreachable (nobody listens): counted as code "none"."""
+    h = make_server(f"Blu8x8ChatAppsURL http://127.0.0.1:{free_port()}\n", worker=False)
+    cid = make_campaign(h.client, new_phones(1))
+    r = h.client.post(f"/blu8x8/api/campaigns/{cid}/test", json={"phone": new_phones(1)[0]})
+    assert r.status >= 400, r
+    f = scrape(h)
+    assert count(f, "blu8x8_eightx8_requests", api="chatapps", code="none") == 1
+    assert value(f, "blu8x8_eightx8_requests", api="chatapps", code="200") == 0
 
 
 def test_queues_per_lane_and_a_server_without_worker(make_server):
