@@ -12,6 +12,7 @@ import os
 import signal
 import uuid
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import DB, ROOT, WEBHOOK_AUTH, Client, free_port, wait_until
@@ -283,6 +284,7 @@ def test_messages_are_counted_for_every_server_the_webhook_per_server(make_serve
     assert value(fa, "blu8x8_sender_active") == 1 and value(fb, "blu8x8_sender_active") == 0
 
 
+@pytest.mark.expect_log("AH01630")   # mod_authz_core: the client denied
 def test_shipped_config_mounts_it_for_this_host_only(make_server):
     conf = (ROOT / "conf" / "blu8x8.conf").read_text()
     block = conf.split("<Location /blu8x8-metrics>")[1].split("</Location>")[0]
