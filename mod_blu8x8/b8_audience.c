@@ -26,7 +26,7 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err)
     au->err = err;
     au->country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     au->seen = apr_hash_make(ctx->pool);
-    b8_report_init(&au->rep);
+    b8_report_init(&au->rep, ctx->pool);
     apr_pool_create(&au->cp, ctx->pool);
     apr_pool_create(&au->bp, ctx->pool);
     au->nwaiting = 0;
@@ -105,19 +105,21 @@ static apr_status_t flush_numbers(b8_audience *au)
     }
     rv = b8_db_select(au->ctx->db, au->bp, B8_SQL_RECIPIENT_CONTACTS_BATCH, args, &rows);
     if (rv == APR_SUCCESS) {
-        /* phone, id, name, opted_out */
+        /* phone -> its row (1-based, so that 0 is "none") */
         contacts = apr_hash_make(au->bp);
         for (int r = 0; r < rows->nrows; r++) {
-            if (B8_CELL(rows, r, 0)) {
-                apr_hash_set(contacts, B8_CELL(rows, r, 0), APR_HASH_KEY_STRING,
-                             &rows->cells[r * rows->ncols]);
+            const char *phone = B8_GET(rows, r, CONTACT, phone);
+            if (phone) {
+                apr_hash_set(contacts, phone, APR_HASH_KEY_STRING, (void *)(apr_uintptr_t)(r + 1));
             }
         }
         for (int i = 0; i < n && rv == APR_SUCCESS; i++) {
-            const char *const *c = apr_hash_get(contacts, au->waiting[i].e164,
-                                                 APR_HASH_KEY_STRING);
-            rv = member(au, au->waiting[i].e164, au->waiting[i].name, c ? c[1] : NULL,
-                        c ? c[2] : NULL, c ? c[3] : NULL);
+            int r = (int)(apr_uintptr_t)apr_hash_get(contacts, au->waiting[i].e164,
+                                                      APR_HASH_KEY_STRING) - 1;
+            rv = r < 0 ? member(au, au->waiting[i].e164, au->waiting[i].name, NULL, NULL, NULL)
+                       : member(au, au->waiting[i].e164, au->waiting[i].name,
+                                B8_GET(rows, r, CONTACT, id), B8_GET(rows, r, CONTACT, name),
+                                B8_GET(rows, r, CONTACT, opted_out));
         }
     }
     apr_pool_clear(au->bp);
@@ -188,8 +190,9 @@ apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids)
             b8_report_invalid(&au->rep, 0, entry_text(au->cp, v), "no such contact");
             continue;
         }
-        if ((rv = member(au, B8_CELL(rows, 0, 2), NULL, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1),
-                         B8_CELL(rows, 0, 3))) != APR_SUCCESS) {
+        if ((rv = member(au, B8_GET(rows, 0, CONTACT, phone), NULL, B8_GET(rows, 0, CONTACT, id),
+                         B8_GET(rows, 0, CONTACT, name), B8_GET(rows, 0, CONTACT, opted_out)))
+            != APR_SUCCESS) {
             return rv;
         }
     }
@@ -199,8 +202,8 @@ apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids)
 /* One contact of a tag: id, name, phone, phone_key, opted_out. */
 static apr_status_t tag_contact(void *baton, const b8_rows *rows, int i)
 {
-    return member(baton, B8_CELL(rows, i, 2), NULL, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1),
-                  B8_CELL(rows, i, 4));
+    return member(baton, B8_GET(rows, i, TAG_CONTACT, phone), NULL, B8_GET(rows, i, TAG_CONTACT, id),
+                  B8_GET(rows, i, TAG_CONTACT, name), B8_GET(rows, i, TAG_CONTACT, opted_out));
 }
 
 apr_status_t b8_audience_tags(b8_audience *au, const cJSON *names)
@@ -275,8 +278,6 @@ void b8_audience_abort(b8_audience *au)
 {
     au->nwaiting = 0;
     b8_db_rollback(au->ctx->db);
-    cJSON_Delete(au->rep.invalid);
-    au->rep.invalid = NULL;
 }
 
 apr_array_header_t *b8_audience_phone_entries(apr_pool_t *p, const cJSON *v, b8_err *err)

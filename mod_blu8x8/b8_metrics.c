@@ -182,7 +182,9 @@ static int render_messages(writer *w, b8_db *db)
            "Messages that reached each state, per channel (every server on the database; "
            "pending is not counted, see blu8x8_queue_depth).");
     for (int r = 0; r < rows->nrows; r++) {
-        const char *ch = B8_CELL(rows, r, 0), *st = B8_CELL(rows, r, 1), *n = B8_CELL(rows, r, 2);
+        const char *ch = B8_GET(rows, r, METRIC_STATE, channel);
+        const char *st = B8_GET(rows, r, METRIC_STATE, state);
+        const char *n = B8_GET(rows, r, METRIC_STATE, n);
         const char *key;
         if (!ch || !st) {
             continue;
@@ -228,7 +230,8 @@ static int render_queues(writer *w, b8_db *db)
         return 0;
     }
     for (int r = 0; r < rows->nrows; r++) {
-        const char *lane = B8_CELL(rows, r, 0), *n = B8_CELL(rows, r, 1);
+        const char *lane = B8_GET(rows, r, METRIC_LANE, lane);
+        const char *n = B8_GET(rows, r, METRIC_LANE, n);
         for (int i = 0; lane && lanes[i]; i++) {
             if (strcmp(lane, lanes[i]) == 0) {
                 depth[i] = n ? apr_atoi64(n) : 0;

@@ -429,8 +429,30 @@ class Httpd:
             time.sleep(0.05)
         raise AssertionError("no worker running:\n" + self.read_log())
 
+    def children_started(self) -> bool:
+        """Whether every httpd child of this server is past its start (has
+        made its threads). httpd 2.4 can crash a child stopped while it is
+        still starting (see known_httpd_shutdown_crash), and when that child
+        has just changed its user it leaves no core to prove it."""
+        for entry in pathlib.Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if fields.get("PPid", "").strip() != str(self.proc.pid):
+                continue
+            if fields.get("Name", "").strip() == "apache2" and int(fields.get("Threads", "1")) < 2:
+                return False
+        return True
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc and self.proc.poll() is None:
+            deadline = time.monotonic() + 3
+            while not self.children_started() and time.monotonic() < deadline:
+                time.sleep(0.02)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
