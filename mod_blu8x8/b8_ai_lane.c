@@ -1,4 +1,5 @@
 #include "b8_ai_lane.h"
+#include "b8_conversations.h"
 #include "b8_core.h"
 #include "b8_crypto.h"
 #include "b8_faqs.h"
@@ -200,6 +201,7 @@ static void answer(lane *l, const ai_group *g)
     {
         const char *upd[] = { reply_id, g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_ANSWERED, upd, &n) != APR_SUCCESS || n == 0
+            || b8_conv_touch(l->db, l->p, g->phone_key) != APR_SUCCESS
             || b8_db_commit(l->db) != APR_SUCCESS) {
             b8_db_rollback(l->db);
             return;
@@ -317,6 +319,17 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     if (B8_CELL(g.rows, 0, 7) && strcmp(B8_CELL(g.rows, 0, 7), "1") == 0) {
         end_group(&l, &g, "skipped", "the contact opted out");
         return 1;
+    }
+    {
+        /* Claimed by an agent after these texts came in. */
+        const char *login = NULL;
+        if (b8_conv_handoff(l.db, p, env->config, l.dbs, phone_key, &login) != APR_SUCCESS) {
+            return 1;
+        }
+        if (login) {
+            end_group(&l, &g, "skipped", apr_pstrcat(p, "handled by ", login, NULL));
+            return 1;
+        }
     }
     if (!setting(&l, "openai_key") || !*setting(&l, "openai_key")) {
         end_group(&l, &g, "failed", "no OpenAI key is set (Settings, ChatGPT API key)");

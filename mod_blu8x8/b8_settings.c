@@ -74,6 +74,10 @@ const b8_setting_def b8_settings_table[] = {
     { "ai_quiet_window", "Blu8x8AIQuietWindow", "ChatGPT", "Quiet window (seconds)",
       B8_SET_NUMBER, "4", NULL, "Texts from one phone that arrive within this many seconds of "
       "each other are answered together, once" },
+    { "ai_handoff_hours", "Blu8x8AIHandoffHours", "ChatGPT", "AI handoff (hours)",
+      B8_SET_NUMBER, "24", NULL, "While an open conversation has an assignee the AI does not "
+      "answer that customer, until it is resolved or this many hours pass without an agent "
+      "message (fractions allowed)" },
     { "sms_senders", "Blu8x8SmsSender", "SMS senders", "SMS sender accounts", B8_SET_SENDERS,
       DEFAULT_SENDERS, NULL, "8x8 SMS sender IDs; the first is the default" },
     { "public_url", "Blu8x8PublicURL", "Links", "Public base URL", B8_SET_URL, NULL, NULL,

@@ -94,7 +94,9 @@
     X(LEAD_PINGED, R) \
     X(LEAD_AGENTS, R) \
     X(LEAD_CONTACT_BY_KEY, R) \
-    X(LEAD_PING_INSERT, W)
+    X(LEAD_PING_INSERT, W) \
+    X(LEAD_OPEN_BY_KEY, R) \
+    X(LEAD_UPDATE, W)
 
 /* Issue 5: the webhook (delivery receipts, inbound messages) and the Inbox. */
 #define B8_SQL_WEBHOOK(X) \
@@ -119,12 +121,7 @@
     X(INBOUND_COUNT, R) \
     X(INBOUND_PAGE, R) \
     X(INBOUND_COUNT_BY_KEY, R) \
-    X(INBOUND_PAGE_BY_KEY, R) \
-    X(INBOX_CONVERSATIONS_COUNT, R) \
-    X(INBOX_CONVERSATIONS_PAGE, R) \
-    X(INBOX_SEARCH_COUNT, R) \
-    X(INBOX_SEARCH_PAGE, R) \
-    X(INBOX_THREAD, R)
+    X(INBOUND_PAGE_BY_KEY, R)
 
 /* Issue 4: the sender, the direct lane, campaign actions and the minute crons. */
 #define B8_SQL_SEND(X) \
@@ -196,6 +193,35 @@
     X(SMS_ABANDON_ROWS, W) \
     X(SMS_ABANDON_BATCHES, W)
 
+/* Conversations: one per customer phone (issue 18). */
+#define B8_SQL_CONVERSATIONS(X) \
+    X(CONV_UPSERT_INBOUND, W) \
+    X(CONV_ENSURE, W) \
+    X(CONV_ID_BY_KEY, R) \
+    X(CONV_TOUCH, W) \
+    X(CONV_BY_ID, R) \
+    X(CONV_COUNT, R) \
+    X(CONV_PAGE, R) \
+    X(CONV_SEARCH_COUNT, R) \
+    X(CONV_SEARCH_PAGE, R) \
+    X(CONV_THREAD, R) \
+    X(CONV_ASSIGN, W) \
+    X(CONV_ASSIGN_IF_FREE, W) \
+    X(CONV_RESOLVE, W) \
+    X(CONV_REOPEN, W) \
+    X(CONV_SEEN, W) \
+    X(CONV_AGENT_REPLIED, W) \
+    X(CONV_SET_LEAD, W) \
+    X(CONV_NOTE_DUE, W) \
+    X(CONV_HANDOFF, R) \
+    X(CONV_SYSTEM_INSERT, W) \
+    X(CONV_AGENT_INSERT, W) \
+    X(CONV_AGENT_NOTE_INSERT, W) \
+    X(CONV_MESSAGE_BY_ID, R) \
+    X(CONV_RETRY_AI, W) \
+    X(CONV_RETRY_AI_ONE, W) \
+    X(INBOUND_HANDOFF_SKIP, W)
+
 /* Dashboard figures. */
 #define B8_SQL_DASHBOARD(X) \
     X(DASH_CAMPAIGNS, R) \
@@ -220,6 +246,7 @@
     B8_SQL_USERS(X) \
     B8_SQL_FAQS(X) \
     B8_SQL_LEADS(X) \
+    B8_SQL_CONVERSATIONS(X) \
     B8_SQL_AI(X) \
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
@@ -240,6 +267,9 @@ int b8_sql_nargs(b8_sql_id id);
 int b8_sql_writes(b8_sql_id id);
 
 int b8_sql_migration_count(void);
+/* Migrations tests look at, by their 1-based place in the array (later
+ * ones may follow them). */
+#define B8_MIGRATION_INBOUND_PHONE_NULL 4
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */
 const char *b8_sql_migration(apr_pool_t *p, int v, int sqlite);
 /* Its statements that differ by database (triggers), each whole, NULL-

@@ -472,7 +472,8 @@ B8_TEST(store_inbound_phone_becomes_nullable)
     apr_pool_create(&sp, p);
     apr_pool_create(&old, sp);
     B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
-    B8_CHECK(b8_store_migrate_to(st, old, b8_store_schema_version() - 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate_to(st, old, B8_MIGRATION_INBOUND_PHONE_NULL - 1, &err)
+             == APR_SUCCESS);
     B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
     B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, with_phone, &id1) == APR_SUCCESS && id1);
     id1 = apr_pstrdup(sp, id1);
