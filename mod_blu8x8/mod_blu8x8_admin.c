@@ -289,7 +289,7 @@ static const struct { const b8_route *routes; int agent; } route_tables[] = {
     { b8_routes_ai, 0 },
     { b8_routes_leads, 0 },
     { b8_routes_agent_leads, 1 },
-    { b8_routes_inbox, 1 },
+    { b8_routes_inbox, 0 },
     { b8_routes_conversations, 1 },
     { b8_routes_send, 0 },
     { b8_routes_send_pages, 0 },

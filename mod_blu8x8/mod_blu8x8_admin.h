@@ -53,8 +53,8 @@ extern const b8_route b8_routes_leads[];       /* leads.csv (administrators) */
 /* The tables a user with only the sales_agent role may use too; every
  * other route needs the administrator role. */
 extern const b8_route b8_routes_agent_leads[];   /* leads page and API */
-extern const b8_route b8_routes_inbox[];       /* inbox redirect, inbound API */
-extern const b8_route b8_routes_conversations[];   /* sales agents too */
+extern const b8_route b8_routes_inbox[];       /* inbound API */
+extern const b8_route b8_routes_conversations[];   /* and the old Inbox; sales agents too */
 extern const b8_route b8_routes_send[];
 extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send Test, progress */
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */

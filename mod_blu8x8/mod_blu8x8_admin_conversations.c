@@ -2,6 +2,7 @@
  * assign, resolve, reopen and retry the AI. Sales agents use them too. */
 #include "mod_blu8x8_admin.h"
 
+#include <apr_escape.h>
 #include <apr_strings.h>
 
 #include "b8_conversations.h"
@@ -294,7 +295,23 @@ static int page_retry_ai(b8_areq *a)
     return page_done(a, kind, &err, out);
 }
 
+/* Old links (/inbox?phone=...) land on the conversations, searched (sales
+ * agents too). */
+static int page_inbox(b8_areq *a)
+{
+    const char *q = apr_table_get(a->query, "q");
+    if (!q || !*q) {
+        q = apr_table_get(a->query, "phone");
+    }
+    apr_table_setn(a->r->headers_out, "Location",
+                   apr_pstrcat(a->r->pool, a->base, "conversations",
+                               q && *q ? "?q=" : "",
+                               q && *q ? apr_pescape_urlencoded(a->r->pool, q) : "", NULL));
+    return HTTP_MOVED_PERMANENTLY;
+}
+
 const b8_route b8_routes_conversations[] = {
+    { "GET", "inbox", page_inbox, B8_BODY_NONE },
     { "GET", "conversations", page_list, B8_BODY_NONE },
     { "GET", "conversations/:", page_get, B8_BODY_NONE },
     { "POST", "conversations/:/reply", page_reply, B8_BODY_FORM },

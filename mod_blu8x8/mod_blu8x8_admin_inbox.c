@@ -1,26 +1,10 @@
 /* The inbound messages API; the Inbox page became the conversations. */
 #include "mod_blu8x8_admin.h"
 
-#include <apr_escape.h>
 #include <apr_strings.h>
 
 #include "b8_conversations.h"
 #include "b8_inbox.h"
-
-/* Old links (/inbox?phone=...) land on the conversations, searched (the
- * page there checks the role). */
-static int page_inbox(b8_areq *a)
-{
-    const char *q = apr_table_get(a->query, "q");
-    if (!q || !*q) {
-        q = apr_table_get(a->query, "phone");
-    }
-    apr_table_setn(a->r->headers_out, "Location",
-                   apr_pstrcat(a->r->pool, a->base, "conversations",
-                               q && *q ? "?q=" : "",
-                               q && *q ? apr_pescape_urlencoded(a->r->pool, q) : "", NULL));
-    return HTTP_MOVED_PERMANENTLY;
-}
 
 static int api_inbound(b8_areq *a)
 {
@@ -48,7 +32,6 @@ static int api_inbound_retry_ai(b8_areq *a)
 }
 
 const b8_route b8_routes_inbox[] = {
-    { "GET", "inbox", page_inbox, B8_BODY_NONE },
     { "GET", "api/inbound", api_inbound, B8_BODY_NONE },
     { "POST", "api/inbound/:/retry-ai", api_inbound_retry_ai, B8_BODY_JSON },
     { NULL, NULL, NULL, 0 }
