@@ -247,7 +247,7 @@ static cJSON *conv_json(b8_ctx *ctx, const b8_rows *rows, int r)
     b8_json_add_bool(o, "unread", last_in && (!seen || strcmp(last_in, seen) > 0));
     b8_json_add_bool(o, "opted_out", is_true(B8_CELL(rows, r, CV_OPTED_OUT)));
     b8_json_add_bool(o, "ai_paused", until != 0);
-    b8_json_add_str(o, "ai_paused_until", until ? b8_time_iso(ctx->pool, until) : NULL);
+    b8_json_add_str(o, "handoff_ends_at", until ? b8_time_iso(ctx->pool, until) : NULL);
     return o;
 }
 

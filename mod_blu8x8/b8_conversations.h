@@ -44,7 +44,8 @@ apr_status_t b8_conv_claimed(b8_db *db, apr_pool_t *p, const char *phone_key, co
 /* ---- the API and pages; viewer is the logged-in user ---- */
 
 /* {"items": [{"id", "phone", "name", "contact_id", "status", "assignee",
- * "assignee_name", "last_message_at", "lead_id", "unread", "ai_paused"}],
+ * "assignee_name", "last_message_at", "lead_id", "unread", "opted_out",
+ * "ai_paused", "handoff_ends_at"}],
  * "total", "page", "per_page"}, latest activity first. status
  * open|resolved (NULL = any), assignee <login>|none (NULL = any), q: phone
  * digits or name (NULL = no search). A sales agent sees the unassigned

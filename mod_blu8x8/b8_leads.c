@@ -71,7 +71,19 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         }
     }
     customer = contact_id && B8_CELL(rows, 0, 1) && *B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1)
-                                                                          : e164;
+                                                                          : NULL;
+    if (!customer && key) {
+        /* No contact name: the name the customer has on Viber. */
+        const char *args[] = { key };
+        const char *name = NULL;
+        if ((rv = b8_db_value(db, p, B8_SQL_CONV_NAME_BY_KEY, args, &name)) != APR_SUCCESS) {
+            return rv;
+        }
+        customer = name && *name ? name : NULL;
+    }
+    if (!customer) {
+        customer = e164;
+    }
     if (key) {
         /* One open lead per customer: a follow-up joins it (no new pings). */
         const char *args[] = { key };

@@ -310,6 +310,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "created_at, updated_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s) "
         "ON CONFLICT (phone_key) DO NOTHING" },
     [B8_SQL_CONV_ID_BY_KEY] = { "SELECT id FROM conversations WHERE phone_key = %s" },
+    [B8_SQL_CONV_NAME_BY_KEY] = { "SELECT name FROM conversations WHERE phone_key = %s" },
     [B8_SQL_CONV_TOUCH] = {
         "UPDATE conversations SET last_message_at = %s, updated_at = %s WHERE phone_key = %s" },
     [B8_SQL_CONV_BY_ID] = { "SELECT " B8_CONV_COLS " " B8_CONV_FROM "WHERE c.id = %s" },

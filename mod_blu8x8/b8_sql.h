@@ -198,6 +198,7 @@
     X(CONV_UPSERT_INBOUND, W) \
     X(CONV_ENSURE, W) \
     X(CONV_ID_BY_KEY, R) \
+    X(CONV_NAME_BY_KEY, R) \
     X(CONV_TOUCH, W) \
     X(CONV_BY_ID, R) \
     X(CONV_COUNT, R) \
