@@ -293,9 +293,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "AND (CAST(%s AS TEXT) IS NULL OR COALESCE(c.assignee_id, 0) = CAST(%s AS INTEGER)) " \
     "AND (CAST(%s AS TEXT) IS NULL OR c.assignee_id IS NULL " \
     "OR c.assignee_id = CAST(%s AS INTEGER))"
+    /* phone digits, the sender's name or the contact's name */
 #define B8_CONV_SEARCH \
     " AND (c.phone_key LIKE %s OR LOWER(COALESCE(c.name, '')) LIKE %s ESCAPE '\\' " \
-    "OR LOWER(COALESCE(ct.name, '')) LIKE %s ESCAPE '\\')"
+    "OR EXISTS (SELECT 1 FROM contacts x WHERE x.phone_key = c.phone_key " \
+    "AND LOWER(x.name) LIKE %s ESCAPE '\\'))"
     /* An inbound message: made, or reopened, latest activity now. */
     [B8_SQL_CONV_UPSERT_INBOUND] = {
         "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at, "
@@ -323,10 +325,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
         "ORDER BY c.last_message_at DESC, c.id DESC" },
     [B8_SQL_CONV_SEARCH_COUNT] = {
-        "SELECT COUNT(*) " B8_CONV_FROM "WHERE " B8_CONV_FILTER B8_CONV_SEARCH },
+        "SELECT COUNT(*) FROM conversations c WHERE " B8_CONV_FILTER B8_CONV_SEARCH },
     [B8_SQL_CONV_SEARCH_PAGE] = {
-        "SELECT " B8_CONV_COLS " " B8_CONV_FROM "WHERE " B8_CONV_FILTER B8_CONV_SEARCH
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT %s OFFSET %s" },
+        "SELECT " B8_CONV_COLS " FROM (SELECT * FROM conversations c WHERE " B8_CONV_FILTER
+        B8_CONV_SEARCH " ORDER BY c.last_message_at DESC, c.id DESC LIMIT %s OFFSET %s) c "
+        "LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
+        "ORDER BY c.last_message_at DESC, c.id DESC" },
     /* The thread, newest first (the caller turns it): inbound rows and every
      * message to the customer's phone key but the agents' own pings and
      * notes; campaign and SMS rows at the time they were sent. */
@@ -904,9 +908,10 @@ static const char *const migrations[] = {
     " contact_id @ID@, status TEXT NOT NULL DEFAULT 'open', assignee_id @ID@, handoff_at TEXT,"
     " lead_id @ID@, last_message_at TEXT NOT NULL, last_in_at TEXT, seen_at TEXT, note_at TEXT,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    /* The list walks the first index newest first (its optional filters
+     * read past other rows); its count reads only the second. */
     "CREATE INDEX conversations_recent ON conversations (last_message_at, id);"
-    "CREATE INDEX conversations_status ON conversations (status, last_message_at, id);"
-    "CREATE INDEX conversations_assignee ON conversations (assignee_id, last_message_at, id);"
+    "CREATE INDEX conversations_filters ON conversations (status, assignee_id);"
     "ALTER TABLE leads ADD COLUMN status TEXT NOT NULL DEFAULT 'new';"
     "ALTER TABLE leads ADD COLUMN notes TEXT;"
     "ALTER TABLE leads ADD COLUMN phone_key TEXT;"
