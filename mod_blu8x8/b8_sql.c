@@ -430,13 +430,14 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
         "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
         "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id" },
+    /* The assistant turns: the AI's replies and the agents' (taking over after a handoff). */
     [B8_SQL_AI_HISTORY] = {
         "SELECT who, body FROM ("
         " SELECT 1 AS who, body, received_at AS at, id FROM inbound"
         "  WHERE phone_key = %s AND id < %s AND type = 'text' AND body IS NOT NULL"
         " UNION ALL"
         " SELECT 0 AS who, body, created_at AS at, id FROM messages"
-        "  WHERE phone_key = %s AND kind = 'ai_reply' AND created_at < %s"
+        "  WHERE phone_key = %s AND kind IN ('ai_reply', 'agent') AND created_at < %s"
         ") turns ORDER BY at DESC, id DESC LIMIT %s" },
     [B8_SQL_AI_RETRY_LATER] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL, ai_next_at = %s, ai_error = %s "

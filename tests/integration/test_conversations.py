@@ -191,6 +191,10 @@ def test_claim_hands_off_agent_replies_once_resolve_gives_the_ai_back(crm, opena
     assert wait_until(lambda: len(texts_to(eightx8, phone)) == 3, timeout=20)
     assert texts_to(eightx8, phone)[2] == AI_TEXT
     assert inbound_rows(h, phone)[0]["ai_state"] == "answered"
+    # The AI knows what the agent said (an assistant turn of its history).
+    history = chat_calls(openai)[-1].json["messages"]
+    assert any(m["role"] == "assistant" and m["content"] == "Hi Maria, Friday works. Alma here."
+               for m in history)
     # The inbound reopened it; alice still has it, and no second lead came.
     again = conversation(h, conv["id"])
     assert again["status"] == "open" and again["assignee"] == "alice"
