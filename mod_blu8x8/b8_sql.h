@@ -275,8 +275,8 @@ int b8_sql_writes(b8_sql_id id);
 int b8_sql_migration_count(void);
 /* Migrations tests look at, by their 1-based place in the array (later
  * ones may follow them). */
-#define B8_MIGRATION_INBOUND_PHONE_NULL 4
-#define B8_MIGRATION_CONVERSATIONS 5
+#define B8_MIGRATION_INBOUND_PHONE_NULL 5
+#define B8_MIGRATION_CONVERSATIONS 6
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */
 const char *b8_sql_migration(apr_pool_t *p, int v, int sqlite);
 /* Its statements that differ by database (triggers), each whole, NULL-
