@@ -549,7 +549,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "updated_at) VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', "
         "%s, %s)" },
 
-    /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
+    /* the inbound API (newest first; contact by phone when not linked yet) */
 #define B8_INBOUND_COLS \
     "i.id, i.umid, i.phone, i.name, i.channel, i.type, i.body, i.received_at, " \
     "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)), " \
@@ -959,7 +959,8 @@ static const char *const migrations[] = {
     "ALTER TABLE leads ADD COLUMN notes TEXT;"
     "ALTER TABLE leads ADD COLUMN phone_key TEXT;"
     "UPDATE leads SET status = 'claimed' WHERE claimed_by IS NOT NULL;"
-    "UPDATE leads SET phone_key = (SELECT i.phone_key FROM inbound i WHERE i.id = leads.inbound_id);"
+    "UPDATE leads SET phone_key = (SELECT i.phone_key FROM inbound i"
+    " WHERE i.id = leads.inbound_id);"
     "CREATE INDEX leads_open ON leads (phone_key, status);"
     "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at,"
     " last_in_at, created_at, updated_at) SELECT phone_key, MAX(phone), MAX(name),"

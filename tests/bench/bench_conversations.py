@@ -75,8 +75,8 @@ def timed(api, path):
 
 
 def main() -> int:
-    server = conftest.Httpd(conftest.new_root(), "", types.SimpleNamespace(url="http://127.0.0.1:9"),
-                            None, worker=False)
+    nowhere = types.SimpleNamespace(url="http://127.0.0.1:9")   # no sends in this bench
+    server = conftest.Httpd(conftest.new_root(), "", nowhere, None, worker=False)
     try:
         server.start()
         api = server.client
