@@ -201,7 +201,7 @@ static void answer(lane *l, const ai_group *g)
     {
         const char *upd[] = { reply_id, g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_ANSWERED, upd, &n) != APR_SUCCESS || n == 0
-            || b8_conv_touch(l->db, l->p, g->phone_key) != APR_SUCCESS
+            || b8_conv_touch(l->db, l->p, g->phone_key, res.content) != APR_SUCCESS
             || b8_db_commit(l->db) != APR_SUCCESS) {
             b8_db_rollback(l->db);
             return;

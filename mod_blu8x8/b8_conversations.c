@@ -20,8 +20,11 @@
 /* Columns of CONV_BY_ID / CONV_PAGE / CONV_SEARCH_PAGE. */
 enum {
     CV_ID, CV_PHONE, CV_NAME, CV_CONTACT, CV_STATUS, CV_LOGIN, CV_LAST, CV_LEAD, CV_LAST_IN,
-    CV_SEEN, CV_KEY, CV_ASSIGNEE, CV_HANDOFF, CV_ASSIGNEE_NAME, CV_OPTED_OUT
+    CV_SEEN, CV_KEY, CV_ASSIGNEE, CV_HANDOFF, CV_ASSIGNEE_NAME, CV_OPTED_OUT, CV_LAST_TEXT
 };
+
+/* How much of the latest message the list shows. */
+#define PREVIEW_CHARS 80
 
 /* Columns of CONV_THREAD. */
 enum {
@@ -46,10 +49,10 @@ apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
     return b8_db_value(db, p, B8_SQL_CONV_HANDOFF, args, login);
 }
 
-apr_status_t b8_conv_touch(b8_db *db, apr_pool_t *p, const char *phone_key)
+apr_status_t b8_conv_touch(b8_db *db, apr_pool_t *p, const char *phone_key, const char *text)
 {
     const char *now = b8_now_iso(p);
-    const char *args[] = { now, now, phone_key };
+    const char *args[] = { now, text, now, phone_key };
     return b8_db_exec(db, p, B8_SQL_CONV_TOUCH, args, NULL);
 }
 
@@ -67,7 +70,7 @@ static apr_status_t system_note(b8_db *db, apr_pool_t *p, const char *user_id, c
     if ((rv = b8_db_exec(db, p, B8_SQL_CONV_SYSTEM_INSERT, args, NULL)) != APR_SUCCESS) {
         return rv;
     }
-    return b8_conv_touch(db, p, phone_key);
+    return b8_conv_touch(db, p, phone_key, text);
 }
 
 /* The claimer of the customer's open lead hears of a new message, at most
@@ -128,14 +131,13 @@ apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
     const char *now = b8_now_iso(p), *conv_id = NULL, *customer = NULL;
     apr_status_t rv;
 
-    (void)text;
     *queued = 0;
     if (!phone_key) {
         return APR_SUCCESS;
     }
     {
-        const char *args[] = { phone_key, phone, name && *name ? name : NULL, contact_id, now, now,
-                               now, now };
+        const char *args[] = { phone_key, phone, name && *name ? name : NULL, contact_id, now,
+                               text, now, now, now };
         if ((rv = b8_db_value(db, p, B8_SQL_CONV_UPSERT_INBOUND, args, &conv_id)) != APR_SUCCESS
             || !conv_id) {
             return rv != APR_SUCCESS ? rv : APR_EGENERAL;
@@ -243,6 +245,10 @@ static cJSON *conv_json(b8_ctx *ctx, const b8_rows *rows, int r)
                                             : B8_CELL(rows, r, CV_LOGIN));
     b8_json_add_str(o, "last_message_at", B8_CELL(rows, r, CV_LAST));
     b8_json_add_int(o, "lead_id", B8_CELL(rows, r, CV_LEAD));
+    b8_json_add_str(o, "last_text", B8_CELL(rows, r, CV_LAST_TEXT)
+                                        ? b8_text_cap(ctx->pool, B8_CELL(rows, r, CV_LAST_TEXT),
+                                                      PREVIEW_CHARS)
+                                        : NULL);
     /* Unread: a customer message came after the last time anyone opened it. */
     b8_json_add_bool(o, "unread", last_in && (!seen || strcmp(last_in, seen) > 0));
     b8_json_add_bool(o, "opted_out", is_true(B8_CELL(rows, r, CV_OPTED_OUT)));
@@ -577,7 +583,7 @@ b8_errkind b8_conversation_reply(b8_ctx *ctx, const b8_user *viewer, const char 
                                B8_CELL(rows, 0, CV_KEY), B8_CELL(rows, 0, CV_NAME), text, cmid,
                                now, now };
         const char *aargs[] = { viewer->id, now, now, id };
-        const char *rargs[] = { now, now, now, id };
+        const char *rargs[] = { now, text, now, now, id };
         if (b8_db_value(ctx->db, p, B8_SQL_CONV_AGENT_INSERT, args, &msg_id) != APR_SUCCESS
             || !msg_id
             || b8_db_exec(ctx->db, p, B8_SQL_CONV_ASSIGN_IF_FREE, aargs, NULL) != APR_SUCCESS

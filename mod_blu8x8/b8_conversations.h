@@ -33,8 +33,9 @@ apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
 apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
                              const apr_hash_t *dbs, const char *phone_key, const char **login);
 
-/* An outbound message (an AI reply) to this phone: latest activity now. */
-apr_status_t b8_conv_touch(b8_db *db, apr_pool_t *p, const char *phone_key);
+/* An outbound message (an AI reply) to this phone: latest activity now,
+ * text shown in the list. */
+apr_status_t b8_conv_touch(b8_db *db, apr_pool_t *p, const char *phone_key, const char *text);
 
 /* A claim won: the customer's conversation is assigned to the claimer and
  * open, with a system note; *conv_id is the conversation. */

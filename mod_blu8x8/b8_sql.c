@@ -292,7 +292,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CONV_COLS \
     "c.id, c.phone, COALESCE(NULLIF(ct.name, ''), c.name), ct.id, c.status, u.login, " \
     "c.last_message_at, c.lead_id, c.last_in_at, c.seen_at, c.phone_key, c.assignee_id, " \
-    "c.handoff_at, u.name, ct.opted_out"
+    "c.handoff_at, u.name, ct.opted_out, c.last_text"
 #define B8_CONV_FROM \
     "FROM conversations c LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
     /* status (NULL = any), assignee id (NULL = any, 0 = none), viewer (a
@@ -310,12 +310,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* An inbound message: made, or reopened, latest activity now. */
     [B8_SQL_CONV_UPSERT_INBOUND] = {
         "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at, "
-        "last_in_at, created_at, updated_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s) "
+        "last_text, last_in_at, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s) "
         "ON CONFLICT (phone_key) DO UPDATE SET phone = COALESCE(excluded.phone, "
         "conversations.phone), name = COALESCE(excluded.name, conversations.name), "
         "contact_id = COALESCE(excluded.contact_id, conversations.contact_id), status = 'open', "
-        "last_message_at = excluded.last_message_at, last_in_at = excluded.last_in_at, "
-        "updated_at = excluded.updated_at RETURNING id" },
+        "last_message_at = excluded.last_message_at, last_text = excluded.last_text, "
+        "last_in_at = excluded.last_in_at, updated_at = excluded.updated_at RETURNING id" },
     [B8_SQL_CONV_ENSURE] = {
         "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at, "
         "created_at, updated_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s) "
@@ -323,7 +324,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CONV_ID_BY_KEY] = { "SELECT id FROM conversations WHERE phone_key = %s" },
     [B8_SQL_CONV_NAME_BY_KEY] = { "SELECT name FROM conversations WHERE phone_key = %s" },
     [B8_SQL_CONV_TOUCH] = {
-        "UPDATE conversations SET last_message_at = %s, updated_at = %s WHERE phone_key = %s" },
+        "UPDATE conversations SET last_message_at = %s, last_text = %s, updated_at = %s "
+        "WHERE phone_key = %s" },
     [B8_SQL_CONV_BY_ID] = { "SELECT " B8_CONV_COLS " " B8_CONV_FROM "WHERE c.id = %s" },
     [B8_SQL_CONV_COUNT] = { "SELECT COUNT(*) FROM conversations c WHERE " B8_CONV_FILTER },
     /* The page's rows first (one walk of an index on last_message_at),
@@ -372,8 +374,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CONV_SEEN] = { "UPDATE conversations SET seen_at = %s WHERE id = %s" },
     /* An agent's message restarts the handoff clock. */
     [B8_SQL_CONV_AGENT_REPLIED] = {
-        "UPDATE conversations SET last_message_at = %s, handoff_at = CASE WHEN assignee_id IS "
-        "NULL THEN NULL ELSE %s END, updated_at = %s WHERE id = %s" },
+        "UPDATE conversations SET last_message_at = %s, last_text = %s, handoff_at = CASE WHEN "
+        "assignee_id IS NULL THEN NULL ELSE %s END, updated_at = %s WHERE id = %s" },
     [B8_SQL_CONV_SET_LEAD] = { "UPDATE conversations SET lead_id = %s WHERE phone_key = %s" },
     /* At most one "New message from" note per interval: 1 row = due now. */
     [B8_SQL_CONV_NOTE_DUE] = {
@@ -949,8 +951,8 @@ static const char *const migrations[] = {
      * customer's phone key (one open lead per customer). */
     "CREATE TABLE conversations (id @PK@, phone_key TEXT NOT NULL UNIQUE, phone TEXT, name TEXT,"
     " contact_id @ID@, status TEXT NOT NULL DEFAULT 'open', assignee_id @ID@, handoff_at TEXT,"
-    " lead_id @ID@, last_message_at TEXT NOT NULL, last_in_at TEXT, seen_at TEXT, note_at TEXT,"
-    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    " lead_id @ID@, last_message_at TEXT NOT NULL, last_text TEXT, last_in_at TEXT,"
+    " seen_at TEXT, note_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
     /* The list walks the first index newest first (its optional filters
      * read past other rows); its count reads only the second. */
     "CREATE INDEX conversations_recent ON conversations (last_message_at, id);"
@@ -966,6 +968,8 @@ static const char *const migrations[] = {
     " last_in_at, created_at, updated_at) SELECT phone_key, MAX(phone), MAX(name),"
     " MIN(contact_id), 'open', MAX(received_at), MAX(received_at), MIN(received_at),"
     " MAX(received_at) FROM inbound WHERE phone_key IS NOT NULL GROUP BY phone_key;"
+    "UPDATE conversations SET last_text = (SELECT i.body FROM inbound i"
+    " WHERE i.phone_key = conversations.phone_key ORDER BY i.id DESC LIMIT 1);"
     "UPDATE conversations SET lead_id = (SELECT MAX(l.id) FROM leads l"
     " WHERE l.phone_key = conversations.phone_key)",
 };

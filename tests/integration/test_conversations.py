@@ -308,7 +308,8 @@ def test_list_filters_status_assignee_and_unread(make_server):
     h.client.get(f"/blu8x8/conversations/{ca['id']}")              # opened: read
     assert conv_of(h, a)["unread"] is False
     post_event(h, inbound("third", a))
-    assert conv_of(h, a)["unread"] is True
+    assert conv_of(h, a)["unread"] is True and conv_of(h, a)["last_text"] == "third"
+    assert "third" in h.client.get("/blu8x8/conversations").text      # the list's preview
     assert [c["phone"] for c in h.client.get("/blu8x8/api/conversations").json["items"]] == [a, b]
     h.client.post(f"/blu8x8/api/conversations/{ca['id']}/resolve", json={})
     assert [c["phone"] for c in
@@ -324,6 +325,7 @@ def test_list_filters_status_assignee_and_unread(make_server):
     assert h.client.get("/blu8x8/api/conversations?status=closed").status == 422
     notes = [m["text"] for m in conversation(h, ca["id"])["messages"] if m["kind"] == "system"]
     assert notes == ["Resolved by admin", "Reopened by admin", "Assigned to Bob by admin"]
+    assert conv_of(h, a)["last_text"] == "Assigned to Bob by admin"
     assert h.client.get("/blu8x8/api/conversations/999999").status == 404
 
 
