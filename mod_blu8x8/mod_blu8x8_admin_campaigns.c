@@ -7,6 +7,8 @@
 #include <apr_strings.h>
 
 #include "b8_campaigns.h"
+#include "b8_recipients.h"
+#include "b8_sms.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 
