@@ -27,19 +27,19 @@ typedef struct {
     apr_pool_t *p;
     const b8_ai_lane_env *env;
     b8_db *db;
-    apr_hash_t *dbs;
+    const b8_settings *s;
     apr_time_t now;
     apr_interval_time_t timeout;
 } lane;
 
-static const char *setting(const lane *l, const char *key)
+static const char *setting(const lane *l, b8_setting_id id)
 {
-    return b8_setting_effective(l->env->config, l->dbs, key, NULL);
+    return b8_setting_str(l->s, id);
 }
 
-static apr_interval_time_t seconds_setting(const lane *l, const char *key, double min)
+static apr_interval_time_t seconds_setting(const lane *l, b8_setting_id id, double min)
 {
-    double v = b8_setting_number(l->env->config, l->dbs, key);
+    double v = b8_setting_number(l->s, id);
     return (apr_interval_time_t)((v < min ? min : v) * APR_USEC_PER_SEC);
 }
 
@@ -52,7 +52,7 @@ static void end_group(lane *l, const ai_group *g, const char *state, const char 
     }
     if (strcmp(state, "failed") == 0) {
         B8_LOG(B8_LOG_WARNING, 0, "B8-0702: AI reply to inbound %s failed: %s",
-               B8_CELL(g->rows, 0, 0), why);
+               B8_GET(g->rows, 0, AI_CLAIMED, id), why);
     }
 }
 
@@ -78,12 +78,13 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
         B8_LOG(B8_LOG_ERR, 0, "B8-0703: cannot schedule the AI retry: %s", b8_db_error(l->db));
     }
     B8_LOG(B8_LOG_INFO, 0, "B8-0704: AI call for inbound %s will be retried: %s",
-           B8_CELL(g->rows, 0, 0), res->error);
+           B8_GET(g->rows, 0, AI_CLAIMED, id), res->error);
 }
 
 static void call_openai(lane *l, const cJSON *body, b8_ai_result *res)
 {
-    b8_openai_call(l->p, setting(l, "openai_url"), setting(l, "openai_key"), l->timeout, body, res);
+    b8_openai_call(l->p, setting(l, B8_SET_OPENAI_URL), setting(l, B8_SET_OPENAI_KEY), l->timeout,
+                   body, res);
 }
 
 /* Da Vinci: the intent question; on Yes the lead and its pings, in one
@@ -92,9 +93,9 @@ static void call_openai(lane *l, const cJSON *body, b8_ai_result *res)
 static int ask_intent(lane *l, const ai_group *g)
 {
     b8_ai_result res;
-    cJSON *body = b8_json_pool_owned(l->p, b8_openai_intent_request(setting(l, "openai_model"),
+    cJSON *body = b8_json_pool_owned(l->p, b8_openai_intent_request(setting(l, B8_SET_OPENAI_MODEL),
                                                                     g->joined));
-    const char *lead_id = NULL, *first_id = B8_CELL(g->rows, 0, 0);
+    const char *lead_id = NULL, *first_id = B8_GET(g->rows, 0, AI_CLAIMED, id);
     int pinged = 0, n = 0, yes;
 
     call_openai(l, body, &res);
@@ -119,8 +120,10 @@ static int ask_intent(lane *l, const ai_group *g)
     {
         const char *args[] = { yes ? "yes" : "no", g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_SET_INTENT, args, &n) != APR_SUCCESS || n == 0
-            || (yes && b8_lead_create(l->db, l->p, first_id, g->joined, B8_CELL(g->rows, 0, 1),
-                                      setting(l, "default_country"), setting(l, "public_url"),
+            || (yes && b8_lead_create(l->db, l->p, first_id, g->joined,
+                                      B8_GET(g->rows, 0, AI_CLAIMED, phone),
+                                      setting(l, B8_SET_DEFAULT_COUNTRY),
+                                      setting(l, B8_SET_PUBLIC_URL),
                                       &lead_id, &pinged) != APR_SUCCESS)
             || b8_db_commit(l->db) != APR_SUCCESS) {
             b8_db_rollback(l->db);
@@ -142,7 +145,7 @@ static apr_array_header_t *history(lane *l, const ai_group *g)
 {
     apr_array_header_t *turns = apr_array_make(l->p, B8_AI_HISTORY_TURNS, sizeof(b8_chat_turn));
     b8_rows *rows;
-    const char *args[] = { g->phone_key, B8_CELL(g->rows, 0, 0), g->phone_key,
+    const char *args[] = { g->phone_key, B8_GET(g->rows, 0, AI_CLAIMED, id), g->phone_key,
                            b8_time_iso(l->p, l->now), apr_itoa(l->p, B8_AI_HISTORY_TURNS) };
 
     if (b8_db_select(l->db, l->p, B8_SQL_AI_HISTORY, args, &rows) != APR_SUCCESS) {
@@ -150,8 +153,8 @@ static apr_array_header_t *history(lane *l, const ai_group *g)
     }
     for (int i = rows->nrows - 1; i >= 0; i--) {
         b8_chat_turn *t = apr_array_push(turns);
-        t->from_customer = B8_CELL(rows, i, 0) && strcmp(B8_CELL(rows, i, 0), "1") == 0;
-        t->text = B8_CELL(rows, i, 1);
+        t->from_customer = B8_GET_IS(rows, i, AI_TURN, who, "1");
+        t->text = B8_GET(rows, i, AI_TURN, body);
     }
     return turns;
 }
@@ -164,13 +167,13 @@ static void answer(lane *l, const ai_group *g)
     int last = r->nrows - 1, n = 0;
     cJSON *body;
 
-    if (b8_ai_system_prompt(l->db, l->p, setting(l, "ai_persona"), &system) != APR_SUCCESS) {
+    if (b8_ai_system_prompt(l->db, l->p, setting(l, B8_SET_AI_PERSONA), &system) != APR_SUCCESS) {
         return;
     }
-    body = b8_json_pool_owned(l->p, b8_openai_chat_request(setting(l, "openai_model"),
-                                                           b8_setting_int(l->env->config, l->dbs,
-                                                                          "openai_max_tokens"),
-                                                           system, history(l, g), g->joined));
+    body = b8_json_pool_owned(l->p, b8_openai_chat_request(
+                                        setting(l, B8_SET_OPENAI_MODEL),
+                                        b8_setting_int(l->s, B8_SET_OPENAI_MAX_TOKENS),
+                                        system, history(l, g), g->joined));
     call_openai(l, body, &res);
     if (res.verdict == B8_AI_RETRY) {
         retry_or_fail(l, g, &res);
@@ -189,8 +192,10 @@ static void answer(lane *l, const ai_group *g)
     }
     {
         const char *now = b8_time_iso(l->p, apr_time_now());
-        const char *ins[] = { B8_CELL(r, last, 0), B8_CELL(r, last, 6), B8_CELL(r, last, 1),
-                              g->phone_key, B8_CELL(r, last, 3), res.content, b8_uuid4(l->p),
+        const char *ins[] = { B8_GET(r, last, AI_CLAIMED, id),
+                              B8_GET(r, last, AI_CLAIMED, contact_id),
+                              B8_GET(r, last, AI_CLAIMED, phone), g->phone_key,
+                              B8_GET(r, last, AI_CLAIMED, name), res.content, b8_uuid4(l->p),
                               now, now };
         if (!ins[6] || b8_db_value(l->db, l->p, B8_SQL_AI_REPLY_INSERT, ins, &reply_id) != APR_SUCCESS
             || !reply_id) {
@@ -241,8 +246,8 @@ static int claim_group(lane *l, const char *phone_key, ai_group *g)
     texts = apr_array_make(l->p, g->rows->nrows, sizeof(const char *));
     g->attempts = 0;
     for (int i = 0; i < g->rows->nrows; i++) {
-        int a = atoi(B8_CELL(g->rows, i, 4) ? B8_CELL(g->rows, i, 4) : "0");
-        APR_ARRAY_PUSH(texts, const char *) = B8_CELL(g->rows, i, 2) ? B8_CELL(g->rows, i, 2) : "";
+        int a = atoi(B8_GET_OR(g->rows, i, AI_CLAIMED, ai_attempts, "0"));
+        APR_ARRAY_PUSH(texts, const char *) = B8_GET_OR(g->rows, i, AI_CLAIMED, body, "");
         if (a > g->attempts) {
             g->attempts = a;
         }
@@ -263,10 +268,11 @@ static apr_time_t next_due(lane *l, apr_interval_time_t quiet)
         || rows->nrows == 0) {
         return 0;
     }
-    if (B8_CELL(rows, 0, 0) && b8_time_parse(B8_CELL(rows, 0, 0), &t)) {
+    if (B8_GET(rows, 0, AI_DUE, next_at) && b8_time_parse(B8_GET(rows, 0, AI_DUE, next_at), &t)) {
         due = t;
     }
-    if (B8_CELL(rows, 0, 1) && b8_time_parse(B8_CELL(rows, 0, 1), &t)
+    if (B8_GET(rows, 0, AI_DUE, waiting_since)
+        && b8_time_parse(B8_GET(rows, 0, AI_DUE, waiting_since), &t)
         && (due == 0 || t + quiet < due)) {
         due = t + quiet;
     }
@@ -285,18 +291,18 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     l.p = p;
     l.env = env;
     if (b8_db_get(env->store, p, &l.db) != APR_SUCCESS
-        || b8_settings_load(l.db, p, &l.dbs) != APR_SUCCESS) {
+        || b8_settings_cache_get(env->settings, l.db, p, &l.s) != APR_SUCCESS) {
         return 0;
     }
-    if (!b8_setting_bool(env->config, l.dbs, "ai_respond")) {
+    if (!b8_setting_bool(l.s, B8_SET_AI_RESPOND)) {
         /* Texts that waited while the switch went off are not answered later
          * by surprise. */
         b8_db_exec(l.db, p, B8_SQL_AI_SWITCHED_OFF, NULL, NULL);
         return 0;
     }
     l.now = apr_time_now();
-    l.timeout = seconds_setting(&l, "openai_timeout", 1.0);
-    quiet = seconds_setting(&l, "ai_quiet_window", 0.0);
+    l.timeout = seconds_setting(&l, B8_SET_OPENAI_TIMEOUT, 1.0);
+    quiet = seconds_setting(&l, B8_SET_AI_QUIET_WINDOW, 0.0);
     {
         /* A claim older than two timeouts belongs to a worker that died. */
         const char *args[] = { b8_time_iso(p, l.now - 2 * l.timeout - apr_time_from_sec(5)) };
@@ -316,14 +322,14 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     if (!claim_group(&l, phone_key, &g)) {
         return 1;
     }
-    if (B8_CELL(g.rows, 0, 7) && strcmp(B8_CELL(g.rows, 0, 7), "1") == 0) {
+    if (B8_GET_IS(g.rows, 0, AI_CLAIMED, opted_out, "1")) {
         end_group(&l, &g, "skipped", "the contact opted out");
         return 1;
     }
     {
         /* Claimed by an agent after these texts came in. */
         const char *login = NULL;
-        if (b8_conv_handoff(l.db, p, env->config, l.dbs, phone_key, &login) != APR_SUCCESS) {
+        if (b8_conv_handoff(l.db, p, l.s, phone_key, &login) != APR_SUCCESS) {
             return 1;
         }
         if (login) {
@@ -331,11 +337,11 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
             return 1;
         }
     }
-    if (!setting(&l, "openai_key") || !*setting(&l, "openai_key")) {
+    if (!setting(&l, B8_SET_OPENAI_KEY) || !*setting(&l, B8_SET_OPENAI_KEY)) {
         end_group(&l, &g, "failed", "no OpenAI key is set (Settings, ChatGPT API key)");
         return 1;
     }
-    if (b8_setting_bool(env->config, l.dbs, "da_vinci") && !B8_CELL(g.rows, 0, 5)
+    if (b8_setting_bool(l.s, B8_SET_DA_VINCI) && !B8_GET(g.rows, 0, AI_CLAIMED, intent)
         && !ask_intent(&l, &g)) {
         return 1;
     }

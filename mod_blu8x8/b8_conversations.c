@@ -17,34 +17,21 @@
 /* Viber refuses longer texts (8x8 error 3006 "Too long text"). */
 #define REPLY_MAX_CHARS 1000
 
-/* Columns of CONV_BY_ID / CONV_PAGE / CONV_SEARCH_PAGE. */
-enum {
-    CV_ID, CV_PHONE, CV_NAME, CV_CONTACT, CV_STATUS, CV_LOGIN, CV_LAST, CV_LEAD, CV_LAST_IN,
-    CV_SEEN, CV_KEY, CV_ASSIGNEE, CV_HANDOFF, CV_ASSIGNEE_NAME, CV_OPTED_OUT, CV_LAST_TEXT
-};
-
 /* How much of the latest message the list shows. */
 #define PREVIEW_CHARS 80
 
-/* Columns of CONV_THREAD. */
-enum {
-    TH_DIR, TH_ID, TH_AT, TH_KIND, TH_BODY, TH_STATE, TH_AI_STATE, TH_AI_ERROR, TH_NAME,
-    TH_ERROR, TH_CAMPAIGN_BODY, TH_PHONE, TH_AUTHOR, TH_TYPE, TH_CAMPAIGN, TH_CHANNEL
-};
-
-static apr_interval_time_t handoff_span(const apr_hash_t *config, const apr_hash_t *dbs)
+static apr_interval_time_t handoff_span(const b8_settings *s)
 {
-    double hours = b8_setting_number(config, dbs, "ai_handoff_hours");
+    double hours = b8_setting_number(s, B8_SET_AI_HANDOFF_HOURS);
     return (apr_interval_time_t)((hours < 0 ? 0 : hours) * 3600.0 * APR_USEC_PER_SEC);
 }
 
 /* ------------------------------------------------ writes of other parts */
 
-apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
-                             const apr_hash_t *dbs, const char *phone_key, const char **login)
+apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const b8_settings *s,
+                             const char *phone_key, const char **login)
 {
-    const char *args[] = { phone_key,
-                           b8_time_iso(p, apr_time_now() - handoff_span(config, dbs)) };
+    const char *args[] = { phone_key, b8_time_iso(p, apr_time_now() - handoff_span(s)) };
     *login = NULL;
     return b8_db_value(db, p, B8_SQL_CONV_HANDOFF, args, login);
 }
@@ -75,8 +62,8 @@ static apr_status_t system_note(b8_db *db, apr_pool_t *p, const char *user_id, c
 
 /* The claimer of the customer's open lead hears of a new message, at most
  * once per interval (the conversation row holds the last note's time). */
-static apr_status_t note_claimer(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
-                                 const apr_hash_t *dbs, const char *conv_id,
+static apr_status_t note_claimer(b8_db *db, apr_pool_t *p, const b8_settings *s,
+                                 const char *conv_id,
                                  const char *phone_key, const char *customer, int *queued)
 {
     const char *largs[] = { phone_key };
@@ -89,8 +76,8 @@ static apr_status_t note_claimer(b8_db *db, apr_pool_t *p, const apr_hash_t *con
         return rv;
     }
     /* Open and claimed, by an agent with a phone. */
-    if (lead->nrows == 0 || !B8_CELL(lead, 0, 1) || !B8_CELL(lead, 0, 4)
-        || !*B8_CELL(lead, 0, 4)) {
+    if (lead->nrows == 0 || !B8_GET(lead, 0, OPEN_LEAD, claimed_by) || !B8_GET(lead, 0, OPEN_LEAD, phone)
+        || !*B8_GET(lead, 0, OPEN_LEAD, phone)) {
         return APR_SUCCESS;
     }
     {
@@ -100,31 +87,31 @@ static apr_status_t note_claimer(b8_db *db, apr_pool_t *p, const apr_hash_t *con
             return rv;   /* a note went out less than the interval ago */
         }
     }
-    pub = b8_setting_effective(config, dbs, "public_url", NULL);
+    pub = b8_setting_str(s, B8_SET_PUBLIC_URL);
     text = apr_pstrcat(p, "New message from ", customer, NULL);
     if (pub && *pub) {
         text = apr_pstrcat(p, text, "\n", pub, "/blu8x8/conversations/", conv_id, NULL);
     }
-    agent_key = b8_phone_match_key(p, B8_CELL(lead, 0, 4),
-                                   b8_setting_effective(config, dbs, "default_country", NULL));
+    agent_key = b8_phone_match_key(p, B8_GET(lead, 0, OPEN_LEAD, phone),
+                                   b8_setting_str(s, B8_SET_DEFAULT_COUNTRY));
     if (!(cmid = b8_uuid4(p))) {
         return APR_EGENERAL;
     }
     {
-        const char *args[] = { B8_CELL(lead, 0, 0), B8_CELL(lead, 0, 1), B8_CELL(lead, 0, 4),
-                               agent_key, B8_CELL(lead, 0, 3), text, cmid, now, now };
+        const char *args[] = { B8_GET(lead, 0, OPEN_LEAD, id), B8_GET(lead, 0, OPEN_LEAD, claimed_by), B8_GET(lead, 0, OPEN_LEAD, phone),
+                               agent_key, B8_GET(lead, 0, OPEN_LEAD, name), text, cmid, now, now };
         if ((rv = b8_db_exec(db, p, B8_SQL_CONV_AGENT_NOTE_INSERT, args, NULL)) != APR_SUCCESS) {
             return rv;
         }
     }
     *queued = 1;
     B8_LOG(B8_LOG_INFO, 0, "B8-4800: %s told of a new message in conversation %s (lead %s)",
-           B8_CELL(lead, 0, 2), conv_id, B8_CELL(lead, 0, 0));
+           B8_GET(lead, 0, OPEN_LEAD, login), conv_id, B8_GET(lead, 0, OPEN_LEAD, id));
     return APR_SUCCESS;
 }
 
-apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
-                             const apr_hash_t *dbs, const char *phone_key, const char *phone,
+apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const b8_settings *s,
+                             const char *phone_key, const char *phone,
                              const char *name, const char *contact_id, const char *inbound_id,
                              const char *ai_state, const char *text, int *queued)
 {
@@ -145,7 +132,7 @@ apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
     }
     if (ai_state && strcmp(ai_state, "new") == 0) {
         const char *login = NULL;
-        if ((rv = b8_conv_handoff(db, p, config, dbs, phone_key, &login)) != APR_SUCCESS) {
+        if ((rv = b8_conv_handoff(db, p, s, phone_key, &login)) != APR_SUCCESS) {
             return rv;
         }
         if (login) {
@@ -161,14 +148,14 @@ apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
         if ((rv = b8_db_select(db, p, B8_SQL_CONV_BY_ID, args, &c)) != APR_SUCCESS) {
             return rv;
         }
-        if (c->nrows && B8_CELL(c, 0, CV_NAME) && *B8_CELL(c, 0, CV_NAME)) {
-            customer = B8_CELL(c, 0, CV_NAME);
+        if (c->nrows && B8_GET(c, 0, CONV, name) && *B8_GET(c, 0, CONV, name)) {
+            customer = B8_GET(c, 0, CONV, name);
         }
     }
     if (!customer) {
         customer = phone ? phone : name ? name : "a customer";
     }
-    return note_claimer(db, p, config, dbs, conv_id, phone_key, customer, queued);
+    return note_claimer(db, p, s, conv_id, phone_key, customer, queued);
 }
 
 apr_status_t b8_conv_claimed(b8_db *db, apr_pool_t *p, const char *phone_key, const char *phone,
@@ -218,40 +205,40 @@ static int agent_only(const b8_user *viewer)
 static apr_time_t paused_until(b8_ctx *ctx, const b8_rows *rows, int r)
 {
     apr_time_t t;
-    if (!B8_CELL(rows, r, CV_ASSIGNEE) || !B8_CELL(rows, r, CV_HANDOFF)
-        || strcmp(B8_CELL(rows, r, CV_STATUS), "open") != 0
-        || !b8_time_parse(B8_CELL(rows, r, CV_HANDOFF), &t)) {
+    if (!B8_GET(rows, r, CONV, assignee_id) || !B8_GET(rows, r, CONV, handoff_at)
+        || strcmp(B8_GET(rows, r, CONV, status), "open") != 0
+        || !b8_time_parse(B8_GET(rows, r, CONV, handoff_at), &t)) {
         return 0;
     }
-    t += handoff_span(ctx->config, ctx->dbsettings);
+    t += handoff_span(ctx->settings);
     return t > apr_time_now() ? t : 0;
 }
 
 static cJSON *conv_json(b8_ctx *ctx, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    const char *last_in = B8_CELL(rows, r, CV_LAST_IN), *seen = B8_CELL(rows, r, CV_SEEN);
+    const char *last_in = B8_GET(rows, r, CONV, last_in_at), *seen = B8_GET(rows, r, CONV, seen_at);
     apr_time_t until = paused_until(ctx, rows, r);
 
-    b8_json_add_int(o, "id", B8_CELL(rows, r, CV_ID));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, CV_PHONE));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, CV_NAME));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, CV_CONTACT));
-    b8_json_add_str(o, "status", B8_CELL(rows, r, CV_STATUS));
-    b8_json_add_str(o, "assignee", B8_CELL(rows, r, CV_LOGIN));
-    b8_json_add_str(o, "assignee_name", B8_CELL(rows, r, CV_ASSIGNEE_NAME)
-                                            && *B8_CELL(rows, r, CV_ASSIGNEE_NAME)
-                                            ? B8_CELL(rows, r, CV_ASSIGNEE_NAME)
-                                            : B8_CELL(rows, r, CV_LOGIN));
-    b8_json_add_str(o, "last_message_at", B8_CELL(rows, r, CV_LAST));
-    b8_json_add_int(o, "lead_id", B8_CELL(rows, r, CV_LEAD));
-    b8_json_add_str(o, "last_text", B8_CELL(rows, r, CV_LAST_TEXT)
-                                        ? b8_text_cap(ctx->pool, B8_CELL(rows, r, CV_LAST_TEXT),
+    b8_json_add_int(o, "id", B8_GET(rows, r, CONV, id));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, CONV, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, CONV, name));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, CONV, contact_id));
+    b8_json_add_str(o, "status", B8_GET(rows, r, CONV, status));
+    b8_json_add_str(o, "assignee", B8_GET(rows, r, CONV, assignee));
+    b8_json_add_str(o, "assignee_name", B8_GET(rows, r, CONV, assignee_name)
+                                            && *B8_GET(rows, r, CONV, assignee_name)
+                                            ? B8_GET(rows, r, CONV, assignee_name)
+                                            : B8_GET(rows, r, CONV, assignee));
+    b8_json_add_str(o, "last_message_at", B8_GET(rows, r, CONV, last_message_at));
+    b8_json_add_int(o, "lead_id", B8_GET(rows, r, CONV, lead_id));
+    b8_json_add_str(o, "last_text", B8_GET(rows, r, CONV, last_text)
+                                        ? b8_text_cap(ctx->pool, B8_GET(rows, r, CONV, last_text),
                                                       PREVIEW_CHARS)
                                         : NULL);
     /* Unread: a customer message came after the last time anyone opened it. */
     b8_json_add_bool(o, "unread", last_in && (!seen || strcmp(last_in, seen) > 0));
-    b8_json_add_bool(o, "opted_out", is_true(B8_CELL(rows, r, CV_OPTED_OUT)));
+    b8_json_add_bool(o, "opted_out", is_true(B8_GET(rows, r, CONV, opted_out)));
     b8_json_add_bool(o, "ai_paused", until != 0);
     b8_json_add_str(o, "handoff_ends_at", until ? b8_time_iso(ctx->pool, until) : NULL);
     return o;
@@ -354,7 +341,7 @@ b8_errkind b8_conversations_list(b8_ctx *ctx, const b8_user *viewer, const char 
     if (total) {
         b8_parse_long(total, &n);
     }
-    *out = b8_list_envelope(items, n, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, n, pg));
     return B8_OK;
 }
 
@@ -368,8 +355,8 @@ static b8_errkind load(b8_ctx *ctx, const b8_user *viewer, const char *id, b8_ro
         return b8_fail_db(err, ctx->db);
     }
     if ((*rows)->nrows == 0
-        || (agent_only(viewer) && B8_CELL(*rows, 0, CV_ASSIGNEE)
-            && strcmp(B8_CELL(*rows, 0, CV_ASSIGNEE), viewer->id) != 0)) {
+        || (agent_only(viewer) && B8_GET(*rows, 0, CONV, assignee_id)
+            && strcmp(B8_GET(*rows, 0, CONV, assignee_id), viewer->id) != 0)) {
         return b8_fail(err, B8_ENOTFOUND, "no such conversation");
     }
     return B8_OK;
@@ -430,45 +417,45 @@ static const char *with_reason(apr_pool_t *p, const char *what, const char *why)
 static cJSON *message_json(apr_pool_t *p, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    int in = strcmp(B8_CELL(rows, r, TH_DIR), "in") == 0;
-    const char *kind = B8_CELL(rows, r, TH_KIND), *text = B8_CELL(rows, r, TH_BODY);
-    const char *state = B8_CELL(rows, r, TH_STATE), *author = B8_CELL(rows, r, TH_AUTHOR);
+    int in = strcmp(B8_GET(rows, r, CONV_THREAD, dir), "in") == 0;
+    const char *kind = B8_GET(rows, r, CONV_THREAD, kind), *text = B8_GET(rows, r, CONV_THREAD, body);
+    const char *state = B8_GET(rows, r, CONV_THREAD, state), *author = B8_GET(rows, r, CONV_THREAD, author);
     int note = strcmp(kind, "system") == 0;
 
     /* A campaign message without its own text shows its campaign's. */
-    if (!text && B8_CELL(rows, r, TH_CAMPAIGN_BODY)) {
-        text = b8_campaign_expand(p, B8_CELL(rows, r, TH_CAMPAIGN_BODY),
-                                  B8_CELL(rows, r, TH_NAME), B8_CELL(rows, r, TH_PHONE));
+    if (!text && B8_GET(rows, r, CONV_THREAD, campaign_body)) {
+        text = b8_campaign_expand(p, B8_GET(rows, r, CONV_THREAD, campaign_body),
+                                  B8_GET(rows, r, CONV_THREAD, name), B8_GET(rows, r, CONV_THREAD, phone));
     }
     if (strcmp(kind, "ai_reply") == 0) {
         author = "AI";
     }
     else if (strcmp(kind, "campaign") == 0 || strcmp(kind, "test") == 0) {
-        author = B8_CELL(rows, r, TH_CAMPAIGN);
+        author = B8_GET(rows, r, CONV_THREAD, campaign);
     }
-    b8_json_add_int(o, "id", B8_CELL(rows, r, TH_ID));
+    b8_json_add_int(o, "id", B8_GET(rows, r, CONV_THREAD, id));
     b8_json_add_str(o, "direction", in ? "in" : "out");
     b8_json_add_str(o, "kind", api_kind(kind));
     b8_json_add_str(o, "kind_label", kind_label(kind));
     b8_json_add_str(o, "text", text);
-    b8_json_add_str(o, "at", B8_CELL(rows, r, TH_AT));
+    b8_json_add_str(o, "at", B8_GET(rows, r, CONV_THREAD, at));
     b8_json_add_str(o, "state", in || note ? NULL : state);
     b8_json_add_str(o, "author", author);
-    b8_json_add_str(o, "channel", B8_CELL(rows, r, TH_CHANNEL));
+    b8_json_add_str(o, "channel", B8_GET(rows, r, CONV_THREAD, channel));
     if (in) {
-        b8_json_add_str(o, "type", B8_CELL(rows, r, TH_TYPE));
-        b8_json_add_str(o, "ai_state", B8_CELL(rows, r, TH_AI_STATE));
-        b8_json_add_str(o, "ai_error", B8_CELL(rows, r, TH_AI_ERROR));
-        b8_json_add_str(o, "status_text", with_reason(p, ai_label(B8_CELL(rows, r, TH_AI_STATE)),
-                                                      B8_CELL(rows, r, TH_AI_ERROR)));
-        b8_json_add_bool(o, "not_text", B8_CELL(rows, r, TH_TYPE)
-                                            && strcmp(B8_CELL(rows, r, TH_TYPE), "text") != 0);
+        b8_json_add_str(o, "type", B8_GET(rows, r, CONV_THREAD, type));
+        b8_json_add_str(o, "ai_state", B8_GET(rows, r, CONV_THREAD, ai_state));
+        b8_json_add_str(o, "ai_error", B8_GET(rows, r, CONV_THREAD, ai_error));
+        b8_json_add_str(o, "status_text", with_reason(p, ai_label(B8_GET(rows, r, CONV_THREAD, ai_state)),
+                                                      B8_GET(rows, r, CONV_THREAD, ai_error)));
+        b8_json_add_bool(o, "not_text", B8_GET(rows, r, CONV_THREAD, type)
+                                            && strcmp(B8_GET(rows, r, CONV_THREAD, type), "text") != 0);
     }
     else if (!note) {
-        b8_json_add_str(o, "error_message", B8_CELL(rows, r, TH_ERROR));
+        b8_json_add_str(o, "error_message", B8_GET(rows, r, CONV_THREAD, error_message));
         b8_json_add_bool(o, "failed", state && (strcmp(state, "failed") == 0
                                                 || strcmp(state, "undelivered") == 0));
-        b8_json_add_str(o, "status_text", with_reason(p, state, B8_CELL(rows, r, TH_ERROR)));
+        b8_json_add_str(o, "status_text", with_reason(p, state, B8_GET(rows, r, CONV_THREAD, error_message)));
     }
     return o;
 }
@@ -490,7 +477,7 @@ b8_errkind b8_conversation_get(b8_ctx *ctx, const b8_user *viewer, const char *i
     }
     {
         /* One more than shown: whether older ones exist. */
-        const char *key = B8_CELL(rows, 0, CV_KEY);
+        const char *key = B8_GET(rows, 0, CONV, phone_key);
         const char *args[] = { key, key, apr_ltoa(p, limit + 1) };
         if (b8_db_select(ctx->db, p, B8_SQL_CONV_THREAD, args, &thread) != APR_SUCCESS) {
             return b8_fail_db(err, ctx->db);
@@ -506,16 +493,16 @@ b8_errkind b8_conversation_get(b8_ctx *ctx, const b8_user *viewer, const char *i
     messages = cJSON_AddArrayToObject(conv, "messages");
     /* Rows come newest first; a chat reads oldest first. */
     for (int r = (thread->nrows > limit ? (int)limit : thread->nrows) - 1; r >= 0; r--) {
-        const char *ai = B8_CELL(thread, r, TH_AI_STATE);
+        const char *ai = B8_GET(thread, r, CONV_THREAD, ai_state);
         cJSON_AddItemToArray(messages, message_json(p, thread, r));
         failed |= ai && strcmp(ai, "failed") == 0;
     }
     b8_json_add_bool(conv, "more", thread->nrows > limit);
     b8_json_add_bool(conv, "ai_failed", failed);
     /* Viber replies need a phone number and a customer who did not opt out. */
-    b8_json_add_bool(conv, "can_reply", B8_CELL(rows, 0, CV_PHONE)
-                                            && !is_true(B8_CELL(rows, 0, CV_OPTED_OUT)));
-    *out = conv;
+    b8_json_add_bool(conv, "can_reply", B8_GET(rows, 0, CONV, phone)
+                                            && !is_true(B8_GET(rows, 0, CONV, opted_out)));
+    *out = b8_json_pool_owned(p, conv);
     return B8_OK;
 }
 
@@ -533,7 +520,7 @@ static b8_errkind answer_conv(b8_ctx *ctx, const b8_user *viewer, const char *id
     if (rows->nrows == 0) {
         return b8_fail(err, B8_ENOTFOUND, "no such conversation");
     }
-    *out = conv_json(ctx, rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, conv_json(ctx, rows, 0));
     return B8_OK;
 }
 
@@ -565,11 +552,11 @@ b8_errkind b8_conversation_reply(b8_ctx *ctx, const b8_user *viewer, const char 
         b8_field_error(err, "text", "at most 1,000 characters (Viber's limit)");
         return B8_EINVALID;
     }
-    if (!B8_CELL(rows, 0, CV_PHONE)) {
+    if (!B8_GET(rows, 0, CONV, phone)) {
         b8_field_error(err, "text", "this sender has no phone number: Viber replies need one");
         return B8_EINVALID;
     }
-    if (is_true(B8_CELL(rows, 0, CV_OPTED_OUT))) {
+    if (is_true(B8_GET(rows, 0, CONV, opted_out))) {
         err->state = "opted_out";
         return b8_fail(err, B8_ESTATE, "the customer opted out (STOP): no message is sent");
     }
@@ -579,8 +566,8 @@ b8_errkind b8_conversation_reply(b8_ctx *ctx, const b8_user *viewer, const char 
     {
         /* Committed 'pending' here; the direct lane marks it 'sending'
          * (committed) before the request, like every send. */
-        const char *args[] = { viewer->id, B8_CELL(rows, 0, CV_CONTACT), B8_CELL(rows, 0, CV_PHONE),
-                               B8_CELL(rows, 0, CV_KEY), B8_CELL(rows, 0, CV_NAME), text, cmid,
+        const char *args[] = { viewer->id, B8_GET(rows, 0, CONV, contact_id), B8_GET(rows, 0, CONV, phone),
+                               B8_GET(rows, 0, CONV, phone_key), B8_GET(rows, 0, CONV, name), text, cmid,
                                now, now };
         const char *aargs[] = { viewer->id, now, now, id };
         const char *rargs[] = { now, text, now, now, id };
@@ -603,14 +590,14 @@ b8_errkind b8_conversation_reply(b8_ctx *ctx, const b8_user *viewer, const char 
             return b8_fail_db(err, ctx->db);
         }
     }
-    *out = cJSON_CreateObject();
-    b8_json_add_int(*out, "id", B8_CELL(msg, 0, 0));
+    *out = b8_json_object(p);
+    b8_json_add_int(*out, "id", B8_GET(msg, 0, CONV_MESSAGE, id));
     b8_json_add_str(*out, "direction", "out");
     b8_json_add_str(*out, "kind", "agent");
-    b8_json_add_str(*out, "text", B8_CELL(msg, 0, 2));
-    b8_json_add_str(*out, "at", B8_CELL(msg, 0, 4));
-    b8_json_add_str(*out, "state", B8_CELL(msg, 0, 3));
-    b8_json_add_str(*out, "author", B8_CELL(msg, 0, 5));
+    b8_json_add_str(*out, "text", B8_GET(msg, 0, CONV_MESSAGE, body));
+    b8_json_add_str(*out, "at", B8_GET(msg, 0, CONV_MESSAGE, created_at));
+    b8_json_add_str(*out, "state", B8_GET(msg, 0, CONV_MESSAGE, state));
+    b8_json_add_str(*out, "author", B8_GET(msg, 0, CONV_MESSAGE, login));
     b8_json_add_int(*out, "conversation_id", id);
     return B8_OK;
 }
@@ -651,8 +638,8 @@ b8_errkind b8_conversation_assign(b8_ctx *ctx, const b8_user *viewer, const char
         /* A new assignee takes over now: the handoff clock starts. */
         const char *args[] = { to ? to->id : NULL, to ? now : NULL, now, id };
         if (b8_db_exec(ctx->db, p, B8_SQL_CONV_ASSIGN, args, NULL) != APR_SUCCESS
-            || system_note(ctx->db, p, viewer->id, B8_CELL(rows, 0, CV_PHONE),
-                           B8_CELL(rows, 0, CV_KEY), note) != APR_SUCCESS
+            || system_note(ctx->db, p, viewer->id, B8_GET(rows, 0, CONV, phone),
+                           B8_GET(rows, 0, CONV, phone_key), note) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             return fail_rollback(ctx, err);
         }
@@ -679,8 +666,8 @@ b8_errkind b8_conversation_set_status(b8_ctx *ctx, const b8_user *viewer, const 
         const char *oargs[] = { now, now, id };
         if (b8_db_exec(ctx->db, p, resolve ? B8_SQL_CONV_RESOLVE : B8_SQL_CONV_REOPEN,
                        resolve ? rargs : oargs, NULL) != APR_SUCCESS
-            || system_note(ctx->db, p, viewer->id, B8_CELL(rows, 0, CV_PHONE),
-                           B8_CELL(rows, 0, CV_KEY),
+            || system_note(ctx->db, p, viewer->id, B8_GET(rows, 0, CONV, phone),
+                           B8_GET(rows, 0, CONV, phone_key),
                            apr_pstrcat(p, resolve ? "Resolved by " : "Reopened by ",
                                        viewer->login, NULL)) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
@@ -701,7 +688,7 @@ b8_errkind b8_conversation_retry_ai(b8_ctx *ctx, const b8_user *viewer, const ch
         return kind;
     }
     {
-        const char *args[] = { B8_CELL(rows, 0, CV_KEY) };
+        const char *args[] = { B8_GET(rows, 0, CONV, phone_key) };
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_CONV_RETRY_AI, args, &n) != APR_SUCCESS) {
             return b8_fail_db(err, ctx->db);
         }
@@ -712,7 +699,7 @@ b8_errkind b8_conversation_retry_ai(b8_ctx *ctx, const b8_user *viewer, const ch
     }
     B8_LOG(B8_LOG_INFO, 0, "B8-4802: %s asked the AI again for %d message(s) of conversation %s",
            viewer->login, n, id);
-    *out = cJSON_CreateObject();
+    *out = b8_json_object(ctx->pool);
     cJSON_AddNumberToObject(*out, "retried", n);
     return B8_OK;
 }

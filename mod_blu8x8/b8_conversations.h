@@ -23,15 +23,16 @@
  * handles the customer is marked skipped ("handled by <login>"); the
  * claimer of the customer's open lead gets a Viber note (at most one per
  * B8_CONV_NOTE_INTERVAL). *queued is 1 when a note was queued. */
-apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
-                             const apr_hash_t *dbs, const char *phone_key, const char *phone,
+struct b8_settings;
+apr_status_t b8_conv_inbound(b8_db *db, apr_pool_t *p, const struct b8_settings *s,
+                             const char *phone_key, const char *phone,
                              const char *name, const char *contact_id, const char *inbound_id,
                              const char *ai_state, const char *text, int *queued);
 
 /* The login of the agent handling this phone now (the AI stands back), or
  * NULL. */
-apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const apr_hash_t *config,
-                             const apr_hash_t *dbs, const char *phone_key, const char **login);
+apr_status_t b8_conv_handoff(b8_db *db, apr_pool_t *p, const struct b8_settings *s,
+                             const char *phone_key, const char **login);
 
 /* An outbound message (an AI reply) to this phone: latest activity now,
  * text shown in the list. */
@@ -54,6 +55,8 @@ apr_status_t b8_conv_claimed(b8_db *db, apr_pool_t *p, const char *phone_key, co
 b8_errkind b8_conversations_list(b8_ctx *ctx, const b8_user *viewer, const char *status,
                                  const char *assignee, const char *q, const b8_paging *pg,
                                  cJSON **out, b8_err *err);
+
+/* Answers (*out, err->fields) are pool-owned (ctx->pool). */
 
 /* One conversation with "messages" [{"id", "direction", "kind", "text",
  * "at", "state", "author", ...}] oldest first (the latest limit; "more"

@@ -22,7 +22,7 @@
 struct b8_direct {
     apr_pool_t *pool;
     b8_store *store;
-    const apr_hash_t *config;
+    b8_settings_cache *settings;
     b8_http_client *client;
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *changed;
@@ -30,7 +30,7 @@ struct b8_direct {
     char logged_error[256];
 };
 
-apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               b8_direct **out)
 {
     b8_direct *d = apr_pcalloc(p, sizeof(*d));
@@ -41,7 +41,7 @@ apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, const apr_hash_t *con
         return rv;
     }
     d->store = st;
-    d->config = config;
+    d->settings = settings;
     if ((rv = apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&d->changed, p)) != APR_SUCCESS) {
         return rv;
@@ -138,7 +138,7 @@ static apr_status_t record(b8_db *db, apr_pool_t *p, const char *id, const b8_se
 static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_conf *conf,
                      b8_rows *rows, int r)
 {
-    const char *id = B8_CELL(rows, r, 0), *phone = B8_CELL(rows, r, 1);
+    const char *id = B8_GET(rows, r, DIRECT, id), *phone = B8_GET(rows, r, DIRECT, phone);
     const char *mark[] = { b8_now_iso(p), id };
     b8_send_tries tries = { 0, 0, 0 };
     b8_send_result res;
@@ -149,10 +149,12 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     if (b8_db_exec(db, p, B8_SQL_SEND_MARK, mark, &n) != APR_SUCCESS || n != 1) {
         return;   /* taken by someone else, or the database is unwell: next round */
     }
-    msg = b8_eightx8_text_message(phone, B8_CELL(rows, r, 5), B8_CELL(rows, r, 2),
-                                  B8_CELL(rows, r, 3), B8_CELL(rows, r, 4));
+    msg = b8_json_pool_owned(p, b8_eightx8_text_message(phone,
+                                 B8_GET(rows, r, DIRECT, client_message_id),
+                                 B8_GET(rows, r, DIRECT, body),
+                                 B8_GET(rows, r, DIRECT, button_caption),
+                                 B8_GET(rows, r, DIRECT, button_url)));
     b8_eightx8_request(p, conf, b8_json_print(p, msg), &req);
-    cJSON_Delete(msg);
     for (;;) {
         b8_http_response http;
         requests++;
@@ -168,11 +170,11 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     }
     if (record(db, p, id, &res, requests) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1441: cannot record the send of %s message %s: %s",
-               B8_CELL(rows, r, 6), id, b8_db_error(db));
+               B8_GET(rows, r, DIRECT, kind), id, b8_db_error(db));
         return;
     }
     B8_LOG(res.verdict == B8_SEND_ACCEPTED ? B8_LOG_DEBUG : B8_LOG_WARNING, 0,
-           "B8-1442: %s message %s to %s: %s", B8_CELL(rows, r, 6), id, phone,
+           "B8-1442: %s message %s to %s: %s", B8_GET(rows, r, DIRECT, kind), id, phone,
            res.verdict == B8_SEND_ACCEPTED ? "accepted by 8x8"
            : res.error_message ? res.error_message : "not sent");
 }
@@ -184,7 +186,7 @@ void b8_direct_run(b8_direct *d)
     apr_pool_create(&iter, d->pool);
     apr_pool_tag(iter, "blu8x8-direct");
     while (!stopping(d)) {
-        apr_hash_t *saved = NULL;
+        const b8_settings *saved = NULL;
         b8_eightx8_conf conf;
         const char *why;
         const char *args[] = { DIRECT_BATCH };
@@ -193,7 +195,7 @@ void b8_direct_run(b8_direct *d)
 
         apr_pool_clear(iter);
         if (b8_db_get(d->store, iter, &db) != APR_SUCCESS
-            || b8_settings_load(db, iter, &saved) != APR_SUCCESS
+            || b8_settings_cache_get(d->settings, db, iter, &saved) != APR_SUCCESS
             || b8_db_select(db, iter, B8_SQL_DIRECT_NEXT, args, &rows) != APR_SUCCESS) {
             wait_until(d, apr_time_now() + DIRECT_POLL * 2, 1);
             continue;
@@ -202,7 +204,7 @@ void b8_direct_run(b8_direct *d)
             wait_until(d, apr_time_now() + DIRECT_POLL, 1);
             continue;
         }
-        if ((why = b8_eightx8_conf_load(iter, d->config, saved, &conf)) != NULL) {
+        if ((why = b8_eightx8_conf_load(iter, saved, &conf)) != NULL) {
             if (strcmp(why, d->logged_error) != 0) {
                 B8_LOG(B8_LOG_WARNING, 0, "B8-1443: replies and confirmations wait: %s", why);
                 apr_cpystrn(d->logged_error, why, sizeof(d->logged_error));

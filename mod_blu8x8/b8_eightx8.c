@@ -10,23 +10,23 @@
 
 /* ------------------------------------------------------------- settings */
 
-const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
-                                    const apr_hash_t *db, const char *sub_account_key,
-                                    const char *base_url_key, const char **api_key,
+const char *b8_eightx8_account_load(apr_pool_t *p, const b8_settings *s,
+                                    b8_setting_id sub_account_key,
+                                    b8_setting_id base_url_key, const char **api_key,
                                     const char **sub_account, const char **base_url,
                                     apr_interval_time_t *timeout)
 {
-    const char *const keys[] = { "api_key", sub_account_key, base_url_key };
+    const b8_setting_id keys[] = { B8_SET_API_KEY, sub_account_key, base_url_key };
     const char **values[] = { api_key, sub_account, base_url };
-    double seconds = b8_setting_number(config, db, "http_timeout");
+    double seconds = b8_setting_number(s, B8_SET_HTTP_TIMEOUT);
 
     *timeout = (apr_interval_time_t)((seconds < 1 ? 1 : seconds) * APR_USEC_PER_SEC);
     for (int i = 0; i < 3; i++) {
-        *values[i] = b8_setting_effective(config, db, keys[i], NULL);
+        *values[i] = b8_setting_str(s, keys[i]);
     }
     for (int i = 0; i < 3; i++) {
         if (!*values[i] || !**values[i]) {
-            const b8_setting_def *d = b8_setting_find(keys[i]);
+            const b8_setting_def *d = &b8_settings_table[keys[i]];
             return apr_psprintf(p, "The %s is not set: enter it in Settings or set %s in the "
                                 "server config.", d->label, d->directive);
         }
@@ -34,14 +34,13 @@ const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
     return NULL;
 }
 
-const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
-                                 b8_eightx8_conf *out)
+const char *b8_eightx8_conf_load(apr_pool_t *p, const b8_settings *s, b8_eightx8_conf *out)
 {
-    apr_array_header_t *senders = b8_setting_list(p, config, db, "sms_senders");
+    apr_array_header_t *senders = b8_setting_list(p, s, B8_SET_SMS_SENDERS);
 
     memset(out, 0, sizeof(*out));
     out->sms_source = senders->nelts ? APR_ARRAY_IDX(senders, 0, const char *) : NULL;
-    return b8_eightx8_account_load(p, config, db, "viber_sub_account", "chatapps_url",
+    return b8_eightx8_account_load(p, s, B8_SET_VIBER_SUB_ACCOUNT, B8_SET_CHATAPPS_URL,
                                    &out->api_key, &out->sub_account, &out->base_url,
                                    &out->timeout);
 }
@@ -211,7 +210,7 @@ apr_interval_time_t b8_eightx8_retry_after(const char *value, apr_time_t now,
 static void error_fields(apr_pool_t *p, const b8_http_response *res, const char **code,
                          const char **message, const char **error_id)
 {
-    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    cJSON *body = b8_json_parse(p, res->body, res->body_len);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
     const char *m = b8_json_str(body, "message");
     const char *eid = b8_json_str(body, "errorId");
@@ -229,12 +228,11 @@ static void error_fields(apr_pool_t *p, const b8_http_response *res, const char 
     if (m && *m) {
         *message = b8_utf8_clean(p, apr_pstrdup(p, m));
     }
-    cJSON_Delete(body);
 }
 
 static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result *out)
 {
-    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    cJSON *body = b8_json_parse(p, res->body, res->body_len);
     const char *umid = b8_json_str(body, "umid");
     const char *state = b8_json_str(cJSON_GetObjectItemCaseSensitive(body, "status"), "state");
 
@@ -244,7 +242,6 @@ static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result 
     out->verdict = B8_SEND_ACCEPTED;
     out->umid = umid && *umid ? apr_pstrdup(p, umid) : NULL;
     out->state = apr_pstrdup(p, state && *state ? state : "queued");
-    cJSON_Delete(body);
 }
 
 static apr_interval_time_t backoff(int tries)

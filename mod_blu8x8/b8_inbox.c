@@ -2,6 +2,7 @@
  * b8_conversations.c). Texts are returned as stored. */
 #include "b8_inbox.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <string.h>
@@ -10,19 +11,19 @@
 static cJSON *inbound_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "channel", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "type", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "text", B8_CELL(rows, r, 6));
-    b8_json_add_str(o, "received_at", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "event_at", B8_CELL(rows, r, 12));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "ai_state", B8_CELL(rows, r, 9));
-    b8_json_add_str(o, "ai_error", B8_CELL(rows, r, 10));
-    b8_json_add_int(o, "reply_id", B8_CELL(rows, r, 11));
+    b8_json_add_int(o, "id", B8_GET(rows, r, INBOUND, id));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, INBOUND, umid));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, INBOUND, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, INBOUND, name));
+    b8_json_add_str(o, "channel", B8_GET(rows, r, INBOUND, channel));
+    b8_json_add_str(o, "type", B8_GET(rows, r, INBOUND, type));
+    b8_json_add_str(o, "text", B8_GET(rows, r, INBOUND, body));
+    b8_json_add_str(o, "received_at", B8_GET(rows, r, INBOUND, received_at));
+    b8_json_add_str(o, "event_at", B8_GET(rows, r, INBOUND, event_at));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, INBOUND, contact_id));
+    b8_json_add_str(o, "ai_state", B8_GET(rows, r, INBOUND, ai_state));
+    b8_json_add_str(o, "ai_error", B8_GET(rows, r, INBOUND, ai_error));
+    b8_json_add_int(o, "reply_id", B8_GET(rows, r, INBOUND, reply_id));
     return o;
 }
 
@@ -43,9 +44,9 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     cJSON *items;
 
     if (phone && *phone) {
-        key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, "default_country"));
+        key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY));
         if (!key) {
-            *out = b8_list_envelope(cJSON_CreateArray(), 0, pg);
+            *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(cJSON_CreateArray(), 0, pg));
             return B8_OK;
         }
     }
@@ -68,6 +69,6 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     for (int r = 0; r < rows->nrows; r++) {
         cJSON_AddItemToArray(items, inbound_json(rows, r));
     }
-    *out = b8_list_envelope(items, count_value(total), pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, count_value(total), pg));
     return B8_OK;
 }

@@ -11,12 +11,6 @@
 #include <string.h>
 #include <apr_strings.h>
 
-const char *b8_claim_signature(apr_pool_t *p, const char *secret, const char *lead_id,
-                               const char *user_id)
-{
-    return b8_hmac_sha256_hex(p, secret, apr_pstrcat(p, "claim:", lead_id, ":", user_id, NULL));
-}
-
 const char *b8_claim_url(apr_pool_t *p, const char *public_url, const char *secret,
                          const char *lead_id, const char *user_id)
 {
@@ -67,11 +61,11 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
             return rv;
         }
         if (rows->nrows) {
-            contact_id = B8_CELL(rows, 0, 0);
+            contact_id = B8_GET(rows, 0, ID_NAME, id);
         }
     }
-    customer = contact_id && B8_CELL(rows, 0, 1) && *B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1)
-                                                                          : NULL;
+    customer = contact_id && B8_GET(rows, 0, ID_NAME, name) && *B8_GET(rows, 0, ID_NAME, name)
+        ? B8_GET(rows, 0, ID_NAME, name) : NULL;
     if (!customer && key) {
         /* No contact name: the name the customer has on Viber. */
         const char *args[] = { key };
@@ -92,7 +86,7 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
             return rv;
         }
         if (open->nrows) {
-            *lead_id = B8_CELL(open, 0, 0);
+            *lead_id = B8_GET(open, 0, OPEN_LEAD, id);
             return APR_SUCCESS;
         }
     }
@@ -118,11 +112,12 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         return rv;
     }
     for (int i = 0; i < agents->nrows; i++) {
-        const char *uid = B8_CELL(agents, i, 0), *agent_phone = B8_CELL(agents, i, 3);
+        const char *uid = B8_GET(agents, i, AGENT, id);
+        const char *agent_phone = B8_GET(agents, i, AGENT, phone);
         const char *cmid = b8_uuid4(p);
         const char *args[] = {
             *lead_id, uid, inbound_id, agent_phone, b8_phone_match_key(p, agent_phone, default_country),
-            B8_CELL(agents, i, 2), ping_text(p, customer, e164, text), B8_PING_CAPTION,
+            B8_GET(agents, i, AGENT, name), ping_text(p, customer, e164, text), B8_PING_CAPTION,
             b8_claim_url(p, public_url, secret, *lead_id, uid), cmid, now, now
         };
         if (!cmid) {
@@ -140,25 +135,26 @@ static cJSON *lead_json(b8_ctx *ctx, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject(), *pinged = cJSON_CreateArray();
     b8_rows *logins;
-    const char *args[] = { B8_CELL(rows, r, 0) };
+    const char *args[] = { B8_GET(rows, r, LEAD, id) };
+    const char *claimer = B8_GET(rows, r, LEAD, claimed_by_name);
 
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "contact_name", B8_CELL(rows, r, 7));
-    b8_json_add_int(o, "inbound_id", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "claimed_by", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "claimed_by_name", B8_CELL(rows, r, 9) && *B8_CELL(rows, r, 9)
-                                              ? B8_CELL(rows, r, 9) : B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "claimed_at", B8_CELL(rows, r, 6));
-    b8_json_add_str(o, "status", B8_CELL(rows, r, 10));
-    b8_json_add_str(o, "notes", B8_CELL(rows, r, 11));
-    b8_json_add_int(o, "conversation_id", B8_CELL(rows, r, 12));
+    b8_json_add_int(o, "id", B8_GET(rows, r, LEAD, id));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, LEAD, created_at));
+    b8_json_add_str(o, "name", B8_GET(rows, r, LEAD, name));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, LEAD, phone));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, LEAD, contact_id));
+    b8_json_add_str(o, "contact_name", B8_GET(rows, r, LEAD, contact_name));
+    b8_json_add_int(o, "inbound_id", B8_GET(rows, r, LEAD, inbound_id));
+    b8_json_add_str(o, "claimed_by", B8_GET(rows, r, LEAD, claimed_by));
+    b8_json_add_str(o, "claimed_by_name", claimer && *claimer ? claimer
+                                                              : B8_GET(rows, r, LEAD, claimed_by));
+    b8_json_add_str(o, "claimed_at", B8_GET(rows, r, LEAD, claimed_at));
+    b8_json_add_str(o, "status", B8_GET(rows, r, LEAD, status));
+    b8_json_add_str(o, "notes", B8_GET(rows, r, LEAD, notes));
+    b8_json_add_int(o, "conversation_id", B8_GET(rows, r, LEAD, conversation_id));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_PINGED, args, &logins) == APR_SUCCESS) {
         for (int i = 0; i < logins->nrows; i++) {
-            cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_CELL(logins, i, 0)));
+            cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_GET(logins, i, LOGIN, login)));
         }
     }
     cJSON_AddItemToObject(o, "pinged", pinged);
@@ -198,11 +194,11 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
         if (b8_db_select(ctx->db, ctx->pool, B8_SQL_USER_BY_ID, uargs, &u) != APR_SUCCESS) {
             return B8_CLAIM_NOT_FOUND;
         }
-        if (u->nrows && B8_CELL(u, 0, 5) && strcmp(B8_CELL(u, 0, 5), "1") == 0) {
+        if (u->nrows && B8_GET_IS(u, 0, USER, is_agent, "1")) {
             agent = apr_pcalloc(ctx->pool, sizeof(*agent));
-            agent->id = B8_CELL(u, 0, 0);
-            agent->login = B8_CELL(u, 0, 1);
-            agent->name = B8_CELL(u, 0, 2);
+            agent->id = B8_GET(u, 0, USER, id);
+            agent->login = B8_GET(u, 0, USER, login);
+            agent->name = B8_GET(u, 0, USER, name);
         }
     }
     if (!agent || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
@@ -220,8 +216,8 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
         }
         /* The winner gets the customer's conversation: the AI stands back. */
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_LEAD_CLAIM, cargs, &n) != APR_SUCCESS
-            || (n == 1 && b8_conv_claimed(ctx->db, ctx->pool, B8_CELL(rows, 0, 14),
-                                          B8_CELL(rows, 0, 3), user_id,
+            || (n == 1 && b8_conv_claimed(ctx->db, ctx->pool, B8_GET(rows, 0, LEAD, phone_key),
+                                          B8_GET(rows, 0, LEAD, phone), user_id,
                                           agent->name && *agent->name ? agent->name
                                                                       : agent->login,
                                           &conv) != APR_SUCCESS)
@@ -234,8 +230,9 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
             return B8_CLAIM_NOT_FOUND;
         }
     }
-    *lead = lead_json(ctx, rows, 0);
-    return B8_CELL(rows, 0, 8) && strcmp(B8_CELL(rows, 0, 8), agent->login) == 0 ? B8_CLAIM_WON
+    *lead = b8_json_pool_owned(ctx->pool, lead_json(ctx, rows, 0));
+    return B8_GET(rows, 0, LEAD, claimed_by) && strcmp(B8_GET(rows, 0, LEAD, claimed_by),
+                                                       agent->login) == 0 ? B8_CLAIM_WON
                                                                                 : B8_CLAIM_TAKEN;
 }
 
@@ -286,7 +283,7 @@ b8_errkind b8_leads_list(b8_ctx *ctx, const b8_user *viewer, const char *claimed
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, lead_json(ctx, rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     cJSON_AddStringToObject(*out, "filter", filter);
     b8_json_add_str(*out, "status", status);
     return B8_OK;
@@ -305,12 +302,12 @@ b8_errkind b8_lead_update(b8_ctx *ctx, const b8_user *viewer, const char *id, co
         return b8_fail_db(err, ctx->db);
     }
     /* A sales agent changes the unclaimed leads and theirs. */
-    if (rows->nrows == 0 || (viewer && !viewer->is_admin && B8_CELL(rows, 0, 13)
-                             && strcmp(B8_CELL(rows, 0, 13), viewer->id) != 0)) {
+    if (rows->nrows == 0 || (viewer && !viewer->is_admin && B8_GET(rows, 0, LEAD, claimed_by_id)
+                             && strcmp(B8_GET(rows, 0, LEAD, claimed_by_id), viewer->id) != 0)) {
         return b8_fail(err, B8_ENOTFOUND, "no such lead");
     }
-    status = B8_CELL(rows, 0, 10);
-    text = B8_CELL(rows, 0, 11);
+    status = B8_GET(rows, 0, LEAD, status);
+    text = B8_GET(rows, 0, LEAD, notes);
     if (st && !cJSON_IsNull(st)) {
         if (!cJSON_IsString(st) || !known_status(st->valuestring, 0)) {
             b8_field_error(err, "status", "must be new, claimed, won or lost");
@@ -341,7 +338,7 @@ b8_errkind b8_lead_update(b8_ctx *ctx, const b8_user *viewer, const char *id, co
             return b8_fail_db(err, ctx->db);
         }
     }
-    *out = lead_json(ctx, rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, lead_json(ctx, rows, 0));
     return B8_OK;
 }
 
@@ -358,9 +355,10 @@ b8_errkind b8_leads_csv(b8_ctx *ctx, const char **csv, b8_err *err)
     lines = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
     APR_ARRAY_PUSH(lines, const char *) = b8_csv_header(ctx->pool, 7, header);
     for (int i = 0; i < rows->nrows; i++) {
-        const char *f[] = { B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
-                            B8_CELL(rows, i, 3), B8_CELL(rows, i, 7), B8_CELL(rows, i, 8),
-                            B8_CELL(rows, i, 6) };
+        const char *f[] = { B8_GET(rows, i, LEAD, id), B8_GET(rows, i, LEAD, created_at),
+                            B8_GET(rows, i, LEAD, name), B8_GET(rows, i, LEAD, phone),
+                            B8_GET(rows, i, LEAD, contact_name), B8_GET(rows, i, LEAD, claimed_by),
+                            B8_GET(rows, i, LEAD, claimed_at) };
         APR_ARRAY_PUSH(lines, const char *) = b8_csv_line(ctx->pool, 7, f);
     }
     *csv = apr_array_pstrcat(ctx->pool, lines, 0);

@@ -1,6 +1,4 @@
 #include "b8_runtime.h"
-#include "b8_crypto.h"
-#include "b8_settings.h"
 #include "b8_states.h"
 #include "b8_util.h"
 
@@ -12,178 +10,6 @@
 #include <string.h>
 #include <apr_strings.h>
 
-apr_status_t b8_settings_load(b8_db *db, apr_pool_t *p, apr_hash_t **out)
-{
-    b8_rows *rows;
-    apr_hash_t *h = apr_hash_make(p);
-    apr_status_t rv = b8_db_select(db, p, B8_SQL_SETTINGS_ALL, NULL, &rows);
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    for (int i = 0; i < rows->nrows; i++) {
-        if (B8_CELL(rows, i, 0) && B8_CELL(rows, i, 1)) {
-            apr_hash_set(h, B8_CELL(rows, i, 0), APR_HASH_KEY_STRING, B8_CELL(rows, i, 1));
-        }
-    }
-    *out = h;
-    return APR_SUCCESS;
-}
-
-static cJSON *setting_value_json(apr_pool_t *p, const b8_setting_def *d, const char *v)
-{
-    switch (d->type) {
-    case B8_SET_NUMBER:
-        return cJSON_CreateNumber(v ? atof(v) : 0);
-    case B8_SET_INT:
-        return cJSON_CreateNumber(v ? (double)atol(v) : 0);
-    case B8_SET_BOOL:
-        return cJSON_CreateBool(v && strcmp(v, "1") == 0);
-    case B8_SET_SENDERS: {
-        apr_array_header_t *list = b8_split_lines(p, v ? v : "");
-        cJSON *a = cJSON_CreateArray();
-        for (int i = 0; i < list->nelts; i++) {
-            cJSON_AddItemToArray(a, cJSON_CreateString(APR_ARRAY_IDX(list, i, const char *)));
-        }
-        return a;
-    }
-    default:
-        return v ? cJSON_CreateString(v) : cJSON_CreateNull();
-    }
-}
-
-cJSON *b8_settings_json(const b8_ctx *ctx)
-{
-    cJSON *out = cJSON_CreateObject();
-
-    for (int i = 0; i < b8_settings_count; i++) {
-        const b8_setting_def *d = &b8_settings_table[i];
-        b8_setting_source src;
-        const char *v = b8_setting_effective(ctx->config, ctx->dbsettings, d->key, &src);
-        cJSON *o = cJSON_CreateObject();
-
-        if (d->type == B8_SET_SECRET) {
-            cJSON_AddBoolToObject(o, "set", v && *v);
-        }
-        else {
-            cJSON_AddItemToObject(o, "value", setting_value_json(ctx->pool, d, v));
-        }
-        cJSON_AddStringToObject(o, "source", b8_setting_source_name(src));
-        cJSON_AddBoolToObject(o, "pinned", src == B8_SRC_CONFIG);
-        cJSON_AddItemToObject(out, d->key, o);
-    }
-    return out;
-}
-
-/* JSON value -> the text form b8_setting_check takes. */
-static const char *setting_input_text(apr_pool_t *p, const b8_setting_def *d, const cJSON *v,
-                                      const char **why)
-{
-    if (d->type == B8_SET_SENDERS && cJSON_IsArray(v)) {
-        const char *joined = "";
-        const cJSON *item;
-        cJSON_ArrayForEach(item, v) {
-            if (!cJSON_IsString(item)) {
-                *why = "must be a list of strings";
-                return NULL;
-            }
-            joined = apr_pstrcat(p, joined, item->valuestring, "\n", NULL);
-        }
-        return joined;
-    }
-    if (cJSON_IsString(v)) {
-        return v->valuestring;
-    }
-    if (cJSON_IsBool(v)) {
-        return cJSON_IsTrue(v) ? "1" : "0";
-    }
-    if (cJSON_IsNumber(v)) {
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%.17g", v->valuedouble);   /* libc, not APR's %g */
-        return apr_pstrdup(p, buf);
-    }
-    *why = "has the wrong type";
-    return NULL;
-}
-
-b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
-{
-    apr_hash_t *merged;
-    apr_array_header_t *keys, *values;
-    const cJSON *item;
-    const char *why = NULL, *bad;
-
-    if (!cJSON_IsObject(changes)) {
-        return b8_fail(err, B8_EINVALID, "expected a JSON object of settings");
-    }
-    merged = apr_hash_copy(ctx->pool, ctx->dbsettings);
-    keys = apr_array_make(ctx->pool, 8, sizeof(const char *));
-    values = apr_array_make(ctx->pool, 8, sizeof(const char *));
-    cJSON_ArrayForEach(item, changes) {
-        const b8_setting_def *d = b8_setting_find(item->string);
-        const char *text, *norm = NULL;
-
-        if (!d) {
-            b8_field_error(err, item->string, "is not a setting");
-            continue;
-        }
-        if (apr_hash_get((apr_hash_t *)ctx->config, d->key, APR_HASH_KEY_STRING)) {
-            err->kind = B8_ECONFLICT;
-            err->message = apr_psprintf(ctx->pool, "%s is set in server config (%s) and cannot "
-                                        "be changed here", d->key, d->directive);
-            return err->kind;
-        }
-        text = setting_input_text(ctx->pool, d, item, &why);
-        if (!text) {
-            b8_field_error(err, d->key, why);
-            continue;
-        }
-        if ((why = b8_setting_check(ctx->pool, d, text, &norm)) != NULL
-            || (why = b8_setting_check_api(ctx->pool, d, norm,
-                                           apr_hash_get(ctx->dbsettings, d->key,
-                                                        APR_HASH_KEY_STRING))) != NULL) {
-            b8_field_error(err, d->key, why);
-            continue;
-        }
-        APR_ARRAY_PUSH(keys, const char *) = d->key;
-        APR_ARRAY_PUSH(values, const char *) = norm;
-        apr_hash_set(merged, d->key, APR_HASH_KEY_STRING, norm);
-    }
-    if (err->kind != B8_OK && err->kind != B8_EINVALID) {
-        return err->kind;
-    }
-    /* The cross-setting rule is reported with the field errors, so the form
-     * shows every problem at once. */
-    if ((bad = b8_settings_check_rules(ctx->config, merged, &why)) != NULL) {
-        b8_field_error(err, bad, why);
-    }
-    if (err->kind != B8_OK) {
-        return err->kind;
-    }
-    if (b8_db_begin(ctx->db) != APR_SUCCESS) {
-        return b8_fail_db(err, ctx->db);
-    }
-    for (int i = 0; i < keys->nelts; i++) {
-        const char *args[] = { APR_ARRAY_IDX(keys, i, const char *),
-                               APR_ARRAY_IDX(values, i, const char *), b8_now_iso(ctx->pool) };
-        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_SETTING_PUT, args, NULL) != APR_SUCCESS) {
-            b8_db_rollback(ctx->db);
-            return b8_fail_db(err, ctx->db);
-        }
-    }
-    /* New settings (a key, a sub-account, a region) are the fix for an
-     * account refusal: the SMS lane tries again. */
-    if (keys->nelts > 0 && b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
-        b8_db_rollback(ctx->db);
-        return b8_fail_db(err, ctx->db);
-    }
-    if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-        return b8_fail_db(err, ctx->db);
-    }
-    ctx->dbsettings = merged;
-    return B8_OK;
-}
-
 apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
                             const char **value, const char **updated_at)
 {
@@ -192,9 +18,9 @@ apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
     apr_status_t rv = b8_db_select(db, p, B8_SQL_RUNTIME_GET, args, &rows);
 
     if (rv == APR_SUCCESS) {
-        *value = rows->nrows ? B8_CELL(rows, 0, 0) : NULL;
+        *value = rows->nrows ? B8_GET(rows, 0, RUNTIME, value) : NULL;
         if (updated_at) {
-            *updated_at = rows->nrows ? B8_CELL(rows, 0, 1) : NULL;
+            *updated_at = rows->nrows ? B8_GET(rows, 0, RUNTIME, updated_at) : NULL;
         }
     }
     return rv;
@@ -204,31 +30,6 @@ apr_status_t b8_runtime_put(b8_db *db, apr_pool_t *p, const char *key, const cha
 {
     const char *args[] = { key, value, b8_now_iso(p) };
     return b8_db_exec(db, p, B8_SQL_RUNTIME_PUT, args, NULL);
-}
-
-apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret)
-{
-    const char *fresh;
-    const char *args[3];
-    apr_status_t rv;
-
-    /* Made once at start: every later call is a read, never a write (claim
-     * taps arrive many at a time). */
-    if (b8_runtime_get(db, p, "server_secret", secret, NULL) == APR_SUCCESS && *secret) {
-        return APR_SUCCESS;
-    }
-    if (!(fresh = b8_random_hex(p, 32))) {
-        return APR_EGENERAL;
-    }
-    /* Whoever inserts first wins; everybody then reads the same value. */
-    args[0] = "server_secret";
-    args[1] = fresh;
-    args[2] = b8_now_iso(p);
-    rv = b8_db_exec(db, p, B8_SQL_RUNTIME_PUT_IF_ABSENT, args, NULL);
-    if (rv == APR_SUCCESS) {
-        rv = b8_runtime_get(db, p, "server_secret", secret, NULL);
-    }
-    return rv == APR_SUCCESS && *secret ? APR_SUCCESS : APR_EGENERAL;
 }
 
 const char *b8_worker_key(apr_pool_t *p, const char *node)
@@ -262,12 +63,11 @@ apr_status_t b8_eightx8_reach_note(b8_db *db, apr_pool_t *p, int reachable, cons
     if (!changed) {
         return APR_SUCCESS;   /* only a change is written: no write per message */
     }
-    o = cJSON_CreateObject();
+    o = b8_json_object(p);
     cJSON_AddBoolToObject(o, "reachable", reachable);
     b8_json_add_str(o, "last_error", error);
     cJSON_AddStringToObject(o, "since", b8_now_iso(p));
     rv = b8_runtime_put(db, p, REACH_KEY, b8_json_print(p, o));
-    cJSON_Delete(o);
     if (rv != APR_SUCCESS) {
         pthread_mutex_lock(&reach_lock);
         reach_known = -1;     /* written next time */
@@ -281,11 +81,10 @@ apr_status_t b8_sms_pause_set(b8_db *db, apr_pool_t *p, const char *reason)
     const char *value = "";
 
     if (reason) {
-        cJSON *o = cJSON_CreateObject();
+        cJSON *o = b8_json_object(p);
         cJSON_AddStringToObject(o, "reason", reason);
         cJSON_AddStringToObject(o, "since", b8_now_iso(p));
         value = b8_json_print(p, o);
-        cJSON_Delete(o);
     }
     else {
         const char *now = NULL;
@@ -308,13 +107,12 @@ apr_status_t b8_sms_pause_get(b8_db *db, apr_pool_t *p, const char **reason, con
         *since = NULL;
     }
     if (rv == APR_SUCCESS && value && *value) {
-        cJSON *o = cJSON_Parse(value);
+        cJSON *o = b8_json_parse(p, value, strlen(value));
         const char *r = b8_json_str(o, "reason"), *s = b8_json_str(o, "since");
         *reason = apr_pstrdup(p, r ? r : "8x8 refused the account");
         if (since && s) {
             *since = apr_pstrdup(p, s);
         }
-        cJSON_Delete(o);
     }
     return rv;
 }
@@ -330,7 +128,7 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     if (worker_enabled
         && b8_runtime_get(ctx->db, ctx->pool, b8_worker_key(ctx->pool, node), &value, NULL)
                == APR_SUCCESS && value) {
-        beat = cJSON_Parse(value);
+        beat = b8_json_parse(ctx->pool, value, strlen(value));
     }
     if (beat) {
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(beat, "pid");
@@ -342,7 +140,6 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
         cJSON_AddBoolToObject(worker, "active", pid_alive(p) && cJSON_IsTrue(active));
         b8_json_add_str(worker, "started_at", b8_json_str(beat, "started_at"));
         b8_json_add_str(worker, "last_tick", b8_json_str(beat, "last_tick"));
-        cJSON_Delete(beat);
     }
     else {
         cJSON_AddBoolToObject(worker, "running", 0);
@@ -400,8 +197,8 @@ static cJSON *count_by(b8_ctx *ctx, b8_sql_id q, const char *const *keys)
     }
     if (b8_db_select(ctx->db, ctx->pool, q, NULL, &rows) == APR_SUCCESS) {
         for (int i = 0; i < rows->nrows; i++) {
-            const char *k = B8_CELL(rows, i, 0);
-            long n = B8_CELL(rows, i, 1) ? atol(B8_CELL(rows, i, 1)) : 0;
+            const char *k = B8_GET(rows, i, STATE_COUNT, state);
+            long n = B8_GET(rows, i, STATE_COUNT, n) ? atol(B8_GET(rows, i, STATE_COUNT, n)) : 0;
             cJSON *item = k ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
             if (item) {
                 cJSON_SetNumberValue(item, (double)n);
@@ -434,8 +231,10 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
     cJSON_AddNumberToObject(o, "sms_24h", single_count(ctx, B8_SQL_DASH_SMS_SINCE, since));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_CONTACTS, NULL, &rows) == APR_SUCCESS
         && rows->nrows == 1) {
-        cJSON_AddNumberToObject(o, "contacts", B8_CELL(rows, 0, 0) ? atof(B8_CELL(rows, 0, 0)) : 0);
-        cJSON_AddNumberToObject(o, "opted_out", B8_CELL(rows, 0, 1) ? atof(B8_CELL(rows, 0, 1)) : 0);
+        cJSON_AddNumberToObject(o, "contacts", B8_GET(rows, 0, DASH_CONTACTS, contacts)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, contacts)) : 0);
+        cJSON_AddNumberToObject(o, "opted_out", B8_GET(rows, 0, DASH_CONTACTS, opted_out)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, opted_out)) : 0);
     }
     {
         /* Campaigns an account refusal paused, with 8x8's reason. */
@@ -443,9 +242,9 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
         if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_REFUSED, NULL, &rows) == APR_SUCCESS) {
             for (int i = 0; i < rows->nrows; i++) {
                 cJSON *c = cJSON_CreateObject();
-                b8_json_add_int(c, "id", B8_CELL(rows, i, 0));
-                b8_json_add_str(c, "name", B8_CELL(rows, i, 1));
-                b8_json_add_str(c, "pause_reason", B8_CELL(rows, i, 2));
+                b8_json_add_int(c, "id", B8_GET(rows, i, REFUSED, id));
+                b8_json_add_str(c, "name", B8_GET(rows, i, REFUSED, name));
+                b8_json_add_str(c, "pause_reason", B8_GET(rows, i, REFUSED, pause_reason));
                 cJSON_AddItemToArray(paused, c);
             }
         }

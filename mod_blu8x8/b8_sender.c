@@ -53,7 +53,7 @@ struct job {
 struct b8_sender {
     apr_pool_t *pool;
     b8_store *store;
-    const apr_hash_t *config;
+    b8_settings_cache *settings;
     int max_in_flight;
     b8_http_multi *multi;
 
@@ -101,7 +101,7 @@ static apr_status_t private_pool(apr_pool_t **out)
     return APR_SUCCESS;
 }
 
-apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               int max_in_flight, b8_sender **out)
 {
     b8_sender *s = apr_pcalloc(p, sizeof(*s));
@@ -111,7 +111,7 @@ apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *con
         return rv;
     }
     s->store = st;
-    s->config = config;
+    s->settings = settings;
     s->max_in_flight = max_in_flight > 0 ? max_in_flight : B8_SENDER_MAX_IN_FLIGHT;
     if ((rv = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;
@@ -185,7 +185,7 @@ static void refresh_settings(b8_sender *s, int force)
 {
     apr_time_t now = apr_time_now();
     apr_pool_t *fresh, *tmp;
-    apr_hash_t *saved = NULL;
+    const b8_settings *saved = NULL;
     b8_db *db;
     const char *why;
     double secs;
@@ -196,14 +196,14 @@ static void refresh_settings(b8_sender *s, int force)
     apr_pool_create(&fresh, s->pool);
     apr_pool_create(&tmp, fresh);   /* the connection goes back when tmp goes */
     if (b8_db_get(s->store, tmp, &db) != APR_SUCCESS
-        || b8_settings_load(db, fresh, &saved) != APR_SUCCESS) {
+        || b8_settings_cache_get(s->settings, db, fresh, &saved) != APR_SUCCESS) {
         apr_pool_destroy(fresh);
         s->settings_at = now;       /* keep the old values; try again later */
         return;
     }
     apr_pool_destroy(tmp);
-    why = b8_eightx8_conf_load(fresh, s->config, saved, &s->conf);
-    secs = b8_setting_number(s->config, saved, "send_interval");
+    why = b8_eightx8_conf_load(fresh, saved, &s->conf);
+    secs = b8_setting_number(saved, B8_SET_SEND_INTERVAL);
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
@@ -260,9 +260,9 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     j->cmid = apr_pstrdup(jp, cmid);
     j->phone = apr_pstrdup(jp, phone);
     j->campaign_id = apr_pstrdup(jp, c->id);
-    msg = b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid, s->conf.sms_source);
+    msg = b8_json_pool_owned(jp, b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid,
+                                                             s->conf.sms_source));
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);
-    cJSON_Delete(msg);
     /* The settings pool may be replaced while the request is in flight. */
     j->req.url = apr_pstrdup(jp, j->req.url);
     j->req.bearer = apr_pstrdup(jp, j->req.bearer);
@@ -305,9 +305,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
             break;
         }
         for (int r = 0; r < rows->nrows; r++) {
-            const char *id = B8_CELL(rows, r, 0);
+            const char *id = B8_GET(rows, r, CLAIMABLE, id);
             int n = 0;
-            if (strcmp(B8_CELL(rows, r, 4), "0") != 0) {
+            if (strcmp(B8_GET(rows, r, CLAIMABLE, opted_out), "0") != 0) {
                 /* Opted out after being added: skipped, and no interval spent. */
                 const char *sk[] = { "opted out", now, id };
                 if (b8_db_exec(db, p, B8_SQL_SEND_SKIP, sk, NULL) != APR_SUCCESS) {
@@ -323,8 +323,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
                 }
             }
             if (n == 1) {
-                *tail = new_job(s, c, id, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                                B8_CELL(rows, r, 3));
+                *tail = new_job(s, c, id, B8_GET(rows, r, CLAIMABLE, phone),
+                                B8_GET(rows, r, CLAIMABLE, name),
+                                B8_GET(rows, r, CLAIMABLE, client_message_id));
                 tail = &(*tail)->next;
                 got++;
             }

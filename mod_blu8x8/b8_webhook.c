@@ -544,8 +544,9 @@ static apr_status_t find_contact(b8_ctx *ctx, const char *phone_key, contact_ref
     c->id = NULL;
     c->opted_out = 0;
     if (rv == APR_SUCCESS && rows->nrows > 0) {
-        c->id = B8_CELL(rows, 0, 0);
-        c->opted_out = B8_CELL(rows, 0, 1) && strcmp(B8_CELL(rows, 0, 1), "0") != 0;
+        c->id = B8_GET(rows, 0, INBOUND_CONTACT, id);
+        c->opted_out = B8_GET(rows, 0, INBOUND_CONTACT, opted_out)
+            && strcmp(B8_GET(rows, 0, INBOUND_CONTACT, opted_out), "0") != 0;
     }
     return rv;
 }
@@ -582,7 +583,7 @@ static const char *ai_state_of(b8_ctx *ctx, const b8_event *ev, keyword kw, cons
         || strcmp(ev->namespace_name, "ChatApps") != 0 || strcmp(ev->channel, "viber") != 0) {
         return "skipped";   /* the AI answers on Viber only */
     }
-    return b8_setting_bool(ctx->config, ctx->dbsettings, "ai_respond") ? "new" : "not_answered";
+    return b8_setting_bool(ctx->settings, B8_SET_AI_RESPOND) ? "new" : "not_answered";
 }
 
 /* The SMS answer to STOP/START by SMS: a send of one row from the first
@@ -591,8 +592,7 @@ static apr_status_t queue_sms_confirmation(b8_ctx *ctx, const b8_event *ev, cons
                                            const char *inbound_id, const char *contact_id,
                                            const char *now)
 {
-    apr_array_header_t *senders = b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings,
-                                                  "sms_senders");
+    apr_array_header_t *senders = b8_setting_list(ctx->pool, ctx->settings, B8_SET_SMS_SENDERS);
     const char *cmid = b8_uuid4(ctx->pool), *batch = NULL, *sender;
     b8_sms_count n;
     apr_status_t rv;
@@ -686,7 +686,7 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
         return rv;
     }
     /* Its conversation; the AI stands back while an agent handles it. */
-    if ((rv = b8_conv_inbound(ctx->db, ctx->pool, ctx->config, ctx->dbsettings, ev->phone_key,
+    if ((rv = b8_conv_inbound(ctx->db, ctx->pool, ctx->settings, ev->phone_key,
                               ev->phone, ev->name, c.id, inbound_id, ai_state, ev->text,
                               &noted)) != APR_SUCCESS) {
         return rv;

@@ -56,7 +56,7 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 apr_time_exp_lt(&tm, t);
                 apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
                 if (!extra) {
-                    extra = cJSON_CreateObject();
+                    extra = b8_json_object(p);   /* a pool-owned holder, emptied below */
                 }
                 cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
             }
@@ -66,7 +66,6 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
                 cJSON_AddItemToObject(node, item->string, item);
             }
-            cJSON_Delete(extra);
         }
     }
 }
@@ -79,7 +78,6 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     cJSON *nav, *user;
     const char *notice;
 
-    b8_json_pool_owned(r->pool, data);
     add_local_times(r->pool, data);
     cJSON_AddStringToObject(data, "base", a->base);
     cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
@@ -133,7 +131,7 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
 
 int b8_error_page(b8_areq *a, int status, const char *message)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddNumberToObject(data, "status", status);
     cJSON_AddStringToObject(data, "message", message);
     return b8_render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
@@ -177,7 +175,7 @@ static cJSON *form_list_item(const char *key, const char *val)
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
-    cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
+    cJSON *o = b8_json_object(p);
     const apr_array_header_t *arr = apr_table_elts(form);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
 
@@ -205,17 +203,14 @@ cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
 {
-    int rc;
     if (kind != B8_OK) {
-        rc = b8_api_error(a, err);
-        cJSON_Delete(err->fields);
-        return rc;
+        return b8_api_error(a, err);
     }
     if (!body) {
         a->r->status = HTTP_NO_CONTENT;
         return OK;
     }
-    return b8_send_json(a->r, status, b8_json_pool_owned(a->r->pool, body));
+    return b8_send_json(a->r, status, body);
 }
 
 void b8_paging_from_query(b8_areq *a, b8_paging *pg)
@@ -231,7 +226,7 @@ static int page_dashboard(b8_areq *a)
     if (!a->user->is_admin) {
         return b8_redirect(a, "conversations", NULL);   /* a sales agent's home */
     }
-    data = cJSON_CreateObject();
+    data = b8_json_object(a->r->pool);
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
@@ -245,31 +240,10 @@ static int api_status(b8_areq *a)
     return b8_send_json(a->r, HTTP_OK, s);
 }
 
-/* -------------------------------------------------------------- settings */
-
-static int api_settings_get(b8_areq *a)
-{
-    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
-}
-
-static int api_settings_patch(b8_areq *a)
-{
-    b8_err err = { 0 };
-    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
-        int rc = b8_api_error(a, &err);
-        cJSON_Delete(err.fields);
-        return rc;
-    }
-    b8_worker_wake();
-    return api_settings_get(a);
-}
-
 /* ---------------------------------------------------------------- routes */
 
 static const b8_route b8_routes_core[] = {
     { "GET", "api/status", api_status, B8_BODY_NONE },
-    { "GET", "api/settings", api_settings_get, B8_BODY_NONE },
-    { "PATCH", "api/settings", api_settings_patch, B8_BODY_JSON },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -287,6 +261,7 @@ static const struct { const b8_route *routes; int agent; } route_tables[] = {
     { b8_routes_users, 0 },
     { b8_routes_contacts, 0 },
     { b8_routes_campaigns, 0 },
+    { b8_routes_settings, 0 },
     { b8_routes_ai, 0 },
     { b8_routes_leads, 0 },
     { b8_routes_agent_leads, 1 },
@@ -337,17 +312,6 @@ static int refuse(b8_areq *a, int status, const char *message)
     return b8_error_page(a, status, message);
 }
 
-static const char *csrf_token(b8_areq *a)
-{
-    const char *secret = NULL;
-    if (b8_runtime_get(a->ctx->db, a->r->pool, "server_secret", &secret, NULL) != APR_SUCCESS
-        || !secret) {
-        return NULL;
-    }
-    return b8_hmac_sha256_hex(a->r->pool, secret, apr_pstrcat(a->r->pool, "csrf:", a->user->login,
-                                                              NULL));
-}
-
 /* The name of the first form field whose value is not valid UTF-8 ("(name)"
  * when a name itself is not), or NULL. A pasted import file ("csv") is
  * exempt: the import reads such a file as Windows-1252. */
@@ -391,7 +355,7 @@ static int foreign_origin(b8_areq *a)
     if (own && strcmp(given, own) == 0) {
         return 0;
     }
-    pub = b8_ctx_setting(a->ctx, "public_url");
+    pub = b8_ctx_setting(a->ctx, B8_SET_PUBLIC_URL);
     if (pub && *pub && (own = b8_origin_of(r->pool, pub, 0)) && strcmp(given, own) == 0) {
         return 0;
     }
@@ -439,8 +403,7 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
                                       "the body is not valid UTF-8 text (or holds a NUL byte)");
         }
         /* An action without options may come with no body at all. */
-        a->json = b8_json_pool_owned(a->r->pool, len == 0 ? cJSON_CreateObject()
-                                                          : cJSON_ParseWithLength(body, len));
+        a->json = len == 0 ? b8_json_object(a->r->pool) : b8_json_parse(a->r->pool, body, len);
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
         }
@@ -497,7 +460,7 @@ int b8_admin_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-0504: %s is not an administrator", r->user);
         return refuse(a, HTTP_FORBIDDEN, "this login does not have the administrator role");
     }
-    if (!(a->csrf = csrf_token(a))) {
+    if (!(a->csrf = b8_csrf_token(a->ctx->db, a->r->pool, a->user->login))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (foreign_origin(a)) {

@@ -21,7 +21,7 @@ static long thread_limit(b8_areq *a)
 
 static int api_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -35,7 +35,7 @@ static int api_list(b8_areq *a)
 
 static int api_get(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     const char *seen = apr_table_get(a->query, "seen");
     b8_errkind kind = b8_conversation_get(a->ctx, a->user, a->params[0], thread_limit(a),
@@ -45,7 +45,7 @@ static int api_get(b8_areq *a)
 
 static int api_reply(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_reply(a->ctx, a->user, a->params[0], a->json, &out, &err);
     if (kind == B8_OK) {
@@ -56,7 +56,7 @@ static int api_reply(b8_areq *a)
 
 static int api_assign(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_assign(a->ctx, a->user, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -64,7 +64,7 @@ static int api_assign(b8_areq *a)
 
 static int api_resolve(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_set_status(a->ctx, a->user, a->params[0], 1, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -72,7 +72,7 @@ static int api_resolve(b8_areq *a)
 
 static int api_reopen(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_set_status(a->ctx, a->user, a->params[0], 0, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -80,7 +80,7 @@ static int api_reopen(b8_areq *a)
 
 static int api_retry_ai(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_retry_ai(a->ctx, a->user, a->params[0], &out, &err);
     if (kind == B8_OK) {
@@ -107,7 +107,7 @@ static cJSON *filter_link(b8_areq *a, const char *label, const char *status,
 static int page_list(b8_areq *a)
 {
     apr_pool_t *p = a->r->pool;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL, *filters, *who;
     const char *status = apr_table_get(a->query, "status");
@@ -127,7 +127,6 @@ static int page_list(b8_areq *a)
     }
     if (b8_conversations_list(a->ctx, a->user, strcmp(status, "all") == 0 ? NULL : status,
                               assignee, q, &pg, &data, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     shown = shown ? shown : "";
@@ -158,7 +157,7 @@ static int page_list(b8_areq *a)
 /* The users a conversation may be given to (sales agents, administrators). */
 static cJSON *assignees(b8_areq *a, const char *current)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg = { 1, 1000 };
     cJSON *list = NULL, *out = cJSON_CreateArray(), *u;
 
@@ -177,18 +176,16 @@ static cJSON *assignees(b8_areq *a, const char *current)
         cJSON_AddBoolToObject(o, "selected", current && strcmp(current, login) == 0);
         cJSON_AddItemToArray(out, o);
     }
-    cJSON_Delete(list);
     return out;
 }
 
 static int conversation_page(b8_areq *a, int status, const char *draft, b8_err *failure)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *data = NULL;
 
     if (b8_conversation_get(a->ctx, a->user, a->params[0], thread_limit(a), 1, &data, &err)
         != B8_OK) {
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     cJSON_AddItemToObject(data, "assignees", assignees(a, b8_json_str(data, "assignee")));
@@ -206,8 +203,6 @@ static int conversation_page(b8_areq *a, int status, const char *draft, b8_err *
         cJSON_AddStringToObject(data, "reply_error",
                                 cJSON_IsString(why) ? why->valuestring
                                 : failure->message ? failure->message : "not sent");
-        cJSON_Delete(failure->fields);
-        failure->fields = NULL;
     }
     return b8_render_page(a, status, "conversation",
                           b8_json_str(data, "name") ? b8_json_str(data, "name")
@@ -228,7 +223,7 @@ static const char *back(b8_areq *a)
 
 static int page_reply(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_conversation_reply(a->ctx, a->user, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID || err.kind == B8_ESTATE) {
@@ -236,7 +231,6 @@ static int page_reply(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     b8_worker_wake();
     return b8_redirect(a, back(a), NULL);
 }
@@ -244,10 +238,7 @@ static int page_reply(b8_areq *a)
 /* The small forms: their outcome is the page again. */
 static int page_done(b8_areq *a, b8_errkind kind, b8_err *err, cJSON *out)
 {
-    cJSON_Delete(out);
     if (kind != B8_OK) {
-        cJSON_Delete(err->fields);
-        err->fields = NULL;
         return b8_page_error(a, err);
     }
     return b8_redirect(a, back(a), NULL);
@@ -255,8 +246,8 @@ static int page_done(b8_areq *a, b8_errkind kind, b8_err *err, cJSON *out)
 
 static int page_assign(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *out = NULL, *in = b8_json_object(a->r->pool);
     const char *login = apr_table_get(a->form, "login");
     if (login && *login) {
         cJSON_AddStringToObject(in, "login", login);
@@ -270,7 +261,7 @@ static int page_assign(b8_areq *a)
 
 static int page_resolve(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     return page_done(a, b8_conversation_set_status(a->ctx, a->user, a->params[0], 1, &out, &err),
                      &err, out);
@@ -278,7 +269,7 @@ static int page_resolve(b8_areq *a)
 
 static int page_reopen(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     return page_done(a, b8_conversation_set_status(a->ctx, a->user, a->params[0], 0, &out, &err),
                      &err, out);
@@ -286,7 +277,7 @@ static int page_reopen(b8_areq *a)
 
 static int page_retry_ai(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_conversation_retry_ai(a->ctx, a->user, a->params[0], &out, &err);
     if (kind == B8_OK) {

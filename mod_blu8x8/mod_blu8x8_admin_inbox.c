@@ -5,10 +5,11 @@
 
 #include "b8_conversations.h"
 #include "b8_inbox.h"
+#include "b8_util.h"
 
 static int api_inbound(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -20,11 +21,11 @@ static int api_inbound(b8_areq *a)
 
 static int api_inbound_retry_ai(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_inbound_retry_ai(a->ctx, a->params[0], &err);
     cJSON *out = NULL;
     if (kind == B8_OK) {
-        out = cJSON_CreateObject();
+        out = b8_json_object(a->r->pool);
         cJSON_AddNumberToObject(out, "retried", 1);
         b8_worker_wake();
     }

@@ -8,7 +8,7 @@ static const char *const status_filters[] = { "open", "new", "claimed", "won", "
 
 static int page_leads(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL, *filters;
     const char *claimed = apr_table_get(a->query, "claimed");
@@ -53,7 +53,7 @@ static int page_leads(b8_areq *a)
 
 static int leads_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     const char *csv = NULL;
     if (b8_leads_csv(a->ctx, &csv, &err) != B8_OK) {
         return b8_page_error(a, &err);
@@ -63,7 +63,7 @@ static int leads_csv(b8_areq *a)
 
 static int api_leads(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -75,7 +75,7 @@ static int api_leads(b8_areq *a)
 
 static int api_lead_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_lead_update(a->ctx, a->user, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -84,13 +84,11 @@ static int api_lead_patch(b8_areq *a)
 /* The Leads page's status and notes form. */
 static int page_lead_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_lead_update(a->ctx, a->user, a->params[0], in, &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "leads", "saved");
 }
 

@@ -104,7 +104,7 @@ int b8_send_json(request_rec *r, int status, const cJSON *json)
 
 int b8_send_json_error(request_rec *r, int status, const char *message)
 {
-    cJSON *o = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+    cJSON *o = b8_json_object(r->pool);
     cJSON_AddStringToObject(o, "error", message);
     return b8_send_json(r, status, o);
 }
@@ -191,10 +191,10 @@ b8_ctx *b8_request_ctx(request_rec *r, int *http_status)
 
     ctx->pool = r->pool;
     ctx->store = b8_proc.store;
-    ctx->config = b8_proc.conf->settings;
     ctx->login = r->user;
     if (!ctx->store || b8_db_get(ctx->store, r->pool, &ctx->db) != APR_SUCCESS
-        || b8_settings_load(ctx->db, r->pool, &ctx->dbsettings) != APR_SUCCESS) {
+        || b8_settings_cache_get(b8_proc.settings, ctx->db, r->pool, &ctx->settings)
+               != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0401: the database is not available");
         *http_status = HTTP_SERVICE_UNAVAILABLE;
         return NULL;
