@@ -2,6 +2,7 @@
 #include "b8_core.h"
 #include "b8_eightx8_sms.h"
 #include "b8_log.h"
+#include "b8_rate.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
 #include "b8_util.h"
@@ -381,6 +382,7 @@ static void send_single(job *j, b8_http_client *client)
 
     b8_eightx8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
+    b8_rate_wait(j->conf.sub_account, j->conf.max_rate);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
@@ -401,6 +403,7 @@ static void send_batch(job *j, b8_http_client *client)
 
     b8_eightx8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
+    b8_rate_wait(j->conf.sub_account, j->conf.max_rate);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
