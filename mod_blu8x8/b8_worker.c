@@ -456,7 +456,7 @@ static apr_status_t start_sending(worker_state *w, apr_pool_t *p)
     apr_thread_cond_broadcast(w->changed);
     apr_thread_mutex_unlock(w->lock);
     if (rv != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+        B8_LOG(B8_LOG_ERR, rv, "B8-4500: cannot start the sending threads");
     }
     return rv;
 }

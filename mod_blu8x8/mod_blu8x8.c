@@ -194,30 +194,34 @@ static const char *set_setting(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-/* The setting directives come from the settings table, so directive,
- * API key and page can never disagree. httpd reads the command table when
- * it adds the module, so it is filled when the shared object is loaded. */
-static command_rec blu8x8_cmds[32];
+/* The directives of the module itself... */
+static const command_rec fixed_cmds[] = {
+    AP_INIT_TAKE2("Blu8x8Database", set_database, NULL, RSRC_CONF,
+                  "Database: sqlite3 /path/to/file.db, or pgsql \"host=... dbname=...\""),
+    AP_INIT_TAKE1("Blu8x8TemplateDir", set_template_dir, NULL, RSRC_CONF,
+                  "Directory of the HTML templates"),
+    AP_INIT_TAKE1("Blu8x8MaxBody", set_max_body, NULL, RSRC_CONF,
+                  "Largest webhook and upload body in bytes (default 262144)"),
+    AP_INIT_ITERATE("Blu8x8Admin", add_admin, NULL, RSRC_CONF,
+                    "Logins that get the administrator role at start"),
+    AP_INIT_FLAG("Blu8x8Worker", set_worker, NULL, RSRC_CONF,
+                 "On: this server runs the background worker (default On)"),
+    AP_INIT_TAKE1("Blu8x8RetryWindow", set_retry_window, NULL, RSRC_CONF,
+                  "Seconds a message waits out an 8x8 outage before it fails (default 600)"),
+};
+#define N_FIXED_CMDS (sizeof(fixed_cmds) / sizeof(fixed_cmds[0]))
+
+/* ...and one per setting, from the settings table, so directive, API key and
+ * page can never disagree. httpd reads the command table when it adds the
+ * module, so it is filled when the shared object is loaded. Sized from both
+ * tables (plus the terminating entry): a new setting can never overflow it. */
+static command_rec blu8x8_cmds[N_FIXED_CMDS + B8_SET__COUNT + 1];
 
 __attribute__((constructor)) static void build_cmds(void)
 {
-    int n = 0;
-    static const command_rec fixed[] = {
-        AP_INIT_TAKE2("Blu8x8Database", set_database, NULL, RSRC_CONF,
-                      "Database: sqlite3 /path/to/file.db, or pgsql \"host=... dbname=...\""),
-        AP_INIT_TAKE1("Blu8x8TemplateDir", set_template_dir, NULL, RSRC_CONF,
-                      "Directory of the HTML templates"),
-        AP_INIT_TAKE1("Blu8x8MaxBody", set_max_body, NULL, RSRC_CONF,
-                      "Largest webhook and upload body in bytes (default 262144)"),
-        AP_INIT_ITERATE("Blu8x8Admin", add_admin, NULL, RSRC_CONF,
-                        "Logins that get the administrator role at start"),
-        AP_INIT_FLAG("Blu8x8Worker", set_worker, NULL, RSRC_CONF,
-                     "On: this server runs the background worker (default On)"),
-        AP_INIT_TAKE1("Blu8x8RetryWindow", set_retry_window, NULL, RSRC_CONF,
-                      "Seconds a message waits out an 8x8 outage before it fails (default 600)"),
-    };
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-        blu8x8_cmds[n++] = fixed[i];
+    size_t n = 0;
+    for (size_t i = 0; i < N_FIXED_CMDS; i++) {
+        blu8x8_cmds[n++] = fixed_cmds[i];
     }
     for (int i = 0; i < b8_settings_count; i++) {
         const b8_setting_def *d = &b8_settings_table[i];
@@ -397,7 +401,7 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
     }
     if (geteuid() == 0) {
         if (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0004: cannot chown %s", dir);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-4501: cannot chown %s", dir);
             return APR_FROM_OS_ERROR(errno);
         }
         for (int i = 0; sqlite_suffixes[i]; i++) {

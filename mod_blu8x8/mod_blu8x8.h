@@ -20,10 +20,13 @@
 #define B8_DEFAULT_MAX_BODY (256 * 1024)
 #define B8_UNSET -1
 
+/* The glue is built with -fvisibility=hidden: the module record is the one
+ * symbol the shared object exports (the build checks it). Declared first, so
+ * APLOG_USE_MODULE and AP_DECLARE_MODULE inherit the visibility. */
+extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) blu8x8_module;
 #ifndef B8_MODULE_MAIN   /* AP_DECLARE_MODULE declares it there */
 APLOG_USE_MODULE(blu8x8);
 #endif
-extern module AP_MODULE_DECLARE_DATA blu8x8_module;
 
 /* Module-wide configuration (every directive is GLOBAL_ONLY). */
 typedef struct {

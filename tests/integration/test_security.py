@@ -151,6 +151,7 @@ def test_database_the_run_user_cannot_write_stops_httpd_naming_it(make_server):
 
 
 @pytest.mark.skipif(DB != "sqlite3" or os.geteuid() != 0, reason="SQLite files, run as root")
+@pytest.mark.expect_log("B8-4006", "AH00020")   # ours, then httpd's "Configuration Failed"
 def test_database_behind_a_directory_the_run_user_cannot_enter_stops_httpd(make_server):
     h = make_server(start=False, worker=False)
     locked = h.root / "locked"
