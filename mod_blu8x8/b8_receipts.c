@@ -247,14 +247,14 @@ apr_status_t b8_receipt_record_once(b8_db *db, apr_pool_t *p, const b8_receipt *
             return rv;
         }
     }
-    if (rows->nrows != 1 || strcmp(B8_CELL(rows, 0, 2), "0") != 0) {
+    if (rows->nrows != 1 || !B8_GET_IS(rows, 0, RECEIPT_ONCE, slow, "0")) {
         return APR_SUCCESS;   /* slow: nothing written, the full path follows */
     }
     *done = 1;
-    *matched = strcmp(B8_CELL(rows, 0, 0), "0") != 0;
-    *changed = strcmp(B8_CELL(rows, 0, 1), "0") != 0;
-    campaign_id = B8_CELL(rows, 0, 3);
-    open = B8_CELL(rows, 0, 4);
+    *matched = !B8_GET_IS(rows, 0, RECEIPT_ONCE, matched, "0");
+    *changed = !B8_GET_IS(rows, 0, RECEIPT_ONCE, changed, "0");
+    campaign_id = B8_GET(rows, 0, RECEIPT_ONCE, campaign_id);
+    open = B8_GET(rows, 0, RECEIPT_ONCE, open_before);
     /* The count was taken before this message moved: one more than now.
      * Only near the end can this receipt be the campaign's last one. */
     if (*changed && campaign_id && open

@@ -9,7 +9,12 @@
 /* Rows each campaign and state count is spread over (migration 3). */
 #define B8_COUNT_SHARDS "32"
 
-static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT] = {
+/* pgsql_only: SQL SQLite cannot run (never prepared there). */
+static const struct {
+    const char *sql;
+    b8_shape shape;
+    int pgsql_only;
+} statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
 
@@ -450,7 +455,8 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "CASE WHEN a.r_reached = 1 AND (SELECT m_campaign FROM m) IS NOT NULL THEN "
         "(SELECT COALESCE(SUM(n), 0) FROM campaign_counts "
         " WHERE campaign_id = (SELECT m_campaign FROM m) "
-        " AND state NOT IN ('delivered', 'read')) END AS open_before FROM a" },
+        " AND state NOT IN ('delivered', 'read')) END AS open_before FROM a",
+        B8_SHAPE_RECEIPT_ONCE, 1 },
 
     /* webhook: inbound messages, stored once per UMID */
     [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
@@ -793,6 +799,11 @@ static const struct { const char *name; const char *const *cols; } shapes[B8_SHA
 b8_shape b8_sql_shape(b8_sql_id id)
 {
     return statements[id].shape;
+}
+
+int b8_sql_pgsql_only(b8_sql_id id)
+{
+    return statements[id].pgsql_only;
 }
 
 const char *const *b8_sql_shape_columns(b8_shape shape)
