@@ -6,6 +6,7 @@
 #include "b8_http.h"
 #include "b8_lease.h"
 #include "b8_log.h"
+#include "b8_rate.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
@@ -46,6 +47,7 @@ struct job {
     b8_http_request req;
     b8_send_tries tries;
     int requests;
+    apr_time_t started;          /* of the request in flight, for the latency */
     apr_time_t due;              /* when waiting to retry */
     b8_send_result result;       /* when answered for good, until recorded */
     job *next;
@@ -55,7 +57,11 @@ struct b8_sender {
     apr_pool_t *pool;
     b8_store *store;
     b8_settings_cache *settings;
-    int max_in_flight;
+    int max_in_flight;           /* now: sized to the rate and the latency */
+    int fixed_in_flight;         /* set by the caller: never resized */
+    int max_rate;                /* Blu8x8MaxRate */
+    apr_interval_time_t latency; /* of 8x8's answers, smoothed */
+    apr_time_t rate_next;        /* the rate limit frees a slot then */
     b8_http_multi *multi;
 
     apr_thread_mutex_t *lock;    /* guards stop and woken */
@@ -113,11 +119,13 @@ apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *se
     }
     s->store = st;
     s->settings = settings;
+    s->fixed_in_flight = max_in_flight > 0;
     s->max_in_flight = max_in_flight > 0 ? max_in_flight : B8_SENDER_MAX_IN_FLIGHT;
     if ((rv = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (!(s->multi = b8_http_multi_create(s->max_in_flight))) {
+    if (!(s->multi = b8_http_multi_create(s->fixed_in_flight ? s->max_in_flight
+                                                             : B8_SENDER_IN_FLIGHT_CAP))) {
         return APR_ENOMEM;
     }
     *out = s;
@@ -182,6 +190,21 @@ static b8_db *iter_db(b8_sender *s, apr_pool_t *p)
 
 /* ------------------------------------------------------------- settings */
 
+/* Enough requests in flight to keep the rate with 8x8's latency (Little's
+ * law), with room for its jitter; 64 until an answer measured it. */
+static void size_in_flight(b8_sender *s)
+{
+    double want;
+
+    if (s->fixed_in_flight || s->latency <= 0) {
+        return;
+    }
+    want = (s->max_rate > 0 ? s->max_rate : B8_RATE_DEFAULT)
+           * ((double)s->latency / APR_USEC_PER_SEC) * 1.5 + 16;
+    s->max_in_flight = want > B8_SENDER_IN_FLIGHT_CAP ? B8_SENDER_IN_FLIGHT_CAP
+                       : want < 16 ? 16 : (int)want;
+}
+
 static void refresh_settings(b8_sender *s, int force)
 {
     apr_time_t now = apr_time_now();
@@ -206,6 +229,8 @@ static void refresh_settings(b8_sender *s, int force)
     why = b8_eightx8_conf_load(fresh, saved, &s->conf);
     secs = b8_setting_number(saved, B8_SET_SEND_INTERVAL);
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
+    s->max_rate = s->conf.max_rate;
+    size_in_flight(s);
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
     }
@@ -236,6 +261,20 @@ static void push_finished(b8_sender *s, job *j)
 
 static void start(b8_sender *s, job *j)
 {
+    apr_time_t now = apr_time_now();
+    apr_time_t at = b8_rate_take(s->conf.sub_account, s->max_rate, now);
+
+    if (at) {
+        /* 8x8's rate is reached (other lanes took the slots): it waits. */
+        j->due = at;
+        j->next = s->waiting;
+        s->waiting = j;
+        if (at > s->rate_next) {
+            s->rate_next = at;
+        }
+        return;
+    }
+    j->started = now;
     j->requests++;
     if (b8_http_multi_start(s->multi, &j->req, j) != APR_SUCCESS) {
         /* Nothing went out: a failure of ours, final for this row. */
@@ -413,6 +452,11 @@ static void collect(b8_sender *s, apr_pool_t *p)
         apr_time_t now = apr_time_now();
         b8_metrics_eightx8(B8_API_CHATAPPS, res.status);
         b8_eightx8_classify(j->pool, &res, &j->tries, &j->result);
+        if (j->started && res.outcome == B8_HTTP_ANSWERED) {
+            apr_interval_time_t took = now - j->started;
+            s->latency = s->latency ? (s->latency * 7 + took) / 8 : took;
+            size_in_flight(s);
+        }
         B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, %s%s%s", j->id,
                j->phone, res.status, verdict_name(j->result.verdict),
                j->result.error_message ? ": " : "",
@@ -529,11 +573,20 @@ static void start_retries(b8_sender *s, apr_time_t now)
  * late start does not push every later one back. */
 static void start_new(b8_sender *s, apr_pool_t *p, apr_time_t now)
 {
-    int free = s->max_in_flight - s->active, found = 0, n;
+    int free = s->max_in_flight - s->active, found = 0, n, slots;
+    apr_time_t freed = now;
 
     if (s->conf_error || free <= 0 || now < s->hold_until || now < s->idle_until
         || (s->lease && !b8_lease_held(s->lease))) {
         return;
+    }
+    /* No more claimed than 8x8's rate lets start now. */
+    if ((slots = b8_rate_available(s->conf.sub_account, s->max_rate, now, &freed)) <= 0) {
+        s->rate_next = freed;
+        return;
+    }
+    if (slots < free) {
+        free = slots;
     }
     if (s->interval > 0) {
         apr_time_t next = s->have_last ? s->planned_last + s->interval : now;
@@ -587,6 +640,9 @@ static apr_interval_time_t wait_time(b8_sender *s, apr_time_t now)
         if (s->hold_until > at) at = s->hold_until;
         if (s->interval > 0 && s->have_last && s->planned_last + s->interval > at) {
             at = s->planned_last + s->interval;
+        }
+        if (s->rate_next > at) {
+            at = s->rate_next;
         }
         if (at < t) t = at;
     }

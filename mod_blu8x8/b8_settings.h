@@ -67,6 +67,10 @@ typedef struct {
     X(SEND_INTERVAL, "send_interval", "Blu8x8SendInterval", "Sending", \
       "Message sending interval (seconds)", B8_STYPE_NUMBER, "5", NULL, \
       "Gap between the starts of two campaign sends; 0 = as fast as 8x8 accepts") \
+    X(MAX_RATE, "max_rate", "Blu8x8MaxRate", "Sending", \
+      "8x8 rate limit (messages per second)", B8_STYPE_INT, "1800", NULL, \
+      "Most requests per second to one 8x8 sub-account, across campaigns, SMS, direct " \
+      "messages and AI replies and across servers (8x8's documented limit: 1800)") \
     X(DEFAULT_COUNTRY, "default_country", "Blu8x8DefaultCountry", "Sending", \
       "Default country code", B8_STYPE_COUNTRY, "63", NULL, \
       "Country calling code for local numbers (0917... becomes +63917...)") \

@@ -9,7 +9,12 @@
 /* Rows each campaign and state count is spread over (migration 3). */
 #define B8_COUNT_SHARDS "32"
 
-static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT] = {
+/* pgsql_only: SQL SQLite cannot run (never prepared there). */
+static const struct {
+    const char *sql;
+    b8_shape shape;
+    int pgsql_only;
+} statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
 
@@ -579,6 +584,56 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s WHERE id = %s "
         "AND state IN ('queued', 'sending', 'paused')" },
 
+    /* PostgreSQL only (data-modifying WITH): a receipt in one round trip,
+     * its own transaction. Finds the message (by UMID, else clientMessageId),
+     * keeps the receipt and moves the message forward on its channel with
+     * the guard of RECEIPT_MESSAGE_APPLY (ranks of b8_states.h, checked by
+     * test_states.c). `slow` = 1 (nothing written) when the receipt needs
+     * the full path: a switch to the fallback's next channel, or a UMID to
+     * record. Arguments: umid, clientMessageId, namespace, 8x8 state,
+     * detail, error code, error message, price, event_at, now, channel,
+     * message state (NULL: none), its rank, 1 when it reached the phone.
+     * Answers matched, changed, slow, campaign_id and, for a state that
+     * reached the phone, the campaign's open recipients as seen before this
+     * statement (RECEIPT_CAMPAIGN_OPEN's count, this message still in it). */
+    [B8_SQL_RECEIPT_ONCE] = {
+        "WITH a AS (SELECT CAST(%s AS TEXT) AS r_umid, CAST(%s AS TEXT) AS r_cmid, "
+        "CAST(%s AS TEXT) AS r_ns, CAST(%s AS TEXT) AS r_state, CAST(%s AS TEXT) AS r_detail, "
+        "CAST(%s AS TEXT) AS r_ecode, CAST(%s AS TEXT) AS r_emsg, CAST(%s AS TEXT) AS r_price, "
+        "CAST(%s AS TEXT) AS r_event_at, CAST(%s AS TEXT) AS r_now, CAST(%s AS TEXT) AS r_ch, "
+        "CAST(%s AS TEXT) AS r_to, CAST(%s AS INTEGER) AS r_rank, "
+        "CAST(%s AS INTEGER) AS r_reached), "
+        "f AS (SELECT 0 AS pri, id, umid, campaign_id, channel FROM messages "
+        " WHERE umid = (SELECT r_umid FROM a) "
+        " UNION ALL SELECT 1, id, umid, campaign_id, channel FROM messages "
+        " WHERE client_message_id = (SELECT r_cmid FROM a)), "
+        "m AS (SELECT f.id AS m_id, f.campaign_id AS m_campaign, "
+        " COALESCE(f.channel, 'viber') AS m_channel, "
+        " CASE WHEN (a.r_to IS NOT NULL AND (CASE WHEN COALESCE(a.r_ch, f.channel, 'viber') = "
+        " 'sms' THEN 1 ELSE 0 END) <> (CASE WHEN COALESCE(f.channel, 'viber') = 'sms' "
+        " THEN 1 ELSE 0 END)) OR (f.umid IS NULL AND a.r_umid IS NOT NULL) "
+        " THEN 1 ELSE 0 END AS m_slow "
+        " FROM f, a ORDER BY f.pri, f.id LIMIT 1), "
+        "ins AS (INSERT INTO receipts (umid, client_message_id, namespace, state, detail, "
+        " error_code, error_message, price, event_at, received_at, matched, channel) "
+        " SELECT r_umid, r_cmid, r_ns, r_state, r_detail, r_ecode, r_emsg, r_price, r_event_at, "
+        " r_now, (SELECT COUNT(*) FROM m), r_ch FROM a "
+        " WHERE NOT EXISTS (SELECT 1 FROM m WHERE m_slow = 1) RETURNING id), "
+        "upd AS (UPDATE messages SET state = a.r_to, status_detail = a.r_detail, "
+        " error_code = a.r_ecode, error_message = a.r_emsg, price = COALESCE(a.r_price, price), "
+        " receipt_at = COALESCE(a.r_event_at, a.r_now), updated_at = a.r_now FROM a, m "
+        " WHERE id = m.m_id AND m.m_slow = 0 AND a.r_to IS NOT NULL AND channel = m.m_channel "
+        " AND (CASE state WHEN 'pending' THEN 0 WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 "
+        "WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 WHEN 'delivered' THEN 5 ELSE 99 END) < a.r_rank "
+        " RETURNING id) "
+        "SELECT (SELECT COUNT(*) FROM m) AS matched, (SELECT COUNT(*) FROM upd) AS changed, "
+        "COALESCE((SELECT m_slow FROM m), 0) AS slow, (SELECT m_campaign FROM m) AS campaign_id, "
+        "CASE WHEN a.r_reached = 1 AND (SELECT m_campaign FROM m) IS NOT NULL THEN "
+        "(SELECT COALESCE(SUM(n), 0) FROM campaign_counts "
+        " WHERE campaign_id = (SELECT m_campaign FROM m) "
+        " AND state NOT IN ('delivered', 'read')) END AS open_before FROM a",
+        B8_SHAPE_RECEIPT_ONCE, 1 },
+
     /* webhook: inbound messages, stored once per UMID */
     [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
     [B8_SQL_INBOUND_INSERT] = {
@@ -905,6 +960,11 @@ static const struct { const char *name; const char *const *cols; } shapes[B8_SHA
 b8_shape b8_sql_shape(b8_sql_id id)
 {
     return statements[id].shape;
+}
+
+int b8_sql_pgsql_only(b8_sql_id id)
+{
+    return statements[id].pgsql_only;
 }
 
 const char *const *b8_sql_shape_columns(b8_shape shape)

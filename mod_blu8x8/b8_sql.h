@@ -116,6 +116,7 @@
     X(RECEIPT_CAMPAIGN_LOCK, W) \
     X(RECEIPT_CAMPAIGN_OPEN, R) \
     X(RECEIPT_CAMPAIGN_DONE, W) \
+    X(RECEIPT_ONCE, W) \
     X(INBOUND_EXISTS, R) \
     X(INBOUND_INSERT, W) \
     X(INBOUND_CONTACT_BY_KEY, R) \
@@ -362,6 +363,8 @@ typedef enum {
     X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
 #define B8_COLS_RECEIPT_MESSAGE(X, S) \
     X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
+#define B8_COLS_RECEIPT_ONCE(X, S) \
+    X(S, matched) X(S, changed) X(S, slow) X(S, campaign_id) X(S, open_before)
 #define B8_COLS_INBOUND_CONTACT(X, S) \
     X(S, id) X(S, opted_out) X(S, name)
 #define B8_COLS_INBOUND(X, S) \
@@ -442,6 +445,7 @@ typedef enum {
     S(AI_DUE) \
     S(RECEIPT) \
     S(RECEIPT_MESSAGE) \
+    S(RECEIPT_ONCE) \
     S(INBOUND_CONTACT) \
     S(INBOUND) \
     S(CONV) \
@@ -485,6 +489,8 @@ const char *b8_sql_text(b8_sql_id id);
 const char *b8_sql_name(b8_sql_id id);
 int b8_sql_nargs(b8_sql_id id);
 int b8_sql_writes(b8_sql_id id);
+/* 1 for a statement only PostgreSQL runs (its caller checks the driver). */
+int b8_sql_pgsql_only(b8_sql_id id);
 
 int b8_sql_migration_count(void);
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */

@@ -494,8 +494,12 @@ static b8_errkind store_receipt(b8_ctx *ctx, const b8_event *ev, b8_err *err)
 {
     const b8_receipt *rc = &ev->receipt;
     receipt_work w = { .receipt = rc };
+    int done = 0;
 
-    if (b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS) {
+    /* One round trip where the database allows it; else a transaction. */
+    if (b8_receipt_record_once(ctx->db, ctx->pool, rc, &w.matched, &w.changed, &done)
+            != APR_SUCCESS
+        || (!done && b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS)) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1510: cannot store the receipt for umid %s",
                loggable(rc->umid));
         return b8_fail_db(err, ctx->db);
