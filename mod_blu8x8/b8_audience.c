@@ -1,5 +1,6 @@
 #include "b8_audience.h"
 #include "b8_phone.h"
+#include "b8_suppressions.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 
@@ -86,7 +87,12 @@ static apr_status_t number(b8_audience *au, const char *e164, const char *name)
         return rv;
     }
     if (!rows->nrows) {
-        return member(au, e164, name, NULL, NULL, NULL);
+        /* Not a contact (or one deleted): the suppression list still holds. */
+        int on = 0;
+        if ((rv = b8_suppression_has(au->ctx->db, au->cp, e164, &on)) != APR_SUCCESS) {
+            return rv;
+        }
+        return member(au, e164, name, NULL, NULL, on ? "1" : NULL);
     }
     return member(au, e164, name, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 3));
 }

@@ -9,6 +9,9 @@
 /* Rows each campaign and state count is spread over (migration 3). */
 #define B8_COUNT_SHARDS "32"
 
+/* 1 when a contact (alias c) is on the suppression list, else 0. */
+#define B8_SUPPRESSED_C "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = c.phone)"
+
 static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
@@ -87,18 +90,22 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_TAG_DELETE] = { "DELETE FROM tags WHERE id = %s" },
     /* Contacts of a tag in id order, one chunk after the last id seen. */
     [B8_SQL_TAG_CONTACTS_AFTER] = {
-        "SELECT c.id, c.name, c.phone, c.phone_key, c.opted_out FROM contact_tags ct "
+        "SELECT c.id, c.name, c.phone, c.phone_key, " B8_SUPPRESSED_C " FROM contact_tags ct "
         "JOIN contacts c ON c.id = ct.contact_id WHERE ct.tag_id = %s AND ct.contact_id > %s "
         "ORDER BY ct.contact_id LIMIT %s" },
 
-    /* contacts; the list filters are optional (NULL = any): q (name, or
-     * digits of the phone), tag name, opted_out 0/1 */
+    /* contacts; the list filters are optional (NULL = any): q (the name
+     * folded as b8_fold_key does, or digits of the phone), tag name,
+     * opted_out 0/1 (on the suppression list) */
 #define B8_CONTACT_FILTER \
-    "(CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\' OR c.phone_key LIKE %s) " \
+    "(CAST(%s AS TEXT) IS NULL OR COALESCE(c.name_key, LOWER(c.name)) LIKE %s ESCAPE '\\' " \
+    "OR c.phone_key LIKE %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM contact_tags x JOIN tags y " \
     "ON y.id = x.tag_id WHERE x.contact_id = c.id AND LOWER(y.name) = LOWER(%s))) " \
-    "AND (CAST(%s AS TEXT) IS NULL OR c.opted_out = CAST(%s AS INTEGER))"
-#define B8_CONTACT_COLS "c.id, c.name, c.phone, c.opted_out, c.opted_out_at, c.created_at, c.updated_at"
+    "AND (CAST(%s AS TEXT) IS NULL OR " B8_SUPPRESSED_C " = CAST(%s AS INTEGER))"
+/* opted_out and opted_out_at read the suppression list. */
+#define B8_CONTACT_COLS "c.id, c.name, c.phone, " B8_SUPPRESSED_C ", " \
+    "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone), c.created_at, c.updated_at"
     [B8_SQL_CONTACTS_COUNT] = { "SELECT COUNT(*) FROM contacts c WHERE " B8_CONTACT_FILTER },
     /* One page of contacts with one row per tag (NULL when none). */
     [B8_SQL_CONTACTS_PAGE] = {
@@ -118,12 +125,37 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CONTACT_UPDATE] = {
         "UPDATE contacts SET name = %s, phone = %s, phone_key = %s, opted_out = %s, "
         "opted_out_at = %s, updated_at = %s WHERE id = %s" },
+    /* The folded name the search matches (b8_fold_key), after a write. */
+    [B8_SQL_CONTACT_SET_NAME_KEY] = {
+        "UPDATE contacts SET name_key = %s WHERE id = %s" },
+    /* Contacts written before the folded name existed (migration 6). */
+    [B8_SQL_CONTACTS_NAME_KEY_MISSING] = {
+        "SELECT id, name FROM contacts WHERE name_key IS NULL AND id > %s ORDER BY id LIMIT %s" },
     [B8_SQL_CONTACT_DELETE] = { "DELETE FROM contacts WHERE id = %s" },
     [B8_SQL_CONTACT_TAGS_CLEAR] = { "DELETE FROM contact_tags WHERE contact_id = %s" },
     [B8_SQL_CONTACT_TAG_ADD] = {
         "INSERT INTO contact_tags (contact_id, tag_id) VALUES (%s, %s) ON CONFLICT DO NOTHING" },
 #undef B8_CONTACT_FILTER
 #undef B8_CONTACT_COLS
+
+    /* The suppression list: opted-out phones (E.164), whether or not they
+     * are contacts. contacts.opted_out is kept as a copy for old readers. */
+    [B8_SQL_SUPPRESSIONS_COUNT] = { "SELECT COUNT(*) FROM suppressions" },
+    [B8_SQL_SUPPRESSIONS_PAGE] = {
+        "SELECT phone, reason, created_at FROM suppressions ORDER BY created_at DESC, phone "
+        "LIMIT %s OFFSET %s" },
+    [B8_SQL_SUPPRESSIONS_ALL] = {
+        "SELECT phone, reason, created_at FROM suppressions ORDER BY phone" },
+    [B8_SQL_SUPPRESSION_GET] = {
+        "SELECT phone, reason, created_at FROM suppressions WHERE phone = %s" },
+    /* The first opt-out's time and reason stay. */
+    [B8_SQL_SUPPRESSION_ADD] = {
+        "INSERT INTO suppressions (phone, reason, created_at) VALUES (%s, %s, %s) "
+        "ON CONFLICT (phone) DO NOTHING" },
+    [B8_SQL_SUPPRESSION_DELETE] = { "DELETE FROM suppressions WHERE phone = %s" },
+    [B8_SQL_SUPPRESSION_CONTACT_SYNC] = {
+        "UPDATE contacts SET opted_out = CAST(%s AS INTEGER), opted_out_at = %s, updated_at = %s "
+        "WHERE phone = %s AND opted_out <> CAST(%s AS INTEGER)" },
 
     /* campaigns */
 #define B8_CAMPAIGN_COLS \
@@ -225,7 +257,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_DASH_SMS_SINCE] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
-        "SELECT COUNT(*), COALESCE(SUM(opted_out), 0) FROM contacts" },
+        "SELECT COUNT(*), (SELECT COUNT(*) FROM contacts c JOIN suppressions s "
+        "ON s.phone = c.phone) FROM contacts" },
     [B8_SQL_DASH_REFUSED] = {
         "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
         "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20" },
@@ -285,7 +318,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "AND (ai_next_at IS NULL OR ai_next_at <= %s)" },
     [B8_SQL_AI_CLAIMED] = {
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
-        "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
+        "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = i.phone) "
+        "FROM inbound i "
         "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id" },
     [B8_SQL_AI_HISTORY] = {
         "SELECT who, body FROM ("
@@ -376,7 +410,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (umid) DO NOTHING RETURNING id" },
     [B8_SQL_INBOUND_CONTACT_BY_KEY] = {
-        "SELECT id, opted_out, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+        "SELECT c.id, " B8_SUPPRESSED_C ", c.name FROM contacts c WHERE c.phone_key = %s "
+        "ORDER BY c.id LIMIT 1" },
     [B8_SQL_INBOUND_CONTACT_CREATE] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO UPDATE SET "
@@ -443,9 +478,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 
     /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
+/* On the suppression list: the row's phone, or its contact's phone now. */
 #define B8_OPTED_OUT(m) \
-    "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
-    "OR o.phone = " m ".phone))"
+    "(EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = " m ".phone) OR EXISTS (SELECT 1 " \
+    "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = " m ".contact_id))"
     /* Campaigns in the order they became Queued/Sending, with work left. */
     [B8_SQL_SEND_NEXT_CAMPAIGN] = {
         "SELECT c.id FROM campaigns c WHERE c.state = 'sending' AND EXISTS (SELECT 1 FROM "
@@ -611,8 +647,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
         "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN m.inbound_id IS NULL AND "
-        "EXISTS (SELECT 1 FROM "
-        "contacts o WHERE o.opted_out = 1 AND (o.id = m.contact_id OR o.phone = m.phone)) "
+        "(EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m.phone) OR EXISTS (SELECT 1 "
+        "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = m.contact_id)) "
         "THEN 1 ELSE 0 END FROM messages m WHERE m.sms_batch_id = %s AND m.state = 'pending' "
         "ORDER BY m.id LIMIT %s" },
     [B8_SQL_SMS_SKIP] = {
@@ -819,6 +855,15 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
+    /* Migration 6 (a marketer can't hurt themselves): the suppression list,
+     * opt-outs by phone that outlive contacts (every opted-out contact moves
+     * in); the contacts' folded name for an accent-insensitive search
+     * (filled by b8_contacts_fold_backlog at the worker's start). */
+    "CREATE TABLE suppressions (phone TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL);"
+    "INSERT INTO suppressions (phone, reason, created_at) SELECT phone, 'opted out',"
+    " COALESCE(opted_out_at, updated_at) FROM contacts WHERE opted_out = 1;"
+    "ALTER TABLE contacts ADD COLUMN name_key TEXT",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -934,6 +979,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { sharded_counts_sqlite, sharded_counts_pgsql },
     { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
+    { NULL, NULL },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

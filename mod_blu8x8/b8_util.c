@@ -476,3 +476,60 @@ const char *b8_text_cap(apr_pool_t *p, const char *s, apr_size_t max_chars)
     }
     return apr_pstrcat(p, apr_pstrmemdup(p, s, cut), "\xe2\x80\xa6", NULL);
 }
+
+/* Latin letters with marks (U+00C0..U+017F) as plain lowercase letters. */
+static const char *const fold_latin[0x180 - 0xC0] = {
+    "a", "a", "a", "a", "a", "a", "ae", "c",
+    "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL,
+    "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c",
+    "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL,
+    "o", "u", "u", "u", "u", "y", "th", "y",
+    "a", "a", "a", "a", "a", "a", "c", "c",
+    "c", "c", "c", "c", "c", "c", "d", "d",
+    "d", "d", "e", "e", "e", "e", "e", "e",
+    "e", "e", "e", "e", "g", "g", "g", "g",
+    "g", "g", "g", "g", "h", "h", "h", "h",
+    "i", "i", "i", "i", "i", "i", "i", "i",
+    "i", "i", "ij", "ij", "j", "j", "k", "k",
+    "k", "l", "l", "l", "l", "l", "l", NULL,
+    NULL, "l", "l", "n", "n", "n", "n", "n",
+    "n", NULL, NULL, NULL, "o", "o", "o", "o",
+    "o", "o", "oe", "oe", "r", "r", "r", "r",
+    "r", "r", "s", "s", "s", "s", "s", "s",
+    "s", "s", "t", "t", "t", "t", "t", "t",
+    "u", "u", "u", "u", "u", "u", "u", "u",
+    "u", "u", "u", "u", "w", "w", "y", "y",
+    "y", "z", "z", "z", "z", "z", "z", "s",
+};
+
+const char *b8_fold_key(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = strlen(s);
+    /* A folded letter is at most 2 bytes, as its UTF-8 was. */
+    char *out = apr_palloc(p, n + 1), *o = out;
+
+    while (*s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x80) {
+            *o++ = (char)tolower(c);
+            s++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0 && ((unsigned char)s[1] & 0xC0) == 0x80) {
+            unsigned cp = ((c & 0x1Fu) << 6) | ((unsigned char)s[1] & 0x3Fu);
+            if (cp >= 0xC0 && cp < 0x180 && fold_latin[cp - 0xC0]) {
+                for (const char *f = fold_latin[cp - 0xC0]; *f; f++) {
+                    *o++ = *f;
+                }
+                s += 2;
+                continue;
+            }
+        }
+        *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
+}

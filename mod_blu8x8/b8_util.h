@@ -47,6 +47,9 @@ int b8_utf8_valid(const char *s, apr_size_t len);
 const char *b8_utf8_clean(apr_pool_t *p, const char *s);
 /* Number of Unicode code points in valid UTF-8. */
 apr_size_t b8_utf8_length(const char *s);
+/* s as a search key: ASCII lowercase, Latin letters with marks as plain
+ * letters ("José" -> "jose", "Æ" -> "ae"); other characters as they are. */
+const char *b8_fold_key(apr_pool_t *p, const char *s);
 
 /* s cut to at most max_chars code points: at the last sentence end (".",
  * "!" or "?" before white space) when that keeps at least half, else at a

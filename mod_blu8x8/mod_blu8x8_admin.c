@@ -22,6 +22,7 @@ static const struct { const char *id, *label, *path; } nav_items[] = {
     { "contacts", "Contacts", "contacts" },
     { "sms", "SMS", "sms" },
     { "tags", "Tags", "tags" },
+    { "suppressions", "Opt-outs", "suppressions" },
     { "inbox", "Inbox", "inbox" },
     { "leads", "Leads", "leads" },
     { "faqs", "FAQ", "faqs" },
@@ -270,6 +271,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_core,
     b8_routes_users,
     b8_routes_contacts,
+    b8_routes_suppressions,
     b8_routes_campaigns,
     b8_routes_ai,
     b8_routes_leads,
@@ -285,6 +287,20 @@ static int route_matches(const char *pattern, const char *path, const char **par
 {
     int n = 0;
     while (*pattern || *path) {
+        if (*pattern == '*') {
+            /* A phone: digits with an optional leading '+'. */
+            const char *start = path;
+            path += *path == '+';
+            while (*path >= '0' && *path <= '9') {
+                path++;
+            }
+            if (path - start < 3 || path - start > 20 || n >= B8_MAX_PARAMS) {
+                return 0;
+            }
+            params[n++] = start;
+            pattern++;
+            continue;
+        }
         if (*pattern == ':') {
             const char *start = path;
             while (*path >= '0' && *path <= '9') {
@@ -502,7 +518,7 @@ int b8_admin_handler(request_rec *r)
                 found = rt;
                 for (int k = 0; k < B8_MAX_PARAMS; k++) {
                     a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k],
-                                                            strspn(params[k], "0123456789"))
+                                                            strspn(params[k], "+0123456789"))
                                              : NULL;
                 }
                 break;
