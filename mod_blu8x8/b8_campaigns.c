@@ -1,4 +1,5 @@
 #include "b8_campaigns.h"
+#include "b8_vars.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
@@ -537,39 +538,31 @@ b8_errkind b8_campaign_delete(b8_ctx *ctx, const char *id, b8_err *err)
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone)
 {
-    apr_size_t nn = name ? strlen(name) : 0, pn = phone ? strlen(phone) : 0, len = 0;
-    const char *s;
-    char *out, *o;
+    return b8_vars_expand(p, text, name, phone);
+}
 
-    if (!text) {
-        return NULL;
+b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    b8_campaign *c;
+    const char *n = NULL;
+    b8_vars_empty e = { 0 };
+
+    if (b8_campaign_load(ctx->db, ctx->pool, id, &c) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
     }
-    for (s = text; *s; s++, len++) {
-        if (strncmp(s, "{name}", 6) == 0) {
-            len += nn;
-        }
-        else if (strncmp(s, "{phone}", 7) == 0) {
-            len += pn;
-        }
+    if (!c) {
+        return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    o = out = apr_palloc(p, len + 1);
-    for (s = text; *s;) {
-        if (strncmp(s, "{name}", 6) == 0) {
-            memcpy(o, name ? name : "", nn);
-            o += nn;
-            s += 6;
+    if (b8_vars_name_unguarded(c->body) || b8_vars_name_unguarded(c->fallback_text)) {
+        const char *args[] = { id };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_EMPTY_NAMES, args, &n)
+            != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
         }
-        else if (strncmp(s, "{phone}", 7) == 0) {
-            memcpy(o, phone ? phone : "", pn);
-            o += pn;
-            s += 7;
-        }
-        else {
-            *o++ = *s++;
-        }
+        e.name = n ? atol(n) : 0;
     }
-    *o = '\0';
-    return out;
+    *out = b8_vars_empty_json(&e);
+    return B8_OK;
 }
 
 b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)

@@ -42,9 +42,14 @@ b8_errkind b8_campaign_require_draft(b8_ctx *ctx, apr_pool_t *p, const char *id,
                                      const char *what, b8_err *err);
 
 
-/* {name} and {phone} in a campaign text, for one recipient. */
+/* The variables of b8_vars.h ({name}, {first_name}, {phone}, with
+ * fallbacks) in a campaign text, for one recipient. */
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone);
+/* {"name": n}: the recipients still to be sent (pending) whose name is
+ * empty while the body or SMS fallback text has {name} or {first_name}
+ * without a fallback (0 when every such variable has one). */
+b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 
 /* ---- additions ---- */
 

@@ -196,6 +196,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CAMPAIGN_COUNTS] = {
         "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
         "HAVING SUM(n) > 0 ORDER BY state" },
+    /* Pending recipients without a name (the sender's name: the contact's
+     * now, else the row's), for b8_campaign_empty_counts. */
+    [B8_SQL_CAMPAIGN_EMPTY_NAMES] = {
+        "SELECT COUNT(*) FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
+        "WHERE m.campaign_id = %s AND m.state = 'pending' "
+        "AND TRIM(COALESCE(NULLIF(ct.name, ''), m.name, '')) = ''" },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
         "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
 #undef B8_CAMPAIGN_COLS
