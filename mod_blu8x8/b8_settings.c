@@ -1,6 +1,7 @@
 #include "b8_settings.h"
 #include "b8_phone.h"
 #include "b8_sms.h"
+#include "b8_tz.h"
 #include "b8_util.h"
 
 #include <stdio.h>
@@ -52,6 +53,9 @@ const b8_setting_def b8_settings_table[] = {
       B8_SET_NUMBER, "5", NULL, "Gap between the starts of two campaign sends; 0 = as fast as 8x8 accepts" },
     { "default_country", "Blu8x8DefaultCountry", "Sending", "Default country code", B8_SET_COUNTRY,
       "63", NULL, "Country calling code for local numbers (0917... becomes +63917...)" },
+    { "time_zone", "Blu8x8TimeZone", "Sending", "Time zone", B8_SET_TIMEZONE, "Asia/Manila",
+      NULL, "IANA time zone of the pages, of \"Send at\" and of campaign send windows and daily "
+      "caps (e.g. Asia/Manila, America/Los_Angeles); the API keeps UTC" },
     { "ai_respond", "Blu8x8AIRespond", "ChatGPT", "Respond to inbound Viber with ChatGPT",
       B8_SET_BOOL, "0", NULL, "Master switch of the AI reply" },
     { "openai_key", "Blu8x8OpenAIKey", "ChatGPT", "ChatGPT API key", B8_SET_SECRET, NULL, NULL,
@@ -215,6 +219,14 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
         return NULL;
     case B8_SET_SENDERS:
         return check_senders(p, v, out);
+    case B8_SET_TIMEZONE: {
+        const char *why = NULL;
+        if (!b8_tz_load(p, NULL, v, &why)) {
+            return why;
+        }
+        *out = v;
+        return NULL;
+    }
     }
     return "has an unknown type";
 }

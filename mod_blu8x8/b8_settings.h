@@ -17,7 +17,8 @@ typedef enum {
     B8_SET_BOOL,     /* "1"/"0" */
     B8_SET_CHOICE,   /* one of choices[] */
     B8_SET_COUNTRY,  /* 1-3 digit country calling code */
-    B8_SET_SENDERS   /* list of SMS sender IDs, stored '\n'-joined */
+    B8_SET_SENDERS,  /* list of SMS sender IDs, stored '\n'-joined */
+    B8_SET_TIMEZONE  /* IANA time zone name the system's zoneinfo knows */
 } b8_setting_type;
 
 typedef enum {

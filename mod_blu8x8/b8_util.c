@@ -223,40 +223,6 @@ int b8_time_parse(const char *s, apr_time_t *out)
     return 1;
 }
 
-int b8_time_parse_local(const char *s, apr_time_t *out)
-{
-    apr_time_t as_utc;
-    apr_time_exp_t tm;
-    apr_size_t n = s ? strlen(s) : 0;
-
-    if (n > 16 && (s[n - 1] == 'Z' || s[n - 6] == '+' || s[n - 6] == '-')) {
-        return b8_time_parse(s, out);
-    }
-    if (!b8_time_parse(s, &as_utc) || apr_time_exp_gmt(&tm, as_utc) != APR_SUCCESS) {
-        return 0;
-    }
-    /* The same wall-clock fields, read in the server's time zone. */
-    tm.tm_isdst = -1;
-    {
-        struct tm c;
-        time_t t;
-        memset(&c, 0, sizeof(c));
-        c.tm_year = tm.tm_year;
-        c.tm_mon = tm.tm_mon;
-        c.tm_mday = tm.tm_mday;
-        c.tm_hour = tm.tm_hour;
-        c.tm_min = tm.tm_min;
-        c.tm_sec = tm.tm_sec;
-        c.tm_isdst = -1;
-        t = mktime(&c);
-        if (t == (time_t)-1) {
-            return 0;
-        }
-        *out = apr_time_from_sec(t) + tm.tm_usec;
-    }
-    return 1;
-}
-
 const char *b8_origin_canon(apr_pool_t *p, const char *scheme, const char *authority)
 {
     const char *port = NULL, *host_end;

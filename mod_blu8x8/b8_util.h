@@ -25,9 +25,6 @@ const char *b8_now_iso(apr_pool_t *p);
  * seconds optional); 0 when malformed. */
 int b8_time_parse(const char *s, apr_time_t *out);
 
-/* A date-time from an HTML datetime-local field ("2026-11-24T20:00"): the
- * server's local time; with a Z or an offset, as b8_time_parse. */
-int b8_time_parse_local(const char *s, apr_time_t *out);
 
 /* Origins (RFC 6454) compared as "scheme://host:port", lowercase, with the
  * scheme's default port written out. b8_origin_canon: from a scheme and an

@@ -11,6 +11,7 @@
 #include "b8_crypto.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
+#include "b8_tz.h"
 #include "b8_users.h"
 #include "b8_util.h"
 
@@ -30,15 +31,16 @@ static const struct { const char *id, *label, *path; } nav_items[] = {
     { "users", "Users", "users" },
 };
 
-/* Times are stored in UTC; pages show them in the server's time zone. */
-static void add_local_times(apr_pool_t *p, cJSON *node)
+/* Times are stored in UTC; pages show them in the time_zone setting's
+ * zone, with its abbreviation ("2026-12-07 14:05:09 PST"). */
+static void add_local_times(apr_pool_t *p, const b8_tz *tz, cJSON *node)
 {
     cJSON *child;
     if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) {
         return;
     }
     for (child = node->child; child; child = child->next) {
-        add_local_times(p, child);
+        add_local_times(p, tz, child);
     }
     if (cJSON_IsObject(node)) {
         cJSON *extra = NULL;
@@ -50,15 +52,11 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                                                    || strcmp(child->string, "last_run") == 0
                                                    || strcmp(child->string, "since") == 0)
                 && b8_time_parse(child->valuestring, &t)) {
-                apr_time_exp_t tm;
-                char buf[64];
-                apr_size_t len;
-                apr_time_exp_lt(&tm, t);
-                apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
                 if (!extra) {
                     extra = cJSON_CreateObject();
                 }
-                cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
+                cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL),
+                                        b8_tz_format(p, tz, t, 1));
             }
         }
         if (extra) {
@@ -78,9 +76,17 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     const char *content, *page, *err = NULL;
     cJSON *nav, *user;
     const char *notice;
+    b8_tz *tz;
 
     b8_json_pool_owned(r->pool, data);
-    add_local_times(r->pool, data);
+    tz = b8_tz_get(r->pool, b8_ctx_setting(a->ctx, "time_zone"));
+    add_local_times(r->pool, tz, data);
+    {
+        const char *abbr = NULL;
+        b8_tz_offset(tz, apr_time_now(), &abbr);
+        cJSON_AddStringToObject(data, "tz_name", b8_ctx_setting(a->ctx, "time_zone"));
+        cJSON_AddStringToObject(data, "tz_abbr", abbr);
+    }
     cJSON_AddStringToObject(data, "base", a->base);
     cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
     cJSON_AddStringToObject(data, "title", title);
