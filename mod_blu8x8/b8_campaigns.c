@@ -1,4 +1,5 @@
 #include "b8_campaigns.h"
+#include "b8_pace.h"
 #include "b8_vars.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
@@ -39,7 +40,8 @@ static b8_campaign *campaign_from_row(apr_pool_t *p, const b8_rows *rows, int r)
                          &c->thumbnail_url, &c->file_size, &c->duration, &c->button_caption,
                          &c->button_url, &c->state, &c->send_at, &c->queued_at, &c->created_at,
                          &c->updated_at, &c->started_at, &c->done_at, &c->fallback_after,
-                         &c->pause_reason };
+                         &c->pause_reason, &c->window_start, &c->window_end, &c->daily_cap,
+                         &c->waiting_until };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         *f[i] = B8_CELL(rows, r, (int)i);
     }
@@ -90,6 +92,9 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     b8_json_add_int(o, "fallback_after", c->fallback_after ? c->fallback_after
                                                            : B8_FALLBACK_AFTER_DEFAULT);
     b8_json_add_str(o, "pause_reason", c->pause_reason);
+    b8_json_add_str(o, "window_start", c->window_start);
+    b8_json_add_str(o, "window_end", c->window_end);
+    b8_json_add_int(o, "daily_cap", c->daily_cap);
     b8_json_add_str(o, "thumbnail_url", c->thumbnail_url);
     b8_json_add_int(o, "file_size", c->file_size);
     b8_json_add_int(o, "duration", c->duration);
@@ -325,6 +330,15 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
                            B8_FALLBACK_AFTER_MAX));
         }
     }
+    {
+        b8_pace pace;
+        const char *field = NULL;
+        const char *why = b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &pace,
+                                        &field);
+        if (why) {
+            b8_field_error(err, field, why);
+        }
+    }
     if (c->fallback_text && b8_sms_count_text(c->fallback_text, &sms) != 0) {
         b8_field_error(err, "fallback_text", "The fallback text is not valid UTF-8 text.");
     }
@@ -410,6 +424,9 @@ static void campaign_apply(apr_pool_t *p, b8_campaign *c, const cJSON *in, b8_er
     apply_count(p, in, "duration", &c->duration, err);
     apply_text(p, in, "button_caption", &c->button_caption, 0, err);
     apply_text(p, in, "button_url", &c->button_url, 0, err);
+    apply_text(p, in, "window_start", &c->window_start, 0, err);
+    apply_text(p, in, "window_end", &c->window_end, 0, err);
+    apply_count(p, in, "daily_cap", &c->daily_cap, err);
     apply_count(p, in, "fallback_after", &c->fallback_after, err);
     if (!c->fallback_after) {
         c->fallback_after = B8_FALLBACK_AFTER_DEFAULT;   /* null or blank: the default */
@@ -437,12 +454,15 @@ b8_errkind b8_campaign_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err 
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
                                c->button_caption, c->button_url, now, now };
         const char *after[] = { c->fallback_after, NULL };
+        const char *pace[] = { c->window_start, c->window_end, c->daily_cap, NULL };
         if (b8_db_begin(ctx->db) != APR_SUCCESS) {
             return b8_fail_db(err, ctx->db);
         }
         if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_INSERT, args, &id) != APR_SUCCESS
-            || !id || !(after[1] = id)
+            || !id || !(after[1] = id) || !(pace[3] = id)
             || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER, after, NULL)
+                   != APR_SUCCESS
+            || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_PACE, pace, NULL)
                    != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
@@ -491,7 +511,9 @@ b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSO
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
                                c->button_caption, c->button_url, c->fallback_after,
                                b8_now_iso(ctx->pool), id };
+        const char *pace[] = { c->window_start, c->window_end, c->daily_cap, id };
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_UPDATE, args, &n) != APR_SUCCESS
+            || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_PACE, pace, NULL) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
             return b8_fail_db(err, ctx->db);

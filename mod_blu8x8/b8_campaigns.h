@@ -17,6 +17,9 @@ typedef struct {
     /* Seconds Viber has to deliver before 8x8 sends the SMS fallback; why
      * 8x8 refused the account (the campaign is paused), or NULL. */
     const char *fallback_after, *pause_reason;
+    /* The send window ("HH:MM" local, both or neither), the daily cap, and
+     * until when the sender leaves the campaign waiting (UTC), or NULL. */
+    const char *window_start, *window_end, *daily_cap, *waiting_until;
 } b8_campaign;
 
 /* *out is NULL when there is no such campaign. */

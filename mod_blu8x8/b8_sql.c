@@ -161,7 +161,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CAMPAIGN_COLS \
     "c.id, c.name, c.type, c.body, c.url, c.fallback_text, c.thumbnail_url, c.file_size, " \
     "c.duration, c.button_caption, c.button_url, c.state, c.send_at, c.queued_at, " \
-    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason"
+    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason, " \
+    "c.window_start, c.window_end, c.daily_cap, c.waiting_until"
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
@@ -186,6 +187,18 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * run on schema 1 (the migration test). */
     [B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER] = {
         "UPDATE campaigns SET fallback_after = CAST(%s AS INTEGER) WHERE id = %s" },
+    /* The send window and daily cap, in the create's or update's transaction. */
+    [B8_SQL_CAMPAIGN_SET_PACE] = {
+        "UPDATE campaigns SET window_start = %s, window_end = %s, "
+        "daily_cap = CAST(%s AS INTEGER) WHERE id = %s" },
+    /* The sender: the campaign waits until then (NULL: it may send). */
+    [B8_SQL_CAMPAIGN_SET_WAITING] = {
+        "UPDATE campaigns SET waiting_until = %s WHERE id = %s" },
+    /* Sends of a campaign since an instant (its local day), for the cap:
+     * every row that left 'pending' for 8x8, by when it went. */
+    [B8_SQL_CAMPAIGN_SENT_SINCE] = {
+        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND state NOT IN ('pending', "
+        "'cancelled', 'skipped') AND COALESCE(sent_at, updated_at) >= %s" },
     /* Only a Draft changes; the caller checks the state in the same transaction. */
     [B8_SQL_CAMPAIGN_UPDATE] = {
         "UPDATE campaigns SET name = %s, type = %s, body = %s, url = %s, fallback_text = %s, "
@@ -490,7 +503,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = " m ".contact_id))"
     /* Campaigns in the order they became Queued/Sending, with work left. */
     [B8_SQL_SEND_NEXT_CAMPAIGN] = {
-        "SELECT c.id FROM campaigns c WHERE c.state = 'sending' AND EXISTS (SELECT 1 FROM "
+        "SELECT c.id FROM campaigns c WHERE c.state = 'sending' "
+        "AND (c.waiting_until IS NULL OR c.waiting_until <= %s) AND EXISTS (SELECT 1 FROM "
         "messages m WHERE m.campaign_id = c.id AND m.state = 'pending') "
         "ORDER BY COALESCE(c.queued_at, c.started_at, c.created_at), c.id LIMIT 1" },
     /* Recipients in insertion order, with the contact's name and opt-out now. */
@@ -562,10 +576,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "updated_at = %s WHERE id = %s AND state IN (%s, %s)" },
     [B8_SQL_ACTION_DUPLICATE] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, fallback_after, state, created_at, updated_at) "
+        "duration, button_caption, button_url, fallback_after, window_start, window_end, "
+        "daily_cap, state, created_at, updated_at) "
         "SELECT CAST(%s AS TEXT), type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, fallback_after, 'draft', CAST(%s AS TEXT), "
-        "CAST(%s AS TEXT) "
+        "duration, button_caption, button_url, fallback_after, window_start, window_end, "
+        "daily_cap, 'draft', CAST(%s AS TEXT), CAST(%s AS TEXT) "
         "FROM campaigns WHERE id = %s RETURNING id" },
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
@@ -864,12 +879,19 @@ static const char *const migrations[] = {
     /* Migration 6 (a marketer can't hurt themselves): the suppression list,
      * opt-outs by phone that outlive contacts (every opted-out contact moves
      * in); the contacts' folded name for an accent-insensitive search
-     * (filled by b8_contacts_fold_backlog at the worker's start). */
+     * (filled by b8_contacts_fold_backlog at the worker's start); campaign
+     * send windows and daily caps. */
     "CREATE TABLE suppressions (phone TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '',"
     " created_at TEXT NOT NULL);"
     "INSERT INTO suppressions (phone, reason, created_at) SELECT phone, 'opted out',"
     " COALESCE(opted_out_at, updated_at) FROM contacts WHERE opted_out = 1;"
-    "ALTER TABLE contacts ADD COLUMN name_key TEXT",
+    "ALTER TABLE contacts ADD COLUMN name_key TEXT;"
+    /* A campaign's send window ("HH:MM" local), daily cap, and until when
+     * the sender leaves it waiting (outside the window, over the cap). */
+    "ALTER TABLE campaigns ADD COLUMN window_start TEXT;"
+    "ALTER TABLE campaigns ADD COLUMN window_end TEXT;"
+    "ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER;"
+    "ALTER TABLE campaigns ADD COLUMN waiting_until TEXT",
 };
 
 /* The statements of a migration that differ by database (triggers), one
