@@ -38,8 +38,14 @@
 
     function show(n) {
       var over = n.parts > max;
+      // Name what forces UCS-2 (one em dash can double the parts).
+      var culprits = (n.ucs2_chars || []).map(function (c) {
+        return c.char + " (" + c.name + ")";
+      });
       out.textContent = n.characters + " characters · " + n.encoding + " · " +
-        n.parts + " SMS part" + (n.parts === 1 ? "" : "s");
+        n.parts + " SMS part" + (n.parts === 1 ? "" : "s") +
+        (culprits.length ? " · " + culprits.join(", ") + (culprits.length === 1 ? " forces" : " force") +
+         " UCS-2" : "");
       out.classList.toggle("over", over);
       if (refusal) { refusal.classList.toggle("hidden", !over); }
       if (send) { send.disabled = over; }

@@ -1,6 +1,5 @@
 #include "b8_audience.h"
 #include "b8_phone.h"
-#include "b8_suppressions.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 
@@ -81,20 +80,17 @@ static apr_status_t number(b8_audience *au, const char *e164, const char *name)
 {
     const char *args[] = { e164 };
     b8_rows *rows;
-    apr_status_t rv = b8_db_select(au->ctx->db, au->cp, B8_SQL_CONTACT_BY_PHONE, args, &rows);
+    /* One row: the contact or NULLs, and the suppression list (which holds
+     * for a number that is no contact, or whose contact was deleted). */
+    apr_status_t rv = b8_db_select(au->ctx->db, au->cp, B8_SQL_AUDIENCE_NUMBER, args, &rows);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
     if (!rows->nrows) {
-        /* Not a contact (or one deleted): the suppression list still holds. */
-        int on = 0;
-        if ((rv = b8_suppression_has(au->ctx->db, au->cp, e164, &on)) != APR_SUCCESS) {
-            return rv;
-        }
-        return member(au, e164, name, NULL, NULL, on ? "1" : NULL);
+        return APR_EGENERAL;
     }
-    return member(au, e164, name, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 3));
+    return member(au, e164, name, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 2));
 }
 
 /* The text of a list entry, for the report. */

@@ -146,6 +146,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "LIMIT %s OFFSET %s" },
     [B8_SQL_SUPPRESSIONS_ALL] = {
         "SELECT phone, reason, created_at FROM suppressions ORDER BY phone" },
+    /* A number of an audience, in one read: its contact (id and name, NULL
+     * when none) and whether it is on the list. */
+    [B8_SQL_AUDIENCE_NUMBER] = {
+        "SELECT c.id, c.name, (SELECT COUNT(*) FROM suppressions s WHERE s.phone = n.phone) "
+        "FROM (SELECT CAST(%s AS TEXT) AS phone) n LEFT JOIN contacts c ON c.phone = n.phone" },
     [B8_SQL_SUPPRESSION_GET] = {
         "SELECT phone, reason, created_at FROM suppressions WHERE phone = %s" },
     /* The first opt-out's time and reason stay. */

@@ -234,8 +234,24 @@ B8_TEST(test_sms_count_json)
     B8_CHECK_INT(cJSON_GetObjectItem(o, "parts")->valueint, 1);
     B8_CHECK_INT(cJSON_GetObjectItem(o, "per_part")->valueint, 160);
     cJSON_Delete(o);
+    B8_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "ucs2_chars")) == 0);
+    cJSON_Delete(o);
     o = b8_sms_count_json("Kape ☕");
     B8_CHECK_STR(cJSON_GetObjectItem(o, "encoding")->valuestring, "UCS-2");
+    cJSON_Delete(o);
+    /* The characters that force UCS-2 are named, each once, in order. */
+    o = b8_sms_count_json("Sale — today — “only” ☕");
+    {
+        cJSON *list = cJSON_GetObjectItem(o, "ucs2_chars");
+        B8_CHECK(cJSON_GetArraySize(list) == 4);
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "char")->valuestring, "—");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "name")->valuestring,
+                     "em dash");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "name")->valuestring,
+                     "left double quote");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 3), "code")->valuestring,
+                     "U+2615");
+    }
     cJSON_Delete(o);
     B8_CHECK(b8_sms_count_json("bad \xC3") == NULL);
 }
