@@ -72,6 +72,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_USER_BOOTSTRAP_ADMIN] = {
         "INSERT INTO users (login, name, phone, is_admin, is_agent, created_at, updated_at) "
         "VALUES (%s, %s, NULL, 1, 0, %s, %s) ON CONFLICT (login) DO NOTHING" },
+    /* Sales agents nobody can ping about a lead (no phone). */
+    [B8_SQL_USERS_AGENTS_NO_PHONE] = {
+        "SELECT login FROM users WHERE is_agent = 1 AND (phone IS NULL OR phone = '') "
+        "ORDER BY login" },
     [B8_SQL_USER_ENSURE_ADMIN] = {
         "UPDATE users SET is_admin = 1 WHERE login = %s AND is_admin = 0" },
 
@@ -497,7 +501,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "NULL AS campaign_body FROM inbound WHERE phone_key = %s "
         "UNION ALL SELECT 'out', m.id, COALESCE(m.sent_at, m.created_at), m.kind, m.body, m.state, "
         "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone, c.body "
-        "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
+        "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s "
+        "AND (c.id IS NULL OR c.state <> 'draft')"      /* a Draft was never sent */
         ") t ORDER BY at DESC, id DESC LIMIT %s" },
 
     /* The sender (campaign rows), the direct lane, actions, crons */

@@ -26,7 +26,8 @@
     X(USER_UPDATE, W) \
     X(USER_DELETE, W) \
     X(USER_BOOTSTRAP_ADMIN, W) \
-    X(USER_ENSURE_ADMIN, W)
+    X(USER_ENSURE_ADMIN, W) \
+    X(USERS_AGENTS_NO_PHONE, R)
 
 /* Issue 3: tags, contacts, campaigns and their recipients. */
 #define B8_SQL_TAGS(X) \

@@ -2,6 +2,7 @@
 #include "mod_blu8x8_admin.h"
 
 #include "b8_leads.h"
+#include "b8_users.h"
 
 static int page_leads(b8_areq *a)
 {
@@ -20,6 +21,7 @@ static int page_leads(b8_areq *a)
         cJSON_AddBoolToObject(data, "show_claimed", strcmp(filter, "claimed") == 0);
         cJSON_AddBoolToObject(data, "show_unclaimed", strcmp(filter, "unclaimed") == 0);
     }
+    b8_json_add_str(data, "agents_without_phone", b8_users_agents_without_phone(a->ctx));
     return b8_render_page(a, HTTP_OK, "leads", "Leads", "leads", data);
 }
 

@@ -119,3 +119,19 @@ def test_a_deleted_contact_stays_suppressed(server, browser):
     # And a bulk SMS to it is refused as opted out.
     r = api.post("/blu8x8/api/sms", json={"text": "Promo", "phones": [phone]})
     assert r.status == 422 and "1 opted out" in r.json["fields"]["phones"]
+
+
+def test_sms_log_refreshes_itself(server, browser):
+    api = server.client
+    phone = "+639471118888"
+    d = browser.open("/blu8x8/sms")
+    d.execute_script("window.__notReloaded = true;")
+    assert phone not in d.find_element(By.ID, "log").text
+    r = api.post("/blu8x8/api/sms", json={"text": "Fresh beans", "phones": [phone]})
+    assert r.status == 202, r
+    WebDriverWait(d, 15).until(
+        lambda x: phone in x.find_element(By.CSS_SELECTOR, "table.sms-log").text
+        and "queued" in x.find_element(By.CSS_SELECTOR, "table.sms-log").text,
+        message="the SMS log never showed the new SMS")
+    assert d.execute_script("return window.__notReloaded === true;")
+    assert browser.console_errors() == []
