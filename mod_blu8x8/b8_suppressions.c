@@ -3,6 +3,7 @@
 #include "b8_import.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <stdlib.h>
@@ -79,7 +80,7 @@ static const char *phone_of(b8_ctx *ctx, const char *raw, const char **why)
         *why = "a phone number is required";
         return NULL;
     }
-    return b8_phone_e164(ctx->pool, t, b8_ctx_setting(ctx, "default_country"), why);
+    return b8_phone_e164(ctx->pool, t, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), why);
 }
 
 /* A reason is optional short text. NULL when valid, else why not. */
@@ -187,7 +188,7 @@ static apr_status_t import_row(b8_ctx *ctx, apr_pool_t *p, b8_import_report *rep
         b8_report_invalid(rep, line, raw, "no phone number");
         return APR_SUCCESS;
     }
-    if (!(e164 = b8_phone_e164(p, raw, b8_ctx_setting(ctx, "default_country"), &why))) {
+    if (!(e164 = b8_phone_e164(p, raw, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), &why))) {
         b8_report_invalid(rep, line, raw, apr_pstrcat(p, "not a valid phone number: ", why, NULL));
         return APR_SUCCESS;
     }

@@ -196,7 +196,7 @@ static int page_queue(b8_areq *a)
     if (when && *when) {
         apr_time_t t;
         /* "Send at" is local time in the time_zone setting's zone. */
-        if (!b8_tz_parse_local(b8_tz_get(a->r->pool, b8_ctx_setting(a->ctx, "time_zone")), when,
+        if (!b8_tz_parse_local(b8_tz_get(a->r->pool, b8_ctx_setting(a->ctx, B8_SET_TIME_ZONE)), when,
                                &t)) {
             return b8_campaign_page(a, HTTP_UNPROCESSABLE_ENTITY,
                                     "The send-at date and time is not valid.", NULL);

@@ -15,7 +15,7 @@ import zoneinfo
 
 import pytest
 
-from conftest import wait_until
+from conftest import stays, wait_until
 
 MANILA = zoneinfo.ZoneInfo("Asia/Manila")
 _phones = itertools.count(1)
@@ -109,9 +109,8 @@ def test_window_opens_and_closes_by_itself_and_nothing_goes_outside_it(server, e
         assert 3 <= len(sent) <= 6, times
         assert min(times) >= start.timestamp() - 0.3
         assert max(times) < end.timestamp() + 0.3
-        time.sleep(1.5)
-        assert len([q for q in eightx8.requests if q.json["user"]["msisdn"] in phones]) \
-            == len(sent)
+        stays(lambda: len([q for q in eightx8.requests if q.json["user"]["msisdn"] in phones]),
+              api)
         p = progress(api, cid)
         assert p["state"] == "sending" and p["counts"]["pending"] == 20 - len(sent)
         tomorrow = (start + datetime.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
@@ -129,8 +128,7 @@ def test_daily_cap_stops_the_day_and_waits_for_local_midnight(server, eightx8):
     assert api.post(f"/blu8x8/api/campaigns/{cid}/send", json={}).status == 200
     p = wait_until(lambda: (lambda x: x if x["waiting_until"] else None)(progress(api, cid)),
                    10, what="cap reached")
-    time.sleep(1.5)
-    sent = [q for q in eightx8.requests if q.json["user"]["msisdn"] in phones]
+    sent = stays(lambda: [q for q in eightx8.requests if q.json["user"]["msisdn"] in phones], api)
     assert len(sent) == 3
     midnight = (datetime.datetime.now(MANILA) + datetime.timedelta(days=1)) \
         .replace(hour=0, minute=0, second=0, microsecond=0)
