@@ -1,15 +1,16 @@
 #include "b8_campaigns.h"
-#include "b8_pace.h"
-#include "b8_vars.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
 #include "b8_import.h"
 #include "b8_log.h"
+#include "b8_pace.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
 #include "b8_util.h"
+#include "b8_vars.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -584,6 +585,36 @@ b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8
         e.name = n ? atol(n) : 0;
     }
     *out = b8_vars_empty_json(&e);
+    return B8_OK;
+}
+
+b8_errkind b8_campaign_seconds(b8_ctx *ctx, const char *id, long n, double *seconds,
+                                b8_err *err)
+{
+    b8_campaign *c;
+    b8_pace r;
+    const char *field = NULL, *sent = NULL;
+    double interval = b8_setting_number(ctx->settings, B8_SET_SEND_INTERVAL);
+    b8_tz *tz = b8_tz_get(ctx->pool, b8_ctx_setting(ctx, B8_SET_TIME_ZONE));
+    apr_time_t now = apr_time_now();
+
+    if (b8_campaign_load(ctx->db, ctx->pool, id, &c) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!c) {
+        return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+    }
+    if (b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &r, &field)) {
+        memset(&r, 0, sizeof(r));
+    }
+    if (r.daily_cap) {
+        const char *args[] = { id, b8_time_iso(ctx->pool, b8_pace_midnight(tz, now)) };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SENT_SINCE, args, &sent)
+            != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    *seconds = b8_pace_seconds(tz, &r, now, sent ? atol(sent) : 0, n, interval);
     return B8_OK;
 }
 

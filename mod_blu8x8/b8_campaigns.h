@@ -53,6 +53,11 @@ const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name
  * empty while the body or SMS fallback text has {name} or {first_name}
  * without a fallback (0 when every such variable has one). */
 b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
+/* Seconds from now until n more messages of the campaign have gone at the
+ * current send_interval, waiting out its send window and daily cap (the
+ * cap counts what it already sent today, local time): b8_pace_seconds. */
+b8_errkind b8_campaign_seconds(b8_ctx *ctx, const char *id, long n, double *seconds,
+                               b8_err *err);
 
 /* ---- additions ---- */
 
