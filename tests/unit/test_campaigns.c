@@ -233,7 +233,6 @@ B8_TEST(test_sms_count_json)
     B8_CHECK_INT(cJSON_GetObjectItem(o, "units")->valueint, 8);
     B8_CHECK_INT(cJSON_GetObjectItem(o, "parts")->valueint, 1);
     B8_CHECK_INT(cJSON_GetObjectItem(o, "per_part")->valueint, 160);
-    cJSON_Delete(o);
     B8_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "ucs2_chars")) == 0);
     cJSON_Delete(o);
     o = b8_sms_count_json("Kape ☕");
