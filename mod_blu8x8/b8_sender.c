@@ -283,20 +283,22 @@ static int pace_check(b8_sender *s, b8_db *db, apr_pool_t *p, const b8_campaign 
     const char *field = NULL;
     long sent = 0;
     b8_pace r;
+    /* Settings not read yet (the database was away): UTC until they are. */
+    const b8_tz *tz = s->tz ? s->tz : b8_tz_get(p, "UTC");
 
     if (b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &r, &field)
         || (!r.window && !r.daily_cap)) {
         return 1;    /* no rules (a bad one was refused when saved) */
     }
     if (r.daily_cap) {
-        const char *args[] = { c->id, b8_time_iso(p, b8_pace_midnight(s->tz, now)) };
+        const char *args[] = { c->id, b8_time_iso(p, b8_pace_midnight(tz, now)) };
         const char *n = NULL;
         if (b8_db_value(db, p, B8_SQL_CAMPAIGN_SENT_SINCE, args, &n) != APR_SUCCESS) {
             return -1;
         }
         sent = n ? atol(n) : 0;
     }
-    next = b8_pace_next(s->tz, &r, now, sent);
+    next = b8_pace_next(tz, &r, now, sent);
     if (next > now) {
         const char *args[] = { b8_time_iso(p, next), c->id };
         if (b8_db_exec(db, p, B8_SQL_CAMPAIGN_SET_WAITING, args, NULL) != APR_SUCCESS) {
