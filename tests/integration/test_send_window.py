@@ -80,7 +80,8 @@ def test_window_opens_and_closes_by_itself_and_nothing_goes_outside_it(server, e
     if now.hour == 23 and now.minute >= 59:
         time.sleep(61)                     # the window must not cross local midnight
         now = datetime.datetime.now(MANILA)
-    start = now + datetime.timedelta(seconds=4)
+    # Whole seconds: the window fields are HH:MM:SS.
+    start = (now + datetime.timedelta(seconds=4)).replace(microsecond=0)
     end = start + datetime.timedelta(seconds=4)
     assert api.patch("/blu8x8/api/settings", json={"send_interval": 1}).status == 200
     try:
