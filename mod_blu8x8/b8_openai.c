@@ -1,4 +1,5 @@
 #include "b8_openai.h"
+#include "b8_metrics.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -160,7 +161,7 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         out->error = apr_psprintf(p, "OpenAI did not answer: %s", res->error ? res->error : "no answer");
         return;
     }
-    json = cJSON_ParseWithLength(res->body, res->body_len);
+    json = b8_json_parse(p, res->body, res->body_len);
     if (res->status == 200) {
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(json, "choices");
         const cJSON *first = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
@@ -208,7 +209,6 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         out->error = apr_psprintf(p, "OpenAI refused the request (%ld): %s", res->status,
                                   msg ? msg : "no message");
     }
-    cJSON_Delete(json);
 }
 
 void b8_openai_call(apr_pool_t *p, const char *base_url, const char *key,
@@ -232,5 +232,6 @@ void b8_openai_call(apr_pool_t *p, const char *base_url, const char *key,
     req.body_len = strlen(text);
     req.timeout = timeout;
     b8_http_perform(client, p, &req, &res);
+    b8_metrics_openai(res.elapsed);
     b8_openai_classify(p, &res, out);
 }

@@ -1,4 +1,5 @@
 #include "b8_sender.h"
+#include "b8_metrics.h"
 #include "b8_campaign_actions.h"
 #include "b8_campaigns.h"
 #include "b8_eightx8.h"
@@ -264,9 +265,9 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     j->cmid = apr_pstrdup(jp, cmid);
     j->phone = apr_pstrdup(jp, phone);
     j->campaign_id = apr_pstrdup(jp, c->id);
-    msg = b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid, s->conf.sms_source);
+    msg = b8_json_pool_owned(jp, b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid,
+                                                             s->conf.sms_source));
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);
-    cJSON_Delete(msg);
     /* The settings pool may be replaced while the request is in flight. */
     j->req.url = apr_pstrdup(jp, j->req.url);
     j->req.bearer = apr_pstrdup(jp, j->req.bearer);
@@ -369,9 +370,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
             break;
         }
         for (int r = 0; r < rows->nrows; r++) {
-            const char *id = B8_CELL(rows, r, 0);
+            const char *id = B8_GET(rows, r, CLAIMABLE, id);
             int n = 0;
-            if (strcmp(B8_CELL(rows, r, 4), "0") != 0) {
+            if (strcmp(B8_GET(rows, r, CLAIMABLE, opted_out), "0") != 0) {
                 /* Opted out after being added: skipped, and no interval spent. */
                 const char *sk[] = { "opted out", now, id };
                 if (b8_db_exec(db, p, B8_SQL_SEND_SKIP, sk, NULL) != APR_SUCCESS) {
@@ -387,8 +388,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
                 }
             }
             if (n == 1) {
-                *tail = new_job(s, c, id, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                                B8_CELL(rows, r, 3));
+                *tail = new_job(s, c, id, B8_GET(rows, r, CLAIMABLE, phone),
+                                B8_GET(rows, r, CLAIMABLE, name),
+                                B8_GET(rows, r, CLAIMABLE, client_message_id));
                 tail = &(*tail)->next;
                 got++;
             }
@@ -473,6 +475,7 @@ static void collect(b8_sender *s, apr_pool_t *p)
     while (b8_http_multi_done(s->multi, p, &baton, &res)) {
         job *j = baton;
         apr_time_t now = apr_time_now();
+        b8_metrics_eightx8(B8_API_CHATAPPS, res.status);
         b8_eightx8_classify(j->pool, &res, &j->tries, &j->result);
         B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, %s%s%s", j->id,
                j->phone, res.status, verdict_name(j->result.verdict),

@@ -12,11 +12,11 @@
 /* 1 when a contact (alias c) is on the suppression list, else 0. */
 #define B8_SUPPRESSED_C "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = c.phone)"
 
-static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
+static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
 
-    [B8_SQL_SETTINGS_ALL] = { "SELECT key, value FROM settings" },
+    [B8_SQL_SETTINGS_ALL] = { "SELECT key, value FROM settings", B8_SHAPE_SETTING },
     [B8_SQL_SETTING_PUT] = {
         "INSERT INTO settings (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -27,7 +27,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(runtime.value AS INTEGER) + 1 AS TEXT), "
         "updated_at = excluded.updated_at" },
 
-    [B8_SQL_RUNTIME_GET] = { "SELECT value, updated_at FROM runtime WHERE key = %s" },
+    [B8_SQL_RUNTIME_GET] = {
+        "SELECT value, updated_at FROM runtime WHERE key = %s",
+        B8_SHAPE_RUNTIME },
     [B8_SQL_RUNTIME_PUT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -54,17 +56,20 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_LEASE_RELEASE] = {
         "UPDATE leases SET expires_at = %s WHERE name = %s AND owner = %s" },
     [B8_SQL_LEASE_GET] = {
-        "SELECT owner, expires_at, acquired_at, last_send_at FROM leases WHERE name = %s" },
+        "SELECT owner, expires_at, acquired_at, last_send_at FROM leases WHERE name = %s",
+        B8_SHAPE_LEASE },
 
     /* users */
     [B8_SQL_USERS_COUNT] = { "SELECT COUNT(*) FROM users" },
     [B8_SQL_USERS_PAGE] = {
         "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users "
-        "ORDER BY login LIMIT %s OFFSET %s" },
+        "ORDER BY login LIMIT %s OFFSET %s", B8_SHAPE_USER },
     [B8_SQL_USER_BY_ID] = {
-        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE id = %s" },
+        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE id = %s",
+        B8_SHAPE_USER },
     [B8_SQL_USER_BY_LOGIN] = {
-        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE login = %s" },
+        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE login = %s",
+        B8_SHAPE_USER },
     [B8_SQL_USER_INSERT] = {
         "INSERT INTO users (login, name, phone, is_admin, is_agent, created_at, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (login) DO NOTHING RETURNING id" },
@@ -80,28 +85,33 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Sales agents nobody can ping about a lead (no phone). */
     [B8_SQL_USERS_AGENTS_NO_PHONE] = {
         "SELECT login FROM users WHERE is_agent = 1 AND (phone IS NULL OR phone = '') "
-        "ORDER BY login" },
+        "ORDER BY login", B8_SHAPE_LOGIN },
     [B8_SQL_USER_ENSURE_ADMIN] = {
         "UPDATE users SET is_admin = 1 WHERE login = %s AND is_admin = 0" },
 
     /* tags (names are unique whatever their case: index tags_name_ci) */
     [B8_SQL_TAGS_COUNT] = { "SELECT COUNT(*) FROM tags" },
     [B8_SQL_TAGS_PAGE] = {
-        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
-        "t.created_at FROM tags t ORDER BY LOWER(t.name), t.id LIMIT %s OFFSET %s" },
+        "SELECT t.id, t.name, "
+        "(SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id) AS contacts, "
+        "t.created_at FROM tags t ORDER BY LOWER(t.name), t.id LIMIT %s OFFSET %s", B8_SHAPE_TAG },
     [B8_SQL_TAG_BY_ID] = {
-        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
-        "t.created_at FROM tags t WHERE t.id = %s" },
-    [B8_SQL_TAG_BY_NAME] = { "SELECT id, name FROM tags WHERE LOWER(name) = LOWER(%s)" },
+        "SELECT t.id, t.name, "
+        "(SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id) AS contacts, "
+        "t.created_at FROM tags t WHERE t.id = %s", B8_SHAPE_TAG },
+    [B8_SQL_TAG_BY_NAME] = {
+        "SELECT id, name FROM tags WHERE LOWER(name) = LOWER(%s)",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_TAG_INSERT] = {
         "INSERT INTO tags (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING id" },
     [B8_SQL_TAG_RENAME] = { "UPDATE tags SET name = %s WHERE id = %s" },
     [B8_SQL_TAG_DELETE] = { "DELETE FROM tags WHERE id = %s" },
     /* Contacts of a tag in id order, one chunk after the last id seen. */
     [B8_SQL_TAG_CONTACTS_AFTER] = {
-        "SELECT c.id, c.name, c.phone, c.phone_key, " B8_SUPPRESSED_C " FROM contact_tags ct "
+        "SELECT c.id, c.name, c.phone, c.phone_key, " B8_SUPPRESSED_C " AS opted_out "
+        "FROM contact_tags ct "
         "JOIN contacts c ON c.id = ct.contact_id WHERE ct.tag_id = %s AND ct.contact_id > %s "
-        "ORDER BY ct.contact_id LIMIT %s" },
+        "ORDER BY ct.contact_id LIMIT %s", B8_SHAPE_TAG_CONTACT },
 
     /* contacts; the list filters are optional (NULL = any): q (the name
      * folded as b8_fold_key does, or digits of the phone), tag name,
@@ -113,20 +123,25 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "ON y.id = x.tag_id WHERE x.contact_id = c.id AND LOWER(y.name) = LOWER(%s))) " \
     "AND (CAST(%s AS TEXT) IS NULL OR " B8_SUPPRESSED_C " = CAST(%s AS INTEGER))"
 /* opted_out and opted_out_at read the suppression list. */
-#define B8_CONTACT_COLS "c.id, c.name, c.phone, " B8_SUPPRESSED_C ", " \
-    "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone), c.created_at, c.updated_at"
+#define B8_CONTACT_COLS "c.id, c.name, c.phone, " B8_SUPPRESSED_C " AS opted_out, " \
+    "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone) AS opted_out_at, " \
+    "c.created_at, c.updated_at"
     [B8_SQL_CONTACTS_COUNT] = { "SELECT COUNT(*) FROM contacts c WHERE " B8_CONTACT_FILTER },
     /* One page of contacts with one row per tag (NULL when none). */
     [B8_SQL_CONTACTS_PAGE] = {
-        "SELECT " B8_CONTACT_COLS ", t.name FROM (SELECT * FROM contacts c WHERE "
+        "SELECT " B8_CONTACT_COLS ", t.name AS tag FROM (SELECT * FROM contacts c WHERE "
         B8_CONTACT_FILTER " ORDER BY LOWER(c.name), c.id LIMIT %s OFFSET %s) c "
         "LEFT JOIN contact_tags ct ON ct.contact_id = c.id LEFT JOIN tags t ON t.id = ct.tag_id "
-        "ORDER BY LOWER(c.name), c.id, LOWER(t.name)" },
-    [B8_SQL_CONTACT_BY_ID] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.id = %s" },
-    [B8_SQL_CONTACT_BY_PHONE] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.phone = %s" },
+        "ORDER BY LOWER(c.name), c.id, LOWER(t.name)", B8_SHAPE_CONTACT_TAGGED },
+    [B8_SQL_CONTACT_BY_ID] = {
+        "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.id = %s",
+        B8_SHAPE_CONTACT },
+    [B8_SQL_CONTACT_BY_PHONE] = {
+        "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.phone = %s",
+        B8_SHAPE_CONTACT },
     [B8_SQL_CONTACT_TAG_NAMES] = {
         "SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id "
-        "WHERE ct.contact_id = %s ORDER BY LOWER(t.name)" },
+        "WHERE ct.contact_id = %s ORDER BY LOWER(t.name)", B8_SHAPE_TAG_NAME },
     [B8_SQL_CONTACT_INSERT] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO NOTHING "
@@ -139,7 +154,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "UPDATE contacts SET name_key = %s WHERE id = %s" },
     /* Contacts written before the folded name existed (migration 6). */
     [B8_SQL_CONTACTS_NAME_KEY_MISSING] = {
-        "SELECT id, name FROM contacts WHERE name_key IS NULL AND id > %s ORDER BY id LIMIT %s" },
+        "SELECT id, name FROM contacts WHERE name_key IS NULL AND id > %s ORDER BY id LIMIT %s",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_CONTACT_DELETE] = { "DELETE FROM contacts WHERE id = %s" },
     [B8_SQL_CONTACT_TAGS_CLEAR] = { "DELETE FROM contact_tags WHERE contact_id = %s" },
     [B8_SQL_CONTACT_TAG_ADD] = {
@@ -152,16 +168,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SUPPRESSIONS_COUNT] = { "SELECT COUNT(*) FROM suppressions" },
     [B8_SQL_SUPPRESSIONS_PAGE] = {
         "SELECT phone, reason, created_at FROM suppressions ORDER BY created_at DESC, phone "
-        "LIMIT %s OFFSET %s" },
+        "LIMIT %s OFFSET %s", B8_SHAPE_SUPPRESSION },
     [B8_SQL_SUPPRESSIONS_ALL] = {
-        "SELECT phone, reason, created_at FROM suppressions ORDER BY phone" },
-    /* A number of an audience, in one read: its contact (id and name, NULL
-     * when none) and whether it is on the list. */
-    [B8_SQL_AUDIENCE_NUMBER] = {
-        "SELECT c.id, c.name, (SELECT COUNT(*) FROM suppressions s WHERE s.phone = n.phone) "
-        "FROM (SELECT CAST(%s AS TEXT) AS phone) n LEFT JOIN contacts c ON c.phone = n.phone" },
+        "SELECT phone, reason, created_at FROM suppressions ORDER BY phone",
+        B8_SHAPE_SUPPRESSION },
     [B8_SQL_SUPPRESSION_GET] = {
-        "SELECT phone, reason, created_at FROM suppressions WHERE phone = %s" },
+        "SELECT phone, reason, created_at FROM suppressions WHERE phone = %s",
+        B8_SHAPE_SUPPRESSION },
     /* The first opt-out's time and reason stay. */
     [B8_SQL_SUPPRESSION_ADD] = {
         "INSERT INTO suppressions (phone, reason, created_at) VALUES (%s, %s, %s) "
@@ -180,19 +193,21 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
-    [B8_SQL_CAMPAIGN_BY_ID] = { "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE c.id = %s" },
+    [B8_SQL_CAMPAIGN_BY_ID] = {
+        "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE c.id = %s",
+        B8_SHAPE_CAMPAIGN },
     [B8_SQL_CAMPAIGN_STATE] = { "SELECT state FROM campaigns WHERE id = %s" },
     [B8_SQL_CAMPAIGNS_COUNT] = { "SELECT COUNT(*) FROM campaigns c WHERE " B8_CAMPAIGN_FILTER },
     /* Newest first. */
     [B8_SQL_CAMPAIGNS_PAGE] = {
         "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
-        " ORDER BY c.id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s", B8_SHAPE_CAMPAIGN },
     /* The recipient counts of that same page (kept by triggers). */
     [B8_SQL_CAMPAIGNS_PAGE_COUNTS] = {
-        "SELECT n.campaign_id, n.state, SUM(n.n) FROM campaign_counts n "
+        "SELECT n.campaign_id, n.state, SUM(n.n) AS n FROM campaign_counts n "
         "WHERE n.campaign_id IN (SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
         " ORDER BY c.id DESC LIMIT %s OFFSET %s) GROUP BY n.campaign_id, n.state "
-        "HAVING SUM(n.n) > 0" },
+        "HAVING SUM(n.n) > 0", B8_SHAPE_CAMPAIGN_COUNT },
     [B8_SQL_CAMPAIGN_INSERT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
@@ -221,8 +236,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_COUNTS] = {
-        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
-        "HAVING SUM(n) > 0 ORDER BY state" },
+        "SELECT state, SUM(n) AS n FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state", B8_SHAPE_STATE_COUNT },
     /* Pending recipients without a name (the sender's name: the contact's
      * now, else the row's), for b8_campaign_empty_counts. */
     [B8_SQL_CAMPAIGN_EMPTY_NAMES] = {
@@ -230,7 +245,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE m.campaign_id = %s AND m.state = 'pending' "
         "AND TRIM(COALESCE(NULLIF(ct.name, ''), m.name, '')) = ''" },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
-        "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
+        "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1",
+        B8_SHAPE_FIRST_RECIPIENT },
 #undef B8_CAMPAIGN_COLS
 #undef B8_CAMPAIGN_FILTER
 
@@ -243,33 +259,61 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "client_message_id, state, created_at, updated_at) "
         "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* Imports add B8_RECIPIENT_BATCH rows per statement (b8_campaigns.c):
+     * one statement, and its trigger bookkeeping, for many rows; a row
+     * already there (or twice in the batch) is skipped, so the number of
+     * rows inserted tells the duplicates. */
+#define B8_X2(x) x ", " x
+#define B8_X8(x) B8_X2(B8_X2(B8_X2(x)))
+#define B8_X64(x) B8_X8(B8_X8(x))
+    [B8_SQL_RECIPIENT_INSERT_BATCH] = {
+        "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
+        "client_message_id, state, created_at, updated_at) VALUES "
+        B8_X64("('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s)")
+        " ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* The contacts of a batch of phones (unused places are NULL), opted out
+     * when their phone is on the suppression list. */
+    [B8_SQL_RECIPIENT_CONTACTS_BATCH] = {
+        "SELECT c.id, c.name, c.phone, " B8_SUPPRESSED_C " AS opted_out, "
+        "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone) AS opted_out_at, "
+        "c.created_at, c.updated_at "
+        "FROM contacts c WHERE c.phone IN (" B8_X64("%s") ")", B8_SHAPE_CONTACT },
+    /* Which phones of a batch are on the suppression list (contacts or not). */
+    [B8_SQL_SUPPRESSIONS_IN_BATCH] = {
+        "SELECT phone FROM suppressions WHERE phone IN (" B8_X64("%s") ")", B8_SHAPE_PHONE },
+#undef B8_X64
+#undef B8_X8
+#undef B8_X2
     [B8_SQL_RECIPIENT_BY_ID] = {
-        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s" },
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s",
+        B8_SHAPE_RECIPIENT },
     [B8_SQL_RECIPIENT_DELETE] = { "DELETE FROM messages WHERE id = %s AND campaign_id = %s" },
     /* Pages walk the (campaign_id, id) index (a state filter reads past the
      * rows in other states: at most one campaign's rows). */
     [B8_SQL_RECIPIENTS_PAGE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s "
-        "ORDER BY id LIMIT %s OFFSET %s" },
+        "ORDER BY id LIMIT %s OFFSET %s", B8_SHAPE_RECIPIENT },
     [B8_SQL_RECIPIENTS_PAGE_STATE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND state = %s "
-        "ORDER BY id LIMIT %s OFFSET %s" },
+        "ORDER BY id LIMIT %s OFFSET %s", B8_SHAPE_RECIPIENT },
     /* recipients.csv: the id, then the columns of the file, one chunk after
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
         "error_id, updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id "
-        "LIMIT %s" },
+        "LIMIT %s", B8_SHAPE_RECIPIENT_EXPORT },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
     [B8_SQL_FAQS_COUNT] = { "SELECT COUNT(*) FROM faqs" },
     [B8_SQL_FAQS_ALL] = {
-        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id" },
+        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id", B8_SHAPE_FAQ },
     [B8_SQL_FAQS_PAGE] = {
         "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id "
-        "LIMIT %s OFFSET %s" },
-    [B8_SQL_FAQ_BY_ID] = { "SELECT id, prompt, completion, position FROM faqs WHERE id = %s" },
+        "LIMIT %s OFFSET %s", B8_SHAPE_FAQ },
+    [B8_SQL_FAQ_BY_ID] = {
+        "SELECT id, prompt, completion, position FROM faqs WHERE id = %s",
+        B8_SHAPE_FAQ },
     [B8_SQL_FAQ_INSERT] = {
         "INSERT INTO faqs (prompt, completion, position) "
         "VALUES (%s, %s, (SELECT COALESCE(MAX(position), 0) + 1 FROM faqs)) RETURNING id" },
@@ -277,29 +321,34 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_FAQ_DELETE] = { "DELETE FROM faqs WHERE id = %s" },
     [B8_SQL_FAQ_NEIGHBOUR_BEFORE] = {
         "SELECT id, position FROM faqs WHERE position < %s OR (position = %s AND id < %s) "
-        "ORDER BY position DESC, id DESC LIMIT 1" },
+        "ORDER BY position DESC, id DESC LIMIT 1", B8_SHAPE_FAQ_POSITION },
     [B8_SQL_FAQ_NEIGHBOUR_AFTER] = {
         "SELECT id, position FROM faqs WHERE position > %s OR (position = %s AND id > %s) "
-        "ORDER BY position, id LIMIT 1" },
+        "ORDER BY position, id LIMIT 1", B8_SHAPE_FAQ_POSITION },
     [B8_SQL_FAQ_SET_POSITION] = { "UPDATE faqs SET position = %s WHERE id = %s" },
 
     /* dashboard */
-    [B8_SQL_DASH_CAMPAIGNS] = { "SELECT state, COUNT(*) FROM campaigns GROUP BY state" },
-    [B8_SQL_DASH_INBOUND] = { "SELECT ai_state, COUNT(*) FROM inbound GROUP BY ai_state" },
+    [B8_SQL_DASH_CAMPAIGNS] = {
+        "SELECT state, COUNT(*) AS n FROM campaigns GROUP BY state",
+        B8_SHAPE_STATE_COUNT },
+    [B8_SQL_DASH_INBOUND] = {
+        "SELECT ai_state AS state, COUNT(*) AS n FROM inbound GROUP BY ai_state",
+        B8_SHAPE_STATE_COUNT },
     [B8_SQL_DASH_LEADS_OPEN] = { "SELECT COUNT(*) FROM leads WHERE claimed_by IS NULL" },
     [B8_SQL_DASH_SMS_SINCE] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
-        "SELECT COUNT(*), (SELECT COUNT(*) FROM contacts c JOIN suppressions s "
-        "ON s.phone = c.phone) FROM contacts" },
+        "SELECT COUNT(*) AS contacts, (SELECT COUNT(*) FROM contacts c JOIN suppressions s "
+        "ON s.phone = c.phone) AS opted_out FROM contacts", B8_SHAPE_DASH_CONTACTS },
     [B8_SQL_DASH_REFUSED] = {
         "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
-        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20" },
+        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20", B8_SHAPE_REFUSED },
 
     /* leads: one per inbound message; the first claim wins */
 #define B8_LEAD_COLUMNS \
     "SELECT l.id, l.created_at, l.name, l.phone, l.contact_id, l.inbound_id, l.claimed_at, " \
-    "c.name, u.login, u.name FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
+    "c.name AS contact_name, u.login AS claimed_by, u.name AS claimed_by_name " \
+    "FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
     "LEFT JOIN users u ON u.id = l.claimed_by "
 #define B8_LEAD_FILTER \
     "WHERE (%s = 'all' OR (%s = 'claimed' AND l.claimed_by IS NOT NULL) " \
@@ -308,20 +357,23 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO leads (inbound_id, name, phone, contact_id, created_at) "
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
     [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
-    [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s" },
+    [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s", B8_SHAPE_LEAD },
     [B8_SQL_LEADS_COUNT] = { "SELECT COUNT(*) FROM leads l " B8_LEAD_FILTER },
-    [B8_SQL_LEADS_PAGE] = { B8_LEAD_COLUMNS B8_LEAD_FILTER "ORDER BY l.id DESC LIMIT %s OFFSET %s" },
-    [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC" },
+    [B8_SQL_LEADS_PAGE] = {
+        B8_LEAD_COLUMNS B8_LEAD_FILTER "ORDER BY l.id DESC LIMIT %s OFFSET %s",
+        B8_SHAPE_LEAD },
+    [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC", B8_SHAPE_LEAD },
     [B8_SQL_LEAD_CLAIM] = {
         "UPDATE leads SET claimed_by = %s, claimed_at = %s WHERE id = %s AND claimed_by IS NULL" },
     [B8_SQL_LEAD_PINGED] = {
         "SELECT u.login FROM messages m JOIN users u ON u.id = m.user_id "
-        "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login" },
+        "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login", B8_SHAPE_LOGIN },
     [B8_SQL_LEAD_AGENTS] = {
         "SELECT id, login, name, phone FROM users "
-        "WHERE is_agent = 1 AND phone IS NOT NULL AND phone <> '' ORDER BY id" },
+        "WHERE is_agent = 1 AND phone IS NOT NULL AND phone <> '' ORDER BY id", B8_SHAPE_AGENT },
     [B8_SQL_LEAD_CONTACT_BY_KEY] = {
-        "SELECT id, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+        "SELECT id, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_LEAD_PING_INSERT] = {
         "INSERT INTO messages (kind, channel, lead_id, user_id, inbound_id, phone, phone_key, name,"
         " body, button_caption, button_url, client_message_id, state, created_at, updated_at) "
@@ -338,8 +390,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* The earliest retry time, and the earliest arrival of a text not
      * being retried (due a quiet window later). */
     [B8_SQL_AI_NEXT_DUE] = {
-        "SELECT MIN(ai_next_at), MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) "
-        "FROM inbound WHERE ai_state = 'new'" },
+        "SELECT MIN(ai_next_at) AS next_at, "
+        "MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) AS waiting_since "
+        "FROM inbound WHERE ai_state = 'new'", B8_SHAPE_AI_DUE },
     [B8_SQL_AI_RELEASE_STALE] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL "
         "WHERE ai_state = 'answering' AND ai_claimed_at < %s" },
@@ -351,9 +404,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "AND (ai_next_at IS NULL OR ai_next_at <= %s)" },
     [B8_SQL_AI_CLAIMED] = {
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
-        "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = i.phone) "
+        "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = i.phone) AS opted_out "
         "FROM inbound i "
-        "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id" },
+        "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id", B8_SHAPE_AI_CLAIMED },
     [B8_SQL_AI_HISTORY] = {
         "SELECT who, body FROM ("
         " SELECT 1 AS who, body, received_at AS at, id FROM inbound"
@@ -361,7 +414,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         " UNION ALL"
         " SELECT 0 AS who, body, created_at AS at, id FROM messages"
         "  WHERE phone_key = %s AND kind = 'ai_reply' AND created_at < %s"
-        ") turns ORDER BY at DESC, id DESC LIMIT %s" },
+        ") turns ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_AI_TURN },
     [B8_SQL_AI_RETRY_LATER] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL, ai_next_at = %s, ai_error = %s "
         "WHERE ai_claim = %s AND ai_state = 'answering'" },
@@ -392,12 +445,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
         "price, event_at, channel FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
-        "OR (matched = 0 AND umid = %s) ORDER BY id" },
+        "OR (matched = 0 AND umid = %s) ORDER BY id", B8_SHAPE_RECEIPT },
     [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
         "SELECT id, state, umid, campaign_id, channel FROM messages WHERE umid = %s "
-        "ORDER BY id LIMIT 1" },
+        "ORDER BY id LIMIT 1", B8_SHAPE_RECEIPT_MESSAGE },
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
-        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s",
+        B8_SHAPE_RECEIPT_MESSAGE },
     /* Forward only, checked again here so that concurrent receipts on
      * PostgreSQL cannot move a row back: the ranks of b8_states.h for the
      * states that can still move (final states rank 99; test_states.c checks
@@ -443,8 +497,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (umid) DO NOTHING RETURNING id" },
     [B8_SQL_INBOUND_CONTACT_BY_KEY] = {
-        "SELECT c.id, " B8_SUPPRESSED_C ", c.name FROM contacts c WHERE c.phone_key = %s "
-        "ORDER BY c.id LIMIT 1" },
+        "SELECT c.id, " B8_SUPPRESSED_C " AS opted_out, c.name FROM contacts c "
+        "WHERE c.phone_key = %s ORDER BY c.id LIMIT 1", B8_SHAPE_INBOUND_CONTACT },
     [B8_SQL_INBOUND_CONTACT_CREATE] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO UPDATE SET "
@@ -468,15 +522,17 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
 #define B8_INBOUND_COLS \
     "i.id, i.umid, i.phone, i.name, i.channel, i.type, i.body, i.received_at, " \
-    "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)), " \
+    "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)) " \
+    "AS contact_id, " \
     "i.ai_state, i.ai_error, i.reply_id, i.event_at"
     [B8_SQL_INBOUND_COUNT] = { "SELECT COUNT(*) FROM inbound" },
     [B8_SQL_INBOUND_PAGE] = {
-        "SELECT " B8_INBOUND_COLS " FROM inbound i ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+        "SELECT " B8_INBOUND_COLS " FROM inbound i ORDER BY i.id DESC LIMIT %s OFFSET %s",
+        B8_SHAPE_INBOUND },
     [B8_SQL_INBOUND_COUNT_BY_KEY] = { "SELECT COUNT(*) FROM inbound WHERE phone_key = %s" },
     [B8_SQL_INBOUND_PAGE_BY_KEY] = {
         "SELECT " B8_INBOUND_COLS " FROM inbound i WHERE i.phone_key = %s "
-        "ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+        "ORDER BY i.id DESC LIMIT %s OFFSET %s", B8_SHAPE_INBOUND },
 #undef B8_INBOUND_COLS
 
     /* inbox: conversations are the phones that wrote to us, latest first;
@@ -488,12 +544,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_INBOX_CONVERSATIONS_COUNT] = { "SELECT COUNT(DISTINCT phone_key) FROM inbound" },
     [B8_SQL_INBOX_CONVERSATIONS_PAGE] = {
         "SELECT phone_key, MAX(id) AS last_id FROM inbound GROUP BY phone_key "
-        "ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+        "ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
     [B8_SQL_INBOX_SEARCH_COUNT] = {
         "SELECT COUNT(*) FROM (SELECT i.phone_key " B8_INBOX_SEARCH ") t" },
     [B8_SQL_INBOX_SEARCH_PAGE] = {
         "SELECT i.phone_key, MAX(i.id) AS last_id " B8_INBOX_SEARCH
-        " ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
 #undef B8_INBOX_SEARCH
     /* One conversation, newest first: inbound rows and every outbound
      * message to the same phone, at the time it was sent (or made); a
@@ -508,7 +564,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone, c.body "
         "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s "
         "AND (c.id IS NULL OR c.state <> 'draft')"      /* a Draft was never sent */
-        ") t ORDER BY at DESC, id DESC LIMIT %s" },
+        ") t ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_THREAD },
 
     /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
@@ -524,10 +580,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "ORDER BY COALESCE(c.queued_at, c.started_at, c.created_at), c.id LIMIT 1" },
     /* Recipients in insertion order, with the contact's name and opt-out now. */
     [B8_SQL_SEND_CLAIMABLE] = {
-        "SELECT m.id, m.phone, COALESCE(NULLIF(ct.name, ''), m.name, ''), m.client_message_id, "
-        "CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END "
+        "SELECT m.id, m.phone, COALESCE(NULLIF(ct.name, ''), m.name, '') AS name, "
+        "m.client_message_id, "
+        "CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END AS opted_out "
         "FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
-        "WHERE m.campaign_id = %s AND m.state = 'pending' ORDER BY m.id LIMIT %s" },
+        "WHERE m.campaign_id = %s AND m.state = 'pending' ORDER BY m.id LIMIT %s",
+        B8_SHAPE_CLAIMABLE },
     /* Committed before the request goes out (crash safety). */
     [B8_SQL_SEND_MARK] = {
         "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = %s "
@@ -562,11 +620,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SEND_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
         "'ai_reply', 'agent_ping') AND state = 'sending' AND channel = 'viber' AND id > %s "
-        "ORDER BY id LIMIT 200" },
+        "ORDER BY id LIMIT 200", B8_SHAPE_STALE },
     [B8_SQL_DIRECT_NEXT] = {
         "SELECT id, phone, body, button_caption, button_url, client_message_id, kind "
         "FROM messages WHERE kind IN " B8_DIRECT_KINDS " AND state = 'pending' "
-        "AND channel = 'viber' ORDER BY id LIMIT %s" },
+        "AND channel = 'viber' ORDER BY id LIMIT %s", B8_SHAPE_DIRECT },
     [B8_SQL_ACTION_TO_SENDING] = {
         "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
         "queued_at = COALESCE(queued_at, %s), done_at = NULL, pause_reason = NULL, "
@@ -582,7 +640,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE campaign_id = %s AND state = 'pending'" },
     [B8_SQL_ACTION_ROWS_IN_STATE] = {
         "SELECT id FROM messages WHERE campaign_id = %s AND state IN (%s, %s) AND id > %s "
-        "ORDER BY id LIMIT %s" },
+        "ORDER BY id LIMIT %s", B8_SHAPE_ROW_ID },
     /* Back to pending as a new message: fresh clientMessageId, no trace of the old one. */
     [B8_SQL_ACTION_ROW_RESET] = {
         "UPDATE messages SET state = 'pending', client_message_id = %s, umid = NULL, "
@@ -600,7 +658,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
         "WHERE m.campaign_id = %s AND m.id > %s AND NOT " B8_OPTED_OUT("m")
-        " ORDER BY m.id LIMIT %s" },
+        " ORDER BY m.id LIMIT %s", B8_SHAPE_COPY_SOURCE },
     [B8_SQL_ACTION_COPY_RECIPIENT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -610,13 +668,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE campaign_id = %s "
         "AND state = 'pending'" },
     [B8_SQL_PROGRESS_COUNTS] = {
-        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
-        "HAVING SUM(n) > 0 ORDER BY state" },
+        "SELECT state, SUM(n) AS n FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state", B8_SHAPE_STATE_COUNT },
     /* The state test is the messages_campaign_failures index's own. */
     [B8_SQL_PROGRESS_FAILURES] = {
         "SELECT id, phone, name, state, error_code, error_message, updated_at FROM messages "
         "WHERE campaign_id = %s AND state IN ('failed', 'undelivered', 'unknown') "
-        "ORDER BY updated_at DESC, id DESC LIMIT %s" },
+        "ORDER BY updated_at DESC, id DESC LIMIT %s", B8_SHAPE_FAILURE },
     [B8_SQL_SEND_TEST_CONTACT] = { "SELECT name FROM contacts WHERE phone = %s" },
     /* Minute cron "send queued campaigns" (and dated ones as they fall due). */
     [B8_SQL_CRON_START_DUE] = {
@@ -652,9 +710,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
     [B8_SQL_SMS_BATCH_BY_ID] = {
         "SELECT id, sender, body, state, total, created_by, created_at, updated_at, started_at, "
-        "done_at, next_at, last_error FROM sms_batches WHERE id = %s" },
+        "done_at, next_at, last_error FROM sms_batches WHERE id = %s", B8_SHAPE_SMS_BATCH },
     [B8_SQL_SMS_BATCH_COUNTS] = {
-        "SELECT state, COUNT(*), COUNT(umid) FROM messages WHERE sms_batch_id = %s GROUP BY state" },
+        "SELECT state, COUNT(*) AS n, COUNT(umid) AS with_umid FROM messages "
+        "WHERE sms_batch_id = %s GROUP BY state", B8_SHAPE_SMS_BATCH_COUNT },
     /* The SMS log, newest first; filters optional (NULL = any): sender, state. */
 #define B8_SMS_FILTER \
     "m.kind = 'sms' AND (CAST(%s AS TEXT) IS NULL OR m.sender = %s) " \
@@ -666,27 +725,27 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SMS_COUNT] = { "SELECT COUNT(*) FROM messages m WHERE " B8_SMS_FILTER },
     [B8_SQL_SMS_PAGE] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
-        " ORDER BY m.id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY m.id DESC LIMIT %s OFFSET %s", B8_SHAPE_SMS },
     [B8_SQL_SMS_EXPORT_AFTER] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
-        " AND m.id > %s ORDER BY m.id LIMIT %s" },
+        " AND m.id > %s ORDER BY m.id LIMIT %s", B8_SHAPE_SMS },
 #undef B8_SMS_FILTER
 #undef B8_SMS_COLS
     /* The SMS sender (one batch request or one single send per step). */
     [B8_SQL_SMS_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
-        "AND id > %s ORDER BY id LIMIT 500" },
+        "AND id > %s ORDER BY id LIMIT 500", B8_SHAPE_STALE },
     [B8_SQL_SMS_NEXT_BATCH] = {
         "SELECT id, sender, state, next_at, tries, rate_limited, total, failing_since "
         "FROM sms_batches "
-        "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
+        "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1", B8_SHAPE_SMS_NEXT },
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
         "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN m.inbound_id IS NULL AND "
         "(EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m.phone) OR EXISTS (SELECT 1 "
         "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = m.contact_id)) "
-        "THEN 1 ELSE 0 END FROM messages m WHERE m.sms_batch_id = %s AND m.state = 'pending' "
-        "ORDER BY m.id LIMIT %s" },
+        "THEN 1 ELSE 0 END AS opted_out FROM messages m WHERE m.sms_batch_id = %s "
+        "AND m.state = 'pending' ORDER BY m.id LIMIT %s", B8_SHAPE_SMS_CLAIMABLE },
     [B8_SQL_SMS_SKIP] = {
         "UPDATE messages SET state = 'skipped', error_message = %s, updated_at = %s "
         "WHERE id = %s AND state = 'pending'" },
@@ -736,6 +795,20 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "UPDATE sms_batches SET state = 'cancelled', updated_at = %s "
         "WHERE state = 'composing' AND created_at < %s" },
 
+    /* metrics: messages that reached each state (pending is not counted:
+     * see queue_depth), the direct and SMS queues (triggers below), the
+     * campaigns being sent (their campaign_counts rows) and the AI lane
+     * (the inbound_ai index, only the rows waiting) */
+    [B8_SQL_METRICS_MESSAGES] = {
+        "SELECT channel, state, SUM(n) AS n FROM message_counts GROUP BY channel, state "
+        "ORDER BY channel, state", B8_SHAPE_METRIC_STATE },
+    [B8_SQL_METRICS_QUEUES] = {
+        "SELECT lane, SUM(n) AS n FROM queue_counts GROUP BY lane", B8_SHAPE_METRIC_LANE },
+    [B8_SQL_METRICS_CAMPAIGN_QUEUE] = {
+        "SELECT COALESCE(SUM(n.n), 0) FROM campaigns c JOIN campaign_counts n "
+        "ON n.campaign_id = c.id AND n.state = 'pending' WHERE c.state = 'sending'" },
+    [B8_SQL_METRICS_AI_QUEUE] = { "SELECT COUNT(*) FROM inbound WHERE ai_state = 'new'" },
+
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
 
@@ -755,6 +828,35 @@ const char *b8_sql_text(b8_sql_id id)
 const char *b8_sql_name(b8_sql_id id)
 {
     return meta[id].name;
+}
+
+/* Each shape's column names, from its one list in b8_sql.h. */
+#define B8_COL_NAME(shape, col) #col,
+#define B8_SHAPE_NAMES(shape) \
+    static const char *const cols_##shape[] = { B8_COLS_##shape(B8_COL_NAME, shape) NULL };
+B8_SHAPE_LIST(B8_SHAPE_NAMES)
+#undef B8_SHAPE_NAMES
+#undef B8_COL_NAME
+
+static const struct { const char *name; const char *const *cols; } shapes[B8_SHAPE_COUNT] = {
+#define B8_SHAPE_META(shape) [B8_SHAPE_##shape] = { #shape, cols_##shape },
+    B8_SHAPE_LIST(B8_SHAPE_META)
+#undef B8_SHAPE_META
+};
+
+b8_shape b8_sql_shape(b8_sql_id id)
+{
+    return statements[id].shape;
+}
+
+const char *const *b8_sql_shape_columns(b8_shape shape)
+{
+    return shape > B8_SHAPE_NONE && shape < B8_SHAPE_COUNT ? shapes[shape].cols : NULL;
+}
+
+const char *b8_sql_shape_name(b8_shape shape)
+{
+    return shape > B8_SHAPE_NONE && shape < B8_SHAPE_COUNT ? shapes[shape].name : NULL;
 }
 
 int b8_sql_writes(b8_sql_id id)
@@ -891,7 +993,24 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
-    /* Migration 6 (a marketer can't hurt themselves): the suppression list,
+    /* Migration 6 (O1, metrics): message_counts, the messages that reached
+     * each channel and state (a counter: only ever added to), and
+     * queue_counts, the pending messages of the direct and SMS lanes (a
+     * gauge), both kept by triggers (below, per database) and read by
+     * /blu8x8-metrics. They start from the rows there are now. Rows are
+     * spread over shards (PostgreSQL: the connection's, so concurrent
+     * receipts seldom wait for one another's count row); a read sums them.
+     * Campaign rows added as pending fire nothing (imports stay fast). */
+    "CREATE TABLE message_counts (channel TEXT NOT NULL, state TEXT NOT NULL,"
+    " shard INTEGER NOT NULL, n @ID@ NOT NULL, PRIMARY KEY (channel, state, shard));"
+    "INSERT INTO message_counts (channel, state, shard, n) SELECT channel, state, 0, COUNT(*)"
+    " FROM messages WHERE state <> 'pending' GROUP BY channel, state;"
+    "CREATE TABLE queue_counts (lane TEXT NOT NULL, shard INTEGER NOT NULL, n @ID@ NOT NULL,"
+    " PRIMARY KEY (lane, shard));"
+    "INSERT INTO queue_counts (lane, shard, n) SELECT CASE WHEN kind = 'sms' THEN 'sms'"
+    " ELSE 'direct' END, 0, COUNT(*) FROM messages WHERE state = 'pending'"
+    " AND kind <> 'campaign' GROUP BY CASE WHEN kind = 'sms' THEN 'sms' ELSE 'direct' END",
+    /* Migration 7 (F17B, a marketer can't hurt themselves): the suppression list,
      * opt-outs by phone that outlive contacts (every opted-out contact moves
      * in); the contacts' folded name for an accent-insensitive search
      * (filled by b8_contacts_fold_backlog at the worker's start); campaign
@@ -1016,12 +1135,82 @@ static const char *const inbound_phone_null_pgsql[] = {
     NULL
 };
 
+/* Migration 6 (O1, metrics): the triggers of message_counts and queue_counts.
+ * The lane of a message: 'sms' for kind sms, 'direct' for the other kinds
+ * but campaign (whose queue is read from campaign_counts). */
+#define B8_LANE(m) "CASE WHEN " m ".kind = 'sms' THEN 'sms' ELSE 'direct' END"
+static const char *const metrics_sqlite[] = {
+    "CREATE TRIGGER messages_metrics_insert AFTER INSERT ON messages "
+    "WHEN NEW.state <> 'pending' BEGIN "
+    "INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, 0, 1) "
+    "ON CONFLICT (channel, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_metrics_update AFTER UPDATE OF state, channel ON messages "
+    "WHEN NEW.state <> 'pending' AND (OLD.state <> NEW.state OR OLD.channel <> NEW.channel) "
+    "BEGIN INSERT INTO message_counts (channel, state, shard, n) "
+    "VALUES (NEW.channel, NEW.state, 0, 1) "
+    "ON CONFLICT (channel, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_queue_insert AFTER INSERT ON messages "
+    "WHEN NEW.kind <> 'campaign' AND NEW.state = 'pending' BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", 0, 1) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_queue_update AFTER UPDATE OF state ON messages "
+    "WHEN NEW.kind <> 'campaign' AND (OLD.state = 'pending') <> (NEW.state = 'pending') BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", 0, "
+    "CASE WHEN NEW.state = 'pending' THEN 1 ELSE -1 END) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n + excluded.n; END",
+    "CREATE TRIGGER messages_queue_delete AFTER DELETE ON messages "
+    "WHEN OLD.kind <> 'campaign' AND OLD.state = 'pending' BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", 0, -1) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n - 1; END",
+    NULL
+};
+
+/* One function for the three triggers; their WHEN clauses keep it from
+ * running for a campaign row added as pending or a change of other
+ * columns. Nested IFs: OLD does not exist on INSERT, nor NEW on DELETE. */
+static const char *const metrics_pgsql[] = {
+    "CREATE FUNCTION blu8x8_message_metrics() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "DECLARE my_shard INTEGER := pg_backend_pid() % " B8_COUNT_SHARDS "; BEGIN "
+    "IF TG_OP <> 'DELETE' THEN "
+    " IF NEW.state <> 'pending' AND (TG_OP = 'INSERT' OR OLD.state <> NEW.state "
+    "  OR OLD.channel <> NEW.channel) THEN "
+    "  INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, "
+    "  my_shard, 1) ON CONFLICT ON CONSTRAINT message_counts_pkey "
+    "  DO UPDATE SET n = message_counts.n + 1; END IF; "
+    " IF NEW.kind <> 'campaign' AND NEW.state = 'pending' AND (TG_OP = 'INSERT' "
+    "  OR OLD.state <> 'pending') THEN "
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", my_shard, 1) "
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n + 1; "
+    " END IF; "
+    "END IF; "
+    "IF TG_OP <> 'INSERT' THEN "
+    " IF OLD.kind <> 'campaign' AND OLD.state = 'pending' AND (TG_OP = 'DELETE' "
+    "  OR NEW.state <> 'pending') THEN "
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", my_shard, -1) "
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n - 1; "
+    " END IF; "
+    "END IF; "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER messages_metrics_insert AFTER INSERT ON messages FOR EACH ROW "
+    "WHEN (NEW.state <> 'pending' OR NEW.kind <> 'campaign') "
+    "EXECUTE FUNCTION blu8x8_message_metrics()",
+    "CREATE TRIGGER messages_metrics_update AFTER UPDATE OF state, channel ON messages "
+    "FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state "
+    "OR OLD.channel IS DISTINCT FROM NEW.channel) EXECUTE FUNCTION blu8x8_message_metrics()",
+    "CREATE TRIGGER messages_metrics_delete AFTER DELETE ON messages FOR EACH ROW "
+    "WHEN (OLD.kind <> 'campaign' AND OLD.state = 'pending') "
+    "EXECUTE FUNCTION blu8x8_message_metrics()",
+    NULL
+};
+#undef B8_LANE
+
 static const struct { const char *const *sqlite, *const *pgsql; } migration_extras[] = {
     { NULL, NULL },
     { counts_sqlite, counts_pgsql },
     { sharded_counts_sqlite, sharded_counts_pgsql },
     { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
+    { metrics_sqlite, metrics_pgsql },
     { NULL, NULL },
 };
 

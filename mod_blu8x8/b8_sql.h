@@ -61,7 +61,7 @@
     X(SUPPRESSIONS_PAGE, R) \
     X(SUPPRESSIONS_ALL, R) \
     X(SUPPRESSION_GET, R) \
-    X(AUDIENCE_NUMBER, R) \
+    X(SUPPRESSIONS_IN_BATCH, R) \
     X(SUPPRESSION_ADD, W) \
     X(SUPPRESSION_DELETE, W) \
     X(SUPPRESSION_CONTACT_SYNC, W)
@@ -83,6 +83,8 @@
     X(CAMPAIGN_EMPTY_NAMES, R) \
     X(CAMPAIGN_FIRST_RECIPIENT, R) \
     X(RECIPIENT_INSERT, W) \
+    X(RECIPIENT_INSERT_BATCH, W) \
+    X(RECIPIENT_CONTACTS_BATCH, R) \
     X(RECIPIENT_BY_ID, R) \
     X(RECIPIENT_DELETE, W) \
     X(RECIPIENTS_PAGE, R) \
@@ -228,6 +230,14 @@
     X(DASH_CONTACTS, R) \
     X(DASH_REFUSED, R)
 
+/* Metrics (b8_metrics.c): small rows kept by triggers, never a count of
+ * messages. */
+#define B8_SQL_METRICS(X) \
+    X(METRICS_MESSAGES, R) \
+    X(METRICS_QUEUES, R) \
+    X(METRICS_CAMPAIGN_QUEUE, R) \
+    X(METRICS_AI_QUEUE, R)
+
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \
     X(LEASE_TAKE, W) \
@@ -250,7 +260,8 @@
     B8_SQL_SUPPRESSIONS(X) \
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
-    B8_SQL_SMS(X)
+    B8_SQL_SMS(X) \
+    B8_SQL_METRICS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,
@@ -258,6 +269,205 @@ typedef enum {
 #undef B8_SQL_ENUM
     B8_SQL_COUNT
 } b8_sql_id;
+
+/* Rows of RECIPIENT_INSERT_BATCH and phones of RECIPIENT_CONTACTS_BATCH
+ * (their text repeats a tuple B8_X64 times). */
+#define B8_RECIPIENT_BATCH 64
+
+/* Result columns by name. Each statement that returns rows read by column
+ * has a shape: its column list, written once here in SELECT order. The
+ * enum B8_COL_<SHAPE>_<column> gives a column's position, rows are read by
+ * name only (B8_GET in b8_store.h, which also checks the rows came from a
+ * statement of that shape), and tests/unit/test_sql.c checks each list
+ * against the columns SQLite reports for the statement's text: a reordered
+ * or renamed column fails the build's unit tests, never reads a wrong
+ * field. Column names are the SQL's own (an expression gets an AS). */
+#define B8_COLS_SETTING(X, S) \
+    X(S, key) X(S, value)
+#define B8_COLS_RUNTIME(X, S) \
+    X(S, value) X(S, updated_at)
+#define B8_COLS_LEASE(X, S) \
+    X(S, owner) X(S, expires_at) X(S, acquired_at) X(S, last_send_at)
+#define B8_COLS_USER(X, S) \
+    X(S, id) X(S, login) X(S, name) X(S, phone) X(S, is_admin) X(S, is_agent) \
+    X(S, created_at)
+#define B8_COLS_TAG(X, S) \
+    X(S, id) X(S, name) X(S, contacts) X(S, created_at)
+#define B8_COLS_TAG_CONTACT(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, phone_key) X(S, opted_out)
+#define B8_COLS_CONTACT(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, opted_out) X(S, opted_out_at) X(S, created_at) \
+    X(S, updated_at)
+#define B8_COLS_CONTACT_TAGGED(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, opted_out) X(S, opted_out_at) X(S, created_at) \
+    X(S, updated_at) X(S, tag)
+#define B8_COLS_TAG_NAME(X, S) \
+    X(S, name)
+#define B8_COLS_CAMPAIGN(X, S) \
+    X(S, id) X(S, name) X(S, type) X(S, body) X(S, url) X(S, fallback_text) \
+    X(S, thumbnail_url) X(S, file_size) X(S, duration) X(S, button_caption) \
+    X(S, button_url) X(S, state) X(S, send_at) X(S, queued_at) X(S, created_at) \
+    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason) \
+    X(S, window_start) X(S, window_end) X(S, daily_cap) X(S, waiting_until)
+#define B8_COLS_CAMPAIGN_COUNT(X, S) \
+    X(S, campaign_id) X(S, state) X(S, n)
+#define B8_COLS_STATE_COUNT(X, S) \
+    X(S, state) X(S, n)
+#define B8_COLS_FIRST_RECIPIENT(X, S) \
+    X(S, name) X(S, phone)
+#define B8_COLS_RECIPIENT(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, contact_id) X(S, client_message_id) X(S, umid) \
+    X(S, state) X(S, error_code) X(S, error_message) X(S, updated_at) X(S, error_id) \
+    X(S, channel)
+#define B8_COLS_RECIPIENT_EXPORT(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, umid) X(S, state) \
+    X(S, error_code) X(S, error_message) X(S, error_id) X(S, updated_at)
+#define B8_COLS_FAQ(X, S) \
+    X(S, id) X(S, prompt) X(S, completion) X(S, position)
+#define B8_COLS_FAQ_POSITION(X, S) \
+    X(S, id) X(S, position)
+#define B8_COLS_DASH_CONTACTS(X, S) \
+    X(S, contacts) X(S, opted_out)
+#define B8_COLS_REFUSED(X, S) \
+    X(S, id) X(S, name) X(S, pause_reason)
+#define B8_COLS_LEAD(X, S) \
+    X(S, id) X(S, created_at) X(S, name) X(S, phone) X(S, contact_id) X(S, inbound_id) \
+    X(S, claimed_at) X(S, contact_name) X(S, claimed_by) X(S, claimed_by_name)
+#define B8_COLS_LOGIN(X, S) \
+    X(S, login)
+#define B8_COLS_AGENT(X, S) \
+    X(S, id) X(S, login) X(S, name) X(S, phone)
+#define B8_COLS_ID_NAME(X, S) \
+    X(S, id) X(S, name)
+#define B8_COLS_AI_CLAIMED(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, name) X(S, ai_attempts) X(S, intent) \
+    X(S, contact_id) X(S, opted_out)
+#define B8_COLS_AI_TURN(X, S) \
+    X(S, who) X(S, body)
+#define B8_COLS_AI_DUE(X, S) \
+    X(S, next_at) X(S, waiting_since)
+#define B8_COLS_RECEIPT(X, S) \
+    X(S, id) X(S, umid) X(S, client_message_id) X(S, namespace) X(S, state) X(S, detail) \
+    X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
+#define B8_COLS_RECEIPT_MESSAGE(X, S) \
+    X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
+#define B8_COLS_INBOUND_CONTACT(X, S) \
+    X(S, id) X(S, opted_out) X(S, name)
+#define B8_COLS_INBOUND(X, S) \
+    X(S, id) X(S, umid) X(S, phone) X(S, name) X(S, channel) X(S, type) X(S, body) \
+    X(S, received_at) X(S, contact_id) X(S, ai_state) X(S, ai_error) X(S, reply_id) \
+    X(S, event_at)
+#define B8_COLS_CONVERSATION(X, S) \
+    X(S, phone_key) X(S, last_id)
+#define B8_COLS_THREAD(X, S) \
+    X(S, dir) X(S, id) X(S, at) X(S, kind) X(S, body) X(S, state) X(S, ai_state) \
+    X(S, ai_error) X(S, channel) X(S, name) X(S, error_message) X(S, campaign) X(S, type) \
+    X(S, phone) X(S, campaign_body)
+#define B8_COLS_CLAIMABLE(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, opted_out)
+#define B8_COLS_STALE(X, S) \
+    X(S, id) X(S, client_message_id)
+#define B8_COLS_DIRECT(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, button_caption) X(S, button_url) \
+    X(S, client_message_id) X(S, kind)
+#define B8_COLS_ROW_ID(X, S) \
+    X(S, id)
+#define B8_COLS_COPY_SOURCE(X, S) \
+    X(S, id) X(S, contact_id) X(S, phone) X(S, phone_key) X(S, name)
+#define B8_COLS_FAILURE(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, state) X(S, error_code) X(S, error_message) \
+    X(S, updated_at)
+#define B8_COLS_SMS_BATCH(X, S) \
+    X(S, id) X(S, sender) X(S, body) X(S, state) X(S, total) X(S, created_by) \
+    X(S, created_at) X(S, updated_at) X(S, started_at) X(S, done_at) X(S, next_at) \
+    X(S, last_error)
+#define B8_COLS_SMS_BATCH_COUNT(X, S) \
+    X(S, state) X(S, n) X(S, with_umid)
+#define B8_COLS_SMS(X, S) \
+    X(S, id) X(S, created_at) X(S, sender) X(S, phone) X(S, name) X(S, body) X(S, encoding) \
+    X(S, parts) X(S, umid) X(S, state) X(S, error_code) X(S, error_message) X(S, error_id) \
+    X(S, price) X(S, sms_batch_id) X(S, client_message_id) X(S, updated_at) X(S, contact_id)
+#define B8_COLS_SMS_NEXT(X, S) \
+    X(S, id) X(S, sender) X(S, state) X(S, next_at) X(S, tries) X(S, rate_limited) \
+    X(S, total) X(S, failing_since)
+#define B8_COLS_SMS_CLAIMABLE(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, client_message_id) X(S, opted_out)
+#define B8_COLS_METRIC_STATE(X, S) \
+    X(S, channel) X(S, state) X(S, n)
+#define B8_COLS_METRIC_LANE(X, S) \
+    X(S, lane) X(S, n)
+#define B8_COLS_SUPPRESSION(X, S) \
+    X(S, phone) X(S, reason) X(S, created_at)
+#define B8_COLS_PHONE(X, S) \
+    X(S, phone)
+#define B8_SHAPE_LIST(S) \
+    S(SETTING) \
+    S(RUNTIME) \
+    S(LEASE) \
+    S(USER) \
+    S(TAG) \
+    S(TAG_CONTACT) \
+    S(CONTACT) \
+    S(CONTACT_TAGGED) \
+    S(TAG_NAME) \
+    S(CAMPAIGN) \
+    S(CAMPAIGN_COUNT) \
+    S(STATE_COUNT) \
+    S(FIRST_RECIPIENT) \
+    S(RECIPIENT) \
+    S(RECIPIENT_EXPORT) \
+    S(FAQ) \
+    S(FAQ_POSITION) \
+    S(DASH_CONTACTS) \
+    S(REFUSED) \
+    S(LEAD) \
+    S(LOGIN) \
+    S(AGENT) \
+    S(ID_NAME) \
+    S(AI_CLAIMED) \
+    S(AI_TURN) \
+    S(AI_DUE) \
+    S(RECEIPT) \
+    S(RECEIPT_MESSAGE) \
+    S(INBOUND_CONTACT) \
+    S(INBOUND) \
+    S(CONVERSATION) \
+    S(THREAD) \
+    S(CLAIMABLE) \
+    S(STALE) \
+    S(DIRECT) \
+    S(ROW_ID) \
+    S(COPY_SOURCE) \
+    S(FAILURE) \
+    S(SMS_BATCH) \
+    S(SMS_BATCH_COUNT) \
+    S(SMS) \
+    S(SMS_NEXT) \
+    S(SMS_CLAIMABLE) \
+    S(METRIC_STATE) \
+    S(METRIC_LANE) \
+    S(SUPPRESSION) \
+    S(PHONE)
+
+typedef enum {
+    B8_SHAPE_NONE = 0,
+#define B8_SHAPE_ENUM(shape) B8_SHAPE_##shape,
+    B8_SHAPE_LIST(B8_SHAPE_ENUM)
+#undef B8_SHAPE_ENUM
+    B8_SHAPE_COUNT
+} b8_shape;
+
+#define B8_COL_ENUM(shape, col) B8_COL_##shape##_##col,
+#define B8_SHAPE_COLS_ENUM(shape) enum { B8_COLS_##shape(B8_COL_ENUM, shape) B8_NCOLS_##shape };
+B8_SHAPE_LIST(B8_SHAPE_COLS_ENUM)
+#undef B8_SHAPE_COLS_ENUM
+#undef B8_COL_ENUM
+
+/* The shape of a statement's rows (B8_SHAPE_NONE: read by b8_db_value or
+ * not at all), and a shape's column names, NULL-terminated. */
+b8_shape b8_sql_shape(b8_sql_id id);
+const char *const *b8_sql_shape_columns(b8_shape shape);
+const char *b8_sql_shape_name(b8_shape shape);
 
 const char *b8_sql_text(b8_sql_id id);
 const char *b8_sql_name(b8_sql_id id);

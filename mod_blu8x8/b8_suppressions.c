@@ -46,9 +46,9 @@ apr_status_t b8_suppression_has(b8_db *db, apr_pool_t *p, const char *e164, int 
 static cJSON *row_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "reason", B8_CELL(rows, r, 1) ? B8_CELL(rows, r, 1) : "");
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 2));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, SUPPRESSION, phone));
+    b8_json_add_str(o, "reason", B8_GET_OR(rows, r, SUPPRESSION, reason, ""));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, SUPPRESSION, created_at));
     return o;
 }
 
@@ -68,7 +68,7 @@ b8_errkind b8_suppressions_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, row_json(rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -105,7 +105,7 @@ static b8_errkind get_one(b8_ctx *ctx, const char *e164, cJSON **out, b8_err *er
     if (!rows->nrows) {
         return b8_fail(err, B8_ENOTFOUND, "this phone is not on the suppression list");
     }
-    *out = row_json(rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, row_json(rows, 0));
     return B8_OK;
 }
 
@@ -230,7 +230,7 @@ b8_errkind b8_suppressions_import(b8_ctx *ctx, const char *csv, apr_size_t len, 
     /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
     csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
     reader = b8_csv_open(ctx->pool, csv, len);
-    b8_report_init(&rep);
+    b8_report_init(&rep, ctx->pool);
     apr_pool_create(&cp, ctx->pool);
     rv = b8_db_chunk_begin(&tx, ctx->db, B8_IMPORT_CHUNK);
     while (rv == APR_SUCCESS) {
@@ -263,10 +263,9 @@ b8_errkind b8_suppressions_import(b8_ctx *ctx, const char *csv, apr_size_t len, 
         b8_db_rollback(ctx->db);
         B8_LOG(B8_LOG_ERR, rv, "B8-4751: suppression list import stopped: %s",
                b8_db_error(ctx->db));
-        cJSON_Delete(rep.invalid);
         return b8_fail_db(err, ctx->db);
     }
-    *report = b8_report_json(&rep, 0, 0);
+    *report = b8_report_json(ctx->pool, &rep, 0, 0);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }
@@ -283,7 +282,9 @@ b8_errkind b8_suppressions_csv(b8_ctx *ctx, const char **csv, b8_err *err)
     parts = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
     APR_ARRAY_PUSH(parts, const char *) = b8_csv_header(ctx->pool, 3, header);
     for (int i = 0; i < rows->nrows; i++) {
-        const char *f[] = { B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2) };
+        const char *f[] = { B8_GET(rows, i, SUPPRESSION, phone),
+                            B8_GET(rows, i, SUPPRESSION, reason),
+                            B8_GET(rows, i, SUPPRESSION, created_at) };
         APR_ARRAY_PUSH(parts, const char *) = b8_csv_line(ctx->pool, 3, f);
     }
     *csv = apr_array_pstrcat(ctx->pool, parts, 0);

@@ -7,7 +7,7 @@
 
 static int api_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -18,7 +18,7 @@ static int api_list(b8_areq *a)
 
 static int api_add(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_suppression_add(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -26,14 +26,14 @@ static int api_add(b8_areq *a)
 
 static int api_remove(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_suppression_remove(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int api_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_suppressions_import(a->ctx, a->body, a->body_len, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -41,7 +41,7 @@ static int api_import(b8_areq *a)
 
 static int export_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     const char *csv = NULL;
     if (b8_suppressions_csv(a->ctx, &csv, &err) != B8_OK) {
         return b8_page_error(a, &err);
@@ -52,13 +52,12 @@ static int export_csv(b8_areq *a)
 /* form: what was typed in the add form when it failed; report: an import's. */
 static int list_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON *report)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL;
 
     b8_paging_from_query(a, &pg);
     if (b8_suppressions_list(a->ctx, &pg, &data, &err) != B8_OK) {
-        cJSON_Delete(report);
         return b8_page_error(a, &err);
     }
     cJSON_AddItemToObject(data, "pager", b8_pager(a, data, "suppressions", ""));
@@ -66,11 +65,10 @@ static int list_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSO
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
     if (form_err && form_err->fields) {
-        cJSON_AddItemToObject(data, "errors", form_err->fields);
-        form_err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", form_err->fields);
     }
     if (report) {
-        cJSON_AddItemToObject(data, "report", report);
+        cJSON_AddItemReferenceToObject(data, "report", report);
     }
     return b8_render_page(a, status, "suppressions", "Opt-outs", "suppressions", data);
 }
@@ -82,7 +80,7 @@ static int page_list(b8_areq *a)
 
 static int page_add(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_suppression_add(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
@@ -90,13 +88,12 @@ static int page_add(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "suppressions", "created");
 }
 
 static int page_remove(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_suppression_remove(a->ctx, a->params[0], &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -105,7 +102,7 @@ static int page_remove(b8_areq *a)
 
 static int page_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *report = NULL;
     const char *csv = apr_table_get(a->form, "csv");
     if (b8_suppressions_import(a->ctx, csv ? csv : "", csv ? strlen(csv) : 0, &report, &err)

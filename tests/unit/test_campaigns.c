@@ -6,6 +6,7 @@
 #include "b8_sms.h"
 #include "b8_contacts.h"
 #include "b8_tags.h"
+#include "b8_sql.h"
 
 #include <apr_strings.h>
 
@@ -23,22 +24,18 @@ static b8_campaign text_campaign(void)
 /* The field message of a check, or NULL when the field passed. */
 static const char *field(apr_pool_t *p, const b8_campaign *c, const char *name)
 {
-    b8_err err = { 0 };
-    const char *msg = NULL;
+    b8_err err = B8_ERR_INIT(p);
     b8_campaign_check(p, c, &err);
     if (err.fields && cJSON_GetObjectItem(err.fields, name)) {
-        msg = apr_pstrdup(p, cJSON_GetObjectItem(err.fields, name)->valuestring);
+        return cJSON_GetObjectItem(err.fields, name)->valuestring;   /* fields belong to p */
     }
-    cJSON_Delete(err.fields);
-    return msg;
+    return NULL;
 }
 
 static int valid(apr_pool_t *p, const b8_campaign *c)
 {
-    b8_err err = { 0 };
-    b8_errkind k = b8_campaign_check(p, c, &err);
-    cJSON_Delete(err.fields);
-    return k == B8_OK;
+    b8_err err = B8_ERR_INIT(p);
+    return b8_campaign_check(p, c, &err) == B8_OK;
 }
 
 static char *repeat(apr_pool_t *p, const char *unit, int n)
@@ -285,7 +282,17 @@ B8_TEST(test_bool_value)
     cJSON_Delete(n);
 }
 
-B8_TEST_MAIN(B8_CASE(test_check_text),
+/* The import's batch statements carry as many rows as it fills. */
+B8_TEST(test_import_batch_statements)
+{
+    (void)p;
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_INSERT_BATCH), 8 * B8_RECIPIENT_BATCH);
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_INSERT), 8);
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_CONTACTS_BATCH), B8_RECIPIENT_BATCH);
+}
+
+B8_TEST_MAIN(B8_CASE(test_import_batch_statements),
+             B8_CASE(test_check_text),
              B8_CASE(test_check_media),
              B8_CASE(test_check_button),
              B8_CASE(test_check_viber_shapes),

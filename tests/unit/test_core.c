@@ -455,8 +455,8 @@ static const char *counts_of(b8_db *db, apr_pool_t *p, const char *campaign_id)
         return "error";
     }
     for (int i = 0; i < rows->nrows; i++) {
-        out = apr_pstrcat(p, out, *out ? " " : "", B8_CELL(rows, i, 0), "=",
-                          B8_CELL(rows, i, 1), NULL);
+        out = apr_pstrcat(p, out, *out ? " " : "", B8_GET(rows, i, STATE_COUNT, state), "=",
+                          B8_GET(rows, i, STATE_COUNT, n), NULL);
     }
     return out;
 }
@@ -517,11 +517,25 @@ B8_TEST(store_campaign_counts_follow_the_rows)
     b8_test_remove_db(p, path);
 }
 
+/* The migration whose SQLite statements begin with `start` (by content, so
+ * migrations added after it do not move the test). */
+static int migration_starting(const char *start)
+{
+    for (int v = 1; v <= b8_sql_migration_count(); v++) {
+        const char *const *extra = b8_sql_migration_extra(v, 1);
+        if (extra && extra[0] && strncmp(extra[0], start, strlen(start)) == 0) {
+            return v;
+        }
+    }
+    return 0;
+}
+
 /* Migration 5 (inbound.phone nullable; SQLite rebuilds the table): the rows
  * stored before it stay, ids go on after theirs, and a sender without a
  * phone number can be stored after it (and not before). */
 B8_TEST(store_inbound_phone_becomes_nullable)
 {
+    int nullable = migration_starting("CREATE TABLE inbound_new");
     const char *path = b8_test_temp_db(p), *err = NULL, *id1 = NULL, *id2 = NULL, *seen = NULL;
     const char *now = "2026-01-01T00:00:00.000Z";
     b8_store *st;
@@ -535,8 +549,8 @@ B8_TEST(store_inbound_phone_becomes_nullable)
     apr_pool_create(&sp, p);
     apr_pool_create(&old, sp);
     B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
-    /* The schema just before migration 5, whatever came after it. */
-    B8_CHECK(b8_store_migrate_to(st, old, 4, &err) == APR_SUCCESS);
+    B8_CHECK(nullable > 1);
+    B8_CHECK(b8_store_migrate_to(st, old, nullable - 1, &err) == APR_SUCCESS);
     B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
     B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, with_phone, &id1) == APR_SUCCESS && id1);
     id1 = apr_pstrdup(sp, id1);
@@ -572,6 +586,7 @@ B8_TEST(fold_key)
  * their opt-out time; the others do not. */
 B8_TEST(store_opted_out_contacts_become_suppressions)
 {
+    int mine = 0;
     const char *path = b8_test_temp_db(p), *err = NULL, *id = NULL;
     b8_store *st;
     b8_db *db;
@@ -585,8 +600,15 @@ B8_TEST(store_opted_out_contacts_become_suppressions)
     apr_pool_create(&sp, p);
     apr_pool_create(&old, sp);
     B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
-    /* The schema just before migration 6. */
-    B8_CHECK(b8_store_migrate_to(st, old, 5, &err) == APR_SUCCESS);
+    /* The schema just before the migration that makes the list, whatever
+     * its number. */
+    for (int v = 1; v <= b8_sql_migration_count() && !mine; v++) {
+        if (strstr(b8_sql_migration(sp, v, 1), "CREATE TABLE suppressions")) {
+            mine = v;
+        }
+    }
+    B8_CHECK(mine > 1);
+    B8_CHECK(b8_store_migrate_to(st, old, mine - 1, &err) == APR_SUCCESS);
     B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
     B8_CHECK(b8_db_value(db, old, B8_SQL_CONTACT_INSERT, out, &id) == APR_SUCCESS && id);
     B8_CHECK(b8_db_value(db, old, B8_SQL_CONTACT_INSERT, in, &id) == APR_SUCCESS && id);
@@ -596,12 +618,12 @@ B8_TEST(store_opted_out_contacts_become_suppressions)
     B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
     B8_CHECK(b8_db_select(db, sp, B8_SQL_SUPPRESSIONS_ALL, NULL, &rows) == APR_SUCCESS);
     B8_CHECK(rows->nrows == 1);
-    B8_CHECK(rows->nrows == 1 && strcmp(B8_CELL(rows, 0, 0), "+639170000001") == 0
-             && strcmp(B8_CELL(rows, 0, 2), "2026-01-02T00:00:00.000Z") == 0);
+    B8_CHECK(rows->nrows == 1 && B8_GET_IS(rows, 0, SUPPRESSION, phone, "+639170000001")
+             && B8_GET_IS(rows, 0, SUPPRESSION, created_at, "2026-01-02T00:00:00.000Z"));
     {
         const char *k[] = { "+639170000001" };
         B8_CHECK(b8_db_select(db, sp, B8_SQL_CONTACT_BY_PHONE, k, &rows) == APR_SUCCESS
-                 && rows->nrows == 1 && strcmp(B8_CELL(rows, 0, 3), "1") == 0);
+                 && rows->nrows == 1 && B8_GET_IS(rows, 0, CONTACT, opted_out, "1"));
     }
     apr_pool_destroy(sp);
     b8_test_remove_db(p, path);
