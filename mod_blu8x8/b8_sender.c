@@ -7,11 +7,13 @@
 #include "b8_lease.h"
 #include "b8_log.h"
 #include "b8_rate.h"
+#include "b8_pace.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_allocator.h>
 #include <apr_strings.h>
@@ -70,6 +72,7 @@ struct b8_sender {
     apr_pool_t *settings_pool;   /* the loaded settings below live here */
     apr_time_t settings_at;
     apr_interval_time_t interval;
+    const b8_tz *tz;             /* of the time_zone setting: windows and caps */
     b8_eightx8_conf conf;
     const char *conf_error;
     char logged_error[256];
@@ -231,6 +234,7 @@ static void refresh_settings(b8_sender *s, int force)
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
     s->max_rate = s->conf.max_rate;
     size_in_flight(s);
+    s->tz = b8_tz_get(fresh, b8_setting_str(saved, B8_SET_TIME_ZONE));
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
     }
@@ -309,6 +313,53 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     return j;
 }
 
+/* The campaign's send window and daily cap: 1 when it may send now (*want
+ * lowered to what the cap still allows), 0 when it waits (its
+ * waiting_until set, for the progress and for the next pick), -1 on a
+ * database error. Inside the claim's transaction. */
+static int pace_check(b8_sender *s, b8_db *db, apr_pool_t *p, const b8_campaign *c, int *want)
+{
+    apr_time_t now = apr_time_now(), next;
+    const char *field = NULL;
+    long sent = 0;
+    b8_pace r;
+    /* Settings not read yet (the database was away): UTC until they are. */
+    const b8_tz *tz = s->tz ? s->tz : b8_tz_get(p, "UTC");
+
+    if (b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &r, &field)
+        || (!r.window && !r.daily_cap)) {
+        return 1;    /* no rules (a bad one was refused when saved) */
+    }
+    if (r.daily_cap) {
+        const char *args[] = { c->id, b8_time_iso(p, b8_pace_midnight(tz, now)) };
+        const char *n = NULL;
+        if (b8_db_value(db, p, B8_SQL_CAMPAIGN_SENT_SINCE, args, &n) != APR_SUCCESS) {
+            return -1;
+        }
+        sent = n ? atol(n) : 0;
+    }
+    next = b8_pace_next(tz, &r, now, sent);
+    if (next > now) {
+        const char *args[] = { b8_time_iso(p, next), c->id };
+        if (b8_db_exec(db, p, B8_SQL_CAMPAIGN_SET_WAITING, args, NULL) != APR_SUCCESS) {
+            return -1;
+        }
+        B8_LOG(B8_LOG_INFO, 0, "B8-4753: campaign %s waits until %s (%s)", c->id, args[0],
+               r.daily_cap && sent >= r.daily_cap ? "daily cap reached" : "outside its window");
+        return 0;
+    }
+    if (c->waiting_until) {
+        const char *args[] = { NULL, c->id };
+        if (b8_db_exec(db, p, B8_SQL_CAMPAIGN_SET_WAITING, args, NULL) != APR_SUCCESS) {
+            return -1;
+        }
+    }
+    if (r.daily_cap && r.daily_cap - sent < *want) {
+        *want = (int)(r.daily_cap - sent);
+    }
+    return 1;
+}
+
 /* Marks up to `want` rows of the first campaign with work 'sending' and
  * commits, then starts their requests. Returns how many started (-1 on a
  * database error); *found is 0 when no campaign has work. */
@@ -324,16 +375,29 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
     if (!db || b8_db_begin(db) != APR_SUCCESS) {
         return -1;
     }
-    if (b8_db_value(db, p, B8_SQL_SEND_NEXT_CAMPAIGN, NULL, &cid) != APR_SUCCESS
-        || (cid && b8_campaign_load(db, p, cid, &c) != APR_SUCCESS)) {
-        b8_db_rollback(db);
-        return -1;
+    {
+        /* Campaigns left waiting (window, cap) are not picked before their time. */
+        const char *args[] = { b8_now_iso(p) };
+        if (b8_db_value(db, p, B8_SQL_SEND_NEXT_CAMPAIGN, args, &cid) != APR_SUCCESS
+            || (cid && b8_campaign_load(db, p, cid, &c) != APR_SUCCESS)) {
+            b8_db_rollback(db);
+            return -1;
+        }
     }
     if (!cid || !c) {
         b8_db_rollback(db);
         return 0;
     }
     *found = 1;
+    switch (pace_check(s, db, p, c, &want)) {
+    case -1:
+        b8_db_rollback(db);
+        return -1;
+    case 0:
+        return b8_db_commit(db) == APR_SUCCESS ? 0 : -1;
+    default:
+        break;
+    }
     now = b8_now_iso(p);
     for (int round = 0; round < CLAIM_ROUNDS && got < want; round++) {
         const char *args[] = { cid, apr_itoa(p, want - got) };

@@ -19,7 +19,8 @@ typedef enum {
     B8_STYPE_BOOL,     /* "1"/"0" */
     B8_STYPE_CHOICE,   /* one of choices[] */
     B8_STYPE_COUNTRY,  /* 1-3 digit country calling code */
-    B8_STYPE_SENDERS   /* list of SMS sender IDs, stored '\n'-joined */
+    B8_STYPE_SENDERS,  /* list of SMS sender IDs, stored '\n'-joined */
+    B8_STYPE_TIMEZONE  /* IANA time zone name the system's zoneinfo knows */
 } b8_setting_type;
 
 typedef enum {
@@ -74,6 +75,9 @@ typedef struct {
     X(DEFAULT_COUNTRY, "default_country", "Blu8x8DefaultCountry", "Sending", \
       "Default country code", B8_STYPE_COUNTRY, "63", NULL, \
       "Country calling code for local numbers (0917... becomes +63917...)") \
+    X(TIME_ZONE, "time_zone", "Blu8x8TimeZone", "Sending", "Time zone", B8_STYPE_TIMEZONE, \
+      "Asia/Manila", NULL, "IANA time zone of the pages, of \"Send at\" and of campaign send " \
+      "windows and daily caps (e.g. Asia/Manila, America/Los_Angeles); the API keeps UTC") \
     X(AI_RESPOND, "ai_respond", "Blu8x8AIRespond", "ChatGPT", \
       "Respond to inbound Viber with ChatGPT", B8_STYPE_BOOL, "0", NULL, \
       "Master switch of the AI reply") \

@@ -27,7 +27,8 @@
     X(USER_UPDATE, W) \
     X(USER_DELETE, W) \
     X(USER_BOOTSTRAP_ADMIN, W) \
-    X(USER_ENSURE_ADMIN, W)
+    X(USER_ENSURE_ADMIN, W) \
+    X(USERS_AGENTS_NO_PHONE, R)
 
 /* Issue 3: tags, contacts, campaigns and their recipients. */
 #define B8_SQL_TAGS(X) \
@@ -50,7 +51,20 @@
     X(CONTACT_UPDATE, W) \
     X(CONTACT_DELETE, W) \
     X(CONTACT_TAGS_CLEAR, W) \
-    X(CONTACT_TAG_ADD, W)
+    X(CONTACT_TAG_ADD, W) \
+    X(CONTACT_SET_NAME_KEY, W) \
+    X(CONTACTS_NAME_KEY_MISSING, R)
+
+/* Opt-outs by phone, independent of contacts. */
+#define B8_SQL_SUPPRESSIONS(X) \
+    X(SUPPRESSIONS_COUNT, R) \
+    X(SUPPRESSIONS_PAGE, R) \
+    X(SUPPRESSIONS_ALL, R) \
+    X(SUPPRESSION_GET, R) \
+    X(SUPPRESSIONS_IN_BATCH, R) \
+    X(SUPPRESSION_ADD, W) \
+    X(SUPPRESSION_DELETE, W) \
+    X(SUPPRESSION_CONTACT_SYNC, W)
 
 #define B8_SQL_CAMPAIGNS(X) \
     X(CAMPAIGN_BY_ID, R) \
@@ -60,9 +74,13 @@
     X(CAMPAIGNS_PAGE_COUNTS, R) \
     X(CAMPAIGN_INSERT, W) \
     X(CAMPAIGN_SET_FALLBACK_AFTER, W) \
+    X(CAMPAIGN_SET_PACE, W) \
+    X(CAMPAIGN_SET_WAITING, W) \
+    X(CAMPAIGN_SENT_SINCE, R) \
     X(CAMPAIGN_UPDATE, W) \
     X(CAMPAIGN_DELETE, W) \
     X(CAMPAIGN_COUNTS, R) \
+    X(CAMPAIGN_EMPTY_NAMES, R) \
     X(CAMPAIGN_FIRST_RECIPIENT, R) \
     X(RECIPIENT_INSERT, W) \
     X(RECIPIENT_INSERT_BATCH, W) \
@@ -268,6 +286,7 @@
     B8_SQL_AI(X) \
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
+    B8_SQL_SUPPRESSIONS(X) \
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
     B8_SQL_SMS(X) \
@@ -317,7 +336,8 @@ typedef enum {
     X(S, id) X(S, name) X(S, type) X(S, body) X(S, url) X(S, fallback_text) \
     X(S, thumbnail_url) X(S, file_size) X(S, duration) X(S, button_caption) \
     X(S, button_url) X(S, state) X(S, send_at) X(S, queued_at) X(S, created_at) \
-    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason)
+    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason) \
+    X(S, window_start) X(S, window_end) X(S, daily_cap) X(S, waiting_until)
 #define B8_COLS_CAMPAIGN_COUNT(X, S) \
     X(S, campaign_id) X(S, state) X(S, n)
 #define B8_COLS_STATE_COUNT(X, S) \
@@ -415,6 +435,10 @@ typedef enum {
     X(S, channel) X(S, state) X(S, n)
 #define B8_COLS_METRIC_LANE(X, S) \
     X(S, lane) X(S, n)
+#define B8_COLS_SUPPRESSION(X, S) \
+    X(S, phone) X(S, reason) X(S, created_at)
+#define B8_COLS_PHONE(X, S) \
+    X(S, phone)
 #define B8_SHAPE_LIST(S) \
     S(SETTING) \
     S(RUNTIME) \
@@ -463,7 +487,9 @@ typedef enum {
     S(SMS_NEXT) \
     S(SMS_CLAIMABLE) \
     S(METRIC_STATE) \
-    S(METRIC_LANE)
+    S(METRIC_LANE) \
+    S(SUPPRESSION) \
+    S(PHONE)
 
 typedef enum {
     B8_SHAPE_NONE = 0,

@@ -2,6 +2,7 @@
 #include "b8_metrics.h"
 #include "b8_ai_lane.h"
 #include "b8_campaign_actions.h"
+#include "b8_contacts.h"
 #include "b8_core.h"
 #include "b8_http.h"
 #include "b8_lease.h"
@@ -356,6 +357,8 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
         B8_LOG(B8_LOG_ERR, rv, "B8-1463: cannot settle interrupted sends; not sending");
         return rv;
     }
+    /* Not fatal: a contact without its folded name is found by its name. */
+    (void)b8_contacts_fold_backlog(env->store, p);
     if ((rv = b8_sender_create(p, env->store, w->settings, env->max_in_flight, &w->sender))
             != APR_SUCCESS
         || (rv = b8_direct_create(p, env->store, w->settings, &w->direct)) != APR_SUCCESS) {
