@@ -20,7 +20,7 @@ PYTHON    := /usr/bin/python3
 APXS      := /usr/bin/apxs
 
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
-             libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
+             libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make tzdata
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium gdb \
              postgresql python3-psycopg2 python3-jsonschema libsqlite3-dev \
              python3-prometheus-client sqlite3

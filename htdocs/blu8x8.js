@@ -38,8 +38,14 @@
 
     function show(n) {
       var over = n.parts > max;
+      // Name what forces UCS-2 (one em dash can double the parts).
+      var culprits = (n.ucs2_chars || []).map(function (c) {
+        return c.char + " (" + c.name + ")";
+      });
       out.textContent = n.characters + " characters · " + n.encoding + " · " +
-        n.parts + " SMS part" + (n.parts === 1 ? "" : "s");
+        n.parts + " SMS part" + (n.parts === 1 ? "" : "s") +
+        (culprits.length ? " · " + culprits.join(", ") + (culprits.length === 1 ? " forces" : " force") +
+         " UCS-2" : "");
       out.classList.toggle("over", over);
       if (refusal) { refusal.classList.toggle("hidden", !over); }
       if (send) { send.disabled = over; }
@@ -57,9 +63,36 @@
     });
   }
 
+  // <section id=ID data-refresh="S">: the section's list (its hint, table
+  // and pager) is fetched again every S seconds while the page is in view,
+  // so states move without a reload; its filter form is left alone.
+  function refresher(box) {
+    var every = (parseInt(box.getAttribute("data-refresh"), 10) || 5) * 1000;
+    var parts = [".hint", ".table-wrap", ".pager"];
+    if (!window.fetch || !window.DOMParser || !box.id) { return; }
+    function tick() {
+      if (document.visibilityState !== "visible") { window.setTimeout(tick, every); return; }
+      fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(box.id);
+          for (var i = 0; fresh && i < parts.length; i++) {
+            var now = box.querySelector(parts[i]), next = fresh.querySelector(parts[i]);
+            if (now && next) { now.replaceWith(next); }
+          }
+        })
+        .catch(function () { /* next time */ })
+        .then(function () { window.setTimeout(tick, every); });
+    }
+    window.setTimeout(tick, every);
+  }
+
   function start() {
     var outs = document.querySelectorAll("[data-sms-count-of]");
     for (var i = 0; i < outs.length; i++) { smsCounter(outs[i]); }
+    var lists = document.querySelectorAll("[data-refresh]");
+    for (var k = 0; k < lists.length; k++) { refresher(lists[k]); }
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -14,6 +14,12 @@
     bar.max = p.counts.total || 1;
     bar.value = p.sent;
     document.getElementById("progress-text").textContent = p.sent + " / " + p.counts.total + " sent";
+    var waiting = document.getElementById("progress-waiting");
+    if (waiting) {
+      // Outside the send window or over the day's cap: until when, in local time.
+      waiting.hidden = !p.waiting_label;
+      if (p.waiting_label) { document.getElementById("waiting-label").textContent = p.waiting_label; }
+    }
     var summary = document.getElementById("summary-sent");
     if (summary) { summary.textContent = String(p.sent); }
     var cells = document.querySelectorAll("#state-counts dd[data-state]");

@@ -91,8 +91,8 @@ static apr_status_t member(b8_audience *au, const char *e164, const char *name,
 static apr_status_t flush_numbers(b8_audience *au)
 {
     const char *args[B8_RECIPIENT_BATCH];
-    apr_hash_t *contacts;
-    b8_rows *rows;
+    apr_hash_t *contacts, *suppressed;
+    b8_rows *rows, *listed;
     apr_status_t rv;
     int n = au->nwaiting;
 
@@ -104,7 +104,19 @@ static apr_status_t flush_numbers(b8_audience *au)
         args[i] = i < n ? au->waiting[i].e164 : NULL;
     }
     rv = b8_db_select(au->ctx->db, au->bp, B8_SQL_RECIPIENT_CONTACTS_BATCH, args, &rows);
+    /* The suppression list holds for a number that is no contact too (or
+     * whose contact was deleted): one read for the batch. */
     if (rv == APR_SUCCESS) {
+        rv = b8_db_select(au->ctx->db, au->bp, B8_SQL_SUPPRESSIONS_IN_BATCH, args, &listed);
+    }
+    if (rv == APR_SUCCESS) {
+        suppressed = apr_hash_make(au->bp);
+        for (int r = 0; r < listed->nrows; r++) {
+            const char *phone = B8_GET(listed, r, PHONE, phone);
+            if (phone) {
+                apr_hash_set(suppressed, phone, APR_HASH_KEY_STRING, "1");
+            }
+        }
         /* phone -> its row (1-based, so that 0 is "none") */
         contacts = apr_hash_make(au->bp);
         for (int r = 0; r < rows->nrows; r++) {
@@ -116,7 +128,8 @@ static apr_status_t flush_numbers(b8_audience *au)
         for (int i = 0; i < n && rv == APR_SUCCESS; i++) {
             int r = (int)(apr_uintptr_t)apr_hash_get(contacts, au->waiting[i].e164,
                                                       APR_HASH_KEY_STRING) - 1;
-            rv = r < 0 ? member(au, au->waiting[i].e164, au->waiting[i].name, NULL, NULL, NULL)
+            rv = r < 0 ? member(au, au->waiting[i].e164, au->waiting[i].name, NULL, NULL,
+                                apr_hash_get(suppressed, au->waiting[i].e164, APR_HASH_KEY_STRING))
                        : member(au, au->waiting[i].e164, au->waiting[i].name,
                                 B8_GET(rows, r, CONTACT, id), B8_GET(rows, r, CONTACT, name),
                                 B8_GET(rows, r, CONTACT, opted_out));

@@ -1,4 +1,5 @@
 #include "b8_campaign_actions.h"
+#include "b8_tz.h"
 #include "b8_campaigns.h"
 #include "b8_crypto.h"
 #include "b8_eightx8.h"
@@ -570,6 +571,34 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
 
 /* -------------------------------------------------------------- progress */
 
+/* "waiting_until" (UTC) while a sending campaign waits for its window or a
+ * new day's cap, null otherwise; "waiting_label" says it in local time for
+ * the page ("waiting until 09:00 PST"; the date when not today). */
+static void add_waiting(b8_ctx *ctx, const b8_campaign *c, cJSON *out)
+{
+    apr_time_t until, now = apr_time_now();
+    const char *label = NULL;
+
+    if (!c->waiting_until || strcmp(c->state, "sending") != 0
+        || !b8_time_parse(c->waiting_until, &until) || until <= now) {
+        cJSON_AddNullToObject(out, "waiting_until");
+        cJSON_AddNullToObject(out, "waiting_label");
+        return;
+    }
+    {
+        b8_tz *tz = b8_tz_get(ctx->pool, b8_ctx_setting(ctx, B8_SET_TIME_ZONE));
+        b8_tz_local a, b;
+        b8_tz_local_of(tz, until, &a);
+        b8_tz_local_of(tz, now, &b);
+        label = a.year == b.year && a.mon == b.mon && a.mday == b.mday
+                    ? apr_psprintf(ctx->pool, "waiting until %02d:%02d %s", a.hour, a.min, a.abbr)
+                    : apr_pstrcat(ctx->pool, "waiting until ", b8_tz_format(ctx->pool, tz, until, 0),
+                                  NULL);
+    }
+    cJSON_AddStringToObject(out, "waiting_until", c->waiting_until);
+    cJSON_AddStringToObject(out, "waiting_label", label);
+}
+
 b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     b8_campaign *c;
@@ -594,6 +623,10 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
     b8_json_add_str(*out, "send_at", c->send_at);
     b8_json_add_str(*out, "started_at", c->started_at);
     b8_json_add_str(*out, "done_at", c->done_at);
+    b8_json_add_str(*out, "window_start", c->window_start);
+    b8_json_add_str(*out, "window_end", c->window_end);
+    b8_json_add_int(*out, "daily_cap", c->daily_cap);
+    add_waiting(ctx, c, *out);
     counts = cJSON_AddObjectToObject(*out, "counts");
     for (int i = 0; b8_recipient_states[i]; i++) {
         cJSON_AddNumberToObject(counts, b8_recipient_states[i], 0);

@@ -4,10 +4,13 @@
 #include "b8_csv.h"
 #include "b8_import.h"
 #include "b8_log.h"
+#include "b8_pace.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
 #include "b8_util.h"
+#include "b8_vars.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -85,6 +88,9 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     b8_json_add_int(o, "fallback_after", c->fallback_after ? c->fallback_after
                                                            : B8_FALLBACK_AFTER_DEFAULT);
     b8_json_add_str(o, "pause_reason", c->pause_reason);
+    b8_json_add_str(o, "window_start", c->window_start);
+    b8_json_add_str(o, "window_end", c->window_end);
+    b8_json_add_int(o, "daily_cap", c->daily_cap);
     b8_json_add_str(o, "thumbnail_url", c->thumbnail_url);
     b8_json_add_int(o, "file_size", c->file_size);
     b8_json_add_int(o, "duration", c->duration);
@@ -323,6 +329,15 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
                            B8_FALLBACK_AFTER_MAX));
         }
     }
+    {
+        b8_pace pace;
+        const char *field = NULL;
+        const char *why = b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &pace,
+                                        &field);
+        if (why) {
+            b8_field_error(err, field, why);
+        }
+    }
     if (c->fallback_text && b8_sms_count_text(c->fallback_text, &sms) != 0) {
         b8_field_error(err, "fallback_text", "The fallback text is not valid UTF-8 text.");
     }
@@ -408,6 +423,9 @@ static void campaign_apply(apr_pool_t *p, b8_campaign *c, const cJSON *in, b8_er
     apply_count(p, in, "duration", &c->duration, err);
     apply_text(p, in, "button_caption", &c->button_caption, 0, err);
     apply_text(p, in, "button_url", &c->button_url, 0, err);
+    apply_text(p, in, "window_start", &c->window_start, 0, err);
+    apply_text(p, in, "window_end", &c->window_end, 0, err);
+    apply_count(p, in, "daily_cap", &c->daily_cap, err);
     apply_count(p, in, "fallback_after", &c->fallback_after, err);
     if (!c->fallback_after) {
         c->fallback_after = B8_FALLBACK_AFTER_DEFAULT;   /* null or blank: the default */
@@ -435,12 +453,15 @@ b8_errkind b8_campaign_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err 
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
                                c->button_caption, c->button_url, now, now };
         const char *after[] = { c->fallback_after, NULL };
+        const char *pace[] = { c->window_start, c->window_end, c->daily_cap, NULL };
         if (b8_db_begin(ctx->db) != APR_SUCCESS) {
             return b8_fail_db(err, ctx->db);
         }
         if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_INSERT, args, &id) != APR_SUCCESS
-            || !id || !(after[1] = id)
+            || !id || !(after[1] = id) || !(pace[3] = id)
             || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER, after, NULL)
+                   != APR_SUCCESS
+            || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_PACE, pace, NULL)
                    != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
@@ -489,7 +510,9 @@ b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSO
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
                                c->button_caption, c->button_url, c->fallback_after,
                                b8_now_iso(ctx->pool), id };
+        const char *pace[] = { c->window_start, c->window_end, c->daily_cap, id };
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_UPDATE, args, &n) != APR_SUCCESS
+            || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_PACE, pace, NULL) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
             return b8_fail_db(err, ctx->db);
@@ -536,39 +559,61 @@ b8_errkind b8_campaign_delete(b8_ctx *ctx, const char *id, b8_err *err)
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone)
 {
-    apr_size_t nn = name ? strlen(name) : 0, pn = phone ? strlen(phone) : 0, len = 0;
-    const char *s;
-    char *out, *o;
+    return b8_vars_expand(p, text, name, phone);
+}
 
-    if (!text) {
-        return NULL;
+b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+{
+    b8_campaign *c;
+    const char *n = NULL;
+    b8_vars_empty e = { 0 };
+
+    if (b8_campaign_load(ctx->db, ctx->pool, id, &c) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
     }
-    for (s = text; *s; s++, len++) {
-        if (strncmp(s, "{name}", 6) == 0) {
-            len += nn;
+    if (!c) {
+        return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+    }
+    if (b8_vars_name_unguarded(c->body) || b8_vars_name_unguarded(c->fallback_text)) {
+        const char *args[] = { id };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_EMPTY_NAMES, args, &n)
+            != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
         }
-        else if (strncmp(s, "{phone}", 7) == 0) {
-            len += pn;
+        e.name = n ? atol(n) : 0;
+    }
+    *out = b8_json_pool_owned(ctx->pool, b8_vars_empty_json(&e));
+    return B8_OK;
+}
+
+b8_errkind b8_campaign_seconds(b8_ctx *ctx, const char *id, long n, double *seconds,
+                                b8_err *err)
+{
+    b8_campaign *c;
+    b8_pace r;
+    const char *field = NULL, *sent = NULL;
+    double interval = b8_setting_number(ctx->settings, B8_SET_SEND_INTERVAL);
+    b8_tz *tz = b8_tz_get(ctx->pool, b8_ctx_setting(ctx, B8_SET_TIME_ZONE));
+    apr_time_t now = apr_time_now();
+
+    if (b8_campaign_load(ctx->db, ctx->pool, id, &c) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!c) {
+        return b8_fail(err, B8_ENOTFOUND, "no such campaign");
+    }
+    if (b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &r, &field)) {
+        memset(&r, 0, sizeof(r));
+    }
+    if (r.daily_cap) {
+        const char *args[] = { id, b8_time_iso(ctx->pool, b8_pace_midnight(tz, now)) };
+        if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SENT_SINCE, args, &sent)
+            != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
         }
     }
-    o = out = apr_palloc(p, len + 1);
-    for (s = text; *s;) {
-        if (strncmp(s, "{name}", 6) == 0) {
-            memcpy(o, name ? name : "", nn);
-            o += nn;
-            s += 6;
-        }
-        else if (strncmp(s, "{phone}", 7) == 0) {
-            memcpy(o, phone ? phone : "", pn);
-            o += pn;
-            s += 7;
-        }
-        else {
-            *o++ = *s++;
-        }
-    }
-    *o = '\0';
-    return out;
+    *seconds = b8_pace_seconds(tz, &r, now, sent ? atol(sent) : 0, n, interval);
+    return B8_OK;
 }
 
 b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)

@@ -17,6 +17,9 @@ typedef struct {
     /* Seconds Viber has to deliver before 8x8 sends the SMS fallback; why
      * 8x8 refused the account (the campaign is paused), or NULL. */
     const char *fallback_after, *pause_reason;
+    /* The send window ("HH:MM" local, both or neither), the daily cap, and
+     * until when the sender leaves the campaign waiting (UTC), or NULL. */
+    const char *window_start, *window_end, *daily_cap, *waiting_until;
 } b8_campaign;
 
 /* *out is NULL when there is no such campaign. */
@@ -42,9 +45,19 @@ b8_errkind b8_campaign_require_draft(b8_ctx *ctx, apr_pool_t *p, const char *id,
                                      const char *what, b8_err *err);
 
 
-/* {name} and {phone} in a campaign text, for one recipient. */
+/* The variables of b8_vars.h ({name}, {first_name}, {phone}, with
+ * fallbacks) in a campaign text, for one recipient. */
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone);
+/* {"name": n}: the recipients still to be sent (pending) whose name is
+ * empty while the body or SMS fallback text has {name} or {first_name}
+ * without a fallback (0 when every such variable has one). */
+b8_errkind b8_campaign_empty_counts(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
+/* Seconds from now until n more messages of the campaign have gone at the
+ * current send_interval, waiting out its send window and daily cap (the
+ * cap counts what it already sent today, local time): b8_pace_seconds. */
+b8_errkind b8_campaign_seconds(b8_ctx *ctx, const char *id, long n, double *seconds,
+                               b8_err *err);
 
 /* ---- additions ---- */
 

@@ -3,6 +3,7 @@
 #include "b8_import.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_suppressions.h"
 #include "b8_tags.h"
 #include "b8_settings.h"
 #include "b8_util.h"
@@ -16,7 +17,7 @@
 /* A contact as read or being written; tags NULL = leave them as they are. */
 typedef struct {
     const char *id, *name, *phone, *phone_key, *opted_out_at, *created_at, *updated_at;
-    int opted_out;
+    int opted_out, opted_changed;
     apr_array_header_t *tags;
 } contact;
 
@@ -131,7 +132,8 @@ b8_errkind b8_contacts_list(b8_ctx *ctx, const char *q, const char *tag, const c
     qq = qq && *qq ? qq : NULL;
     tt = tt && *tt ? tt : NULL;
     {
-        const char *args[] = { qq, b8_like_contains(p, qq), qq ? digits_pattern(p, qq) : NULL,
+        const char *args[] = { qq, b8_like_contains(p, qq ? b8_fold_key(p, qq) : NULL),
+                               qq ? digits_pattern(p, qq) : NULL,
                                tt, tt, oo, oo, apr_ltoa(p, pg->per_page),
                                apr_ltoa(p, (pg->page - 1) * pg->per_page) };
         if (b8_db_value(ctx->db, p, B8_SQL_CONTACTS_COUNT, args, &total) != APR_SUCCESS
@@ -284,6 +286,7 @@ static void contact_apply(b8_ctx *ctx, contact *c, const cJSON *in, b8_err *err)
         else if (b != c->opted_out) {
             c->opted_out = b;
             c->opted_out_at = b ? b8_now_iso(p) : NULL;
+            c->opted_changed = 1;
         }
     }
 }
@@ -310,6 +313,20 @@ static b8_errkind phone_taken(b8_ctx *ctx, b8_err *err)
     b8_db_rollback(ctx->db);
     b8_field_error(err, "phone", "Another contact already has this phone number.");
     return err->kind;
+}
+
+/* After a contact's row is written (in its transaction): the folded name
+ * the search matches, and an opt-out change on the suppression list. */
+static apr_status_t after_write(b8_ctx *ctx, const contact *c, const char *id, const char *now)
+{
+    const char *args[] = { b8_fold_key(ctx->pool, c->name), id };
+    apr_status_t rv = b8_db_exec(ctx->db, ctx->pool, B8_SQL_CONTACT_SET_NAME_KEY, args, NULL);
+
+    if (rv == APR_SUCCESS && c->opted_changed) {
+        rv = b8_suppression_set(ctx->db, ctx->pool, c->phone, c->opted_out, "contact edited",
+                                now);
+    }
+    return rv;
 }
 
 b8_errkind b8_contact_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
@@ -343,6 +360,7 @@ b8_errkind b8_contact_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *
         return phone_taken(ctx, err);
     }
     if ((c->tags && set_tags(ctx, id, c->tags) != APR_SUCCESS)
+        || after_write(ctx, c, id, now) != APR_SUCCESS
         || b8_db_commit(ctx->db) != APR_SUCCESS) {
         b8_db_rollback(ctx->db);
         return b8_fail_db(err, ctx->db);
@@ -383,10 +401,12 @@ b8_errkind b8_contact_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSON
         return phone_taken(ctx, err);
     }
     {
+        const char *now = b8_now_iso(ctx->pool);
         const char *args[] = { c->name, c->phone, c->phone_key, c->opted_out ? "1" : "0",
-                               c->opted_out_at, b8_now_iso(ctx->pool), c->id };
+                               c->opted_out_at, now, c->id };
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_CONTACT_UPDATE, args, NULL) != APR_SUCCESS
             || (c->tags && set_tags(ctx, id, c->tags) != APR_SUCCESS)
+            || after_write(ctx, c, c->id, now) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
             return b8_fail_db(err, ctx->db);
@@ -562,8 +582,14 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
     if (!rows->nrows) {
         const char *id = NULL;
         const char *args[] = { name, e164, e164 + 1, "0", NULL, now, now };
+        const char *kargs[] = { b8_fold_key(p, name), NULL };
         if ((rv = b8_db_value(im->ctx->db, p, B8_SQL_CONTACT_INSERT, args, &id)) != APR_SUCCESS
             || (id && (rv = import_tags(im, p, id, tags, 1, &added_tags)) != APR_SUCCESS)) {
+            return rv;
+        }
+        kargs[1] = id;
+        if (id && (rv = b8_db_exec(im->ctx->db, p, B8_SQL_CONTACT_SET_NAME_KEY, kargs, NULL))
+                      != APR_SUCCESS) {
             return rv;
         }
         /* No id: another writer added the phone just now (PostgreSQL). */
@@ -581,8 +607,11 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
         if (renamed) {
             const char *args[] = { name, c->phone, e164 + 1, c->opted_out ? "1" : "0",
                                    c->opted_out_at, now, c->id };
+            const char *kargs[] = { b8_fold_key(p, name), c->id };
             if ((rv = b8_db_exec(im->ctx->db, p, B8_SQL_CONTACT_UPDATE, args, NULL))
-                != APR_SUCCESS) {
+                    != APR_SUCCESS
+                || (rv = b8_db_exec(im->ctx->db, p, B8_SQL_CONTACT_SET_NAME_KEY, kargs, NULL))
+                    != APR_SUCCESS) {
                 return rv;
             }
         }
@@ -659,4 +688,42 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     *report = b8_report_json(ctx->pool, &im.rep, 1, 0);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
+}
+
+/* One page of contacts without a folded name: each gets it. */
+static apr_status_t fold_page(void *baton, apr_pool_t *p, const b8_rows *rows)
+{
+    b8_db *db = baton;
+    apr_status_t rv = b8_db_begin(db);
+
+    for (int i = 0; rv == APR_SUCCESS && i < rows->nrows; i++) {
+        const char *args[] = { b8_fold_key(p, B8_GET_OR(rows, i, ID_NAME, name, "")),
+                               B8_GET(rows, i, ID_NAME, id) };
+        rv = b8_db_exec(db, p, B8_SQL_CONTACT_SET_NAME_KEY, args, NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = b8_db_commit(db);
+    }
+    if (rv != APR_SUCCESS) {
+        b8_db_rollback(db);
+    }
+    return rv;
+}
+
+apr_status_t b8_contacts_fold_backlog(b8_store *st, apr_pool_t *p)
+{
+    b8_db *db;
+    apr_pool_t *sp;
+    const char *args[2] = { NULL, NULL };
+    apr_status_t rv;
+
+    apr_pool_create(&sp, p);
+    if ((rv = b8_db_get(st, sp, &db)) == APR_SUCCESS) {
+        rv = b8_db_walk(db, sp, B8_SQL_CONTACTS_NAME_KEY_MISSING, args, 2, 500, fold_page, db);
+    }
+    if (rv != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, rv, "B8-4752: cannot fill the contacts' search names");
+    }
+    apr_pool_destroy(sp);
+    return rv;
 }

@@ -33,4 +33,8 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
  * "false", "0", "off", "no", ""); -1 when it is none of them. */
 int b8_bool_value(const cJSON *v);
 
+/* Contacts written before the folded search name existed get it (once, at
+ * the worker's start; a no-op afterwards). */
+apr_status_t b8_contacts_fold_backlog(b8_store *st, apr_pool_t *p);
+
 #endif

@@ -8,6 +8,7 @@
 #include "b8_eightx8.h"
 #include "b8_http.h"
 #include "b8_log.h"
+#include "b8_rate.h"
 #include "b8_runtime.h"
 #include "b8_util.h"
 
@@ -159,6 +160,7 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     for (;;) {
         b8_http_response http;
         requests++;
+        b8_rate_wait(conf->sub_account, conf->max_rate);
         b8_http_perform(d->client, p, &req, &http);
         b8_metrics_eightx8(B8_API_CHATAPPS, http.status);
         b8_eightx8_classify(p, &http, &tries, &res);

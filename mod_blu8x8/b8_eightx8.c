@@ -41,6 +41,7 @@ const char *b8_eightx8_conf_load(apr_pool_t *p, const b8_settings *s, b8_eightx8
 
     memset(out, 0, sizeof(*out));
     out->sms_source = senders->nelts ? APR_ARRAY_IDX(senders, 0, const char *) : NULL;
+    out->max_rate = (int)b8_setting_int(s, B8_SET_MAX_RATE);
     return b8_eightx8_account_load(p, s, B8_SET_VIBER_SUB_ACCOUNT, B8_SET_CHATAPPS_URL,
                                    &out->api_key, &out->sub_account, &out->base_url,
                                    &out->timeout);

@@ -36,6 +36,7 @@ typedef struct {
     const char *base_url;          /* Chat Apps base URL, no trailing slash */
     const char *sms_source;        /* first SMS sender: source of the SMS fallback */
     apr_interval_time_t timeout;   /* Blu8x8HttpTimeout */
+    int max_rate;                  /* Blu8x8MaxRate: requests/s to the sub-account */
 } b8_eightx8_conf;
 
 /* Reads the effective settings. Returns NULL, or a sentence saying what is

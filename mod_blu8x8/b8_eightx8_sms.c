@@ -12,6 +12,7 @@
 const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const b8_settings *s, b8_sms_conf *out)
 {
     memset(out, 0, sizeof(*out));
+    out->max_rate = (int)b8_setting_int(s, B8_SET_MAX_RATE);
     return b8_eightx8_account_load(p, s, B8_SET_SMS_SUB_ACCOUNT, B8_SET_SMS_URL, &out->api_key,
                                    &out->sub_account, &out->base_url, &out->timeout);
 }

@@ -20,6 +20,7 @@ typedef struct {
     const char *sub_account;       /* SMS sub-account: path part of every send */
     const char *base_url;          /* SMS base URL, no trailing slash */
     apr_interval_time_t timeout;   /* Blu8x8HttpTimeout */
+    int max_rate;                  /* Blu8x8MaxRate: requests/s to the sub-account */
 } b8_sms_conf;
 
 /* Reads the effective settings. Returns NULL, or a sentence saying what is

@@ -50,4 +50,11 @@ typedef struct {
 apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, int *matched,
                                int *changed);
 
+/* The same in one statement and its own transaction (one round trip,
+ * PostgreSQL): *done is 0 when nothing was written and the caller must run
+ * b8_receipt_record in a transaction (SQLite; a switch of channel; a UMID
+ * to record). Must be called outside a transaction. */
+apr_status_t b8_receipt_record_once(b8_db *db, apr_pool_t *p, const b8_receipt *rc,
+                                    int *matched, int *changed, int *done);
+
 #endif

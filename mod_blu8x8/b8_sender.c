@@ -6,11 +6,14 @@
 #include "b8_http.h"
 #include "b8_lease.h"
 #include "b8_log.h"
+#include "b8_rate.h"
+#include "b8_pace.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_allocator.h>
 #include <apr_strings.h>
@@ -46,6 +49,7 @@ struct job {
     b8_http_request req;
     b8_send_tries tries;
     int requests;
+    apr_time_t started;          /* of the request in flight, for the latency */
     apr_time_t due;              /* when waiting to retry */
     b8_send_result result;       /* when answered for good, until recorded */
     job *next;
@@ -55,7 +59,11 @@ struct b8_sender {
     apr_pool_t *pool;
     b8_store *store;
     b8_settings_cache *settings;
-    int max_in_flight;
+    int max_in_flight;           /* now: sized to the rate and the latency */
+    int fixed_in_flight;         /* set by the caller: never resized */
+    int max_rate;                /* Blu8x8MaxRate */
+    apr_interval_time_t latency; /* of 8x8's answers, smoothed */
+    apr_time_t rate_next;        /* the rate limit frees a slot then */
     b8_http_multi *multi;
 
     apr_thread_mutex_t *lock;    /* guards stop and woken */
@@ -64,6 +72,7 @@ struct b8_sender {
     apr_pool_t *settings_pool;   /* the loaded settings below live here */
     apr_time_t settings_at;
     apr_interval_time_t interval;
+    const b8_tz *tz;             /* of the time_zone setting: windows and caps */
     b8_eightx8_conf conf;
     const char *conf_error;
     char logged_error[256];
@@ -113,11 +122,13 @@ apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *se
     }
     s->store = st;
     s->settings = settings;
+    s->fixed_in_flight = max_in_flight > 0;
     s->max_in_flight = max_in_flight > 0 ? max_in_flight : B8_SENDER_MAX_IN_FLIGHT;
     if ((rv = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (!(s->multi = b8_http_multi_create(s->max_in_flight))) {
+    if (!(s->multi = b8_http_multi_create(s->fixed_in_flight ? s->max_in_flight
+                                                             : B8_SENDER_IN_FLIGHT_CAP))) {
         return APR_ENOMEM;
     }
     *out = s;
@@ -182,6 +193,21 @@ static b8_db *iter_db(b8_sender *s, apr_pool_t *p)
 
 /* ------------------------------------------------------------- settings */
 
+/* Enough requests in flight to keep the rate with 8x8's latency (Little's
+ * law), with room for its jitter; 64 until an answer measured it. */
+static void size_in_flight(b8_sender *s)
+{
+    double want;
+
+    if (s->fixed_in_flight || s->latency <= 0) {
+        return;
+    }
+    want = (s->max_rate > 0 ? s->max_rate : B8_RATE_DEFAULT)
+           * ((double)s->latency / APR_USEC_PER_SEC) * 1.5 + 16;
+    s->max_in_flight = want > B8_SENDER_IN_FLIGHT_CAP ? B8_SENDER_IN_FLIGHT_CAP
+                       : want < 16 ? 16 : (int)want;
+}
+
 static void refresh_settings(b8_sender *s, int force)
 {
     apr_time_t now = apr_time_now();
@@ -206,6 +232,9 @@ static void refresh_settings(b8_sender *s, int force)
     why = b8_eightx8_conf_load(fresh, saved, &s->conf);
     secs = b8_setting_number(saved, B8_SET_SEND_INTERVAL);
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
+    s->max_rate = s->conf.max_rate;
+    size_in_flight(s);
+    s->tz = b8_tz_get(fresh, b8_setting_str(saved, B8_SET_TIME_ZONE));
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
     }
@@ -236,6 +265,20 @@ static void push_finished(b8_sender *s, job *j)
 
 static void start(b8_sender *s, job *j)
 {
+    apr_time_t now = apr_time_now();
+    apr_time_t at = b8_rate_take(s->conf.sub_account, s->max_rate, now);
+
+    if (at) {
+        /* 8x8's rate is reached (other lanes took the slots): it waits. */
+        j->due = at;
+        j->next = s->waiting;
+        s->waiting = j;
+        if (at > s->rate_next) {
+            s->rate_next = at;
+        }
+        return;
+    }
+    j->started = now;
     j->requests++;
     if (b8_http_multi_start(s->multi, &j->req, j) != APR_SUCCESS) {
         /* Nothing went out: a failure of ours, final for this row. */
@@ -270,6 +313,53 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     return j;
 }
 
+/* The campaign's send window and daily cap: 1 when it may send now (*want
+ * lowered to what the cap still allows), 0 when it waits (its
+ * waiting_until set, for the progress and for the next pick), -1 on a
+ * database error. Inside the claim's transaction. */
+static int pace_check(b8_sender *s, b8_db *db, apr_pool_t *p, const b8_campaign *c, int *want)
+{
+    apr_time_t now = apr_time_now(), next;
+    const char *field = NULL;
+    long sent = 0;
+    b8_pace r;
+    /* Settings not read yet (the database was away): UTC until they are. */
+    const b8_tz *tz = s->tz ? s->tz : b8_tz_get(p, "UTC");
+
+    if (b8_pace_parse(c->window_start, c->window_end, c->daily_cap, &r, &field)
+        || (!r.window && !r.daily_cap)) {
+        return 1;    /* no rules (a bad one was refused when saved) */
+    }
+    if (r.daily_cap) {
+        const char *args[] = { c->id, b8_time_iso(p, b8_pace_midnight(tz, now)) };
+        const char *n = NULL;
+        if (b8_db_value(db, p, B8_SQL_CAMPAIGN_SENT_SINCE, args, &n) != APR_SUCCESS) {
+            return -1;
+        }
+        sent = n ? atol(n) : 0;
+    }
+    next = b8_pace_next(tz, &r, now, sent);
+    if (next > now) {
+        const char *args[] = { b8_time_iso(p, next), c->id };
+        if (b8_db_exec(db, p, B8_SQL_CAMPAIGN_SET_WAITING, args, NULL) != APR_SUCCESS) {
+            return -1;
+        }
+        B8_LOG(B8_LOG_INFO, 0, "B8-4753: campaign %s waits until %s (%s)", c->id, args[0],
+               r.daily_cap && sent >= r.daily_cap ? "daily cap reached" : "outside its window");
+        return 0;
+    }
+    if (c->waiting_until) {
+        const char *args[] = { NULL, c->id };
+        if (b8_db_exec(db, p, B8_SQL_CAMPAIGN_SET_WAITING, args, NULL) != APR_SUCCESS) {
+            return -1;
+        }
+    }
+    if (r.daily_cap && r.daily_cap - sent < *want) {
+        *want = (int)(r.daily_cap - sent);
+    }
+    return 1;
+}
+
 /* Marks up to `want` rows of the first campaign with work 'sending' and
  * commits, then starts their requests. Returns how many started (-1 on a
  * database error); *found is 0 when no campaign has work. */
@@ -285,16 +375,29 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
     if (!db || b8_db_begin(db) != APR_SUCCESS) {
         return -1;
     }
-    if (b8_db_value(db, p, B8_SQL_SEND_NEXT_CAMPAIGN, NULL, &cid) != APR_SUCCESS
-        || (cid && b8_campaign_load(db, p, cid, &c) != APR_SUCCESS)) {
-        b8_db_rollback(db);
-        return -1;
+    {
+        /* Campaigns left waiting (window, cap) are not picked before their time. */
+        const char *args[] = { b8_now_iso(p) };
+        if (b8_db_value(db, p, B8_SQL_SEND_NEXT_CAMPAIGN, args, &cid) != APR_SUCCESS
+            || (cid && b8_campaign_load(db, p, cid, &c) != APR_SUCCESS)) {
+            b8_db_rollback(db);
+            return -1;
+        }
     }
     if (!cid || !c) {
         b8_db_rollback(db);
         return 0;
     }
     *found = 1;
+    switch (pace_check(s, db, p, c, &want)) {
+    case -1:
+        b8_db_rollback(db);
+        return -1;
+    case 0:
+        return b8_db_commit(db) == APR_SUCCESS ? 0 : -1;
+    default:
+        break;
+    }
     now = b8_now_iso(p);
     for (int round = 0; round < CLAIM_ROUNDS && got < want; round++) {
         const char *args[] = { cid, apr_itoa(p, want - got) };
@@ -413,6 +516,11 @@ static void collect(b8_sender *s, apr_pool_t *p)
         apr_time_t now = apr_time_now();
         b8_metrics_eightx8(B8_API_CHATAPPS, res.status);
         b8_eightx8_classify(j->pool, &res, &j->tries, &j->result);
+        if (j->started && res.outcome == B8_HTTP_ANSWERED) {
+            apr_interval_time_t took = now - j->started;
+            s->latency = s->latency ? (s->latency * 7 + took) / 8 : took;
+            size_in_flight(s);
+        }
         B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, %s%s%s", j->id,
                j->phone, res.status, verdict_name(j->result.verdict),
                j->result.error_message ? ": " : "",
@@ -529,11 +637,20 @@ static void start_retries(b8_sender *s, apr_time_t now)
  * late start does not push every later one back. */
 static void start_new(b8_sender *s, apr_pool_t *p, apr_time_t now)
 {
-    int free = s->max_in_flight - s->active, found = 0, n;
+    int free = s->max_in_flight - s->active, found = 0, n, slots;
+    apr_time_t freed = now;
 
     if (s->conf_error || free <= 0 || now < s->hold_until || now < s->idle_until
         || (s->lease && !b8_lease_held(s->lease))) {
         return;
+    }
+    /* No more claimed than 8x8's rate lets start now. */
+    if ((slots = b8_rate_available(s->conf.sub_account, s->max_rate, now, &freed)) <= 0) {
+        s->rate_next = freed;
+        return;
+    }
+    if (slots < free) {
+        free = slots;
     }
     if (s->interval > 0) {
         apr_time_t next = s->have_last ? s->planned_last + s->interval : now;
@@ -587,6 +704,9 @@ static apr_interval_time_t wait_time(b8_sender *s, apr_time_t now)
         if (s->hold_until > at) at = s->hold_until;
         if (s->interval > 0 && s->have_last && s->planned_last + s->interval > at) {
             at = s->planned_last + s->interval;
+        }
+        if (s->rate_next > at) {
+            at = s->rate_next;
         }
         if (at < t) t = at;
     }

@@ -26,6 +26,8 @@
 #include "b8_store.h"
 
 #define B8_SENDER_MAX_IN_FLIGHT 64
+/* The most in flight when sized to Blu8x8MaxRate and 8x8's latency. */
+#define B8_SENDER_IN_FLIGHT_CAP 1024
 
 /* At worker start, before any sender runs: every row left 'sending' by a
  * worker that died is settled or becomes 'unknown'. */

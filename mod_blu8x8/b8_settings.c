@@ -2,6 +2,7 @@
 #include "b8_phone.h"
 #include "b8_runtime.h"
 #include "b8_sms.h"
+#include "b8_tz.h"
 #include "b8_util.h"
 
 #include <stdio.h>
@@ -181,6 +182,14 @@ const char *b8_setting_check(apr_pool_t *p, const b8_setting_def *d,
         return NULL;
     case B8_STYPE_SENDERS:
         return check_senders(p, v, out);
+    case B8_STYPE_TIMEZONE: {
+        const char *why = NULL;
+        if (!b8_tz_load(p, NULL, v, &why)) {
+            return why;
+        }
+        *out = v;
+        return NULL;
+    }
     }
     return "has an unknown type";
 }

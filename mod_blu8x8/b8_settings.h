@@ -19,7 +19,8 @@ typedef enum {
     B8_STYPE_BOOL,     /* "1"/"0" */
     B8_STYPE_CHOICE,   /* one of choices[] */
     B8_STYPE_COUNTRY,  /* 1-3 digit country calling code */
-    B8_STYPE_SENDERS   /* list of SMS sender IDs, stored '\n'-joined */
+    B8_STYPE_SENDERS,  /* list of SMS sender IDs, stored '\n'-joined */
+    B8_STYPE_TIMEZONE  /* IANA time zone name the system's zoneinfo knows */
 } b8_setting_type;
 
 typedef enum {
@@ -67,9 +68,16 @@ typedef struct {
     X(SEND_INTERVAL, "send_interval", "Blu8x8SendInterval", "Sending", \
       "Message sending interval (seconds)", B8_STYPE_NUMBER, "5", NULL, \
       "Gap between the starts of two campaign sends; 0 = as fast as 8x8 accepts") \
+    X(MAX_RATE, "max_rate", "Blu8x8MaxRate", "Sending", \
+      "8x8 rate limit (messages per second)", B8_STYPE_INT, "1800", NULL, \
+      "Most requests per second to one 8x8 sub-account, across campaigns, SMS, direct " \
+      "messages and AI replies and across servers (8x8's documented limit: 1800)") \
     X(DEFAULT_COUNTRY, "default_country", "Blu8x8DefaultCountry", "Sending", \
       "Default country code", B8_STYPE_COUNTRY, "63", NULL, \
       "Country calling code for local numbers (0917... becomes +63917...)") \
+    X(TIME_ZONE, "time_zone", "Blu8x8TimeZone", "Sending", "Time zone", B8_STYPE_TIMEZONE, \
+      "Asia/Manila", NULL, "IANA time zone of the pages, of \"Send at\" and of campaign send " \
+      "windows and daily caps (e.g. Asia/Manila, America/Los_Angeles); the API keeps UTC") \
     X(AI_RESPOND, "ai_respond", "Blu8x8AIRespond", "ChatGPT", \
       "Respond to inbound Viber with ChatGPT", B8_STYPE_BOOL, "0", NULL, \
       "Master switch of the AI reply") \

@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define GSM_SINGLE 160
@@ -201,6 +202,59 @@ const char *b8_sms_invalid_sender(const char *sender)
     return NULL;
 }
 
+/* Names people know for the characters that most often slip into a text
+ * from a word processor or a phone keyboard. */
+static const struct { unsigned long cp; const char *name; } known_chars[] = {
+    { 0x2014, "em dash" }, { 0x2013, "en dash" }, { 0x2018, "left single quote" },
+    { 0x2019, "right single quote (curly apostrophe)" }, { 0x201C, "left double quote" },
+    { 0x201D, "right double quote" }, { 0x2026, "ellipsis" }, { 0x00A0, "non-breaking space" },
+    { 0x2022, "bullet" }, { 0x00B7, "middle dot" }, { 0x2122, "trademark sign" },
+    { 0x00A9, "copyright sign" }, { 0x00AE, "registered sign" }, { 0x20B1, "peso sign" },
+    { 0x00B0, "degree sign" }, { 0x200B, "zero-width space" }, { 0x00E1, "a with acute" },
+    { 0x00ED, "i with acute" }, { 0x00F3, "o with acute" }, { 0x00FA, "u with acute" },
+    { 0x00E7, "c with cedilla" },
+};
+
+/* [{"char", "code", "name"}]: the distinct characters (at most 5, in order)
+ * that GSM-7 cannot carry, so the text goes as UCS-2. */
+static cJSON *ucs2_culprits(const char *text)
+{
+    cJSON *list = cJSON_CreateArray();
+    unsigned long seen[5];
+    int nseen = 0;
+
+    for (const unsigned char *s = (const unsigned char *)text; *s && nseen < 5;) {
+        unsigned long cp;
+        int len = utf8_decode(s, &cp), dup = 0;
+        if (len == 0) {
+            break;
+        }
+        if (!gsm_septets(cp)) {
+            for (int i = 0; i < nseen; i++) {
+                dup |= seen[i] == cp;
+            }
+            if (!dup) {
+                cJSON *o = cJSON_CreateObject();
+                char ch[5], code[24];
+                const char *name = cp >= 0x1F000 || (cp >= 0x2600 && cp < 0x27C0) ? "emoji" : NULL;
+                memcpy(ch, s, (size_t)len);
+                ch[len] = '\0';
+                snprintf(code, sizeof(code), "U+%04lX", cp);
+                for (size_t k = 0; !name && k < sizeof(known_chars) / sizeof(known_chars[0]); k++) {
+                    name = known_chars[k].cp == cp ? known_chars[k].name : NULL;
+                }
+                cJSON_AddStringToObject(o, "char", ch);
+                cJSON_AddStringToObject(o, "code", code);
+                cJSON_AddStringToObject(o, "name", name ? name : code);
+                cJSON_AddItemToArray(list, o);
+                seen[nseen++] = cp;
+            }
+        }
+        s += len;
+    }
+    return list;
+}
+
 cJSON *b8_sms_count_json(const char *text)
 {
     b8_sms_count n;
@@ -214,5 +268,7 @@ cJSON *b8_sms_count_json(const char *text)
     cJSON_AddNumberToObject(o, "units", n.units);
     cJSON_AddNumberToObject(o, "parts", n.parts);
     cJSON_AddNumberToObject(o, "per_part", n.per_part);
+    cJSON_AddItemToObject(o, "ucs2_chars", n.encoding == B8_SMS_UCS2 ? ucs2_culprits(text)
+                                                                    : cJSON_CreateArray());
     return o;
 }

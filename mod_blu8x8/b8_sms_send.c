@@ -10,6 +10,7 @@
 #include "b8_states.h"
 #include "b8_tags.h"
 #include "b8_util.h"
+#include "b8_vars.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ apr_array_header_t *b8_sms_send_senders(const b8_ctx *ctx)
 
 static int personalised(const char *text)
 {
-    return strstr(text, "{name}") || strstr(text, "{phone}");
+    return b8_vars_used(text);
 }
 
 static const char *parts_refusal(apr_pool_t *p, int parts)

@@ -3,6 +3,7 @@
 #include "b8_core.h"
 #include "b8_eightx8_sms.h"
 #include "b8_log.h"
+#include "b8_rate.h"
 #include "b8_receipts.h"
 #include "b8_runtime.h"
 #include "b8_util.h"
@@ -382,6 +383,7 @@ static void send_single(job *j, b8_http_client *client)
     b8_send_result r;
 
     b8_eightx8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
+    b8_rate_wait(j->conf.sub_account, j->conf.max_rate);
     b8_http_perform(client, j->p, &req, &res);
     b8_metrics_eightx8(B8_API_SMS, res.status);
     b8_eightx8_sms_classify_single(j->p, &res, &j->tries, &r);
@@ -402,6 +404,7 @@ static void send_batch(job *j, b8_http_client *client)
     batch_outcome o;
 
     b8_eightx8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
+    b8_rate_wait(j->conf.sub_account, j->conf.max_rate);
     b8_http_perform(client, j->p, &req, &res);
     b8_metrics_eightx8(B8_API_SMS_BATCH, res.status);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);

@@ -9,7 +9,15 @@
 /* Rows each campaign and state count is spread over (migration 3). */
 #define B8_COUNT_SHARDS "32"
 
-static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT] = {
+/* 1 when a contact (alias c) is on the suppression list, else 0. */
+#define B8_SUPPRESSED_C "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = c.phone)"
+
+/* pgsql_only: SQL SQLite cannot run (never prepared there). */
+static const struct {
+    const char *sql;
+    b8_shape shape;
+    int pgsql_only;
+} statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
 
@@ -79,6 +87,10 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     [B8_SQL_USER_BOOTSTRAP_ADMIN] = {
         "INSERT INTO users (login, name, phone, is_admin, is_agent, created_at, updated_at) "
         "VALUES (%s, %s, NULL, 1, 0, %s, %s) ON CONFLICT (login) DO NOTHING" },
+    /* Sales agents nobody can ping about a lead (no phone). */
+    [B8_SQL_USERS_AGENTS_NO_PHONE] = {
+        "SELECT login FROM users WHERE is_agent = 1 AND (phone IS NULL OR phone = '') "
+        "ORDER BY login", B8_SHAPE_LOGIN },
     [B8_SQL_USER_ENSURE_ADMIN] = {
         "UPDATE users SET is_admin = 1 WHERE login = %s AND is_admin = 0" },
 
@@ -101,18 +113,24 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     [B8_SQL_TAG_DELETE] = { "DELETE FROM tags WHERE id = %s" },
     /* Contacts of a tag in id order, one chunk after the last id seen. */
     [B8_SQL_TAG_CONTACTS_AFTER] = {
-        "SELECT c.id, c.name, c.phone, c.phone_key, c.opted_out FROM contact_tags ct "
+        "SELECT c.id, c.name, c.phone, c.phone_key, " B8_SUPPRESSED_C " AS opted_out "
+        "FROM contact_tags ct "
         "JOIN contacts c ON c.id = ct.contact_id WHERE ct.tag_id = %s AND ct.contact_id > %s "
         "ORDER BY ct.contact_id LIMIT %s", B8_SHAPE_TAG_CONTACT },
 
-    /* contacts; the list filters are optional (NULL = any): q (name, or
-     * digits of the phone), tag name, opted_out 0/1 */
+    /* contacts; the list filters are optional (NULL = any): q (the name
+     * folded as b8_fold_key does, or digits of the phone), tag name,
+     * opted_out 0/1 (on the suppression list) */
 #define B8_CONTACT_FILTER \
-    "(CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\' OR c.phone_key LIKE %s) " \
+    "(CAST(%s AS TEXT) IS NULL OR COALESCE(c.name_key, LOWER(c.name)) LIKE %s ESCAPE '\\' " \
+    "OR c.phone_key LIKE %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM contact_tags x JOIN tags y " \
     "ON y.id = x.tag_id WHERE x.contact_id = c.id AND LOWER(y.name) = LOWER(%s))) " \
-    "AND (CAST(%s AS TEXT) IS NULL OR c.opted_out = CAST(%s AS INTEGER))"
-#define B8_CONTACT_COLS "c.id, c.name, c.phone, c.opted_out, c.opted_out_at, c.created_at, c.updated_at"
+    "AND (CAST(%s AS TEXT) IS NULL OR " B8_SUPPRESSED_C " = CAST(%s AS INTEGER))"
+/* opted_out and opted_out_at read the suppression list. */
+#define B8_CONTACT_COLS "c.id, c.name, c.phone, " B8_SUPPRESSED_C " AS opted_out, " \
+    "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone) AS opted_out_at, " \
+    "c.created_at, c.updated_at"
     [B8_SQL_CONTACTS_COUNT] = { "SELECT COUNT(*) FROM contacts c WHERE " B8_CONTACT_FILTER },
     /* One page of contacts with one row per tag (NULL when none). */
     [B8_SQL_CONTACTS_PAGE] = {
@@ -136,6 +154,13 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     [B8_SQL_CONTACT_UPDATE] = {
         "UPDATE contacts SET name = %s, phone = %s, phone_key = %s, opted_out = %s, "
         "opted_out_at = %s, updated_at = %s WHERE id = %s" },
+    /* The folded name the search matches (b8_fold_key), after a write. */
+    [B8_SQL_CONTACT_SET_NAME_KEY] = {
+        "UPDATE contacts SET name_key = %s WHERE id = %s" },
+    /* Contacts written before the folded name existed (migration 6). */
+    [B8_SQL_CONTACTS_NAME_KEY_MISSING] = {
+        "SELECT id, name FROM contacts WHERE name_key IS NULL AND id > %s ORDER BY id LIMIT %s",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_CONTACT_DELETE] = { "DELETE FROM contacts WHERE id = %s" },
     [B8_SQL_CONTACT_TAGS_CLEAR] = { "DELETE FROM contact_tags WHERE contact_id = %s" },
     [B8_SQL_CONTACT_TAG_ADD] = {
@@ -143,11 +168,33 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
 #undef B8_CONTACT_FILTER
 #undef B8_CONTACT_COLS
 
+    /* The suppression list: opted-out phones (E.164), whether or not they
+     * are contacts. contacts.opted_out is kept as a copy for old readers. */
+    [B8_SQL_SUPPRESSIONS_COUNT] = { "SELECT COUNT(*) FROM suppressions" },
+    [B8_SQL_SUPPRESSIONS_PAGE] = {
+        "SELECT phone, reason, created_at FROM suppressions ORDER BY created_at DESC, phone "
+        "LIMIT %s OFFSET %s", B8_SHAPE_SUPPRESSION },
+    [B8_SQL_SUPPRESSIONS_ALL] = {
+        "SELECT phone, reason, created_at FROM suppressions ORDER BY phone",
+        B8_SHAPE_SUPPRESSION },
+    [B8_SQL_SUPPRESSION_GET] = {
+        "SELECT phone, reason, created_at FROM suppressions WHERE phone = %s",
+        B8_SHAPE_SUPPRESSION },
+    /* The first opt-out's time and reason stay. */
+    [B8_SQL_SUPPRESSION_ADD] = {
+        "INSERT INTO suppressions (phone, reason, created_at) VALUES (%s, %s, %s) "
+        "ON CONFLICT (phone) DO NOTHING" },
+    [B8_SQL_SUPPRESSION_DELETE] = { "DELETE FROM suppressions WHERE phone = %s" },
+    [B8_SQL_SUPPRESSION_CONTACT_SYNC] = {
+        "UPDATE contacts SET opted_out = CAST(%s AS INTEGER), opted_out_at = %s, updated_at = %s "
+        "WHERE phone = %s AND opted_out <> CAST(%s AS INTEGER)" },
+
     /* campaigns */
 #define B8_CAMPAIGN_COLS \
     "c.id, c.name, c.type, c.body, c.url, c.fallback_text, c.thumbnail_url, c.file_size, " \
     "c.duration, c.button_caption, c.button_url, c.state, c.send_at, c.queued_at, " \
-    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason"
+    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason, " \
+    "c.window_start, c.window_end, c.daily_cap, c.waiting_until"
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
@@ -174,6 +221,18 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
      * run on schema 1 (the migration test). */
     [B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER] = {
         "UPDATE campaigns SET fallback_after = CAST(%s AS INTEGER) WHERE id = %s" },
+    /* The send window and daily cap, in the create's or update's transaction. */
+    [B8_SQL_CAMPAIGN_SET_PACE] = {
+        "UPDATE campaigns SET window_start = %s, window_end = %s, "
+        "daily_cap = CAST(%s AS INTEGER) WHERE id = %s" },
+    /* The sender: the campaign waits until then (NULL: it may send). */
+    [B8_SQL_CAMPAIGN_SET_WAITING] = {
+        "UPDATE campaigns SET waiting_until = %s WHERE id = %s" },
+    /* Sends of a campaign since an instant (its local day), for the cap:
+     * every row that left 'pending' for 8x8, by when it went. */
+    [B8_SQL_CAMPAIGN_SENT_SINCE] = {
+        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND state NOT IN ('pending', "
+        "'cancelled', 'skipped') AND COALESCE(sent_at, updated_at) >= %s" },
     /* Only a Draft changes; the caller checks the state in the same transaction. */
     [B8_SQL_CAMPAIGN_UPDATE] = {
         "UPDATE campaigns SET name = %s, type = %s, body = %s, url = %s, fallback_text = %s, "
@@ -184,6 +243,12 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     [B8_SQL_CAMPAIGN_COUNTS] = {
         "SELECT state, SUM(n) AS n FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
         "HAVING SUM(n) > 0 ORDER BY state", B8_SHAPE_STATE_COUNT },
+    /* Pending recipients without a name (the sender's name: the contact's
+     * now, else the row's), for b8_campaign_empty_counts. */
+    [B8_SQL_CAMPAIGN_EMPTY_NAMES] = {
+        "SELECT COUNT(*) FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
+        "WHERE m.campaign_id = %s AND m.state = 'pending' "
+        "AND TRIM(COALESCE(NULLIF(ct.name, ''), m.name, '')) = ''" },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
         "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1",
         B8_SHAPE_FIRST_RECIPIENT },
@@ -211,10 +276,16 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "client_message_id, state, created_at, updated_at) VALUES "
         B8_X64("('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s)")
         " ON CONFLICT (campaign_id, phone) DO NOTHING" },
-    /* The contacts of a batch of phones (unused places are NULL). */
+    /* The contacts of a batch of phones (unused places are NULL), opted out
+     * when their phone is on the suppression list. */
     [B8_SQL_RECIPIENT_CONTACTS_BATCH] = {
-        "SELECT c.id, c.name, c.phone, c.opted_out, c.opted_out_at, c.created_at, c.updated_at "
+        "SELECT c.id, c.name, c.phone, " B8_SUPPRESSED_C " AS opted_out, "
+        "(SELECT s.created_at FROM suppressions s WHERE s.phone = c.phone) AS opted_out_at, "
+        "c.created_at, c.updated_at "
         "FROM contacts c WHERE c.phone IN (" B8_X64("%s") ")", B8_SHAPE_CONTACT },
+    /* Which phones of a batch are on the suppression list (contacts or not). */
+    [B8_SQL_SUPPRESSIONS_IN_BATCH] = {
+        "SELECT phone FROM suppressions WHERE phone IN (" B8_X64("%s") ")", B8_SHAPE_PHONE },
 #undef B8_X64
 #undef B8_X8
 #undef B8_X2
@@ -272,8 +343,8 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     [B8_SQL_DASH_SMS_SINCE] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
-        "SELECT COUNT(*) AS contacts, COALESCE(SUM(opted_out), 0) AS opted_out FROM contacts",
-        B8_SHAPE_DASH_CONTACTS },
+        "SELECT COUNT(*) AS contacts, (SELECT COUNT(*) FROM contacts c JOIN suppressions s "
+        "ON s.phone = c.phone) AS opted_out FROM contacts", B8_SHAPE_DASH_CONTACTS },
     [B8_SQL_DASH_REFUSED] = {
         "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
         "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20", B8_SHAPE_REFUSED },
@@ -410,6 +481,7 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "COALESCE(u.login, m.sender), NULL, c.name, m.channel FROM messages m "
         "LEFT JOIN campaigns c ON c.id = m.campaign_id LEFT JOIN users u ON u.id = m.user_id "
         "WHERE m.phone_key = %s AND m.kind NOT IN ('agent_ping', 'agent_note')"
+        " AND (c.id IS NULL OR c.state <> 'draft')"      /* a Draft was never sent */
         ") t ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_CONV_THREAD },
     [B8_SQL_CONV_ASSIGN] = {
         "UPDATE conversations SET assignee_id = %s, handoff_at = %s, updated_at = %s "
@@ -494,7 +566,8 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "AND (ai_next_at IS NULL OR ai_next_at <= %s)" },
     [B8_SQL_AI_CLAIMED] = {
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
-        "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
+        "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = i.phone) AS opted_out "
+        "FROM inbound i "
         "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id", B8_SHAPE_AI_CLAIMED },
     /* The assistant turns: the AI's replies and the agents' (taking over after a handoff). */
     [B8_SQL_AI_HISTORY] = {
@@ -579,6 +652,56 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s WHERE id = %s "
         "AND state IN ('queued', 'sending', 'paused')" },
 
+    /* PostgreSQL only (data-modifying WITH): a receipt in one round trip,
+     * its own transaction. Finds the message (by UMID, else clientMessageId),
+     * keeps the receipt and moves the message forward on its channel with
+     * the guard of RECEIPT_MESSAGE_APPLY (ranks of b8_states.h, checked by
+     * test_states.c). `slow` = 1 (nothing written) when the receipt needs
+     * the full path: a switch to the fallback's next channel, or a UMID to
+     * record. Arguments: umid, clientMessageId, namespace, 8x8 state,
+     * detail, error code, error message, price, event_at, now, channel,
+     * message state (NULL: none), its rank, 1 when it reached the phone.
+     * Answers matched, changed, slow, campaign_id and, for a state that
+     * reached the phone, the campaign's open recipients as seen before this
+     * statement (RECEIPT_CAMPAIGN_OPEN's count, this message still in it). */
+    [B8_SQL_RECEIPT_ONCE] = {
+        "WITH a AS (SELECT CAST(%s AS TEXT) AS r_umid, CAST(%s AS TEXT) AS r_cmid, "
+        "CAST(%s AS TEXT) AS r_ns, CAST(%s AS TEXT) AS r_state, CAST(%s AS TEXT) AS r_detail, "
+        "CAST(%s AS TEXT) AS r_ecode, CAST(%s AS TEXT) AS r_emsg, CAST(%s AS TEXT) AS r_price, "
+        "CAST(%s AS TEXT) AS r_event_at, CAST(%s AS TEXT) AS r_now, CAST(%s AS TEXT) AS r_ch, "
+        "CAST(%s AS TEXT) AS r_to, CAST(%s AS INTEGER) AS r_rank, "
+        "CAST(%s AS INTEGER) AS r_reached), "
+        "f AS (SELECT 0 AS pri, id, umid, campaign_id, channel FROM messages "
+        " WHERE umid = (SELECT r_umid FROM a) "
+        " UNION ALL SELECT 1, id, umid, campaign_id, channel FROM messages "
+        " WHERE client_message_id = (SELECT r_cmid FROM a)), "
+        "m AS (SELECT f.id AS m_id, f.campaign_id AS m_campaign, "
+        " COALESCE(f.channel, 'viber') AS m_channel, "
+        " CASE WHEN (a.r_to IS NOT NULL AND (CASE WHEN COALESCE(a.r_ch, f.channel, 'viber') = "
+        " 'sms' THEN 1 ELSE 0 END) <> (CASE WHEN COALESCE(f.channel, 'viber') = 'sms' "
+        " THEN 1 ELSE 0 END)) OR (f.umid IS NULL AND a.r_umid IS NOT NULL) "
+        " THEN 1 ELSE 0 END AS m_slow "
+        " FROM f, a ORDER BY f.pri, f.id LIMIT 1), "
+        "ins AS (INSERT INTO receipts (umid, client_message_id, namespace, state, detail, "
+        " error_code, error_message, price, event_at, received_at, matched, channel) "
+        " SELECT r_umid, r_cmid, r_ns, r_state, r_detail, r_ecode, r_emsg, r_price, r_event_at, "
+        " r_now, (SELECT COUNT(*) FROM m), r_ch FROM a "
+        " WHERE NOT EXISTS (SELECT 1 FROM m WHERE m_slow = 1) RETURNING id), "
+        "upd AS (UPDATE messages SET state = a.r_to, status_detail = a.r_detail, "
+        " error_code = a.r_ecode, error_message = a.r_emsg, price = COALESCE(a.r_price, price), "
+        " receipt_at = COALESCE(a.r_event_at, a.r_now), updated_at = a.r_now FROM a, m "
+        " WHERE id = m.m_id AND m.m_slow = 0 AND a.r_to IS NOT NULL AND channel = m.m_channel "
+        " AND (CASE state WHEN 'pending' THEN 0 WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 "
+        "WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 WHEN 'delivered' THEN 5 ELSE 99 END) < a.r_rank "
+        " RETURNING id) "
+        "SELECT (SELECT COUNT(*) FROM m) AS matched, (SELECT COUNT(*) FROM upd) AS changed, "
+        "COALESCE((SELECT m_slow FROM m), 0) AS slow, (SELECT m_campaign FROM m) AS campaign_id, "
+        "CASE WHEN a.r_reached = 1 AND (SELECT m_campaign FROM m) IS NOT NULL THEN "
+        "(SELECT COALESCE(SUM(n), 0) FROM campaign_counts "
+        " WHERE campaign_id = (SELECT m_campaign FROM m) "
+        " AND state NOT IN ('delivered', 'read')) END AS open_before FROM a",
+        B8_SHAPE_RECEIPT_ONCE, 1 },
+
     /* webhook: inbound messages, stored once per UMID */
     [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
     [B8_SQL_INBOUND_INSERT] = {
@@ -587,8 +710,8 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (umid) DO NOTHING RETURNING id" },
     [B8_SQL_INBOUND_CONTACT_BY_KEY] = {
-        "SELECT id, opted_out, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1",
-        B8_SHAPE_INBOUND_CONTACT },
+        "SELECT c.id, " B8_SUPPRESSED_C " AS opted_out, c.name FROM contacts c "
+        "WHERE c.phone_key = %s ORDER BY c.id LIMIT 1", B8_SHAPE_INBOUND_CONTACT },
     [B8_SQL_INBOUND_CONTACT_CREATE] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO UPDATE SET "
@@ -628,12 +751,14 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
 
     /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping', 'agent', 'agent_note')"
+/* On the suppression list: the row's phone, or its contact's phone now. */
 #define B8_OPTED_OUT(m) \
-    "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
-    "OR o.phone = " m ".phone))"
+    "(EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = " m ".phone) OR EXISTS (SELECT 1 " \
+    "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = " m ".contact_id))"
     /* Campaigns in the order they became Queued/Sending, with work left. */
     [B8_SQL_SEND_NEXT_CAMPAIGN] = {
-        "SELECT c.id FROM campaigns c WHERE c.state = 'sending' AND EXISTS (SELECT 1 FROM "
+        "SELECT c.id FROM campaigns c WHERE c.state = 'sending' "
+        "AND (c.waiting_until IS NULL OR c.waiting_until <= %s) AND EXISTS (SELECT 1 FROM "
         "messages m WHERE m.campaign_id = c.id AND m.state = 'pending') "
         "ORDER BY COALESCE(c.queued_at, c.started_at, c.created_at), c.id LIMIT 1" },
     /* Recipients in insertion order, with the contact's name and opt-out now. */
@@ -707,10 +832,11 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "updated_at = %s WHERE id = %s AND state IN (%s, %s)" },
     [B8_SQL_ACTION_DUPLICATE] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, fallback_after, state, created_at, updated_at) "
+        "duration, button_caption, button_url, fallback_after, window_start, window_end, "
+        "daily_cap, state, created_at, updated_at) "
         "SELECT CAST(%s AS TEXT), type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, fallback_after, 'draft', CAST(%s AS TEXT), "
-        "CAST(%s AS TEXT) "
+        "duration, button_caption, button_url, fallback_after, window_start, window_end, "
+        "daily_cap, 'draft', CAST(%s AS TEXT), CAST(%s AS TEXT) "
         "FROM campaigns WHERE id = %s RETURNING id" },
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
@@ -810,11 +936,10 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
         "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN m.inbound_id IS NULL AND "
-        "EXISTS (SELECT 1 FROM "
-        "contacts o WHERE o.opted_out = 1 AND (o.id = m.contact_id OR o.phone = m.phone)) "
+        "(EXISTS (SELECT 1 FROM suppressions s WHERE s.phone = m.phone) OR EXISTS (SELECT 1 "
+        "FROM contacts o JOIN suppressions s ON s.phone = o.phone WHERE o.id = m.contact_id)) "
         "THEN 1 ELSE 0 END AS opted_out FROM messages m WHERE m.sms_batch_id = %s "
-        "AND m.state = 'pending' "
-        "ORDER BY m.id LIMIT %s", B8_SHAPE_SMS_CLAIMABLE },
+        "AND m.state = 'pending' ORDER BY m.id LIMIT %s", B8_SHAPE_SMS_CLAIMABLE },
     [B8_SQL_SMS_SKIP] = {
         "UPDATE messages SET state = 'skipped', error_message = %s, updated_at = %s "
         "WHERE id = %s AND state = 'pending'" },
@@ -950,6 +1075,11 @@ static const struct { const char *name; const char *const *cols; } shapes[B8_SHA
 b8_shape b8_sql_shape(b8_sql_id id)
 {
     return statements[id].shape;
+}
+
+int b8_sql_pgsql_only(b8_sql_id id)
+{
+    return statements[id].pgsql_only;
 }
 
 const char *const *b8_sql_shape_columns(b8_shape shape)
@@ -1113,7 +1243,7 @@ static const char *const migrations[] = {
     "INSERT INTO queue_counts (lane, shard, n) SELECT CASE WHEN kind = 'sms' THEN 'sms'"
     " ELSE 'direct' END, 0, COUNT(*) FROM messages WHERE state = 'pending'"
     " AND kind <> 'campaign' GROUP BY CASE WHEN kind = 'sms' THEN 'sms' ELSE 'direct' END",
-    /* Migration 7 (F18, issue 18): conversations, one per customer phone
+    /* Migration 7: conversations, one per customer phone
      * key, kept on write (latest activity, assignee, handoff clock, unread
      * and note marks), filled from the inbound messages stored so far;
      * leads get a status (new, claimed, won, lost), notes and the
@@ -1141,7 +1271,24 @@ static const char *const migrations[] = {
     " WHERE i.phone_key = conversations.phone_key ORDER BY i.id DESC LIMIT 1);"
     "UPDATE conversations SET lead_id = (SELECT MAX(l.id) FROM leads l"
     " WHERE l.phone_key = conversations.phone_key)",
-    /* Migration (issue 17, no self-inflicted harm): flashes (a form's
+
+    /* Migration 8: the suppression list,
+     * opt-outs by phone that outlive contacts (every opted-out contact moves
+     * in); the contacts' folded name for an accent-insensitive search
+     * (filled by b8_contacts_fold_backlog at the worker's start); campaign
+     * send windows and daily caps. */
+    "CREATE TABLE suppressions (phone TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL);"
+    "INSERT INTO suppressions (phone, reason, created_at) SELECT phone, 'opted out',"
+    " COALESCE(opted_out_at, updated_at) FROM contacts WHERE opted_out = 1;"
+    "ALTER TABLE contacts ADD COLUMN name_key TEXT;"
+    /* A campaign's send window ("HH:MM" local), daily cap, and until when
+     * the sender leaves it waiting (outside the window, over the cap). */
+    "ALTER TABLE campaigns ADD COLUMN window_start TEXT;"
+    "ALTER TABLE campaigns ADD COLUMN window_end TEXT;"
+    "ALTER TABLE campaigns ADD COLUMN daily_cap INTEGER;"
+    "ALTER TABLE campaigns ADD COLUMN waiting_until TEXT",
+    /* Migration 9: flashes (a form's
      * result, read once by the page the form redirects to) and
      * idempotency_keys (the first answer of a sending API call, by login
      * and route, kept 24 hours). */
@@ -1338,7 +1485,8 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
     { metrics_sqlite, metrics_pgsql },
     { NULL, NULL },
-    { NULL, NULL },   /* issue 17: flashes, idempotency_keys */
+    { NULL, NULL },
+    { NULL, NULL },   /* migration 9: flashes, idempotency_keys */
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

@@ -27,7 +27,8 @@
     X(USER_UPDATE, W) \
     X(USER_DELETE, W) \
     X(USER_BOOTSTRAP_ADMIN, W) \
-    X(USER_ENSURE_ADMIN, W)
+    X(USER_ENSURE_ADMIN, W) \
+    X(USERS_AGENTS_NO_PHONE, R)
 
 /* Issue 3: tags, contacts, campaigns and their recipients. */
 #define B8_SQL_TAGS(X) \
@@ -50,7 +51,20 @@
     X(CONTACT_UPDATE, W) \
     X(CONTACT_DELETE, W) \
     X(CONTACT_TAGS_CLEAR, W) \
-    X(CONTACT_TAG_ADD, W)
+    X(CONTACT_TAG_ADD, W) \
+    X(CONTACT_SET_NAME_KEY, W) \
+    X(CONTACTS_NAME_KEY_MISSING, R)
+
+/* Opt-outs by phone, independent of contacts. */
+#define B8_SQL_SUPPRESSIONS(X) \
+    X(SUPPRESSIONS_COUNT, R) \
+    X(SUPPRESSIONS_PAGE, R) \
+    X(SUPPRESSIONS_ALL, R) \
+    X(SUPPRESSION_GET, R) \
+    X(SUPPRESSIONS_IN_BATCH, R) \
+    X(SUPPRESSION_ADD, W) \
+    X(SUPPRESSION_DELETE, W) \
+    X(SUPPRESSION_CONTACT_SYNC, W)
 
 #define B8_SQL_CAMPAIGNS(X) \
     X(CAMPAIGN_BY_ID, R) \
@@ -60,9 +74,13 @@
     X(CAMPAIGNS_PAGE_COUNTS, R) \
     X(CAMPAIGN_INSERT, W) \
     X(CAMPAIGN_SET_FALLBACK_AFTER, W) \
+    X(CAMPAIGN_SET_PACE, W) \
+    X(CAMPAIGN_SET_WAITING, W) \
+    X(CAMPAIGN_SENT_SINCE, R) \
     X(CAMPAIGN_UPDATE, W) \
     X(CAMPAIGN_DELETE, W) \
     X(CAMPAIGN_COUNTS, R) \
+    X(CAMPAIGN_EMPTY_NAMES, R) \
     X(CAMPAIGN_FIRST_RECIPIENT, R) \
     X(RECIPIENT_INSERT, W) \
     X(RECIPIENT_INSERT_BATCH, W) \
@@ -116,6 +134,7 @@
     X(RECEIPT_CAMPAIGN_LOCK, W) \
     X(RECEIPT_CAMPAIGN_OPEN, R) \
     X(RECEIPT_CAMPAIGN_DONE, W) \
+    X(RECEIPT_ONCE, W) \
     X(INBOUND_EXISTS, R) \
     X(INBOUND_INSERT, W) \
     X(INBOUND_CONTACT_BY_KEY, R) \
@@ -284,6 +303,7 @@
     B8_SQL_AI(X) \
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
+    B8_SQL_SUPPRESSIONS(X) \
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
     B8_SQL_SMS(X) \
@@ -333,7 +353,8 @@ typedef enum {
     X(S, id) X(S, name) X(S, type) X(S, body) X(S, url) X(S, fallback_text) \
     X(S, thumbnail_url) X(S, file_size) X(S, duration) X(S, button_caption) \
     X(S, button_url) X(S, state) X(S, send_at) X(S, queued_at) X(S, created_at) \
-    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason)
+    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason) \
+    X(S, window_start) X(S, window_end) X(S, daily_cap) X(S, waiting_until)
 #define B8_COLS_CAMPAIGN_COUNT(X, S) \
     X(S, campaign_id) X(S, state) X(S, n)
 #define B8_COLS_STATE_COUNT(X, S) \
@@ -379,6 +400,8 @@ typedef enum {
     X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
 #define B8_COLS_RECEIPT_MESSAGE(X, S) \
     X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
+#define B8_COLS_RECEIPT_ONCE(X, S) \
+    X(S, matched) X(S, changed) X(S, slow) X(S, campaign_id) X(S, open_before)
 #define B8_COLS_INBOUND_CONTACT(X, S) \
     X(S, id) X(S, opted_out) X(S, name)
 #define B8_COLS_INBOUND(X, S) \
@@ -434,6 +457,10 @@ typedef enum {
     X(S, body_hash) X(S, status) X(S, response) X(S, created_at)
 #define B8_COLS_ESTIMATE(X, S) \
     X(S, pending) X(S, opted_out) X(S, no_name)
+#define B8_COLS_SUPPRESSION(X, S) \
+    X(S, phone) X(S, reason) X(S, created_at)
+#define B8_COLS_PHONE(X, S) \
+    X(S, phone)
 #define B8_SHAPE_LIST(S) \
     S(SETTING) \
     S(RUNTIME) \
@@ -464,6 +491,7 @@ typedef enum {
     S(AI_DUE) \
     S(RECEIPT) \
     S(RECEIPT_MESSAGE) \
+    S(RECEIPT_ONCE) \
     S(INBOUND_CONTACT) \
     S(INBOUND) \
     S(CONV) \
@@ -483,7 +511,9 @@ typedef enum {
     S(METRIC_STATE) \
     S(METRIC_LANE) \
     S(IDEM) \
-    S(ESTIMATE)
+    S(ESTIMATE) \
+    S(SUPPRESSION) \
+    S(PHONE)
 
 typedef enum {
     B8_SHAPE_NONE = 0,
@@ -509,6 +539,8 @@ const char *b8_sql_text(b8_sql_id id);
 const char *b8_sql_name(b8_sql_id id);
 int b8_sql_nargs(b8_sql_id id);
 int b8_sql_writes(b8_sql_id id);
+/* 1 for a statement only PostgreSQL runs (its caller checks the driver). */
+int b8_sql_pgsql_only(b8_sql_id id);
 
 int b8_sql_migration_count(void);
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */

@@ -21,6 +21,7 @@ enum {
     B8_MS_REACHED = 1 << 7,   /* on the phone: the last of these makes a campaign Done */
     B8_MS_AWAITED = 1 << 8,   /* handed to 8x8, its answer awaited (a late one still applies) */
     B8_MS_RECEIPT = 1 << 9,   /* a state 8x8's receipts name, applied as it is */
+    B8_MS_VIBER_ONLY = 1 << 10, /* never an SMS's (SMS has no read receipt) */
 };
 
 /* The message machine: name, rank, final, meaning. A state only moves to a
@@ -36,7 +37,7 @@ enum {
     X(delivered, 5, 0, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED \
       | B8_MS_REACHED | B8_MS_RECEIPT) \
     X(read, 6, 1, B8_MS_ACCEPTED | B8_MS_SENT | B8_MS_PROCESSED | B8_MS_ENDED | B8_MS_REACHED \
-      | B8_MS_RECEIPT) \
+      | B8_MS_RECEIPT | B8_MS_VIBER_ONLY) \
     X(undelivered, 5, 1, B8_MS_ACCEPTED | B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION \
       | B8_MS_ENDED | B8_MS_RECEIPT) \
     X(failed, 5, 1, B8_MS_FAILED | B8_MS_PROCESSED | B8_MS_ATTENTION | B8_MS_ENDED \

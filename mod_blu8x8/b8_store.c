@@ -266,6 +266,16 @@ int b8_store_is_sqlite(const b8_store *st)
     return st->sqlite;
 }
 
+int b8_db_is_sqlite(const b8_db *db)
+{
+    return db->st->sqlite;
+}
+
+int b8_db_in_tx(const b8_db *db)
+{
+    return db->in_tx;
+}
+
 static apr_status_t conn_release(void *data)
 {
     b8_db *db = data;

@@ -53,6 +53,9 @@ apr_status_t b8_store_migrate(b8_store *st, apr_pool_t *p, const char **err);
 apr_status_t b8_store_migrate_to(b8_store *st, apr_pool_t *p, int version, const char **err);
 int b8_store_schema_version(void);
 int b8_store_is_sqlite(const b8_store *st);
+int b8_db_is_sqlite(const b8_db *db);
+/* 1 inside b8_db_begin .. commit/rollback. */
+int b8_db_in_tx(const b8_db *db);
 /* How many rows written by other transactions still in flight a statement
  * may not see: none on SQLite (one writer at a time, and a transaction sees
  * every commit made before it), at most one a transaction on PostgreSQL, so

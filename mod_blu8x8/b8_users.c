@@ -1,4 +1,5 @@
 #include "b8_users.h"
+#include "b8_log.h"
 #include "b8_phone.h"
 #include "b8_settings.h"
 #include "b8_util.h"
@@ -268,4 +269,22 @@ b8_errkind b8_user_delete(b8_ctx *ctx, const char *id, b8_err *err)
         return b8_fail_db(err, ctx->db);
     }
     return B8_OK;
+}
+
+const char *b8_users_agents_without_phone(b8_ctx *ctx)
+{
+    b8_rows *rows;
+    const char *out = NULL;
+
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_USERS_AGENTS_NO_PHONE, NULL, &rows)
+        != APR_SUCCESS) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-4754: cannot list the sales agents without a phone: %s",
+               b8_db_error(ctx->db));
+        return NULL;
+    }
+    for (int i = 0; i < rows->nrows; i++) {
+        out = out ? apr_pstrcat(ctx->pool, out, ", ", B8_GET(rows, i, LOGIN, login), NULL)
+                  : B8_GET(rows, i, LOGIN, login);
+    }
+    return out;
 }

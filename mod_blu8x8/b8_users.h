@@ -21,5 +21,9 @@ b8_errkind b8_user_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 b8_errkind b8_user_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err);
 b8_errkind b8_user_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out, b8_err *err);
 b8_errkind b8_user_delete(b8_ctx *ctx, const char *id, b8_err *err);
+/* The logins of sales agents without a phone ("ana, ben"), who are never
+ * pinged about leads; NULL when there are none (or on a database error,
+ * logged: the pages still show). */
+const char *b8_users_agents_without_phone(b8_ctx *ctx);
 
 #endif

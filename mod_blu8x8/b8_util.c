@@ -223,40 +223,6 @@ int b8_time_parse(const char *s, apr_time_t *out)
     return 1;
 }
 
-int b8_time_parse_local(const char *s, apr_time_t *out)
-{
-    apr_time_t as_utc;
-    apr_time_exp_t tm;
-    apr_size_t n = s ? strlen(s) : 0;
-
-    if (n > 16 && (s[n - 1] == 'Z' || s[n - 6] == '+' || s[n - 6] == '-')) {
-        return b8_time_parse(s, out);
-    }
-    if (!b8_time_parse(s, &as_utc) || apr_time_exp_gmt(&tm, as_utc) != APR_SUCCESS) {
-        return 0;
-    }
-    /* The same wall-clock fields, read in the server's time zone. */
-    tm.tm_isdst = -1;
-    {
-        struct tm c;
-        time_t t;
-        memset(&c, 0, sizeof(c));
-        c.tm_year = tm.tm_year;
-        c.tm_mon = tm.tm_mon;
-        c.tm_mday = tm.tm_mday;
-        c.tm_hour = tm.tm_hour;
-        c.tm_min = tm.tm_min;
-        c.tm_sec = tm.tm_sec;
-        c.tm_isdst = -1;
-        t = mktime(&c);
-        if (t == (time_t)-1) {
-            return 0;
-        }
-        *out = apr_time_from_sec(t) + tm.tm_usec;
-    }
-    return 1;
-}
-
 const char *b8_origin_canon(apr_pool_t *p, const char *scheme, const char *authority)
 {
     const char *port = NULL, *host_end;
@@ -475,4 +441,61 @@ const char *b8_text_cap(apr_pool_t *p, const char *s, apr_size_t max_chars)
         cut = limit;   /* one long word: at a code point */
     }
     return apr_pstrcat(p, apr_pstrmemdup(p, s, cut), "\xe2\x80\xa6", NULL);
+}
+
+/* Latin letters with marks (U+00C0..U+017F) as plain lowercase letters. */
+static const char *const fold_latin[0x180 - 0xC0] = {
+    "a", "a", "a", "a", "a", "a", "ae", "c",
+    "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL,
+    "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c",
+    "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", NULL,
+    "o", "u", "u", "u", "u", "y", "th", "y",
+    "a", "a", "a", "a", "a", "a", "c", "c",
+    "c", "c", "c", "c", "c", "c", "d", "d",
+    "d", "d", "e", "e", "e", "e", "e", "e",
+    "e", "e", "e", "e", "g", "g", "g", "g",
+    "g", "g", "g", "g", "h", "h", "h", "h",
+    "i", "i", "i", "i", "i", "i", "i", "i",
+    "i", "i", "ij", "ij", "j", "j", "k", "k",
+    "k", "l", "l", "l", "l", "l", "l", NULL,
+    NULL, "l", "l", "n", "n", "n", "n", "n",
+    "n", NULL, NULL, NULL, "o", "o", "o", "o",
+    "o", "o", "oe", "oe", "r", "r", "r", "r",
+    "r", "r", "s", "s", "s", "s", "s", "s",
+    "s", "s", "t", "t", "t", "t", "t", "t",
+    "u", "u", "u", "u", "u", "u", "u", "u",
+    "u", "u", "u", "u", "w", "w", "y", "y",
+    "y", "z", "z", "z", "z", "z", "z", "s",
+};
+
+const char *b8_fold_key(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = strlen(s);
+    /* A folded letter is at most 2 bytes, as its UTF-8 was. */
+    char *out = apr_palloc(p, n + 1), *o = out;
+
+    while (*s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x80) {
+            *o++ = (char)tolower(c);
+            s++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0 && ((unsigned char)s[1] & 0xC0) == 0x80) {
+            unsigned cp = ((c & 0x1Fu) << 6) | ((unsigned char)s[1] & 0x3Fu);
+            if (cp >= 0xC0 && cp < 0x180 && fold_latin[cp - 0xC0]) {
+                for (const char *f = fold_latin[cp - 0xC0]; *f; f++) {
+                    *o++ = *f;
+                }
+                s += 2;
+                continue;
+            }
+        }
+        *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
 }

@@ -25,9 +25,6 @@ const char *b8_now_iso(apr_pool_t *p);
  * seconds optional); 0 when malformed. */
 int b8_time_parse(const char *s, apr_time_t *out);
 
-/* A date-time from an HTML datetime-local field ("2026-11-24T20:00"): the
- * server's local time; with a Z or an offset, as b8_time_parse. */
-int b8_time_parse_local(const char *s, apr_time_t *out);
 
 /* Origins (RFC 6454) compared as "scheme://host:port", lowercase, with the
  * scheme's default port written out. b8_origin_canon: from a scheme and an
@@ -47,6 +44,9 @@ int b8_utf8_valid(const char *s, apr_size_t len);
 const char *b8_utf8_clean(apr_pool_t *p, const char *s);
 /* Number of Unicode code points in valid UTF-8. */
 apr_size_t b8_utf8_length(const char *s);
+/* s as a search key: ASCII lowercase, Latin letters with marks as plain
+ * letters ("José" -> "jose", "Æ" -> "ae"); other characters as they are. */
+const char *b8_fold_key(apr_pool_t *p, const char *s);
 
 /* s cut to at most max_chars code points: at the last sentence end (".",
  * "!" or "?" before white space) when that keeps at least half, else at a

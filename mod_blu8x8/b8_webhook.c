@@ -8,6 +8,7 @@
 #include "b8_phone.h"
 #include "b8_settings.h"
 #include "b8_sms.h"
+#include "b8_suppressions.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -494,8 +495,12 @@ static b8_errkind store_receipt(b8_ctx *ctx, const b8_event *ev, b8_err *err)
 {
     const b8_receipt *rc = &ev->receipt;
     receipt_work w = { .receipt = rc };
+    int done = 0;
 
-    if (b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS) {
+    /* One round trip where the database allows it; else a transaction. */
+    if (b8_receipt_record_once(ctx->db, ctx->pool, rc, &w.matched, &w.changed, &done)
+            != APR_SUCCESS
+        || (!done && b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS)) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1510: cannot store the receipt for umid %s",
                loggable(rc->umid));
         return b8_fail_db(err, ctx->db);
@@ -535,9 +540,11 @@ typedef struct {
     int opted_out;
 } contact_ref;
 
-static apr_status_t find_contact(b8_ctx *ctx, const char *phone_key, contact_ref *c)
+/* The sender's contact, and whether the phone is on the suppression list
+ * (a deleted contact's opt-out stays). */
+static apr_status_t find_contact(b8_ctx *ctx, const b8_event *ev, contact_ref *c)
 {
-    const char *args[] = { phone_key };
+    const char *args[] = { ev->phone_key };
     b8_rows *rows;
     apr_status_t rv = b8_db_select(ctx->db, ctx->pool, B8_SQL_INBOUND_CONTACT_BY_KEY, args, &rows);
 
@@ -548,6 +555,9 @@ static apr_status_t find_contact(b8_ctx *ctx, const char *phone_key, contact_ref
         c->opted_out = B8_GET(rows, 0, INBOUND_CONTACT, opted_out)
             && strcmp(B8_GET(rows, 0, INBOUND_CONTACT, opted_out), "0") != 0;
     }
+    if (rv == APR_SUCCESS && !c->opted_out && ev->phone) {
+        rv = b8_suppression_has(ctx->db, ctx->pool, ev->phone, &c->opted_out);
+    }
     return rv;
 }
 
@@ -557,7 +567,14 @@ static apr_status_t apply_keyword(b8_ctx *ctx, const b8_event *ev, keyword kw, c
 {
     int out = kw == KEYWORD_STOP;
     const char *flag = out ? "1" : "0", *since = out ? now : NULL;
+    apr_status_t rv;
 
+    /* The list holds the opt-out, contact or not. */
+    if ((rv = b8_suppression_set(ctx->db, ctx->pool, ev->phone, out,
+                                 apr_pstrcat(ctx->pool, "replied ", ev->text ? b8_trim(ctx->pool,
+                                             ev->text) : "STOP", NULL), now)) != APR_SUCCESS) {
+        return rv;
+    }
     if (c->id) {
         const char *args[] = { flag, since, now, c->id };
         if (c->opted_out == out) {
@@ -665,7 +682,7 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
     int noted = 0;
 
     *inserted = 0;
-    if ((rv = find_contact(ctx, ev->phone_key, &c)) != APR_SUCCESS
+    if ((rv = find_contact(ctx, ev, &c)) != APR_SUCCESS
         || (kw != KEYWORD_NONE && (rv = apply_keyword(ctx, ev, kw, &c, now)) != APR_SUCCESS)) {
         return rv;
     }

@@ -2,9 +2,11 @@
 #include "b8_metrics.h"
 #include "b8_ai_lane.h"
 #include "b8_campaign_actions.h"
+#include "b8_contacts.h"
 #include "b8_core.h"
 #include "b8_http.h"
 #include "b8_lease.h"
+#include "b8_rate.h"
 #include "b8_log.h"
 #include "b8_runtime.h"
 #include "b8_sender.h"
@@ -355,6 +357,8 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
         B8_LOG(B8_LOG_ERR, rv, "B8-1463: cannot settle interrupted sends; not sending");
         return rv;
     }
+    /* Not fatal: a contact without its folded name is found by its name. */
+    (void)b8_contacts_fold_backlog(env->store, p);
     if ((rv = b8_sender_create(p, env->store, w->settings, env->max_in_flight, &w->sender))
             != APR_SUCCESS
         || (rv = b8_direct_create(p, env->store, w->settings, &w->direct)) != APR_SUCCESS) {
@@ -392,6 +396,11 @@ static apr_status_t engines_start(worker_state *w, engines *e, apr_pool_t *p)
         }
         apr_pool_destroy(tp);
         b8_sender_use_lease(w->sender, w->lease, last);
+        /* The previous holder may have used 8x8's whole rate up to its
+         * last send: this one's first requests wait a window from there. */
+        if (last > 0) {
+            b8_rate_hold_until(last + B8_RATE_WINDOW);
+        }
     }
     memset(e, 0, sizeof(*e));
     e->ai_env.store = w->env->store;
@@ -519,6 +528,7 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     if (!env->heartbeat) env->heartbeat = apr_time_from_sec(2);
     if (!env->cron) env->cron = apr_time_from_sec(60);
     if ((rv = b8_http_global_init()) != APR_SUCCESS
+        || (rv = b8_rate_init(p)) != APR_SUCCESS
         || (rv = b8_lease_create(p, B8_LEASE_SENDER, env->node, env->lease_ttl, &w.lease))
                != APR_SUCCESS
         || (rv = b8_settings_cache_create(p, env->config, env->settings_gen, &w.settings))

@@ -12,6 +12,7 @@
 #include "b8_once.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
+#include "b8_tz.h"
 #include "b8_users.h"
 #include "b8_util.h"
 
@@ -24,6 +25,7 @@ static const struct { const char *id, *label, *path; int agent; } nav_items[] = 
     { "contacts", "Contacts", "contacts", 0 },
     { "sms", "SMS", "sms", 0 },
     { "tags", "Tags", "tags", 0 },
+    { "suppressions", "Opt-outs", "suppressions", 0 },
     { "conversations", "Conversations", "conversations", 1 },
     { "leads", "Leads", "leads", 1 },
     { "faqs", "FAQ", "faqs", 0 },
@@ -31,15 +33,16 @@ static const struct { const char *id, *label, *path; int agent; } nav_items[] = 
     { "users", "Users", "users", 0 },
 };
 
-/* Times are stored in UTC; pages show them in the server's time zone. */
-static void add_local_times(apr_pool_t *p, cJSON *node)
+/* Times are stored in UTC; pages show them in the time_zone setting's
+ * zone, with its abbreviation ("2026-12-07 14:05:09 PST"). */
+static void add_local_times(apr_pool_t *p, const b8_tz *tz, cJSON *node)
 {
     cJSON *child;
     if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) {
         return;
     }
     for (child = node->child; child; child = child->next) {
-        add_local_times(p, child);
+        add_local_times(p, tz, child);
     }
     if (cJSON_IsObject(node)) {
         cJSON *extra = NULL;
@@ -51,15 +54,11 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                                                    || strcmp(child->string, "last_run") == 0
                                                    || strcmp(child->string, "since") == 0)
                 && b8_time_parse(child->valuestring, &t)) {
-                apr_time_exp_t tm;
-                char buf[64];
-                apr_size_t len;
-                apr_time_exp_lt(&tm, t);
-                apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
                 if (!extra) {
                     extra = b8_json_object(p);   /* a pool-owned holder, emptied below */
                 }
-                cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
+                cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL),
+                                        b8_tz_format(p, tz, t, 1));
             }
         }
         if (extra) {
@@ -78,8 +77,16 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     const char *content, *page, *err = NULL;
     cJSON *nav, *user;
     const char *notice;
+    b8_tz *tz;
 
-    add_local_times(r->pool, data);
+    tz = b8_tz_get(r->pool, b8_ctx_setting(a->ctx, B8_SET_TIME_ZONE));
+    add_local_times(r->pool, tz, data);
+    {
+        const char *abbr = NULL;
+        b8_tz_offset(tz, apr_time_now(), &abbr);
+        cJSON_AddStringToObject(data, "tz_name", b8_ctx_setting(a->ctx, B8_SET_TIME_ZONE));
+        cJSON_AddStringToObject(data, "tz_abbr", abbr);
+    }
     cJSON_AddStringToObject(data, "base", a->base);
     cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
     cJSON_AddStringToObject(data, "title", title);
@@ -461,6 +468,7 @@ static const struct { const b8_route *routes; int agent; } route_tables[] = {
     { b8_routes_core, 0 },
     { b8_routes_users, 0 },
     { b8_routes_contacts, 0 },
+    { b8_routes_suppressions, 0 },
     { b8_routes_campaigns, 0 },
     { b8_routes_settings, 0 },
     { b8_routes_ai, 0 },
@@ -479,6 +487,20 @@ static int route_matches(const char *pattern, const char *path, const char **par
 {
     int n = 0;
     while (*pattern || *path) {
+        if (*pattern == '*') {
+            /* A phone: digits with an optional leading '+'. */
+            const char *start = path;
+            path += *path == '+';
+            while (*path >= '0' && *path <= '9') {
+                path++;
+            }
+            if (path - start < 3 || path - start > 20 || n >= B8_MAX_PARAMS) {
+                return 0;
+            }
+            params[n++] = start;
+            pattern++;
+            continue;
+        }
         if (*pattern == ':') {
             const char *start = path;
             while (*path >= '0' && *path <= '9') {
@@ -687,7 +709,7 @@ int b8_admin_handler(request_rec *r)
                 agent_too = route_tables[t].agent;
                 for (int k = 0; k < B8_MAX_PARAMS; k++) {
                     a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k],
-                                                            strspn(params[k], "0123456789"))
+                                                            strspn(params[k], "+0123456789"))
                                              : NULL;
                 }
                 break;

@@ -48,6 +48,7 @@ typedef struct {
 /* Each area's table ends with { NULL }. */
 extern const b8_route b8_routes_users[];
 extern const b8_route b8_routes_contacts[];    /* contacts, tags */
+extern const b8_route b8_routes_suppressions[]; /* opt-outs by phone */
 extern const b8_route b8_routes_campaigns[];   /* campaigns, recipients, sms-count */
 extern const b8_route b8_routes_settings[];  /* Settings page, settings API */
 extern const b8_route b8_routes_ai[];        /* FAQ */

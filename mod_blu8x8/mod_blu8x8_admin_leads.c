@@ -3,6 +3,7 @@
 #include "mod_blu8x8_admin.h"
 
 #include "b8_leads.h"
+#include "b8_users.h"
 
 static const char *const status_filters[] = { "open", "new", "claimed", "won", "lost", NULL };
 
@@ -48,6 +49,7 @@ static int page_leads(b8_areq *a)
             }
         }
     }
+    b8_json_add_str(data, "agents_without_phone", b8_users_agents_without_phone(a->ctx));
     return b8_render_page(a, HTTP_OK, "leads", "Leads", "leads", data);
 }
 

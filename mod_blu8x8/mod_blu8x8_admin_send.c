@@ -6,6 +6,7 @@
 #include "b8_campaign_actions.h"
 #include "b8_campaign_view.h"
 #include "b8_estimate.h"
+#include "b8_tz.h"
 #include "b8_util.h"
 
 #include <apr_strings.h>
@@ -279,7 +280,9 @@ static int page_queue(b8_areq *a)
 
     if (when && *when) {
         apr_time_t t;
-        if (!b8_time_parse_local(when, &t)) {
+        /* "Send at" is local time in the time_zone setting's zone. */
+        if (!b8_tz_parse_local(b8_tz_get(a->r->pool, b8_ctx_setting(a->ctx, B8_SET_TIME_ZONE)), when,
+                               &t)) {
             b8_fail(&err, B8_EINVALID, "The send-at date and time is not valid.");
             return refused(a, &err);
         }

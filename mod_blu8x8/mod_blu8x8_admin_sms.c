@@ -10,6 +10,7 @@
 #include "b8_contacts.h"
 #include "b8_sms.h"
 #include "b8_sms_send.h"
+#include "b8_states.h"
 #include "b8_tags.h"
 
 #define SELECTED_SHOWN 1000   /* contacts listed by name in the composer */
@@ -207,7 +208,12 @@ static b8_errkind add_log(b8_areq *a, cJSON *data, b8_err *err)
     cJSON_AddStringToObject(data, "filter_query", pairs);
     states = cJSON_AddArrayToObject(data, "states");
     for (int i = 0; b8_recipient_states[i]; i++) {
-        cJSON *o = cJSON_CreateObject();
+        const b8_message_state *ms = b8_message_state_find(b8_recipient_states[i]);
+        cJSON *o;
+        if (ms && (ms->flags & B8_MS_VIBER_ONLY)) {
+            continue;   /* the filter lists only states an SMS can have */
+        }
+        o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "value", b8_recipient_states[i]);
         cJSON_AddBoolToObject(o, "selected", state && strcmp(state, b8_recipient_states[i]) == 0);
         cJSON_AddItemToArray(states, o);

@@ -60,6 +60,7 @@ static int users_page(b8_areq *a, int status, cJSON *form, b8_err *err)
     if (err && err->fields) {
         cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
+    b8_json_add_str(data, "agents_without_phone", b8_users_agents_without_phone(a->ctx));
     return b8_render_page(a, status, "users", "Users", "users", data);
 }
 

@@ -3,7 +3,9 @@
 Starts real httpd servers with the built module and 8x8 stand-ins, then:
 
 1. interval 0, 20,000 recipients, stand-in latency 50 ms: sustained
-   messages/s (target >= 1,000), and the same at 0 ms latency;
+   messages/s (target >= 1,700 with Blu8x8MaxRate at its default 1,800),
+   and the same at 0 ms latency; with each, the most requests the stand-in
+   received within one second (8x8's limit: <= 1,800);
 2. interval 0.1 s, 100 messages: |actual gap - 0.1 s| p50/p95/max between
    request starts as the stand-in received them (target p95 <= 10 ms) and
    the total drift over the run (target <= 1%);
@@ -36,6 +38,17 @@ STANDINS = HERE.parent / "integration" / "standins.py"
 
 def line(label, value, target=""):
     print(f"  {label:<52} {value:>14}   {('target ' + target) if target else ''}")
+
+
+def standin_stop(proc) -> int:
+    """Stops a stand-in process; answers the most requests it received in
+    one second (-1 when it did not say)."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    for row in out.splitlines():
+        if row.startswith("max per second:"):
+            return int(row.split(":")[1])
+    return -1
 
 
 def start_standin(latency: float):
@@ -124,7 +137,7 @@ def bench_throughput() -> None:
         warm = rss_kb(pid)
         rate, counts = throughput(h50, cid)
         after = rss_kb(pid)
-        line("stand-in latency 50 ms: sustained rate", f"{rate:,.0f} msg/s", ">= 1,000 msg/s")
+        line("stand-in latency 50 ms: sustained rate", f"{rate:,.0f} msg/s", ">= 1,700 msg/s")
         line("  recipients queued / failed / unknown",
              f"{counts['queued']}/{counts['failed']}/{counts['unknown']}")
         cid2 = campaign(api, N, N)
@@ -143,16 +156,17 @@ def bench_throughput() -> None:
         h0 = server_for(url0)
         cid = campaign(h0.client, N, 0)
         rate, counts = throughput(h0, cid)
-        line("stand-in latency 0 ms: sustained rate", f"{rate:,.0f} msg/s", ">= 1,000 msg/s")
+        line("stand-in latency 0 ms: sustained rate", f"{rate:,.0f} msg/s",
+             "<= 1,800 msg/s (Blu8x8MaxRate)")
         line("  recipients queued / failed / unknown",
              f"{counts['queued']}/{counts['failed']}/{counts['unknown']}")
     finally:
         for h in (h50, h0):
             if h:
                 h.stop()
-        for proc in (proc50, proc0):
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+        most50, most0 = standin_stop(proc50), standin_stop(proc0)
+    line("highest 1-second count at the stand-in, 50 ms", f"{most50:,}", "<= 1,800")
+    line("highest 1-second count at the stand-in, 0 ms", f"{most0:,}", "<= 1,800")
 
 
 def bench_pacing() -> None:

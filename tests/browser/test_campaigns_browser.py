@@ -57,7 +57,7 @@ def test_campaign_form_counters_recipients_by_tag_paste_and_file(server, browser
     fallback.send_keys("x" * 161)
     wait_text(d, "sms-count", "161 characters · GSM-7 · 2 SMS parts")
     fallback.send_keys("☕")   # not in GSM-7: the whole text goes as UCS-2
-    wait_text(d, "sms-count", "162 characters · UCS-2 · 3 SMS parts")
+    wait_text(d, "sms-count", "162 characters · UCS-2 · 3 SMS parts · ☕ (emoji) forces UCS-2")
     d.find_element(By.CSS_SELECTOR, "form.campaign-form button[type=submit]").click()
     WebDriverWait(d, 5).until(lambda d: re.search(r"/campaigns/\d+$", d.current_url))
     assert d.find_element(By.TAG_NAME, "h1").text == "Browser launch"
@@ -98,7 +98,8 @@ def test_campaign_form_counters_recipients_by_tag_paste_and_file(server, browser
 
     # The counters start right on a saved campaign too.
     browser.open(f"/blu8x8/campaigns/{cid}")
-    assert d.find_element(By.ID, "sms-count").text == "162 characters · UCS-2 · 3 SMS parts"
+    assert d.find_element(By.ID, "sms-count").text == \
+        "162 characters · UCS-2 · 3 SMS parts · ☕ (emoji) forces UCS-2"
     assert d.find_element(By.ID, "body-chars").text == str(len(body))
     assert browser.console_errors() == []
 

@@ -28,7 +28,8 @@ def test_sms_counter_refusal_and_send(server, browser):
     text.send_keys("x" * 161)
     wait_text(d, "sms-count", "161 characters · GSM-7 · 2 SMS parts")
     text.send_keys("☕")   # not in GSM-7: the whole text goes as UCS-2
-    wait_text(d, "sms-count", "162 characters · UCS-2 · 3 SMS parts")
+    # The counter names what forces UCS-2.
+    wait_text(d, "sms-count", "162 characters · UCS-2 · 3 SMS parts · ☕ (emoji) forces UCS-2")
     assert send.is_enabled() and not refusal.is_displayed()
 
     replace_text(d, text, "x" * 1531)   # 11 parts of 153 GSM-7 characters

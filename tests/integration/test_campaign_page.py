@@ -8,6 +8,7 @@ import itertools
 import re
 import time
 import uuid
+import zoneinfo
 
 _phones = itertools.count(1)
 
@@ -129,7 +130,9 @@ def test_queue_with_a_local_send_at_and_duplicate(server):
     api = server.client
     cid = new_campaign(api, 3)
     path = f"/blu8x8/campaigns/{cid}"
-    later = (datetime.datetime.now() + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    # "Send at" is local time of the time_zone setting (default Asia/Manila, UTC+8).
+    manila = zoneinfo.ZoneInfo("Asia/Manila")
+    later = (datetime.datetime.now(manila) + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     r = api.post_form(f"{path}/queue", {"send_at": later}, page=path)
     assert r.posted.status == 303 and 'id="confirm-queue"' in r.text
     assert f'name="send_at" value="{later}"' in r.text
@@ -138,8 +141,11 @@ def test_queue_with_a_local_send_at_and_duplicate(server):
     assert r.posted.status == 303 and "Put in the queue." in r.text
     c = api.get(f"/blu8x8/api/campaigns/{cid}").json
     assert c["state"] == "queued"
-    expected = datetime.datetime.strptime(later, "%Y-%m-%dT%H:%M").astimezone(datetime.timezone.utc)
-    assert c["send_at"].startswith(expected.strftime("%Y-%m-%dT%H:%M"))
+    expected = datetime.datetime.strptime(later, "%Y-%m-%dT%H:%M").replace(tzinfo=manila)
+    assert c["send_at"].startswith(expected.astimezone(datetime.timezone.utc)
+                                   .strftime("%Y-%m-%dT%H:%M"))
+    # The page shows it back in local time, with the zone.
+    assert f"send at {later.replace('T', ' ')}:00 PST" in api.get(path).text
     r = api.post_form(f"{path}/queue", {"send_at": "someday"}, page=path)
     assert r.status == 422 and "not valid" in r.text
     r = api.post_form(f"{path}/duplicate", {}, page=path)

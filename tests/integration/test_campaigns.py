@@ -280,10 +280,14 @@ def test_recipients_csv_export(server, api):
 def test_sms_count_api(api):
     r = api.get("/blu8x8/api/sms-count?text=" + "a" * 160)
     assert r.json == {"characters": 160, "encoding": "GSM-7", "units": 160, "parts": 1,
-                      "per_part": 160}
+                      "per_part": 160, "ucs2_chars": []}
     assert api.get("/blu8x8/api/sms-count?text=" + "a" * 161).json["parts"] == 2
     r = api.get("/blu8x8/api/sms-count?text=Kape%20%E2%98%95").json
     assert r["encoding"] == "UCS-2" and r["characters"] == 6 and r["per_part"] == 70
+    # What forces UCS-2 is named (one em dash turns 1 part into 2).
+    r = api.get("/blu8x8/api/sms-count?text=Sale%20%E2%80%94%20today").json
+    assert r["parts"] == 1 and r["encoding"] == "UCS-2"
+    assert r["ucs2_chars"] == [{"char": "\u2014", "code": "U+2014", "name": "em dash"}]
     assert api.get("/blu8x8/api/sms-count?text=%E2%82%AC").json["units"] == 2
     assert api.get("/blu8x8/api/sms-count").json["parts"] == 0
     assert api.get("/blu8x8/api/sms-count?text=%C3").status == 422

@@ -275,3 +275,42 @@ def test_an_agent_reply_written_on_one_server_is_sent_once_by_the_active_worker(
     for h in (a, b):
         msgs = h.client.get(f"/blu8x8/api/conversations/{conv['id']}").json["messages"]
         assert [m["state"] for m in msgs if m["kind"] == "agent"] == ["queued"]
+
+
+# ------------------------------------------------------------ 8x8 rate limit
+
+def per_second(times: list[float]) -> dict[int, int]:
+    """Requests the stand-in received in each whole second (its clock)."""
+    out: dict[int, int] = {}
+    for t in times:
+        out[int(t)] = out.get(int(t), 0) + 1
+    return out
+
+
+def test_max_rate_holds_across_two_servers_and_a_takeover(make_server, eightx8):
+    """Blu8x8MaxRate: no second carries more requests to the sub-account
+    than max_rate, with the interval off, while the lease moves from one
+    server to the other mid-campaign; and the limit is what paces, not
+    something slower."""
+    rate = 50
+    a, b = start_pair(make_server)
+    assert a.client.patch("/blu8x8/api/settings",
+                          json={"send_interval": 0, "max_rate": rate}).status == 200
+    phones = new_phones(300)
+    cid = make_campaign(a.client, phones)
+    first = holder((a, b))
+    other = b if first is a else a
+    assert other.client.post(f"/blu8x8/api/campaigns/{cid}/send", json={}).status == 200
+    assert eightx8.wait_for(120, timeout=30), "the campaign did not start"
+    first.stop()                                     # the other server takes over
+    assert holder((other,), timeout=10) is other
+    c = wait_processed(other.client, cid, timeout=60)
+    assert c["queued"] == 300, c
+    assert set(eightx8.sends_by_msisdn.values()) == {1}
+    times = send_times(eightx8, phones)
+    seconds = per_second(times)
+    assert max(seconds.values()) <= rate, \
+        f"more than max_rate {rate} requests in one second: {sorted(seconds.items())}"
+    # Paced by the limit: about rate a second, not far below it.
+    assert len(times) / (times[-1] - times[0]) >= 0.6 * rate, \
+        f"{len(times)} sends in {times[-1] - times[0]:.1f} s"

@@ -2,6 +2,7 @@
  * expansion, the SMS counter's JSON; tag names and form booleans. */
 #include "b8_test.h"
 #include "b8_campaigns.h"
+#include "b8_vars.h"
 #include "b8_sms.h"
 #include "b8_contacts.h"
 #include "b8_tags.h"
@@ -186,6 +187,40 @@ B8_TEST(test_expand)
     B8_CHECK(b8_campaign_expand(p, NULL, "A", "B") == NULL);
 }
 
+/* Fallbacks: an empty (or blank) name never gives "Hi ! ..." when the
+ * text has one; {first_name} is the name's first word. */
+B8_TEST(test_vars_fallbacks)
+{
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {name|there}!", "", "+63"), "Hi there!");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {name|there}!", "  ", "+63"), "Hi there!");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {name|there}!", NULL, "+63"), "Hi there!");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {name|there}!", " Ana Cruz ", "+63"), "Hi Ana Cruz!");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {first_name}, {first_name|friend}!", "Ana Cruz", "+63"),
+                 "Hi Ana, Ana!");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {first_name|friend}!", "", "+63"), "Hi friend!");
+    B8_CHECK_STR(b8_vars_expand(p, "{phone|none} {name|}", "", "+639"), "+639 ");
+    B8_CHECK_STR(b8_vars_expand(p, "Hi {name}!", "", "+63"), "Hi !");
+    /* Not variables: unknown names, an unclosed or nested fallback. */
+    B8_CHECK_STR(b8_vars_expand(p, "{nick|x} {name|a{b} {name|x", "Bo", "+6"),
+                 "{nick|x} {name|a{b} {name|x");
+    B8_CHECK_STR(b8_vars_expand(p, "{name|€ para ti}", "", "+6"), "€ para ti");
+    B8_CHECK(b8_vars_used("Hi {first_name|x}") && b8_vars_used("{phone}"));
+    B8_CHECK(!b8_vars_used("Hi {nick}") && !b8_vars_used(NULL));
+    B8_CHECK(b8_vars_name_unguarded("Hi {name}") && b8_vars_name_unguarded("{first_name} x"));
+    B8_CHECK(!b8_vars_name_unguarded("Hi {name|there} {phone}"));
+    {
+        b8_vars_empty e = { 0 };
+        b8_vars_empty_add(&e, "Hi {name}", "");
+        b8_vars_empty_add(&e, "Hi {name}", " ");
+        b8_vars_empty_add(&e, "Hi {name}", "Ana");
+        b8_vars_empty_add(&e, "Hi {name|there}", "");
+        B8_CHECK(e.name == 2);
+        cJSON *o = b8_vars_empty_json(&e);
+        B8_CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "name")) == 2);
+        cJSON_Delete(o);
+    }
+}
+
 B8_TEST(test_sms_count_json)
 {
     cJSON *o = b8_sms_count_json("Hello €");
@@ -195,9 +230,24 @@ B8_TEST(test_sms_count_json)
     B8_CHECK_INT(cJSON_GetObjectItem(o, "units")->valueint, 8);
     B8_CHECK_INT(cJSON_GetObjectItem(o, "parts")->valueint, 1);
     B8_CHECK_INT(cJSON_GetObjectItem(o, "per_part")->valueint, 160);
+    B8_CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "ucs2_chars")) == 0);
     cJSON_Delete(o);
     o = b8_sms_count_json("Kape ☕");
     B8_CHECK_STR(cJSON_GetObjectItem(o, "encoding")->valuestring, "UCS-2");
+    cJSON_Delete(o);
+    /* The characters that force UCS-2 are named, each once, in order. */
+    o = b8_sms_count_json("Sale — today — “only” ☕");
+    {
+        cJSON *list = cJSON_GetObjectItem(o, "ucs2_chars");
+        B8_CHECK(cJSON_GetArraySize(list) == 4);
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "char")->valuestring, "—");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "name")->valuestring,
+                     "em dash");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "name")->valuestring,
+                     "left double quote");
+        B8_CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 3), "code")->valuestring,
+                     "U+2615");
+    }
     cJSON_Delete(o);
     B8_CHECK(b8_sms_count_json("bad \xC3") == NULL);
 }
@@ -249,6 +299,7 @@ B8_TEST_MAIN(B8_CASE(test_import_batch_statements),
              B8_CASE(test_check_fallback_after),
              B8_CASE(test_check_fallback_parts),
              B8_CASE(test_expand),
+             B8_CASE(test_vars_fallbacks),
              B8_CASE(test_sms_count_json),
              B8_CASE(test_tag_names),
              B8_CASE(test_bool_value))

@@ -637,6 +637,62 @@ B8_TEST(store_conversations_filled_from_inbound)
     b8_test_remove_db(p, path);
 }
 
+/* Search keys fold case and marks: Jose finds José. */
+B8_TEST(fold_key)
+{
+    B8_CHECK(strcmp(b8_fold_key(p, "José Ñúñez"), "jose nunez") == 0);
+    B8_CHECK(strcmp(b8_fold_key(p, "ÆSIR Straße Łódź"), "aesir strasse lodz") == 0);
+    B8_CHECK(strcmp(b8_fold_key(p, "Иван 李"), "Иван 李") == 0);
+    B8_CHECK(strcmp(b8_fold_key(p, ""), "") == 0);
+}
+
+/* The suppressions migration: opted-out contacts move onto the suppression list, with
+ * their opt-out time; the others do not. */
+B8_TEST(store_opted_out_contacts_become_suppressions)
+{
+    int mine = 0;
+    const char *path = b8_test_temp_db(p), *err = NULL, *id = NULL;
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp, *old;
+    const char *out[] = { "Ana", "+639170000001", "639170000001", "1", "2026-01-02T00:00:00.000Z",
+                          "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z" };
+    const char *in[] = { "Ben", "+639170000002", "639170000002", "0", NULL,
+                         "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z" };
+    b8_rows *rows;
+
+    apr_pool_create(&sp, p);
+    apr_pool_create(&old, sp);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    /* The schema just before the migration that makes the list, whatever
+     * its number. */
+    for (int v = 1; v <= b8_sql_migration_count() && !mine; v++) {
+        if (strstr(b8_sql_migration(sp, v, 1), "CREATE TABLE suppressions")) {
+            mine = v;
+        }
+    }
+    B8_CHECK(mine > 1);
+    B8_CHECK(b8_store_migrate_to(st, old, mine - 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_CONTACT_INSERT, out, &id) == APR_SUCCESS && id);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_CONTACT_INSERT, in, &id) == APR_SUCCESS && id);
+    apr_pool_destroy(old);
+
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_select(db, sp, B8_SQL_SUPPRESSIONS_ALL, NULL, &rows) == APR_SUCCESS);
+    B8_CHECK(rows->nrows == 1);
+    B8_CHECK(rows->nrows == 1 && B8_GET_IS(rows, 0, SUPPRESSION, phone, "+639170000001")
+             && B8_GET_IS(rows, 0, SUPPRESSION, created_at, "2026-01-02T00:00:00.000Z"));
+    {
+        const char *k[] = { "+639170000001" };
+        B8_CHECK(b8_db_select(db, sp, B8_SQL_CONTACT_BY_PHONE, k, &rows) == APR_SUCCESS
+                 && rows->nrows == 1 && B8_GET_IS(rows, 0, CONTACT, opted_out, "1"));
+    }
+    apr_pool_destroy(sp);
+    b8_test_remove_db(p, path);
+}
+
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(settings_ids_name_their_row), B8_CASE(settings_cache_follows_saves),
              B8_CASE(settings_da_vinci_rule), B8_CASE(settings_api_rules),
@@ -647,4 +703,5 @@ B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(store_group_write_commits_each_work_once),
              B8_CASE(store_campaign_counts_follow_the_rows),
              B8_CASE(store_inbound_phone_becomes_nullable),
-             B8_CASE(store_conversations_filled_from_inbound))
+             B8_CASE(store_conversations_filled_from_inbound),
+             B8_CASE(fold_key), B8_CASE(store_opted_out_contacts_become_suppressions))

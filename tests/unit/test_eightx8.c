@@ -151,7 +151,7 @@ B8_TEST(test_text_message)
 B8_TEST(test_request_url_and_auth)
 {
     b8_eightx8_conf conf = { "key-1", "Blu Sub/1", "http://127.0.0.1:9", "Blu Coffee",
-                             apr_time_from_sec(3) };
+                             apr_time_from_sec(3), 0 };
     b8_http_request req;
     b8_eightx8_request(p, &conf, "{}", &req);
     /* The sub-account is a path segment: escaped. */

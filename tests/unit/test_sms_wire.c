@@ -92,7 +92,7 @@ B8_TEST(test_batch_body_ten_thousand)
 B8_TEST(test_requests)
 {
     b8_sms_conf conf = { "key-1", "BluCoffeePH_NOTIF", "https://sms.8x8.com",
-                         apr_time_from_sec(30) };
+                         apr_time_from_sec(30), 0 };
     b8_http_request req;
 
     b8_eightx8_sms_request(p, &conf, 0, "{}", &req);

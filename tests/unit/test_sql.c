@@ -48,6 +48,9 @@ B8_TEST(every_shape_matches_its_statements_columns)
         sqlite3_stmt *stmt = NULL;
         int n, want = 0;
 
+        if (b8_sql_pgsql_only((b8_sql_id)id)) {
+            continue;   /* SQLite cannot prepare it: the PostgreSQL tests run it */
+        }
         if (sqlite3_prepare_v2(lite, sqlite_text(p, b8_sql_text((b8_sql_id)id)), -1, &stmt, NULL)
             != SQLITE_OK) {
             B8_CHECK_STR(b8_sql_name((b8_sql_id)id), sqlite3_errmsg(lite));
