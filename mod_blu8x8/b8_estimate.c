@@ -93,7 +93,7 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
     b8_rows *rows;
     b8_pace def;
     const char *args[] = { id };
-    long pending, opted, noname, sendable;
+    long pending, opted, noname, sendable, seconds = 0;
     int parts = 0;
     apr_status_t rv;
 
@@ -113,11 +113,14 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
     opted = atol(B8_GET_OR(rows, 0, ESTIMATE, opted_out, "0"));
     noname = atol(B8_GET_OR(rows, 0, ESTIMATE, no_name, "0"));
     sendable = pending - opted;
-    /* {name} left empty: only when the message has it (a fallback such
-     * as {name|there} is not "{name}"). */
-    if (!(c->body && strstr(c->body, "{name}"))
-        && !(c->fallback_text && strstr(c->fallback_text, "{name}"))) {
-        noname = 0;
+    /* {name}/{first_name} left empty: only where the text has the variable
+     * without a fallback ({name|there} is never empty). */
+    {
+        cJSON *empty = NULL;
+        if (b8_campaign_empty_counts(ctx, id, &empty, err) != B8_OK) {
+            return err->kind;
+        }
+        noname = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(empty, "name"));
     }
     if (c->fallback_text && *c->fallback_text) {
         /* As an average recipient's text: an example name in {name}. */
@@ -128,8 +131,15 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
         }
     }
     if (!pace) {
+        /* The campaign's own send window and daily cap, at the current
+         * interval; never faster than the rate cap allows. */
+        double windowed = 0;
         b8_estimate_pace_default(ctx, &def);
         pace = &def;
+        if (b8_campaign_seconds(ctx, id, sendable, &windowed, err) != B8_OK) {
+            return err->kind;
+        }
+        seconds = (long)(windowed + 0.999);
     }
     *out = b8_json_object(ctx->pool);
     cJSON_AddStringToObject(*out, "state", c->state);
@@ -139,7 +149,10 @@ b8_errkind b8_estimate_campaign(b8_ctx *ctx, const char *id, const b8_pace *pace
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(*out, "empty"), "name", (double)noname);
     cJSON_AddNumberToObject(*out, "sms_parts", (double)parts * (double)sendable);
     cJSON_AddNumberToObject(*out, "sms_parts_each", parts);
-    cJSON_AddNumberToObject(*out, "seconds", (double)b8_estimate_seconds(sendable, pace));
+    if (b8_estimate_seconds(sendable, pace) > seconds) {
+        seconds = b8_estimate_seconds(sendable, pace);
+    }
+    cJSON_AddNumberToObject(*out, "seconds", (double)seconds);
     cJSON_AddNumberToObject(*out, "interval", pace->interval);
     return B8_OK;
 }

@@ -188,6 +188,10 @@ def test_campaign_estimate_counts_before_sending(server):
     assert e["empty"] == {"name": 1}
     assert e["sms_parts"] == 4                   # 2 parts each, if every fallback goes
     assert e["seconds"] == 4                     # 2 messages, one every 2 s
+    # A daily cap of one: the second message waits for the next local day.
+    assert api.patch(f"/blu8x8/api/campaigns/{cid}", json={"daily_cap": 1}).status == 200
+    assert api.get(f"/blu8x8/api/campaigns/{cid}/estimate").json["seconds"] > 4
+    assert api.patch(f"/blu8x8/api/campaigns/{cid}", json={"daily_cap": None}).status == 200
     # Without {name} nobody gets an empty one.
     plain = new_campaign(api, [nameless], body="Hello")
     assert api.get(f"/blu8x8/api/campaigns/{plain}/estimate").json["empty"] == {"name": 0}
