@@ -1,4 +1,5 @@
 #include "b8_campaigns.h"
+#include "b8_results.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
@@ -127,6 +128,16 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     return o;
 }
 
+/* "clicked" (issue 19): recipients that clicked their button, not a
+ * state, so not in "total". */
+static apr_status_t counts_clicked(b8_db *db, apr_pool_t *p, const char *id, cJSON *counts)
+{
+    long clicked = 0;
+    apr_status_t rv = b8_campaign_clicked(db, p, id, &clicked);
+    cJSON_AddNumberToObject(counts, "clicked", (double)clicked);
+    return rv;
+}
+
 static apr_status_t load_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON **out)
 {
     b8_rows *rows;
@@ -139,7 +150,7 @@ static apr_status_t load_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON 
     for (int i = 0; i < rows->nrows; i++) {
         counts_add(*out, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1));
     }
-    return APR_SUCCESS;
+    return counts_clicked(db, p, id, *out);
 }
 
 b8_errkind b8_campaign_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
@@ -194,6 +205,11 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
             if (strcmp(B8_CELL(counts, k, 0), c->id) == 0) {
                 counts_add(cc, B8_CELL(counts, k, 1), B8_CELL(counts, k, 2));
             }
+        }
+        if (counts_clicked(ctx->db, p, c->id, cc) != APR_SUCCESS) {
+            cJSON_Delete(cc);
+            cJSON_Delete(items);
+            return b8_fail_db(err, ctx->db);
         }
         cJSON_AddItemToArray(items, b8_campaign_json(c, cc));
     }
@@ -1078,6 +1094,12 @@ static cJSON *recipient_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "error_code", B8_CELL(rows, r, 7));
     b8_json_add_str(o, "error_message", B8_CELL(rows, r, 8));
     b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 9));
+    b8_json_add_str(o, "sent_at", B8_CELL(rows, r, 10));
+    b8_json_add_str(o, "delivered_at", B8_CELL(rows, r, 11));
+    b8_json_add_str(o, "read_at", B8_CELL(rows, r, 12));
+    b8_json_add_str(o, "clicked_at", B8_CELL(rows, r, 13));
+    b8_json_add_int(o, "clicks", B8_CELL(rows, r, 14));
+    b8_json_add_str(o, "replied_at", B8_CELL(rows, r, 15));
     return o;
 }
 
@@ -1158,8 +1180,10 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
                                 void *baton, b8_err *err)
 {
+    /* Issue 19's columns go last: scripts that read by position keep working. */
     static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
-                                          "error_code", "error_message", "updated_at" };
+                                          "error_code", "error_message", "updated_at",
+                                          "clicked_at", "clicks", "replied_at" };
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };
 
@@ -1169,5 +1193,5 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return b8_export_csv(ctx, header, 8, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
+    return b8_export_csv(ctx, header, 11, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
 }

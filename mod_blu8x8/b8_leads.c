@@ -68,7 +68,8 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
     customer = contact_id && B8_CELL(rows, 0, 1) && *B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1)
                                                                           : e164;
     {
-        const char *args[] = { inbound_id, text, e164, contact_id, now };
+        /* The lead counts for the campaign its message was attributed to. */
+        const char *args[] = { inbound_id, text, e164, contact_id, now, inbound_id };
         if ((rv = b8_db_value(db, p, B8_SQL_LEAD_INSERT, args, lead_id)) != APR_SUCCESS) {
             return rv;
         }

@@ -6,6 +6,7 @@
 #include "b8_lease.h"
 #include "b8_log.h"
 #include "b8_receipts.h"
+#include "b8_results.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_util.h"
@@ -64,6 +65,8 @@ struct b8_sender {
     apr_time_t settings_at;
     apr_interval_time_t interval;
     b8_eightx8_conf conf;
+    const char *public_url;      /* tracked button links; NULL = plain URLs */
+    const char *secret;          /* signs them */
     const char *conf_error;
     char logged_error[256];
 
@@ -205,6 +208,19 @@ static void refresh_settings(b8_sender *s, int force)
     why = b8_eightx8_conf_load(fresh, s->config, saved, &s->conf);
     secs = b8_setting_number(s->config, saved, "send_interval");
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
+    /* Issue 19: with a public URL, buttons go through /r/<token>. */
+    s->public_url = b8_setting_effective(s->config, saved, "public_url", NULL);
+    s->secret = NULL;
+    if (s->public_url && *s->public_url) {
+        const char *secret = NULL;
+        apr_pool_t *tp;
+        apr_pool_create(&tp, fresh);
+        if (b8_db_get(s->store, tp, &db) == APR_SUCCESS
+            && b8_click_secret(db, fresh, &secret) == APR_SUCCESS) {
+            s->secret = secret;
+        }
+        apr_pool_destroy(tp);
+    }
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
     }
@@ -260,6 +276,15 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     j->cmid = apr_pstrdup(jp, cmid);
     j->phone = apr_pstrdup(jp, phone);
     j->campaign_id = apr_pstrdup(jp, c->id);
+    if (s->public_url && *s->public_url && s->secret && c->button_url && *c->button_url) {
+        /* The recipient's own tracked link in place of the button URL. */
+        b8_campaign *tracked = apr_pmemdup(jp, c, sizeof(*c));
+        const char *url = b8_click_url(jp, s->public_url, s->secret, j->id);
+        if (url) {
+            tracked->button_url = url;
+            c = tracked;
+        }
+    }
     msg = b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid, s->conf.sms_source);
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);
     cJSON_Delete(msg);

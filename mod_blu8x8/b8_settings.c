@@ -77,7 +77,11 @@ const b8_setting_def b8_settings_table[] = {
     { "sms_senders", "Blu8x8SmsSender", "SMS senders", "SMS sender accounts", B8_SET_SENDERS,
       DEFAULT_SENDERS, NULL, "8x8 SMS sender IDs; the first is the default" },
     { "public_url", "Blu8x8PublicURL", "Links", "Public base URL", B8_SET_URL, NULL, NULL,
-      "Public address of this server, used to build lead-claim links" },
+      "Public address of this server, used to build lead-claim links and the tracked "
+      "campaign button links (/r/...); unset = buttons keep their plain URL, clicks are not counted" },
+    { "attribution_days", "Blu8x8AttributionDays", "Links", "Attribution window (days)",
+      B8_SET_INT, "7", NULL, "A reply or lead counts for the latest campaign that reached the "
+      "phone within this many days before it" },
 };
 const int b8_settings_count = (int)(sizeof(b8_settings_table) / sizeof(b8_settings_table[0]));
 

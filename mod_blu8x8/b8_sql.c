@@ -167,7 +167,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* recipients: messages rows of kind 'campaign' */
 #define B8_RECIPIENT_COLS \
     "id, phone, name, contact_id, client_message_id, umid, state, error_code, error_message, " \
-    "updated_at"
+    "updated_at, sent_at, delivered_at, read_at, clicked_at, clicks, replied_at"
     [B8_SQL_RECIPIENT_INSERT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -188,7 +188,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
-        "updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id LIMIT %s" },
+        "updated_at, clicked_at, clicks, replied_at FROM messages WHERE campaign_id = %s "
+        "AND id > %s ORDER BY id LIMIT %s" },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
@@ -230,8 +231,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "WHERE (%s = 'all' OR (%s = 'claimed' AND l.claimed_by IS NOT NULL) " \
     "OR (%s = 'unclaimed' AND l.claimed_by IS NULL)) "
     [B8_SQL_LEAD_INSERT] = {
-        "INSERT INTO leads (inbound_id, name, phone, contact_id, created_at) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
+        "INSERT INTO leads (inbound_id, name, phone, contact_id, created_at, campaign_id) "
+        "VALUES (%s, %s, %s, %s, %s, (SELECT i.campaign_id FROM inbound i WHERE i.id = %s)) "
+        "ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
     [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
     [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s" },
     [B8_SQL_LEADS_COUNT] = { "SELECT COUNT(*) FROM leads l " B8_LEAD_FILTER },
@@ -329,6 +331,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
         "UPDATE messages SET state = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "delivered_at = CASE WHEN CAST(%s AS TEXT) IN ('delivered', 'read') "
+        "THEN COALESCE(delivered_at, %s) ELSE delivered_at END, "
+        "read_at = CASE WHEN CAST(%s AS TEXT) = 'read' THEN COALESCE(read_at, %s) ELSE read_at END, "
         "updated_at = %s WHERE id = %s AND (CASE state WHEN 'pending' THEN 0 "
         "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
         "WHEN 'delivered' THEN 5 ELSE 99 END) < CAST(%s AS INTEGER)" },
@@ -631,6 +636,72 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "UPDATE sms_batches SET state = 'cancelled', updated_at = %s "
         "WHERE state = 'composing' AND created_at < %s" },
 
+    /* issue 19: a click on a recipient's button link: one indexed write
+     * that answers where to go (the campaign's stored URL, nothing else). */
+    [B8_SQL_CLICK_RECORD] = {
+        "UPDATE messages SET clicks = clicks + 1, clicked_at = COALESCE(clicked_at, %s) "
+        "WHERE id = %s AND kind = 'campaign' "
+        "RETURNING (SELECT c.button_url FROM campaigns c WHERE c.id = messages.campaign_id)" },
+    /* HEAD and link previewers: the same target, nothing counted. */
+    [B8_SQL_CLICK_TARGET] = {
+        "SELECT c.button_url FROM messages m JOIN campaigns c ON c.id = m.campaign_id "
+        "WHERE m.id = %s AND m.kind = 'campaign'" },
+    /* A reply counts for the latest campaign that reached that phone inside
+     * the window (accepted by 8x8 and not undelivered); its first reply time
+     * is kept. Args: now, phone_key, window start, now. */
+    [B8_SQL_REPLY_ATTRIBUTE] = {
+        "UPDATE messages SET replied_at = COALESCE(replied_at, %s) WHERE id = ("
+        "SELECT id FROM messages WHERE phone_key = %s AND kind = 'campaign' "
+        "AND state IN ('queued', 'sent', 'delivered', 'read') AND sent_at >= %s "
+        "AND sent_at <= %s ORDER BY sent_at DESC, id DESC LIMIT 1) RETURNING campaign_id" },
+    [B8_SQL_INBOUND_SET_CAMPAIGN] = { "UPDATE inbound SET campaign_id = %s WHERE id = %s" },
+    /* Clicked and replied off their partial indexes, leads off theirs. */
+    [B8_SQL_RESULTS_COUNTS] = {
+        "SELECT (SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL), "
+        "(SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND replied_at IS NOT NULL), "
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s)" },
+    [B8_SQL_RESULTS_CLICKED] = {
+        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL" },
+    /* One pass over the campaign's rows: the distinct combinations of the
+     * truncated event times (a few hundred at most), added up per bucket by
+     * the caller. Args: length of the prefix (13 = hour, 10 = day) five
+     * times, then the campaign. */
+    [B8_SQL_RESULTS_TIMELINE] = {
+        "SELECT SUBSTR(sent_at, 1, CAST(%s AS INTEGER)), "
+        "SUBSTR(delivered_at, 1, CAST(%s AS INTEGER)), SUBSTR(read_at, 1, CAST(%s AS INTEGER)), "
+        "SUBSTR(clicked_at, 1, CAST(%s AS INTEGER)), SUBSTR(replied_at, 1, CAST(%s AS INTEGER)), "
+        "COUNT(*) FROM messages WHERE campaign_id = %s AND sent_at IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4, 5" },
+    /* Retargeting: the rows of another campaign that meet every condition
+     * given (NULL = any): states (a flag, then 12 slots, repeated to fill), clicked 0/1, replied
+     * 0/1; in id order, one chunk after the last id seen. */
+    [B8_SQL_RESULTS_RETARGET_AFTER] = {
+        "SELECT m.id, m.contact_id, m.phone, m.name FROM messages m WHERE m.campaign_id = %s "
+        "AND (CAST(%s AS TEXT) IS NULL OR m.state IN (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        "%s, %s)) "
+        "AND (CAST(%s AS TEXT) IS NULL OR (m.clicked_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
+        "AND (CAST(%s AS TEXT) IS NULL OR (m.replied_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
+        "AND m.id > %s ORDER BY m.id LIMIT %s" },
+    /* The dashboard's days (UTC dates, from the given date on): campaign
+     * messages by the day they were sent (the cohort: how many of them were
+     * delivered, read, clicked since), inbound messages, leads, SMS and
+     * their cost per sender. */
+    [B8_SQL_RESULTS_DAYS_VIBER] = {
+        "SELECT SUBSTR(sent_at, 1, 10), COUNT(*), "
+        "SUM(CASE WHEN state IN ('delivered', 'read') THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN state = 'read' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) "
+        "FROM messages WHERE sent_at >= %s AND kind = 'campaign' GROUP BY 1" },
+    [B8_SQL_RESULTS_DAYS_INBOUND] = {
+        "SELECT SUBSTR(received_at, 1, 10), COUNT(*) FROM inbound WHERE received_at >= %s "
+        "GROUP BY 1" },
+    [B8_SQL_RESULTS_DAYS_LEADS] = {
+        "SELECT SUBSTR(created_at, 1, 10), COUNT(*) FROM leads WHERE created_at >= %s GROUP BY 1" },
+    [B8_SQL_RESULTS_DAYS_SMS] = {
+        "SELECT SUBSTR(sent_at, 1, 10), COALESCE(sender, ''), COUNT(*), "
+        "SUM(CASE WHEN price IS NULL OR price = '' THEN 0 ELSE CAST(price AS NUMERIC) END) "
+        "FROM messages WHERE sent_at >= %s AND kind = 'sms' GROUP BY 1, 2" },
+
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
 
@@ -776,6 +847,27 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
+    /* Migration (F19, issue 19): results of campaigns. A recipient row
+     * keeps when it was delivered, read, first clicked (and how often) and
+     * first replied to; an inbound message and a lead name the campaign
+     * they are attributed to. Partial indexes: only rows that clicked or
+     * replied are indexed (a click's first write, a reply's), so counting
+     * them costs no scan of the campaign and receipts write no index. */
+    "ALTER TABLE messages ADD COLUMN delivered_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN read_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN clicked_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN clicks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN replied_at TEXT;"
+    "ALTER TABLE inbound ADD COLUMN campaign_id @ID@;"
+    "ALTER TABLE leads ADD COLUMN campaign_id @ID@;"
+    "CREATE INDEX messages_campaign_clicked ON messages (campaign_id, clicked_at)"
+    " WHERE clicked_at IS NOT NULL;"
+    "CREATE INDEX messages_campaign_replied ON messages (campaign_id, replied_at)"
+    " WHERE replied_at IS NOT NULL;"
+    /* The dashboard's last days: sends by day, inbound by day. */
+    "CREATE INDEX messages_sent ON messages (sent_at) WHERE sent_at IS NOT NULL;"
+    "CREATE INDEX inbound_received ON inbound (received_at);"
+    "CREATE INDEX leads_campaign ON leads (campaign_id, created_at)",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -890,6 +982,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { counts_sqlite, counts_pgsql },
     { sharded_counts_sqlite, sharded_counts_pgsql },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
+    { NULL, NULL },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

@@ -212,6 +212,21 @@
     X(LEASE_RELEASE, W) \
     X(LEASE_GET, R)
 
+/* Issue 19: clicks, attribution, results, retargeting, the dashboard's days. */
+#define B8_SQL_RESULTS(X) \
+    X(CLICK_RECORD, W) \
+    X(CLICK_TARGET, R) \
+    X(REPLY_ATTRIBUTE, W) \
+    X(INBOUND_SET_CAMPAIGN, W) \
+    X(RESULTS_COUNTS, R) \
+    X(RESULTS_CLICKED, R) \
+    X(RESULTS_TIMELINE, R) \
+    X(RESULTS_RETARGET_AFTER, R) \
+    X(RESULTS_DAYS_VIBER, R) \
+    X(RESULTS_DAYS_INBOUND, R) \
+    X(RESULTS_DAYS_LEADS, R) \
+    X(RESULTS_DAYS_SMS, R)
+
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
     B8_SQL_LEASE(X) \
@@ -225,7 +240,8 @@
     B8_SQL_CONTACTS(X) \
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
-    B8_SQL_SMS(X)
+    B8_SQL_SMS(X) \
+    B8_SQL_RESULTS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,

@@ -578,6 +578,9 @@ static int dispatch(request_rec *r)
     if (strcmp(r->handler, "blu8x8-claim") == 0) {
         return b8_claim_handler(r);
     }
+    if (strcmp(r->handler, "blu8x8-click") == 0) {
+        return b8_click_handler(r);
+    }
     if (strcmp(r->handler, "blu8x8-webhook") == 0) {
         return b8_webhook_handler(r);
     }

@@ -225,6 +225,7 @@ static int page_dashboard(b8_areq *a)
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
+    b8_dashboard_results_view(a, data);
     return b8_render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
 }
 
@@ -276,6 +277,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_send,
     b8_routes_send_pages,
     b8_routes_sms,
+    b8_routes_results,
     NULL
 };
 

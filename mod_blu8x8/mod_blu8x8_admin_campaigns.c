@@ -299,6 +299,10 @@ static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
     }
     /* Sending: the actions the state allows, live progress, Send Test. */
     b8_campaign_send_view(a, data, campaign, x ? x->test : NULL);
+    /* Results (issue 19): once something was sent. */
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(campaign, "editable"))) {
+        b8_campaign_results_view(a, data, id);
+    }
     name = b8_json_str(campaign, "name");
     return b8_render_page(a, status, "campaign", name ? name : "Campaign", "campaigns", data);
 }
