@@ -32,6 +32,7 @@ static const char *const accepted_states[] = {
 #define EXAMPLE_NAME "Juan dela Cruz"
 #define EXAMPLE_PHONE "+639171234567"
 #define TAG_CHUNK "1000"
+#define RETARGET_CHUNK 1000
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -775,6 +776,16 @@ static b8_errkind check_add_request(apr_pool_t *p, const cJSON *in, b8_err *err)
     if (err->kind == B8_OK && b8_json_ids_check(p, in, "contact_ids", err) != B8_OK) {
         return err->kind;
     }
+    /* Retargeting (issue 19): recipients of another campaign. */
+    {
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(in, "from_campaign");
+        if (from && !cJSON_IsNull(from)) {
+            if (b8_retarget_check(p, from, err) != B8_OK) {
+                return err->kind;
+            }
+            entries++;
+        }
+    }
     if (err->kind == B8_OK && entries == 0) {
         b8_field_error(err, "phones", "Give at least one phone number, contact or tag.");
     }
@@ -895,13 +906,65 @@ static apr_status_t add_tags(adder *a, const cJSON *list, b8_err *err)
     return APR_SUCCESS;
 }
 
+/* The rows of another campaign that meet every condition of `from`, each
+ * through the same rules as a typed phone (opt-out, duplicates, contact). */
+static apr_status_t add_from_campaign(adder *a, const cJSON *from, b8_err *err)
+{
+    const char *after = "0";
+    b8_rows *rows;
+    apr_status_t rv;
+
+    if (!from || cJSON_IsNull(from)) {
+        return APR_SUCCESS;
+    }
+    for (;;) {
+        apr_pool_t *chunk;
+        apr_pool_create(&chunk, a->ctx->pool);
+        if ((rv = b8_retarget_chunk(a->ctx->db, chunk, from, after, RETARGET_CHUNK, &rows))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        for (int r = 0; r < rows->nrows; r++) {
+            if ((rv = adder_phone(a, B8_CELL(rows, r, 2), B8_CELL(rows, r, 3))) != APR_SUCCESS) {
+                return rv;
+            }
+            if (adder_step(a, err) != B8_OK) {
+                return APR_EINVAL;
+            }
+        }
+        if (rows->nrows < RETARGET_CHUNK) {
+            return APR_SUCCESS;
+        }
+        after = apr_pstrdup(a->ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
+        apr_pool_destroy(chunk);
+    }
+}
+
 b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *in,
                              cJSON **report, b8_err *err)
 {
     adder a;
     apr_status_t rv;
 
-    if (check_add_request(ctx->pool, in, err) != B8_OK || adder_start(&a, ctx, campaign_id, err) != B8_OK) {
+    if (check_add_request(ctx->pool, in, err) != B8_OK) {
+        return err->kind;
+    }
+    {
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(in, "from_campaign");
+        const char *src = from ? b8_json_id(ctx->pool, cJSON_GetObjectItemCaseSensitive(from, "id"))
+                               : NULL;
+        const char *state = NULL;
+        const char *args[] = { src };
+        if (src && b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_STATE, args, &state)
+                   != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
+        if (src && !state) {
+            b8_field_error(err, "from_campaign.id", "No such campaign.");
+            return err->kind;
+        }
+    }
+    if (adder_start(&a, ctx, campaign_id, err) != B8_OK) {
         return err->kind;
     }
     rv = add_phones(&a, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
@@ -910,6 +973,9 @@ b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *
     }
     if (rv == APR_SUCCESS) {
         rv = add_tags(&a, cJSON_GetObjectItemCaseSensitive(in, "tags"), err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = add_from_campaign(&a, cJSON_GetObjectItemCaseSensitive(in, "from_campaign"), err);
     }
     if (rv != APR_SUCCESS) {
         adder_abort(&a);
