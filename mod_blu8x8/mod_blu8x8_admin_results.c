@@ -97,8 +97,9 @@ void b8_campaign_results_view(b8_areq *a, cJSON *data, const char *id)
     add_step(funnel, "Won", num_of(stats, "won"), acc, 1);
     cJSON_AddItemToObject(results, "stats", stats);
     if (cJSON_GetArraySize(timeline) > 0) {
-        cJSON_AddItemToObject(results, "chart",
-                              b8_results_chart(a->r->pool, timeline, keys, 5, "t", 640, 200));
+        cJSON *chart = b8_results_chart(a->r->pool, timeline, keys, 5, "t", 640, 200);
+        cJSON_AddStringToObject(chart, "aria", "Sent, delivered, read, clicked and replied over time");
+        cJSON_AddItemToObject(results, "chart", chart);
     }
 }
 
@@ -117,8 +118,11 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
     b8_json_pool_owned(a->r->pool, out);
     days = cJSON_GetObjectItemCaseSensitive(out, "days");
     charts = cJSON_AddObjectToObject(data, "charts");
-    cJSON_AddItemToObject(charts, "engagement",
-                          b8_results_chart(a->r->pool, days, viber, 6, "date", 640, 200));
+    {
+        cJSON *chart = b8_results_chart(a->r->pool, days, viber, 6, "date", 640, 200);
+        cJSON_AddStringToObject(chart, "aria", "Campaign messages, replies and leads per day");
+        cJSON_AddItemToObject(charts, "engagement", chart);
+    }
     /* SMS cost: the total and one series per sender account. */
     senders = b8_json_pool_owned(a->r->pool, cJSON_CreateArray());
     for (const cJSON *d = days->child; d; d = d->next) {
@@ -161,6 +165,7 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
             const char *key = cJSON_GetObjectItemCaseSensitive(e, "key")->valuestring;
             cJSON_AddStringToObject(e, "name", strncmp(key, "s:", 2) == 0 ? key + 2 : "total");
         }
+        cJSON_AddStringToObject(chart, "aria", "SMS cost per day, total and per sender account");
         cJSON_AddItemToObject(charts, "sms_cost", chart);
     }
     {
