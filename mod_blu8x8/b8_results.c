@@ -491,6 +491,17 @@ b8_errkind b8_stats_days(b8_ctx *ctx, const char *days_s, cJSON **out, b8_err *e
 
 /* ------------------------------------------------------------ charts */
 
+/* An axis label that fits a phone: "12-07 05:00" for a time, "12-07" for a date. */
+static const char *short_label(apr_pool_t *p, const cJSON *v)
+{
+    const char *s = cJSON_IsString(v) ? v->valuestring : "";
+    apr_size_t n = strlen(s);
+    if (n >= 16 && s[10] == 'T') {
+        return apr_psprintf(p, "%.5s %.5s", s + 5, s + 11);
+    }
+    return n == 10 ? s + 5 : s;
+}
+
 cJSON *b8_results_chart(apr_pool_t *p, const cJSON *rows, const char *const *keys, int nkeys,
                         const char *label_key, int width, int height)
 {
@@ -498,7 +509,7 @@ cJSON *b8_results_chart(apr_pool_t *p, const cJSON *rows, const char *const *key
     cJSON *labels = cJSON_AddArrayToObject(chart, "labels");
     int n = cJSON_GetArraySize(rows);
     double max = 0;
-    const int left = 40, bottom = 20, top = 10, right = 10;
+    const int left = 48, bottom = 20, top = 10, right = 10;
     double pw = width - left - right, ph = height - top - bottom;
 
     for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
@@ -526,10 +537,14 @@ cJSON *b8_results_chart(apr_pool_t *p, const cJSON *rows, const char *const *key
         for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next, i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, keys[k]);
             double val = cJSON_IsNumber(v) ? v->valuedouble : 0;
-            double x = left + (n > 1 ? pw * i / (n - 1) : pw / 2);
+            double x = left + (n > 1 ? pw * i / (n - 1) : 0);
             double y = top + ph - (max > 0 ? ph * val / max : 0);
             total += val;
             points = apr_psprintf(p, "%s%s%.1f,%.1f", points, i ? " " : "", x, y);
+            if (n == 1) {
+                /* One bucket: a level line across, not an invisible dot. */
+                points = apr_psprintf(p, "%s %.1f,%.1f", points, left + pw, y);
+            }
         }
         cJSON_AddStringToObject(s, "key", keys[k]);
         cJSON_AddStringToObject(s, "points", points);
@@ -543,12 +558,12 @@ cJSON *b8_results_chart(apr_pool_t *p, const cJSON *rows, const char *const *key
         const cJSON *z = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, n - 1),
                                                           label_key);
         cJSON *la = cJSON_CreateObject(), *lz = cJSON_CreateObject();
-        cJSON_AddStringToObject(la, "text", cJSON_IsString(a) ? a->valuestring : "");
+        cJSON_AddStringToObject(la, "text", short_label(p, a));
         cJSON_AddNumberToObject(la, "x", left);
         cJSON_AddStringToObject(la, "anchor", "start");
         cJSON_AddItemToArray(labels, la);
         if (n > 1) {
-            cJSON_AddStringToObject(lz, "text", cJSON_IsString(z) ? z->valuestring : "");
+            cJSON_AddStringToObject(lz, "text", short_label(p, z));
             cJSON_AddNumberToObject(lz, "x", width - right);
             cJSON_AddStringToObject(lz, "anchor", "end");
             cJSON_AddItemToArray(labels, lz);

@@ -97,7 +97,7 @@ void b8_campaign_results_view(b8_areq *a, cJSON *data, const char *id)
     add_step(funnel, "Won", num_of(stats, "won"), acc, 1);
     cJSON_AddItemToObject(results, "stats", stats);
     if (cJSON_GetArraySize(timeline) > 0) {
-        cJSON *chart = b8_results_chart(a->r->pool, timeline, keys, 5, "t", 640, 200);
+        cJSON *chart = b8_results_chart(a->r->pool, timeline, keys, 5, "t", 360, 180);
         cJSON_AddStringToObject(chart, "aria", "Sent, delivered, read, clicked and replied over time");
         cJSON_AddItemToObject(results, "chart", chart);
     }
@@ -119,7 +119,7 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
     days = cJSON_GetObjectItemCaseSensitive(out, "days");
     charts = cJSON_AddObjectToObject(data, "charts");
     {
-        cJSON *chart = b8_results_chart(a->r->pool, days, viber, 6, "date", 640, 200);
+        cJSON *chart = b8_results_chart(a->r->pool, days, viber, 6, "date", 360, 180);
         cJSON_AddStringToObject(chart, "aria", "Campaign messages, replies and leads per day");
         cJSON_AddItemToObject(charts, "engagement", chart);
     }
@@ -158,7 +158,7 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
         for (const cJSON *k = senders->child; k; k = k->next) {
             keys[i++] = apr_pstrcat(a->r->pool, "s:", k->valuestring, NULL);
         }
-        chart = b8_results_chart(a->r->pool, cost_rows, keys, n, "date", 640, 200);
+        chart = b8_results_chart(a->r->pool, cost_rows, keys, n, "date", 360, 180);
         /* Series names for the legend: "total", then the sender IDs. */
         s = cJSON_GetObjectItemCaseSensitive(chart, "series");
         for (cJSON *e = s->child; e; e = e->next) {
