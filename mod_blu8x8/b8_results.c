@@ -654,3 +654,54 @@ apr_status_t b8_retarget_chunk(b8_db *db, apr_pool_t *p, const cJSON *from, cons
     args[a++] = apr_itoa(p, limit);
     return b8_db_select(db, p, B8_SQL_RESULTS_RETARGET_AFTER, args, rows);
 }
+
+/* What a marketer picks on the campaign page. */
+static const struct {
+    const char *name, *label, *states[4];
+    int clicked, replied;   /* -1 any, 0 no, 1 yes */
+} presets[] = {
+    { "read_not_clicked", "Read but didn't click", { "read", NULL }, 0, -1 },
+    { "clicked_not_replied", "Clicked but didn't reply", { NULL }, 1, 0 },
+    { "clicked", "Clicked", { NULL }, 1, -1 },
+    { "replied", "Replied", { NULL }, -1, 1 },
+    { "delivered_not_read", "Delivered but not read", { "delivered", NULL }, -1, -1 },
+    { "not_delivered", "Not delivered (failed, undelivered)",
+      { "failed", "undelivered", "rejected", NULL }, -1, -1 },
+    { "all_reached", "Everyone it reached", { "delivered", "read", NULL }, -1, -1 },
+};
+
+cJSON *b8_retarget_preset(const char *name, const char *id)
+{
+    for (size_t i = 0; name && id && i < sizeof(presets) / sizeof(presets[0]); i++) {
+        if (strcmp(presets[i].name, name) == 0) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", strtod(id, NULL));
+            if (presets[i].states[0]) {
+                cJSON *st = cJSON_AddArrayToObject(o, "states");
+                for (int k = 0; presets[i].states[k]; k++) {
+                    cJSON_AddItemToArray(st, cJSON_CreateString(presets[i].states[k]));
+                }
+            }
+            if (presets[i].clicked >= 0) {
+                cJSON_AddBoolToObject(o, "clicked", presets[i].clicked);
+            }
+            if (presets[i].replied >= 0) {
+                cJSON_AddBoolToObject(o, "replied", presets[i].replied);
+            }
+            return o;
+        }
+    }
+    return NULL;
+}
+
+cJSON *b8_retarget_presets(void)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "value", presets[i].name);
+        cJSON_AddStringToObject(o, "label", presets[i].label);
+        cJSON_AddItemToArray(list, o);
+    }
+    return list;
+}

@@ -74,4 +74,10 @@ b8_errkind b8_retarget_check(apr_pool_t *p, const cJSON *from, b8_err *err);
 apr_status_t b8_retarget_chunk(b8_db *db, apr_pool_t *p, const cJSON *from, const char *after_id,
                                int limit, b8_rows **rows);
 
+/* The campaign page's segments ("read_not_clicked", ...) as a
+ * from_campaign object for campaign `id`; NULL for an unknown name. The
+ * list of them (value, label) for the form. */
+cJSON *b8_retarget_preset(const char *name, const char *id);
+cJSON *b8_retarget_presets(void);
+
 #endif

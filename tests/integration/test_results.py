@@ -427,3 +427,30 @@ def test_dashboard_days_and_charts(rserver, eightx8):
                what="an SMS counted")
     page = c.get("/blu8x8/").text
     assert page.count("<svg") >= 2 and "<script src=\"http" not in page
+
+
+def test_retargeting_from_the_campaign_page(rserver, eightx8):
+    """The page's form: "read but didn't click" of another campaign."""
+    h = rserver
+    c = h.client
+    cid, (clicked, read_only, unread) = sent_campaign(h, 3)
+    receipt(h, cid, clicked, "read")
+    receipt(h, cid, read_only, "read")
+    assert click(h, "/r/" + button_link(eightx8, clicked).rsplit("/r/", 1)[1]).status == 302
+    r = c.post("/blu8x8/api/campaigns", json={"name": "Second chance", "type": "text",
+                                               "body": "Still thinking?"})
+    target = r.json["id"]
+    page = c.get(f"/blu8x8/campaigns/{target}").text
+    form = page[page.index('id="retarget"'):]
+    assert f'<option value="{cid}">' in form
+    assert re.search(r"Read but didn(&#39;|&#x27;|')t click", form)
+    r = c.post_form(f"/blu8x8/campaigns/{target}/recipients",
+                    {"mode": "retarget", "from_id": str(cid), "segment": "read_not_clicked"},
+                    page=f"/blu8x8/campaigns/{target}")
+    assert r.status == 200, r
+    items = c.get(f"/blu8x8/api/campaigns/{target}/recipients").json["items"]
+    assert [i["phone"] for i in items] == [read_only]
+    r = c.post_form(f"/blu8x8/campaigns/{target}/recipients",
+                    {"mode": "retarget", "from_id": str(cid), "segment": "bogus"},
+                    page=f"/blu8x8/campaigns/{target}")
+    assert r.status == 422 and "Choose a campaign and a segment." in r.text
