@@ -27,6 +27,9 @@ const char *b8_click_token_check(apr_pool_t *p, const char *secret, const char *
  * short agent (their in-app browsers send a full Mozilla one). */
 int b8_click_is_preview(const char *user_agent);
 
+/* Longest button URL the click path answers without a second read. */
+#define B8_CLICK_URL_MAX 2048
+
 /* count 1: one indexed write (clicks + 1, first click time) that answers
  * the campaign's button URL; count 0: the URL only. *url NULL = no such
  * recipient or the campaign has no button URL. */
