@@ -9,10 +9,155 @@
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "b8_log.h"
 
 #define SIG_HEX 20           /* 80 bits of HMAC: unguessable, short on a phone */
 #define MAX_ID_DIGITS 18
 #define MAX_BUCKETS 5000     /* a timeline longer than this is cut (hours of 208 days) */
+
+/* ------------------------------------------------------ click recorder */
+
+#define QUEUE_MAX 50000          /* clicks waiting; beyond, recorded inline */
+#define WRITE_TRIES 3
+
+typedef struct {
+    char id[MAX_ID_DIGITS + 1];
+    char at[32];
+} queued_click;
+
+typedef struct {
+    b8_store *store;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    apr_thread_t *thread;
+    queued_click *queue, *batch;   /* swapped: the thread writes batch */
+    int n, stop;
+} click_recorder;
+
+static click_recorder *recorder;
+
+static apr_status_t write_batch(click_recorder *c, apr_pool_t *p, int n)
+{
+    b8_db *db;
+    apr_status_t rv;
+
+    if ((rv = b8_db_get(c->store, p, &db)) != APR_SUCCESS || (rv = b8_db_begin(db))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *args[] = { c->batch[i].at, c->batch[i].id };
+        const char *url = NULL;
+        if ((rv = b8_db_value(db, p, B8_SQL_CLICK_RECORD, args, &url)) != APR_SUCCESS) {
+            b8_db_rollback(db);
+            return rv;
+        }
+    }
+    if ((rv = b8_db_commit(db)) != APR_SUCCESS) {
+        b8_db_rollback(db);
+    }
+    return rv;
+}
+
+static void *APR_THREAD_FUNC recorder_run(apr_thread_t *t, void *arg)
+{
+    click_recorder *c = arg;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    for (;;) {
+        int n, stop;
+        queued_click *swap;
+        apr_thread_mutex_lock(c->lock);
+        while (c->n == 0 && !c->stop) {
+            apr_thread_cond_wait(c->wake, c->lock);
+        }
+        n = c->n;
+        stop = c->stop;
+        swap = c->batch;
+        c->batch = c->queue;
+        c->queue = swap;
+        c->n = 0;
+        apr_thread_mutex_unlock(c->lock);
+        if (n > 0) {
+            apr_status_t rv = APR_EGENERAL;
+            for (int i = 0; i < WRITE_TRIES && rv != APR_SUCCESS; i++) {
+                if (i > 0) {
+                    apr_sleep(apr_time_from_msec(200));
+                }
+                rv = write_batch(c, p, n);
+                apr_pool_clear(p);
+            }
+            if (rv != APR_SUCCESS) {
+                B8_LOG(B8_LOG_ERR, rv, "B8-4903: %d click(s) could not be recorded", n);
+            }
+        }
+        if (stop && n == 0) {
+            break;
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t recorder_stop(void *arg)
+{
+    click_recorder *c = arg;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(c->lock);
+    c->stop = 1;
+    apr_thread_cond_signal(c->wake);
+    apr_thread_mutex_unlock(c->lock);
+    apr_thread_join(&rv, c->thread);
+    recorder = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t b8_clicks_start(apr_pool_t *p, b8_store *st)
+{
+    click_recorder *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv;
+
+    c->store = st;
+    c->queue = apr_pcalloc(p, sizeof(*c->queue) * QUEUE_MAX);
+    c->batch = apr_pcalloc(p, sizeof(*c->batch) * QUEUE_MAX);
+    if ((rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&c->wake, p)) != APR_SUCCESS
+        || (rv = apr_thread_create(&c->thread, NULL, recorder_run, c, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* Registered after the store's: runs before it closes (cleanups run
+     * last-registered first), so the queue is written on the way out. */
+    apr_pool_cleanup_register(p, c, recorder_stop, apr_pool_cleanup_null);
+    recorder = c;
+    return APR_SUCCESS;
+}
+
+int b8_clicks_queue(const char *message_id, const char *at)
+{
+    click_recorder *c = recorder;
+    int queued = 0;
+
+    if (!c || strlen(message_id) > MAX_ID_DIGITS || strlen(at) >= sizeof(c->queue[0].at)) {
+        return 0;
+    }
+    apr_thread_mutex_lock(c->lock);
+    if (!c->stop && c->n < QUEUE_MAX) {
+        apr_cpystrn(c->queue[c->n].id, message_id, sizeof(c->queue[0].id));
+        apr_cpystrn(c->queue[c->n].at, at, sizeof(c->queue[0].at));
+        c->n++;
+        queued = 1;
+        apr_thread_cond_signal(c->wake);
+    }
+    apr_thread_mutex_unlock(c->lock);
+    return queued;
+}
 
 /* ------------------------------------------------------------ clicks */
 
@@ -150,6 +295,18 @@ apr_status_t b8_click_follow(b8_db *db, apr_pool_t *p, const char *message_id, i
                              const char **url)
 {
     *url = NULL;
+    if (count && recorder) {
+        /* Answered from a read; the recorder writes the click. */
+        const char *args[] = { message_id };
+        apr_status_t rv = b8_db_value(db, p, B8_SQL_CLICK_TARGET, args, url);
+        if (rv == APR_SUCCESS && *url && b8_clicks_queue(message_id, b8_now_iso(p))) {
+            return APR_SUCCESS;
+        }
+        if (rv != APR_SUCCESS || !*url) {
+            return rv;
+        }
+        *url = NULL;   /* the queue is full: recorded here */
+    }
     if (count) {
         /* Clicks arrive in floods (a campaign's link tapped by many at
          * once): those arriving together share one commit. */
@@ -302,14 +459,15 @@ typedef struct {
 
 static const char *const event_keys[5] = { "sent", "delivered", "read", "clicked", "replied" };
 
-/* The start of the hour (13) or day (10) of an ISO time's prefix. */
-static int prefix_time(const char *s, int len, apr_time_t *out)
+/* The start of an hour ("2026-12-07T05"), or of its day. */
+static int bucket_time(const char *hour, int day, apr_time_t *out)
 {
     char buf[32];
-    if (!s || (int)strlen(s) < len) {
+    if (!hour || strlen(hour) != 13) {
         return 0;
     }
-    apr_snprintf(buf, sizeof(buf), "%.*s%s", len, s, len == 13 ? ":00:00Z" : "T00:00:00Z");
+    apr_snprintf(buf, sizeof(buf), "%.*s%s", day ? 10 : 13, hour,
+                 day ? "T00:00:00Z" : ":00:00Z");
     return b8_time_parse(buf, out);
 }
 
@@ -319,9 +477,7 @@ b8_errkind b8_campaign_timeline(b8_ctx *ctx, const char *id, const char *bucket_
     apr_pool_t *p = ctx->pool;
     int page = bucket_name && strcmp(bucket_name, "page") == 0;
     int day = bucket_name && strcmp(bucket_name, "day") == 0;
-    int len = day ? 10 : 13;
-    const char *ls = apr_itoa(p, len);
-    const char *args[] = { ls, id, ls, id, ls, id, ls, id, ls, id };
+    const char *args[] = { id, id, id, id, id };
     apr_interval_time_t step = apr_time_from_sec(day ? 86400 : 3600);
     apr_time_t first = 0, last = 0;
     b8_rows *rows;
@@ -340,10 +496,10 @@ b8_errkind b8_campaign_timeline(b8_ctx *ctx, const char *id, const char *bucket_
     if (b8_db_select(ctx->db, p, B8_SQL_RESULTS_TIMELINE, args, &rows) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
-    /* The span: first send to last event. */
+    /* The span: first send to last event (days: from their midnights). */
     for (int r = 0; r < rows->nrows; r++) {
         apr_time_t t;
-        if (prefix_time(B8_CELL(rows, r, 1), len, &t)) {
+        if (bucket_time(B8_CELL(rows, r, 1), day, &t)) {
             if (!first || t < first) first = t;
             if (t > last) last = t;
         }
@@ -364,7 +520,7 @@ b8_errkind b8_campaign_timeline(b8_ctx *ctx, const char *id, const char *bucket_
     for (int r = 0; r < rows->nrows; r++) {
         int k = atoi(B8_CELL(rows, r, 0));
         apr_time_t t;
-        if (k >= 0 && k < 5 && prefix_time(B8_CELL(rows, r, 1), len, &t)) {
+        if (k >= 0 && k < 5 && bucket_time(B8_CELL(rows, r, 1), day, &t)) {
             long i = (long)((t - first) / step);
             if (i >= 0 && i < nb) {
                 b[i].n[k] += num(B8_CELL(rows, r, 2));
