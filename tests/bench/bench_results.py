@@ -5,7 +5,7 @@ One campaign of 100,000 recipients seeded in the database (sent over three
 days, 80% delivered, 45% read, 10% clicked, 2% replied, leads), then:
 
 - the click redirect: wrk GETs /r/<token> (a browser's User-Agent, so every
-  request is a counted click: one write each) at 32 connections, and in the
+  request is a counted click, written by the recorder thread) at 32 connections, and in the
   same run a small static file of the same httpd; target: clicks >= 0.5x
   the static rate, every answer a 302;
 - GET …/stats, …/timeline?bucket=hour and ?bucket=day and the campaign page
@@ -106,7 +106,9 @@ def seed(h: Httpd) -> int:
                               ["\\N" if v is None else str(v) for v in r] + [now, now]) + "\n"
                     for r in rows))
                 cur.copy_from(buf, "messages", columns=cols)
-                cur.execute("ANALYZE messages")
+            # What autovacuum does after a bulk load (index-only scans).
+            con.autocommit = True
+            con.cursor().execute("VACUUM ANALYZE messages")
         finally:
             con.close()
         return cid
@@ -183,7 +185,7 @@ def main() -> int:
     ratio = click["rate"] / static["rate"] if static["rate"] else 0.0
     print(f"clicks   : {click['rate']:9.0f} req/s   p50 {click['p50'] / 1000:.2f} ms   "
           f"p99 {click['p99'] / 1000:.2f} ms   ({click['requests']:,} in {SECONDS} s, each a "
-          f"counted click: one UPDATE ... RETURNING)")
+          f"counted click: a read, then written by the recorder thread in batches)")
     print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
           f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
     print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
