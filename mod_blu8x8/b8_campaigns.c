@@ -52,7 +52,8 @@ static b8_campaign *campaign_from_row(apr_pool_t *p, const b8_rows *rows, int r)
     const char **f[] = { &c->id, &c->name, &c->type, &c->body, &c->url, &c->fallback_text,
                          &c->thumbnail_url, &c->file_size, &c->duration, &c->button_caption,
                          &c->button_url, &c->state, &c->send_at, &c->queued_at, &c->created_at,
-                         &c->updated_at, &c->started_at, &c->done_at };
+                         &c->updated_at, &c->started_at, &c->done_at, &c->fallback_after,
+                         &c->pause_reason };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         *f[i] = B8_CELL(rows, r, (int)i);
     }
@@ -100,6 +101,9 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     b8_json_add_str(o, "body", c->body ? c->body : "");
     b8_json_add_str(o, "url", c->url);
     b8_json_add_str(o, "fallback_text", c->fallback_text);
+    b8_json_add_int(o, "fallback_after", c->fallback_after ? c->fallback_after
+                                                           : B8_FALLBACK_AFTER_DEFAULT);
+    b8_json_add_str(o, "pause_reason", c->pause_reason);
     b8_json_add_str(o, "thumbnail_url", c->thumbnail_url);
     b8_json_add_int(o, "file_size", c->file_size);
     b8_json_add_int(o, "duration", c->duration);
@@ -262,6 +266,7 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
 {
     int is_text = c->type && strcmp(c->type, "text") == 0;
     int is_video = c->type && strcmp(c->type, "video") == 0;
+    int no_body = c->type && (strcmp(c->type, "file") == 0 || strcmp(c->type, "audio") == 0);
     b8_sms_count sms;
 
     if (!c->name || !*c->name) {
@@ -284,6 +289,14 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
     else if (is_text && (!c->body || !*c->body)) {
         b8_field_error(err, "body", "A text message needs a message body.");
     }
+    else if (no_body && c->body && *c->body) {
+        /* 8x8's Viber file message is the file alone. */
+        b8_field_error(err, "body", "A file or audio message has no text: leave the message "
+                       "empty.");
+    }
+    else if ((c->button_caption || c->button_url) && (!c->body || !*c->body)) {
+        b8_field_error(err, "body", "A message with a button needs a message body.");
+    }
     if (c->type && !is_text && !c->url) {
         b8_field_error(err, "url", "This message type needs a media URL.");
     }
@@ -291,6 +304,15 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
     check_url(err, "thumbnail_url", "The thumbnail URL", c->thumbnail_url, p);
     check_count(err, "file_size", "The file size (bytes)", c->file_size, B8_VIDEO_MAX_BYTES, p);
     check_count(err, "duration", "The duration (seconds)", c->duration, 86400, p);
+    if (!is_video && c->type) {
+        /* Only a video tells 8x8 its size and duration (audio goes as a file). */
+        if (c->file_size) {
+            b8_field_error(err, "file_size", "Only a video message has a file size.");
+        }
+        if (c->duration) {
+            b8_field_error(err, "duration", "Only a video message has a duration.");
+        }
+    }
     if (is_video) {
         if (!c->thumbnail_url) {
             b8_field_error(err, "thumbnail_url", "A video needs a thumbnail URL.");
@@ -319,6 +341,15 @@ b8_errkind b8_campaign_check(apr_pool_t *p, const b8_campaign *c, b8_err *err)
             b8_field_error(err, "button_url", "A button needs a URL (or remove its caption).");
         }
         check_url(err, "button_url", "The button URL", c->button_url, p);
+    }
+    if (c->fallback_after) {
+        long n;
+        if (!is_digits(c->fallback_after) || !b8_parse_long(c->fallback_after, &n)
+            || n < B8_FALLBACK_AFTER_MIN || n > B8_FALLBACK_AFTER_MAX) {
+            b8_field_error(err, "fallback_after", apr_psprintf(p, "The SMS fallback waits from "
+                           "%d to %d seconds (one day).", B8_FALLBACK_AFTER_MIN,
+                           B8_FALLBACK_AFTER_MAX));
+        }
     }
     if (c->fallback_text && b8_sms_count_text(c->fallback_text, &sms) != 0) {
         b8_field_error(err, "fallback_text", "The fallback text is not valid UTF-8 text.");
@@ -405,6 +436,10 @@ static void campaign_apply(apr_pool_t *p, b8_campaign *c, const cJSON *in, b8_er
     apply_count(p, in, "duration", &c->duration, err);
     apply_text(p, in, "button_caption", &c->button_caption, 0, err);
     apply_text(p, in, "button_url", &c->button_url, 0, err);
+    apply_count(p, in, "fallback_after", &c->fallback_after, err);
+    if (!c->fallback_after) {
+        c->fallback_after = B8_FALLBACK_AFTER_DEFAULT;   /* null or blank: the default */
+    }
 }
 
 /* ----------------------------------------------------------------- CRUD */
@@ -427,8 +462,16 @@ b8_errkind b8_campaign_create(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err 
         const char *args[] = { c->name, c->type, c->body ? c->body : "", c->url,
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
                                c->button_caption, c->button_url, now, now };
+        const char *after[] = { c->fallback_after, NULL };
+        if (b8_db_begin(ctx->db) != APR_SUCCESS) {
+            return b8_fail_db(err, ctx->db);
+        }
         if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_INSERT, args, &id) != APR_SUCCESS
-            || !id) {
+            || !id || !(after[1] = id)
+            || b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER, after, NULL)
+                   != APR_SUCCESS
+            || b8_db_commit(ctx->db) != APR_SUCCESS) {
+            b8_db_rollback(ctx->db);
             return b8_fail_db(err, ctx->db);
         }
     }
@@ -472,7 +515,8 @@ b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSO
     {
         const char *args[] = { c->name, c->type, c->body ? c->body : "", c->url,
                                c->fallback_text, c->thumbnail_url, c->file_size, c->duration,
-                               c->button_caption, c->button_url, b8_now_iso(ctx->pool), id };
+                               c->button_caption, c->button_url, c->fallback_after,
+                               b8_now_iso(ctx->pool), id };
         if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_UPDATE, args, &n) != APR_SUCCESS
             || b8_db_commit(ctx->db) != APR_SUCCESS) {
             b8_db_rollback(ctx->db);
@@ -1159,13 +1203,15 @@ static cJSON *recipient_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "state", B8_CELL(rows, r, 6));
     b8_json_add_str(o, "error_code", B8_CELL(rows, r, 7));
     b8_json_add_str(o, "error_message", B8_CELL(rows, r, 8));
+    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 10));
+    b8_json_add_str(o, "channel", B8_CELL(rows, r, 11));
     b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 9));
-    b8_json_add_str(o, "sent_at", B8_CELL(rows, r, 10));
-    b8_json_add_str(o, "delivered_at", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "read_at", B8_CELL(rows, r, 12));
-    b8_json_add_str(o, "clicked_at", B8_CELL(rows, r, 13));
-    b8_json_add_int(o, "clicks", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "replied_at", B8_CELL(rows, r, 15));
+    b8_json_add_str(o, "sent_at", B8_CELL(rows, r, 12));
+    b8_json_add_str(o, "delivered_at", B8_CELL(rows, r, 13));
+    b8_json_add_str(o, "read_at", B8_CELL(rows, r, 14));
+    b8_json_add_str(o, "clicked_at", B8_CELL(rows, r, 15));
+    b8_json_add_int(o, "clicks", B8_CELL(rows, r, 16));
+    b8_json_add_str(o, "replied_at", B8_CELL(rows, r, 17));
     return o;
 }
 
@@ -1248,8 +1294,8 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
 {
     /* Issue 19's columns go last: scripts that read by position keep working. */
     static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
-                                          "error_code", "error_message", "updated_at",
-                                          "clicked_at", "clicks", "replied_at" };
+                                          "error_code", "error_message", "error_id",
+                                          "updated_at", "clicked_at", "clicks", "replied_at" };
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };
 
@@ -1259,5 +1305,5 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return b8_export_csv(ctx, header, 11, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
+    return b8_export_csv(ctx, header, 12, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
 }

@@ -13,6 +13,9 @@ typedef struct {
     const char *id, *name, *type, *body, *url, *fallback_text, *thumbnail_url;
     const char *file_size, *duration, *button_caption, *button_url;
     const char *state, *send_at, *queued_at, *created_at, *updated_at, *started_at, *done_at;
+    /* Seconds Viber has to deliver before 8x8 sends the SMS fallback; why
+     * 8x8 refused the account (the campaign is paused), or NULL. */
+    const char *fallback_after, *pause_reason;
 } b8_campaign;
 
 /* *out is NULL when there is no such campaign. */
@@ -53,6 +56,10 @@ const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name
 #define B8_CAMPAIGN_NAME_MAX 200
 #define B8_BUTTON_CAPTION_MAX 30
 #define B8_VIDEO_MAX_BYTES 209715200L   /* 200 MB, 8x8's Viber limit */
+/* 8x8's fallbackAfter: 10 seconds to one day; ours by default a minute. */
+#define B8_FALLBACK_AFTER_MIN 10
+#define B8_FALLBACK_AFTER_MAX 86400
+#define B8_FALLBACK_AFTER_DEFAULT "60"
 
 /* The enumerations, lowercase, NULL-terminated. */
 extern const char *const b8_campaign_types[];

@@ -129,7 +129,7 @@ static apr_status_t record(b8_db *db, apr_pool_t *p, const char *id, const b8_se
         return b8_db_exec(db, p, B8_SQL_SEND_UNKNOWN, args, NULL);
     }
     {
-        const char *args[] = { r->error_code, r->error_message, now, extra, id };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, extra, id };
         return b8_db_exec(db, p, B8_SQL_SEND_FAILED, args, NULL);
     }
 }
@@ -140,7 +140,7 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
 {
     const char *id = B8_CELL(rows, r, 0), *phone = B8_CELL(rows, r, 1);
     const char *mark[] = { b8_now_iso(p), id };
-    b8_send_tries tries = { 0, 0 };
+    b8_send_tries tries = { 0, 0, 0 };
     b8_send_result res;
     b8_http_request req;
     cJSON *msg;

@@ -88,6 +88,19 @@ cJSON *b8_eightx8_text_message(const char *phone, const char *client_message_id,
     return msg;
 }
 
+/* A size or duration as the number 8x8's schema asks for. */
+static void add_number(cJSON *o, const char *key, const char *digits)
+{
+    if (is_set(digits)) {
+        cJSON_AddNumberToObject(o, key, strtod(digits, NULL));
+    }
+}
+
+/* Shapes (8x8's Viber samples and the send schema): text {text}; text with
+ * a button "buttons" {text, button}; image {url, text?}; image with a
+ * button "buttons" {text, url, button}; video {url, video, text?,
+ * button?}; file and audio "file" {url} (Viber has no audio type). A
+ * button always comes with text: the campaign check requires a body. */
 cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const char *phone,
                                    const char *name, const char *client_message_id,
                                    const char *sms_source)
@@ -99,7 +112,7 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
 
     if (strcmp(type, "image") == 0) {
         msg = new_message(phone, client_message_id, button ? "buttons" : "image", &content);
-        if (button || is_set(text)) {
+        if (is_set(text)) {
             cJSON_AddStringToObject(content, "text", text);
         }
         b8_json_add_str(content, "url", c->url);
@@ -111,10 +124,9 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
         cJSON *video;
         msg = new_message(phone, client_message_id, "video", &content);
         b8_json_add_str(content, "url", c->url);
-        /* 8x8 takes these three as strings. */
         video = cJSON_AddObjectToObject(content, "video");
-        if (is_set(c->file_size)) cJSON_AddStringToObject(video, "filesize", c->file_size);
-        if (is_set(c->duration)) cJSON_AddStringToObject(video, "duration", c->duration);
+        add_number(video, "filesize", c->file_size);
+        add_number(video, "duration", c->duration);
         if (is_set(c->thumbnail_url)) cJSON_AddStringToObject(video, "thumbnail", c->thumbnail_url);
         if (is_set(text)) {
             cJSON_AddStringToObject(content, "text", text);
@@ -136,7 +148,18 @@ cJSON *b8_eightx8_campaign_message(apr_pool_t *p, const b8_campaign *c, const ch
         }
     }
     if (is_set(c->fallback_text)) {
-        cJSON *sms;
+        /* 8x8's per-message fallback: Viber until delivered, SMS after
+         * fallback_after seconds, with the SMS text and sender in content. */
+        cJSON *channels = cJSON_AddArrayToObject(msg, "channels");
+        cJSON *viber = cJSON_CreateObject(), *sms_channel = cJSON_CreateObject(), *sms;
+        double after = is_set(c->fallback_after) ? strtod(c->fallback_after, NULL) : 60;
+
+        cJSON_AddStringToObject(viber, "channel", "Viber");
+        cJSON_AddNumberToObject(viber, "fallbackAfter", after);
+        cJSON_AddStringToObject(viber, "successStatus", "Delivered");
+        cJSON_AddItemToArray(channels, viber);
+        cJSON_AddStringToObject(sms_channel, "channel", "SMS");
+        cJSON_AddItemToArray(channels, sms_channel);
         cJSON_AddStringToObject(content, "fallbackText",
                                 b8_campaign_expand(p, c->fallback_text, name ? name : "", phone));
         sms = cJSON_AddObjectToObject(content, "sms");
@@ -184,16 +207,18 @@ apr_interval_time_t b8_eightx8_retry_after(const char *value, apr_time_t now,
     return wait > max ? max : wait;
 }
 
-/* 8x8's error body: {"code": 1002, "message": "..."}. */
+/* 8x8's error body: {"code": 1002, "message": "...", "errorId": "<uuid>"}. */
 static void error_fields(apr_pool_t *p, const b8_http_response *res, const char **code,
-                         const char **message)
+                         const char **message, const char **error_id)
 {
     cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
     const char *m = b8_json_str(body, "message");
+    const char *eid = b8_json_str(body, "errorId");
 
     *code = NULL;
     *message = NULL;
+    *error_id = eid && *eid ? apr_pstrdup(p, eid) : NULL;
     if (cJSON_IsNumber(c)) {
         *code = apr_psprintf(p, "%.0f", c->valuedouble);
     }
@@ -225,10 +250,67 @@ static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result 
 static apr_interval_time_t backoff(int tries)
 {
     apr_interval_time_t wait = apr_time_from_msec(B8_EIGHTX8_BACKOFF_MS);
-    for (int i = 1; i < tries && i < 10; i++) {
+    for (int i = 1; i < tries && i < 20; i++) {
         wait *= 2;
     }
-    return wait;
+    return wait > apr_time_from_sec(B8_EIGHTX8_BACKOFF_MAX)
+        ? apr_time_from_sec(B8_EIGHTX8_BACKOFF_MAX) : wait;
+}
+
+static apr_interval_time_t retry_window = apr_time_from_sec(B8_EIGHTX8_RETRY_WINDOW_DEFAULT);
+
+void b8_eightx8_set_retry_window(apr_interval_time_t window)
+{
+    retry_window = window < apr_time_from_sec(1) ? apr_time_from_sec(1) : window;
+}
+
+apr_interval_time_t b8_eightx8_retry_window(void)
+{
+    return retry_window;
+}
+
+const char *b8_eightx8_refusal_text(apr_pool_t *p, const b8_send_result *r)
+{
+    const char *msg = r->error_message ? r->error_message : "refused";
+    return r->error_code ? apr_psprintf(p, "8x8 code %s: %s", r->error_code, msg)
+                         : apr_psprintf(p, "HTTP %ld: %s", r->http_status, msg);
+}
+
+int b8_eightx8_account_refusal(long http_status, const char *code)
+{
+    static const char *const codes[] = { "1001", "1014", "1200", "1201" };
+
+    if (http_status == 401 || http_status == 403 || http_status == 426) {
+        return 1;
+    }
+    for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(code, codes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A 5xx or a connection failure: retried with backoff while the first of
+ * them is younger than the retry window, then failed. */
+static void outage(apr_pool_t *p, b8_send_tries *tries, b8_send_result *out)
+{
+    apr_time_t now = apr_time_now();
+
+    tries->tries++;
+    out->unreachable = 1;
+    if (!tries->failing_since) {
+        tries->failing_since = now;
+    }
+    if (now - tries->failing_since >= retry_window) {
+        out->verdict = B8_SEND_FAILED;
+        out->error_message = apr_psprintf(p, "%s (%d attempts in %.0f s).", out->error_message,
+                                          tries->tries,
+                                          (double)(now - tries->failing_since) / APR_USEC_PER_SEC);
+        return;
+    }
+    out->verdict = B8_SEND_RETRY;
+    out->retry_in = backoff(tries->tries);
 }
 
 void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
@@ -244,24 +326,19 @@ void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tri
         return;
     }
     if (res->outcome == B8_HTTP_NOT_SENT) {
-        tries->tries++;
         out->error_message = apr_psprintf(p, "Could not reach 8x8: %s",
                                           res->error ? res->error : "connection failed");
-        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
-            out->verdict = B8_SEND_FAILED;
-            out->error_message = apr_psprintf(p, "%s (%d attempts).", out->error_message,
-                                              tries->tries);
-            return;
-        }
-        out->verdict = B8_SEND_RETRY;
-        out->retry_in = backoff(tries->tries);
+        outage(p, tries, out);
         return;
+    }
+    if (res->status < 500) {
+        tries->failing_since = 0;   /* 8x8 answers again */
     }
     if (res->status >= 200 && res->status < 300) {
         accepted(p, res, out);
         return;
     }
-    error_fields(p, res, &out->error_code, &out->error_message);
+    error_fields(p, res, &out->error_code, &out->error_message, &out->error_id);
     if (!out->error_message) {
         out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld.", res->status);
     }
@@ -280,15 +357,14 @@ void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tri
         return;
     }
     if (res->status >= 500) {
-        tries->tries++;
-        if (tries->tries >= B8_EIGHTX8_MAX_TRIES) {
-            out->verdict = B8_SEND_FAILED;
-            out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld %d times: %s",
-                                              res->status, tries->tries, out->error_message);
-            return;
-        }
-        out->verdict = B8_SEND_RETRY;
-        out->retry_in = backoff(tries->tries);
+        out->error_message = apr_psprintf(p, "8x8 answered HTTP %ld: %s", res->status,
+                                          out->error_message);
+        outage(p, tries, out);
+        return;
+    }
+    /* The account, not this message: the sender pauses, the row waits. */
+    if (b8_eightx8_account_refusal(res->status, out->error_code)) {
+        out->verdict = B8_SEND_ACCOUNT;
         return;
     }
     /* Any other answer is 8x8 refusing this message: final. */
@@ -299,7 +375,7 @@ void b8_eightx8_send_now(apr_pool_t *p, const b8_eightx8_conf *conf, const cJSON
                          b8_send_result *out)
 {
     b8_http_client *client = b8_http_thread_client();
-    b8_send_tries tries = { 0, 0 };
+    b8_send_tries tries = { 0, 0, 0 };
     b8_http_request req;
     b8_http_response res;
 

@@ -9,10 +9,23 @@
 #include "b8_campaigns.h"
 #include "b8_http.h"
 
-/* Retry policy for one message. */
-#define B8_EIGHTX8_MAX_TRIES 5        /* 5xx or connection failures, then failed */
+/* Retry policy for one message. 5xx answers and connection failures
+ * before the request went out are retried for the retry window (10
+ * minutes; Blu8x8RetryWindow for tests), then the message fails. */
+#define B8_EIGHTX8_RETRY_WINDOW_DEFAULT 600 /* seconds */
 #define B8_EIGHTX8_MAX_RATE_LIMITED 30 /* 429 answers, then failed */
 #define B8_EIGHTX8_BACKOFF_MS 250     /* first wait after a 5xx; doubles each time */
+#define B8_EIGHTX8_BACKOFF_MAX 30     /* seconds: the longest wait between two tries */
+
+/* The retry window of this process (set from the configuration before the
+ * worker starts); at least one second. */
+void b8_eightx8_set_retry_window(apr_interval_time_t window);
+apr_interval_time_t b8_eightx8_retry_window(void);
+
+/* 1 when an 8x8 refusal is about the account, not the message: HTTP 401,
+ * 403 or 426, or one of 8x8's account codes (1001 sub-account not yours,
+ * 1014 TLS version refused, 1200 not authenticated, 1201 forbidden). */
+int b8_eightx8_account_refusal(long http_status, const char *code);
 #define B8_EIGHTX8_RETRY_AFTER_MAX 120 /* seconds: a longer Retry-After is capped */
 
 /* What a Viber send needs from the settings. */
@@ -58,13 +71,15 @@ typedef enum {
     B8_SEND_ACCEPTED,   /* 8x8 took it: umid, or NULL when it comes with the receipt */
     B8_SEND_RETRY,      /* try again after retry_in, same clientMessageId */
     B8_SEND_FAILED,     /* refused, or retries exhausted: error_code/error_message */
-    B8_SEND_UNKNOWN     /* the request may have reached 8x8: never resend blindly */
+    B8_SEND_UNKNOWN,    /* the request may have reached 8x8: never resend blindly */
+    B8_SEND_ACCOUNT     /* 8x8 refused the account (not taken): pause, keep it pending */
 } b8_send_verdict;
 
 /* Attempts so far for one message (the caller keeps it between tries). */
 typedef struct {
     int tries;          /* 5xx answers and connection failures */
     int rate_limited;   /* 429 answers */
+    apr_time_t failing_since;   /* first of the current 5xx/connection failures, or 0 */
 } b8_send_tries;
 
 typedef struct {
@@ -73,10 +88,16 @@ typedef struct {
     const char *state;           /* 8x8's status.state when accepted ("queued") */
     const char *error_code;      /* 8x8's code as text, or NULL */
     const char *error_message;
+    const char *error_id;        /* 8x8's errorId (a reference for its support), or NULL */
     long http_status;            /* 0: no answer */
     apr_interval_time_t retry_in;
     int rate_limited;            /* a 429: every send should wait retry_in */
+    int unreachable;             /* a 5xx or no connection: 8x8 is not answering */
 } b8_send_result;
+
+/* "<code>: <message>" (or "HTTP <status>: <message>") of a refusal: what
+ * a paused campaign or SMS lane shows. */
+const char *b8_eightx8_refusal_text(apr_pool_t *p, const b8_send_result *r);
 
 /* Classifies one answer (or failure) and counts it in *tries. */
 void b8_eightx8_classify(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,

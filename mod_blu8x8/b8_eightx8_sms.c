@@ -19,6 +19,29 @@ const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_
 
 /* ------------------------------------------------------------- requests */
 
+const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id)
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    char buf[32], *end = buf + sizeof(buf) - 1;
+    char *at = end;
+    char *stop = NULL;
+    apr_uint64_t v;
+
+    if (!first_row_id || !*first_row_id || *first_row_id == '-') {
+        return NULL;
+    }
+    v = (apr_uint64_t)apr_strtoi64(first_row_id, &stop, 10);
+    if (!stop || *stop || v == 0) {
+        return NULL;
+    }
+    *at = '\0';
+    while (v) {
+        *--at = digits[v % 36];
+        v /= 36;
+    }
+    return apr_pstrcat(p, "b8-", at, NULL);
+}
+
 cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
 {
     cJSON *o = cJSON_CreateObject();
@@ -31,37 +54,23 @@ cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
     return o;
 }
 
-static int same_text(const b8_sms_out *msgs, int n)
-{
-    for (int i = 1; i < n; i++) {
-        if (strcmp(msgs[i].text ? msgs[i].text : "", msgs[0].text ? msgs[0].text : "") != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *tmpl = cJSON_AddObjectToObject(o, "template");
     cJSON *list = cJSON_AddArrayToObject(o, "messages");
-    /* One text for all goes once, in the template: a smaller request. */
-    int shared = n > 0 && same_text(msgs, n);
 
     cJSON_AddStringToObject(tmpl, "source", source);
     cJSON_AddStringToObject(tmpl, "encoding", "AUTO");
-    if (shared) {
-        cJSON_AddStringToObject(tmpl, "text", msgs[0].text ? msgs[0].text : "");
-    }
     for (int i = 0; i < n; i++) {
+        /* 8x8's schema requires each message's text, even when they are
+         * all the same (only the destinations form shares one, and it
+         * cannot carry our clientMessageIds). */
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "destination", msgs[i].phone);
         cJSON_AddStringToObject(m, "clientMessageId", msgs[i].client_message_id);
-        if (!shared) {
-            cJSON_AddStringToObject(m, "text", msgs[i].text ? msgs[i].text : "");
-        }
+        cJSON_AddStringToObject(m, "text", msgs[i].text ? msgs[i].text : "");
         cJSON_AddItemToArray(list, m);
     }
     if (client_batch_id) {
@@ -136,6 +145,7 @@ void b8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out)
         out->outcome = B8_SMS_ITEM_REJECTED;
         out->error_code = either(p, status, item, "errorCode");
         out->error_message = either(p, status, item, "errorMessage");
+        out->error_id = either(p, status, item, "errorId");
         if (!out->error_message) {
             out->error_message = either(p, status, item, "description");
         }
@@ -169,6 +179,7 @@ void b8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_
         out->umid = NULL;
         out->error_code = item.error_code;
         out->error_message = item.error_message;
+        out->error_id = item.error_id;
         return;
     }
     out->umid = item.umid;

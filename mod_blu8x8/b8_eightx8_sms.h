@@ -34,13 +34,22 @@ typedef struct {
     const char *client_message_id;
 } b8_sms_out;
 
+/* 8x8's clientBatchId is at most this long. */
+#define B8_SMS_CLIENT_BATCH_ID_MAX 20
+
+/* The clientBatchId of the batch request whose first row is first_row_id
+ * (a decimal message id): "b8-" and the id in base 36, at most 16
+ * characters for any 64-bit id. A row is the first of one chunk only, so
+ * the id is unique per batch request (a retry of the same chunk repeats
+ * it). NULL when first_row_id is not a positive integer. */
+const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id);
+
 /* {"destination", "text", "source", "clientMessageId", "encoding": "AUTO"} */
 cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m);
 
-/* {"template": {"source", "encoding": "AUTO", "text" when every message has
- * the same}, "messages": [{"destination", "clientMessageId", "text" when
- * personalised}], "clientBatchId", "includeMessagesInResponse": true};
- * n <= B8_SMS_BATCH_MAX. */
+/* {"template": {"source", "encoding": "AUTO"}, "messages": [{"destination",
+ * "clientMessageId", "text"}], "clientBatchId", "includeMessagesInResponse":
+ * true}; n <= B8_SMS_BATCH_MAX. */
 cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id);
 
@@ -59,7 +68,7 @@ typedef enum {
 typedef struct {
     b8_sms_item_outcome outcome;
     const char *client_message_id, *umid, *phone;
-    const char *error_code, *error_message;
+    const char *error_code, *error_message, *error_id;
 } b8_sms_item;
 
 /* Reads one message object of an answer (single answer or batch item). */

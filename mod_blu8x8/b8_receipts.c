@@ -12,7 +12,9 @@
 /* Ranks of the message states. Final states never move again; a failure
  * ranks with "delivered", so it ends a message that was at most sent, and a
  * late failure never undoes a delivery. The UPDATE of RECEIPT_MESSAGE_APPLY
- * repeats the ranks of the states that can still move: keep both in step. */
+ * repeats the ranks of the states that can still move, and that of
+ * RECEIPT_MESSAGE_SWITCH (the SMS fallback taking over) those of delivered
+ * and read: keep the three in step. */
 static const struct { const char *state; int rank; int final; } ranks[] = {
     { "pending", 0, 0 },
     { "sending", 1, 0 },
@@ -54,7 +56,8 @@ int b8_message_state_advances(const char *from, const char *to)
  * (kept in receipts, applied to nothing). */
 static const char *message_state_of(const char *receipt_state)
 {
-    static const char *const known[] = { "queued", "sent", "delivered", "read", "undelivered" };
+    static const char *const known[] = { "queued", "sent", "delivered", "read", "undelivered",
+                                         "failed" };
 
     if (!receipt_state) {
         return NULL;
@@ -70,10 +73,17 @@ static const char *message_state_of(const char *receipt_state)
     return NULL;
 }
 
-/* The columns of RECEIPT_MESSAGE_BY_*: id, state, umid, campaign_id. */
+/* The columns of RECEIPT_MESSAGE_BY_*: id, state, umid, campaign_id, channel. */
 typedef struct {
-    const char *id, *state, *umid, *campaign_id;
+    const char *id, *state, *umid, *campaign_id, *channel;
 } message_row;
+
+/* A channel's place in a message's fallback: Viber (or any chat app)
+ * first, SMS last. */
+static int fallback_order(const char *channel)
+{
+    return channel && strcmp(channel, "sms") == 0 ? 1 : 0;
+}
 
 static apr_status_t find_message(b8_db *db, apr_pool_t *p, b8_sql_id id, const char *key,
                                  message_row **out)
@@ -95,6 +105,7 @@ static apr_status_t find_message(b8_db *db, apr_pool_t *p, b8_sql_id id, const c
         m->state = B8_CELL(rows, 0, 1);
         m->umid = B8_CELL(rows, 0, 2);
         m->campaign_id = B8_CELL(rows, 0, 3);
+        m->channel = B8_CELL(rows, 0, 4);
         *out = m;
     }
     return APR_SUCCESS;
@@ -143,12 +154,34 @@ static apr_status_t campaign_maybe_done(b8_db *db, apr_pool_t *p, const char *ca
     return rv;
 }
 
+int b8_receipt_moves(const char *state, const char *channel, const char *to,
+                     const char *to_channel)
+{
+    int order = fallback_order(channel), to_order;
+
+    if (!to_channel || !channel || strcmp(to_channel, channel) == 0) {
+        return b8_message_state_advances(state, to);
+    }
+    to_order = fallback_order(to_channel);
+    if (to_order != order) {
+        /* The next channel starts over (a delivery or read stays unless
+         * matched); a late receipt from the one before changes nothing. */
+        int success = state && (strcmp(state, "delivered") == 0 || strcmp(state, "read") == 0);
+        return to_order > order && rank_of(to, NULL) >= 0
+               && (!success || rank_of(to, NULL) >= rank_of(state, NULL));
+    }
+    return b8_message_state_advances(state, to);
+}
+
 /* Applies one receipt to one message: a missing UMID is recorded, and the
- * state only moves forward. */
-static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const b8_receipt *rc,
+ * state only moves forward on its channel; a receipt from the fallback's
+ * next channel moves the message to it. */
+static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_receipt *rc,
                           const char *now, int *changed)
 {
     const char *to = message_state_of(rc->state);
+    const char *channel = m->channel ? m->channel : "viber";
+    const char *to_channel = rc->channel ? rc->channel : channel;
     int n = 0;
     apr_status_t rv;
 
@@ -159,20 +192,40 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, const message_row *m, const 
             return rv;
         }
     }
-    if (to && b8_message_state_advances(m->state, to)) {
+    if (to && fallback_order(to_channel) != fallback_order(channel)) {
+        if (b8_receipt_moves(m->state, channel, to, to_channel)) {
+            const char *args[] = {
+                to, to_channel, rc->detail, rc->error_code, rc->error_message, rc->price,
+                rc->event_at ? rc->event_at : now,
+                to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
+                to, rc->event_at ? rc->event_at : now,   /* read_at */
+                now, m->id, channel, apr_itoa(p, rank_of(to, NULL))
+            };
+            if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SWITCH, args, &n))
+                != APR_SUCCESS) {
+                return rv;
+            }
+            *changed = n > 0;
+            if (*changed) {
+                m->channel = apr_pstrdup(p, to_channel);
+            }
+        }
+    }
+    else if (to && b8_message_state_advances(m->state, to)) {
         const char *args[] = {
             to, rc->detail, rc->error_code, rc->error_message, rc->price,
             rc->event_at ? rc->event_at : now,
             to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
             to, rc->event_at ? rc->event_at : now,   /* read_at */
-            now, m->id, apr_itoa(p, rank_of(to, NULL))
+            now, m->id, channel, apr_itoa(p, rank_of(to, NULL))
         };
         if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_APPLY, args, &n)) != APR_SUCCESS) {
             return rv;
         }
         *changed = n > 0;
-        if (*changed && m->campaign_id && (strcmp(to, "delivered") == 0
-                                           || strcmp(to, "read") == 0)) {
+    }
+    if (*changed) {
+        if (m->campaign_id && (strcmp(to, "delivered") == 0 || strcmp(to, "read") == 0)) {
             return campaign_maybe_done(db, p, m->campaign_id);
         }
     }
@@ -196,7 +249,8 @@ apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, i
     {
         const char *args[] = {
             rc->umid, rc->client_message_id, rc->namespace_name, rc->state, rc->detail,
-            rc->error_code, rc->error_message, rc->price, rc->event_at, now, m ? "1" : "0"
+            rc->error_code, rc->error_message, rc->price, rc->event_at, now, m ? "1" : "0",
+            rc->channel
         };
         if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_INSERT, args, NULL)) != APR_SUCCESS) {
             return rv;
@@ -235,7 +289,7 @@ apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_mes
             .namespace_name = B8_CELL(rows, i, 3), .state = B8_CELL(rows, i, 4),
             .detail = B8_CELL(rows, i, 5), .error_code = B8_CELL(rows, i, 6),
             .error_message = B8_CELL(rows, i, 7), .price = B8_CELL(rows, i, 8),
-            .event_at = B8_CELL(rows, i, 9)
+            .event_at = B8_CELL(rows, i, 9), .channel = B8_CELL(rows, i, 10)
         };
         const char *id_args[] = { B8_CELL(rows, i, 0) };
         int changed = 0;

@@ -8,9 +8,17 @@
 #include "b8_core.h"
 
 /* Progress order: pending < sending < unknown < queued < sent < delivered <
- * read; undelivered, failed, rejected, skipped and cancelled are final.
+ * read; undelivered, failed, rejected, skipped and cancelled are final on
+ * their channel (an SMS fallback's receipts move a message on again).
  * Returns 1 when a message in state `from` may move to `to`. */
 int b8_message_state_advances(const char *from, const char *to);
+
+/* 1 when a receipt saying `to` on to_channel moves a message in `state` on
+ * `channel`: forward on the same channel; on the fallback's next channel
+ * (SMS after Viber) from any state but a delivery or read it does not
+ * match; never back to an earlier channel. */
+int b8_receipt_moves(const char *state, const char *channel, const char *to,
+                     const char *to_channel);
 
 /* Applies every stored receipt naming this clientMessageId (or the
  * message's UMID) that no message took yet to its message
@@ -34,6 +42,10 @@ apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id sta
 typedef struct {
     const char *umid, *client_message_id, *namespace_name, *state, *detail;
     const char *error_code, *error_message, *price, *event_at;
+    /* The channel the receipt is about, lowercase ("viber", "sms"); NULL:
+     * the message's own. A receipt from a later channel of the fallback
+     * (SMS after Viber) moves the message to that channel. */
+    const char *channel;
 } b8_receipt;
 
 /* Keeps the receipt (table receipts) and applies it to its message, found by

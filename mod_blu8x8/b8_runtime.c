@@ -4,6 +4,7 @@
 #include "b8_util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,12 @@ b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err)
             return b8_fail_db(err, ctx->db);
         }
     }
+    /* New settings (a key, a sub-account, a region) are the fix for an
+     * account refusal: the SMS lane tries again. */
+    if (keys->nelts > 0 && b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
+        b8_db_rollback(ctx->db);
+        return b8_fail_db(err, ctx->db);
+    }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
@@ -233,6 +240,84 @@ static int pid_alive(long pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+/* ------------------------------------------- 8x8 reachability, SMS pause */
+
+#define REACH_KEY "eightx8"
+#define SMS_PAUSE_KEY "sms_pause"
+
+static pthread_mutex_t reach_lock = PTHREAD_MUTEX_INITIALIZER;
+static int reach_known = -1;     /* this process's last written state */
+
+apr_status_t b8_eightx8_reach_note(b8_db *db, apr_pool_t *p, int reachable, const char *error)
+{
+    cJSON *o;
+    apr_status_t rv;
+    int changed;
+
+    pthread_mutex_lock(&reach_lock);
+    changed = reach_known != reachable;
+    reach_known = reachable;
+    pthread_mutex_unlock(&reach_lock);
+    if (!changed) {
+        return APR_SUCCESS;   /* only a change is written: no write per message */
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "reachable", reachable);
+    b8_json_add_str(o, "last_error", error);
+    cJSON_AddStringToObject(o, "since", b8_now_iso(p));
+    rv = b8_runtime_put(db, p, REACH_KEY, b8_json_print(p, o));
+    cJSON_Delete(o);
+    if (rv != APR_SUCCESS) {
+        pthread_mutex_lock(&reach_lock);
+        reach_known = -1;     /* written next time */
+        pthread_mutex_unlock(&reach_lock);
+    }
+    return rv;
+}
+
+apr_status_t b8_sms_pause_set(b8_db *db, apr_pool_t *p, const char *reason)
+{
+    const char *value = "";
+
+    if (reason) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "reason", reason);
+        cJSON_AddStringToObject(o, "since", b8_now_iso(p));
+        value = b8_json_print(p, o);
+        cJSON_Delete(o);
+    }
+    else {
+        const char *now = NULL;
+        /* Nothing to clear: no write (a settings save is not slowed). */
+        if (b8_runtime_get(db, p, SMS_PAUSE_KEY, &now, NULL) == APR_SUCCESS
+            && (!now || !*now)) {
+            return APR_SUCCESS;
+        }
+    }
+    return b8_runtime_put(db, p, SMS_PAUSE_KEY, value);
+}
+
+apr_status_t b8_sms_pause_get(b8_db *db, apr_pool_t *p, const char **reason, const char **since)
+{
+    const char *value = NULL;
+    apr_status_t rv = b8_runtime_get(db, p, SMS_PAUSE_KEY, &value, NULL);
+
+    *reason = NULL;
+    if (since) {
+        *since = NULL;
+    }
+    if (rv == APR_SUCCESS && value && *value) {
+        cJSON *o = cJSON_Parse(value);
+        const char *r = b8_json_str(o, "reason"), *s = b8_json_str(o, "since");
+        *reason = apr_pstrdup(p, r ? r : "8x8 refused the account");
+        if (since && s) {
+            *since = apr_pstrdup(p, s);
+        }
+        cJSON_Delete(o);
+    }
+    return rv;
+}
+
 cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
 {
     cJSON *out = cJSON_CreateObject(), *worker = cJSON_CreateObject(), *crons = cJSON_CreateObject();
@@ -276,6 +361,28 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
         cJSON_AddItemToObject(crons, names[i], c);
     }
     cJSON_AddItemToObject(out, "crons", crons);
+    {
+        /* 8x8 as the senders last found it; reachable until they say not. */
+        cJSON *reach = NULL, *sms = cJSON_CreateObject();
+        const char *since = NULL, *reason = NULL;
+        value = NULL;
+        if (b8_runtime_get(ctx->db, ctx->pool, REACH_KEY, &value, NULL) == APR_SUCCESS && value) {
+            reach = cJSON_Parse(value);
+        }
+        if (!cJSON_IsObject(reach)) {
+            cJSON_Delete(reach);
+            reach = cJSON_CreateObject();
+            cJSON_AddBoolToObject(reach, "reachable", 1);
+            cJSON_AddNullToObject(reach, "last_error");
+            cJSON_AddNullToObject(reach, "since");
+        }
+        cJSON_AddItemToObject(out, "eightx8", reach);
+        b8_sms_pause_get(ctx->db, ctx->pool, &reason, &since);
+        cJSON_AddBoolToObject(sms, "paused", reason != NULL);
+        b8_json_add_str(sms, "reason", reason);
+        b8_json_add_str(sms, "since", since);
+        cJSON_AddItemToObject(out, "sms", sms);
+    }
     cJSON_AddStringToObject(out, "version", B8_VERSION);
     return out;
 }
@@ -329,6 +436,19 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
         && rows->nrows == 1) {
         cJSON_AddNumberToObject(o, "contacts", B8_CELL(rows, 0, 0) ? atof(B8_CELL(rows, 0, 0)) : 0);
         cJSON_AddNumberToObject(o, "opted_out", B8_CELL(rows, 0, 1) ? atof(B8_CELL(rows, 0, 1)) : 0);
+    }
+    {
+        /* Campaigns an account refusal paused, with 8x8's reason. */
+        cJSON *paused = cJSON_AddArrayToObject(o, "refused");
+        if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_REFUSED, NULL, &rows) == APR_SUCCESS) {
+            for (int i = 0; i < rows->nrows; i++) {
+                cJSON *c = cJSON_CreateObject();
+                b8_json_add_int(c, "id", B8_CELL(rows, i, 0));
+                b8_json_add_str(c, "name", B8_CELL(rows, i, 1));
+                b8_json_add_str(c, "pause_reason", B8_CELL(rows, i, 2));
+                cJSON_AddItemToArray(paused, c);
+            }
+        }
     }
     return o;
 }

@@ -406,7 +406,22 @@ static const char *verdict_name(b8_send_verdict v)
     case B8_SEND_ACCEPTED: return "accepted";
     case B8_SEND_RETRY: return "retry";
     case B8_SEND_FAILED: return "failed";
+    case B8_SEND_ACCOUNT: return "account refused";
     default: return "unknown";
+    }
+}
+
+/* Tells the status page whether 8x8 answers (written only on a change). */
+static void note_reach(b8_sender *s, apr_pool_t *p, const b8_http_response *res,
+                       const b8_send_result *r)
+{
+    b8_db *db;
+
+    if (!r->unreachable && res->outcome != B8_HTTP_ANSWERED) {
+        return;   /* maybe sent: says nothing about 8x8 */
+    }
+    if ((db = iter_db(s, p)) != NULL) {
+        b8_eightx8_reach_note(db, p, !r->unreachable, r->unreachable ? r->error_message : NULL);
     }
 }
 
@@ -424,10 +439,12 @@ static void collect(b8_sender *s, apr_pool_t *p)
                j->phone, res.status, verdict_name(j->result.verdict),
                j->result.error_message ? ": " : "",
                j->result.error_message ? j->result.error_message : "");
+        note_reach(s, p, &res, &j->result);
         if (j->result.verdict == B8_SEND_RETRY) {
             j->due = now + j->result.retry_in;
-            if (j->result.rate_limited && j->due > s->hold_until) {
-                /* 429 is about us, not this message: every send waits. */
+            if ((j->result.rate_limited || j->result.unreachable) && j->due > s->hold_until) {
+                /* 429 is about us, an outage about 8x8, not this message:
+                 * every send waits (no new claim while 8x8 is away). */
                 s->hold_until = j->due;
             }
             j->next = s->waiting;
@@ -453,8 +470,23 @@ static apr_status_t write_result(b8_db *db, apr_pool_t *p, const job *j, const c
         const char *args[] = { r->error_message, now, extra, j->id };
         return b8_db_exec(db, p, B8_SQL_SEND_UNKNOWN, args, NULL);
     }
+    case B8_SEND_ACCOUNT: {
+        /* Not taken: the row waits and its campaign pauses with 8x8's word. */
+        const char *back[] = { now, j->id };
+        const char *pause[] = { b8_eightx8_refusal_text(p, r), now, j->campaign_id };
+        int n = 0;
+        apr_status_t rv = b8_db_exec(db, p, B8_SQL_SEND_BACK_PENDING, back, NULL);
+        if (rv == APR_SUCCESS
+            && (rv = b8_db_exec(db, p, B8_SQL_SEND_PAUSE_REFUSED, pause, &n)) == APR_SUCCESS
+            && n > 0) {
+            B8_LOG(B8_LOG_WARNING, 0, "B8-4200: campaign %s paused: 8x8 refused the account "
+                   "(%s); its recipients stay pending until it is resumed", j->campaign_id,
+                   pause[0]);
+        }
+        return rv;
+    }
     default: {
-        const char *args[] = { r->error_code, r->error_message, now, extra, j->id };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, extra, j->id };
         return b8_db_exec(db, p, B8_SQL_SEND_FAILED, args, NULL);
     }
     }

@@ -9,7 +9,8 @@
 #define UCS2_SINGLE 70
 #define UCS2_MULTI 67
 #define SENDER_ALPHA_MAX 11
-#define SENDER_NUMERIC_MAX 17
+/* 8x8's source is at most 16 characters, a leading '+' included. */
+#define SENDER_NUMERIC_MAX 16
 
 /* Non-ASCII characters of the GSM 03.38 default alphabet (one septet). */
 static const unsigned long gsm_basic_extra[] = {
@@ -168,7 +169,8 @@ const char *b8_sms_sender_invalid(const char *sender)
         if (n == 0 || strspn(sender + 1, "0123456789") != n) {
             return "a sender ID starting with '+' must be all digits";
         }
-        return n > SENDER_NUMERIC_MAX ? "numeric sender ID too long (at most 17 digits)" : NULL;
+        return n + 1 > SENDER_NUMERIC_MAX
+            ? "numeric sender ID too long (at most 16 characters with the '+')" : NULL;
     }
     n = strlen(sender);
     for (size_t i = 0; i < n; i++) {
@@ -185,7 +187,7 @@ const char *b8_sms_sender_invalid(const char *sender)
         }
     }
     if (digits_only) {
-        return n > SENDER_NUMERIC_MAX ? "numeric sender ID too long (at most 17 digits)" : NULL;
+        return n > SENDER_NUMERIC_MAX ? "numeric sender ID too long (at most 16 digits)" : NULL;
     }
     if (n > SENDER_ALPHA_MAX) {
         return "alphanumeric sender ID too long (at most 11 characters)";

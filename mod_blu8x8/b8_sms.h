@@ -26,7 +26,7 @@ const char *b8_sms_encoding_name(b8_sms_encoding e);
 
 /* Sender IDs 8x8 accepts: alphanumeric of at most 11 characters (ASCII
  * letters, digits, spaces; at least one letter; no leading or trailing
- * space), or numeric of at most 17 digits with an optional leading "+".
+ * space), or numeric of at most 16 characters, an optional leading "+" included (8x8's limit).
  * Returns NULL when valid, else a short reason. */
 const char *b8_sms_sender_invalid(const char *sender);
 

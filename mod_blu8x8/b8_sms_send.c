@@ -3,6 +3,7 @@
 #include "b8_csv.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
@@ -525,7 +526,7 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
 }
 
 /* SMS_PAGE columns: id, created_at, sender, phone, name, body, encoding,
- * parts, umid, state, error_code, error_message, price, sms_batch_id,
+ * parts, umid, state, error_code, error_message, error_id, price, sms_batch_id,
  * client_message_id, updated_at, contact_id */
 static cJSON *sms_json(const b8_rows *rows, int r)
 {
@@ -542,11 +543,12 @@ static cJSON *sms_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "state", B8_CELL(rows, r, 9));
     b8_json_add_str(o, "error_code", B8_CELL(rows, r, 10));
     b8_json_add_str(o, "error_message", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "price", B8_CELL(rows, r, 12));
-    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 13));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 15));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 16));
+    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 12));
+    b8_json_add_str(o, "price", B8_CELL(rows, r, 13));
+    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 14));
+    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 15));
+    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 16));
+    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 17));
     return o;
 }
 
@@ -639,7 +641,7 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
 {
     static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
                                           "encoding", "parts", "umid", "state", "error_code",
-                                          "error_message" };
+                                          "error_message", "error_id" };
     const char *args[6];
 
     if (filters(ctx, &sender, &state, err) != B8_OK) {
@@ -647,5 +649,29 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
     }
     args[0] = args[1] = sender;
     args[2] = args[3] = state;
-    return b8_export_csv(ctx, header, 11, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+    return b8_export_csv(ctx, header, 12, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+}
+
+/* ------------------------------------------------------- pause, resume */
+
+cJSON *b8_sms_lane_json(b8_ctx *ctx)
+{
+    const char *reason = NULL, *since = NULL;
+    cJSON *o = cJSON_CreateObject();
+
+    b8_sms_pause_get(ctx->db, ctx->pool, &reason, &since);
+    cJSON_AddBoolToObject(o, "paused", reason != NULL);
+    b8_json_add_str(o, "reason", reason);
+    b8_json_add_str(o, "since", since);
+    return o;
+}
+
+b8_errkind b8_sms_resume(b8_ctx *ctx, cJSON **out, b8_err *err)
+{
+    if (b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    B8_LOG(B8_LOG_NOTICE, 0, "B8-4201: SMS sending resumed by %s", ctx->login ? ctx->login : "?");
+    *out = b8_sms_lane_json(ctx);
+    return B8_OK;
 }

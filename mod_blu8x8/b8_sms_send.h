@@ -27,6 +27,12 @@ apr_array_header_t *b8_sms_senders(const b8_ctx *ctx);
  * "sender", "encoding", "parts"}. */
 b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err);
 
+/* The SMS lane after an account refusal: {"paused": bool, "reason",
+ * "since"}. Resume clears the pause (the caller wakes the worker); saving
+ * settings does it too. */
+cJSON *b8_sms_lane_json(b8_ctx *ctx);
+b8_errkind b8_sms_resume(b8_ctx *ctx, cJSON **out, b8_err *err);
+
 /* The SMS log, newest first; sender and state filter (NULL or "" = any; an
  * unknown state is a validation error). Items: {"id", "created_at",
  * "sender", "phone", "name", "text", "encoding", "parts", "umid", "state",

@@ -97,7 +97,7 @@ static void record(job *j, record_fn fn, const void *data)
 /* Resets the send's retry state (an answer that ended the chunk). */
 static apr_status_t batch_progress(job *j, const char *now)
 {
-    const char *args[] = { "0", "0", NULL, NULL, now, j->batch };
+    const char *args[] = { "0", "0", NULL, NULL, NULL, now, j->batch };
     return b8_db_exec(j->db, j->p, B8_SQL_SMS_BATCH_RETRY, args, NULL);
 }
 
@@ -115,7 +115,8 @@ static apr_status_t write_range(job *j, const void *data)
         rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_UNKNOWN, args, NULL);
     }
     else {
-        const char *args[] = { r->error_code, r->error_message, now, j->batch, j->first, j->last };
+        const char *args[] = { r->error_code, r->error_message, r->error_id, now, j->batch,
+                               j->first, j->last };
         rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_FAILED, args, NULL);
     }
     return rv == APR_SUCCESS ? batch_progress(j, now) : rv;
@@ -129,9 +130,32 @@ static apr_status_t write_retry(job *j, const void *data)
     const char *range[] = { now, j->batch, j->first, j->last };
     const char *retry[] = { apr_itoa(j->p, j->tries.tries), apr_itoa(j->p, j->tries.rate_limited),
                             b8_time_iso(j->p, apr_time_now() + r->retry_in), r->error_message,
+                            j->tries.failing_since ? b8_time_iso(j->p, j->tries.failing_since)
+                                                   : NULL,
                             now, j->batch };
     apr_status_t rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_PENDING, range, NULL);
     return rv == APR_SUCCESS ? b8_db_exec(j->db, j->p, B8_SQL_SMS_BATCH_RETRY, retry, NULL) : rv;
+}
+
+/* 8x8 refused the account: the chunk is pending again and the lane pauses
+ * until the settings change or an admin resumes it. */
+static apr_status_t write_account(job *j, const void *data)
+{
+    const b8_send_result *r = data;
+    const char *now = b8_now_iso(j->p);
+    const char *range[] = { now, j->batch, j->first, j->last };
+    apr_status_t rv = b8_db_exec(j->db, j->p, B8_SQL_SMS_RANGE_PENDING, range, NULL);
+    return rv == APR_SUCCESS ? b8_sms_pause_set(j->db, j->p, b8_eightx8_refusal_text(j->p, r))
+                             : rv;
+}
+
+/* Tells the status page whether 8x8 answers (written only on a change). */
+static void note_reach(job *j, const b8_http_response *res, const b8_send_result *r)
+{
+    if (r->unreachable || res->outcome == B8_HTTP_ANSWERED) {
+        b8_eightx8_reach_note(j->db, j->p, !r->unreachable,
+                              r->unreachable ? r->error_message : NULL);
+    }
 }
 
 static apr_status_t write_single(job *j, const void *data)
@@ -163,7 +187,8 @@ static apr_status_t write_item(job *j, int idx, const b8_sms_item *it, const cha
         return b8_db_exec(j->db, j->p, B8_SQL_SMS_ACCEPTED, args, NULL);
     }
     case B8_SMS_ITEM_REJECTED: {
-        const char *args[] = { it->error_code, it->error_message, now, j->ids[idx] };
+        const char *args[] = { it->error_code, it->error_message, it->error_id, now,
+                               j->ids[idx] };
         o->rejected++;
         return b8_db_exec(j->db, j->p, B8_SQL_SMS_FAILED, args, NULL);
     }
@@ -215,7 +240,7 @@ static apr_status_t write_batch(job *j, const void *data)
     }
     /* Without a list, a full acceptance still says every row was taken. */
     if (!a->listed && a->accepted == j->n && a->rejected <= 0) {
-        b8_sms_item taken = { B8_SMS_ITEM_QUEUED, NULL, NULL, NULL, NULL, NULL };
+        b8_sms_item taken = { B8_SMS_ITEM_QUEUED, NULL, NULL, NULL, NULL, NULL, NULL };
         for (int i = 0; i < j->n && rv == APR_SUCCESS; i++) {
             done[i] = 1;
             rv = write_item(j, i, &taken, now, o);
@@ -223,7 +248,7 @@ static apr_status_t write_batch(job *j, const void *data)
     }
     for (int i = 0; i < j->n && rv == APR_SUCCESS; i++) {
         if (!done[i]) {
-            b8_sms_item unclear = { B8_SMS_ITEM_UNCLEAR, NULL, NULL, NULL, NULL, NULL };
+            b8_sms_item unclear = { B8_SMS_ITEM_UNCLEAR, NULL, NULL, NULL, NULL, NULL, NULL };
             rv = write_item(j, i, &unclear, now, o);
         }
     }
@@ -239,6 +264,9 @@ static void load_batch(job *j, const b8_rows *b)
     j->tries.tries = B8_CELL(b, 0, 4) ? atoi(B8_CELL(b, 0, 4)) : 0;
     j->tries.rate_limited = B8_CELL(b, 0, 5) ? atoi(B8_CELL(b, 0, 5)) : 0;
     j->total = B8_CELL(b, 0, 6) ? atol(B8_CELL(b, 0, 6)) : 0;
+    if (!B8_CELL(b, 0, 7) || !b8_time_parse(B8_CELL(b, 0, 7), &j->tries.failing_since)) {
+        j->tries.failing_since = 0;
+    }
 }
 
 /* No pending row left: the send is done (rows a failed record left
@@ -337,6 +365,11 @@ static void log_verdict(job *j, const b8_send_result *r)
         B8_LOG(B8_LOG_WARNING, 0, "B8-0810: SMS send %s: %d SMS unknown: %s", j->batch, j->n,
                r->error_message);
     }
+    else if (r->verdict == B8_SEND_ACCOUNT) {
+        B8_LOG(B8_LOG_WARNING, 0, "B8-4202: SMS sending paused: 8x8 refused the account (HTTP "
+               "%ld, code %s): %s; send %s waits until the settings change or an admin resumes",
+               r->http_status, r->error_code ? r->error_code : "-", r->error_message, j->batch);
+    }
 }
 
 static void send_single(job *j, b8_http_client *client)
@@ -351,13 +384,15 @@ static void send_single(job *j, b8_http_client *client)
     b8_http_perform(client, j->p, &req, &res);
     b8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
-    record(j, r.verdict == B8_SEND_RETRY ? write_retry : write_single, &r);
+    note_reach(j, &res, &r);
+    record(j, r.verdict == B8_SEND_RETRY ? write_retry
+              : r.verdict == B8_SEND_ACCOUNT ? write_account : write_single, &r);
 }
 
 static void send_batch(job *j, b8_http_client *client)
 {
     cJSON *body = b8_sms_batch_body(j->sender, j->msgs, j->n,
-                                    apr_psprintf(j->p, "blu8x8-sms-%s-%s", j->batch, j->first));
+                                    b8_sms_client_batch_id(j->p, j->first));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
@@ -369,8 +404,13 @@ static void send_batch(job *j, b8_http_client *client)
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
+    note_reach(j, &res, &r);
     if (r.verdict == B8_SEND_RETRY) {
         record(j, write_retry, &r);
+        return;
+    }
+    if (r.verdict == B8_SEND_ACCOUNT) {
+        record(j, write_account, &r);
         return;
     }
     if (r.verdict != B8_SEND_ACCEPTED) {
@@ -463,6 +503,18 @@ int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *
         return 0;
     }
     load_batch(&j, b);
+    {
+        /* Paused by an account refusal: nothing is sent until a settings
+         * save or an admin's resume (both wake the worker). */
+        const char *reason = NULL;
+        if (b8_sms_pause_get(j.db, p, &reason, NULL) != APR_SUCCESS) {
+            *next_at = apr_time_now() + apr_time_from_sec(1);
+            return 0;
+        }
+        if (reason) {
+            return 0;
+        }
+    }
     /* A 429 or a backoff holds every send: 8x8's limit is the account's. */
     if (B8_CELL(b, 0, 3) && b8_time_parse(B8_CELL(b, 0, 3), &due) && due > apr_time_now()) {
         *next_at = due;

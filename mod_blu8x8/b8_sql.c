@@ -129,7 +129,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CAMPAIGN_COLS \
     "c.id, c.name, c.type, c.body, c.url, c.fallback_text, c.thumbnail_url, c.file_size, " \
     "c.duration, c.button_caption, c.button_url, c.state, c.send_at, c.queued_at, " \
-    "c.created_at, c.updated_at, c.started_at, c.done_at"
+    "c.created_at, c.updated_at, c.started_at, c.done_at, c.fallback_after, c.pause_reason"
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
@@ -150,11 +150,16 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'draft', %s, %s) RETURNING id" },
+    /* Set apart from the INSERT, in its transaction: the INSERT is also
+     * run on schema 1 (the migration test). */
+    [B8_SQL_CAMPAIGN_SET_FALLBACK_AFTER] = {
+        "UPDATE campaigns SET fallback_after = CAST(%s AS INTEGER) WHERE id = %s" },
     /* Only a Draft changes; the caller checks the state in the same transaction. */
     [B8_SQL_CAMPAIGN_UPDATE] = {
         "UPDATE campaigns SET name = %s, type = %s, body = %s, url = %s, fallback_text = %s, "
         "thumbnail_url = %s, file_size = %s, duration = %s, button_caption = %s, "
-        "button_url = %s, updated_at = %s WHERE id = %s AND state = 'draft'" },
+        "button_url = %s, fallback_after = CAST(%s AS INTEGER), updated_at = %s "
+        "WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_COUNTS] = {
         "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
@@ -167,7 +172,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* recipients: messages rows of kind 'campaign' */
 #define B8_RECIPIENT_COLS \
     "id, phone, name, contact_id, client_message_id, umid, state, error_code, error_message, " \
-    "updated_at, sent_at, delivered_at, read_at, clicked_at, clicks, replied_at"
+    "updated_at, error_id, channel, sent_at, delivered_at, read_at, clicked_at, clicks, replied_at"
     [B8_SQL_RECIPIENT_INSERT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -188,7 +193,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
-        "updated_at, clicked_at, clicks, replied_at FROM messages WHERE campaign_id = %s "
+        "error_id, updated_at, clicked_at, clicks, replied_at FROM messages WHERE campaign_id = %s "
         "AND id > %s ORDER BY id LIMIT %s" },
 #undef B8_RECIPIENT_COLS
 
@@ -221,6 +226,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
         "SELECT COUNT(*), COALESCE(SUM(opted_out), 0) FROM contacts" },
+    [B8_SQL_DASH_REFUSED] = {
+        "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
+        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20" },
 
     /* leads: one per inbound message; the first claim wins */
 #define B8_LEAD_COLUMNS \
@@ -307,8 +315,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* webhook: delivery receipts (every one kept; matched = applied to a message) */
     [B8_SQL_RECEIPT_INSERT] = {
         "INSERT INTO receipts (umid, client_message_id, namespace, state, detail, error_code, "
-        "error_message, price, event_at, received_at, matched) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
+        "error_message, price, event_at, received_at, matched, channel) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" },
     [B8_SQL_RECEIPT_SET_MATCHED] = { "UPDATE receipts SET matched = 1 WHERE id = %s AND matched = 0" },
     /* A row still 'sending' whose fate nobody knows (a send cut short). */
     [B8_SQL_MESSAGE_SET_UNKNOWN] = {
@@ -317,12 +325,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Receipts kept for a message that did not exist or had no UMID yet. */
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
-        "price, event_at FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
+        "price, event_at, channel FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
         "OR (matched = 0 AND umid = %s) ORDER BY id" },
     [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
-        "SELECT id, state, umid, campaign_id FROM messages WHERE umid = %s ORDER BY id LIMIT 1" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE umid = %s "
+        "ORDER BY id LIMIT 1" },
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
-        "SELECT id, state, umid, campaign_id FROM messages WHERE client_message_id = %s" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
     /* Forward only, checked again here so that concurrent receipts on
      * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
      * states that can still move (final states rank 99); the last argument
@@ -334,9 +343,23 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "delivered_at = CASE WHEN CAST(%s AS TEXT) IN ('delivered', 'read') "
         "THEN COALESCE(delivered_at, %s) ELSE delivered_at END, "
         "read_at = CASE WHEN CAST(%s AS TEXT) = 'read' THEN COALESCE(read_at, %s) ELSE read_at END, "
-        "updated_at = %s WHERE id = %s AND (CASE state WHEN 'pending' THEN 0 "
+        "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'pending' THEN 0 "
         "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
         "WHEN 'delivered' THEN 5 ELSE 99 END) < CAST(%s AS INTEGER)" },
+    /* A receipt from the next channel of the message's fallback (Viber,
+     * then SMS) starts that channel's progress from its own state, even
+     * after a final failure on the first one; only a delivery or read on
+     * the first channel stays unless the new state ranks as high (the
+     * ranks of b8_receipts.c). The old channel guards against a concurrent
+     * switch. */
+    [B8_SQL_RECEIPT_MESSAGE_SWITCH] = {
+        "UPDATE messages SET state = %s, channel = %s, status_detail = %s, "
+        "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "delivered_at = CASE WHEN CAST(%s AS TEXT) IN ('delivered', 'read') "
+        "THEN COALESCE(delivered_at, %s) ELSE delivered_at END, "
+        "read_at = CASE WHEN CAST(%s AS TEXT) = 'read' THEN COALESCE(read_at, %s) ELSE read_at END, "
+        "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'delivered' "
+        "THEN 5 WHEN 'read' THEN 6 ELSE 0 END) <= CAST(%s AS INTEGER)" },
     [B8_SQL_RECEIPT_MESSAGE_SET_UMID] = {
         "UPDATE messages SET umid = %s, updated_at = %s WHERE id = %s AND umid IS NULL" },
     /* Locks the campaign row (a campaign being sent) before counting. */
@@ -458,11 +481,18 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s" },
     [B8_SQL_SEND_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s, attempts = attempts + %s WHERE id = %s "
+        "error_id = %s, updated_at = %s, attempts = attempts + %s WHERE id = %s "
         "AND state IN ('sending', 'unknown')" },
     [B8_SQL_SEND_UNKNOWN] = {
         "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s, "
         "attempts = attempts + %s WHERE id = %s AND state = 'sending'" },
+    /* 8x8 refused the account, so it did not take the message: it waits. */
+    [B8_SQL_SEND_BACK_PENDING] = {
+        "UPDATE messages SET state = 'pending', updated_at = %s WHERE id = %s "
+        "AND state = 'sending'" },
+    [B8_SQL_SEND_PAUSE_REFUSED] = {
+        "UPDATE campaigns SET state = 'paused', pause_reason = %s, updated_at = %s "
+        "WHERE id = %s AND state = 'sending'" },
     /* Rows left 'sending' by a worker that died (settled at start). */
     [B8_SQL_SEND_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
@@ -474,12 +504,14 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "AND channel = 'viber' ORDER BY id LIMIT %s" },
     [B8_SQL_ACTION_TO_SENDING] = {
         "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
-        "queued_at = COALESCE(queued_at, %s), done_at = NULL, updated_at = %s WHERE id = %s" },
+        "queued_at = COALESCE(queued_at, %s), done_at = NULL, pause_reason = NULL, "
+        "updated_at = %s WHERE id = %s" },
     [B8_SQL_ACTION_TO_QUEUED] = {
         "UPDATE campaigns SET state = 'queued', send_at = %s, queued_at = %s, updated_at = %s "
         "WHERE id = %s" },
+    /* A person's move (pause, resume, cancel) ends an account-refusal pause. */
     [B8_SQL_ACTION_SET_STATE] = {
-        "UPDATE campaigns SET state = %s, updated_at = %s WHERE id = %s" },
+        "UPDATE campaigns SET state = %s, pause_reason = NULL, updated_at = %s WHERE id = %s" },
     [B8_SQL_ACTION_CANCEL_PENDING] = {
         "UPDATE messages SET state = 'cancelled', updated_at = %s "
         "WHERE campaign_id = %s AND state = 'pending'" },
@@ -489,14 +521,15 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* Back to pending as a new message: fresh clientMessageId, no trace of the old one. */
     [B8_SQL_ACTION_ROW_RESET] = {
         "UPDATE messages SET state = 'pending', client_message_id = %s, umid = NULL, "
-        "status_detail = NULL, error_code = NULL, error_message = NULL, price = NULL, "
-        "attempts = 0, sent_at = NULL, receipt_at = NULL, updated_at = %s "
-        "WHERE id = %s AND state IN (%s, %s)" },
+        "status_detail = NULL, error_code = NULL, error_message = NULL, error_id = NULL, "
+        "price = NULL, channel = 'viber', attempts = 0, sent_at = NULL, receipt_at = NULL, "
+        "updated_at = %s WHERE id = %s AND state IN (%s, %s)" },
     [B8_SQL_ACTION_DUPLICATE] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, state, created_at, updated_at) "
+        "duration, button_caption, button_url, fallback_after, state, created_at, updated_at) "
         "SELECT CAST(%s AS TEXT), type, body, url, fallback_text, thumbnail_url, file_size, "
-        "duration, button_caption, button_url, 'draft', CAST(%s AS TEXT), CAST(%s AS TEXT) "
+        "duration, button_caption, button_url, fallback_after, 'draft', CAST(%s AS TEXT), "
+        "CAST(%s AS TEXT) "
         "FROM campaigns WHERE id = %s RETURNING id" },
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
@@ -562,8 +595,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     "AND (CAST(%s AS TEXT) IS NULL OR m.state = %s)"
 #define B8_SMS_COLS \
     "m.id, m.created_at, m.sender, m.phone, m.name, m.body, m.encoding, m.parts, m.umid, " \
-    "m.state, m.error_code, m.error_message, m.price, m.sms_batch_id, m.client_message_id, " \
-    "m.updated_at, m.contact_id"
+    "m.state, m.error_code, m.error_message, m.error_id, m.price, m.sms_batch_id, " \
+    "m.client_message_id, m.updated_at, m.contact_id"
     [B8_SQL_SMS_COUNT] = { "SELECT COUNT(*) FROM messages m WHERE " B8_SMS_FILTER },
     [B8_SQL_SMS_PAGE] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
@@ -578,7 +611,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
         "AND id > %s ORDER BY id LIMIT 500" },
     [B8_SQL_SMS_NEXT_BATCH] = {
-        "SELECT id, sender, state, next_at, tries, rate_limited, total FROM sms_batches "
+        "SELECT id, sender, state, next_at, tries, rate_limited, total, failing_since "
+        "FROM sms_batches "
         "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
@@ -608,10 +642,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s" },
     [B8_SQL_SMS_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s WHERE id = %s AND state IN ('sending', 'unknown')" },
+        "error_id = %s, updated_at = %s WHERE id = %s AND state IN ('sending', 'unknown')" },
     [B8_SQL_SMS_RANGE_FAILED] = {
         "UPDATE messages SET state = 'failed', error_code = %s, error_message = %s, "
-        "updated_at = %s WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s "
+        "error_id = %s, updated_at = %s WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s "
         "AND id <= %s" },
     [B8_SQL_SMS_RANGE_UNKNOWN] = {
         "UPDATE messages SET state = 'unknown', error_message = %s, updated_at = %s "
@@ -622,7 +656,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE sms_batch_id = %s AND state = 'sending' AND id >= %s AND id <= %s" },
     [B8_SQL_SMS_BATCH_RETRY] = {
         "UPDATE sms_batches SET tries = %s, rate_limited = %s, next_at = %s, last_error = %s, "
-        "updated_at = %s WHERE id = %s" },
+        "failing_since = %s, updated_at = %s WHERE id = %s" },
     [B8_SQL_SMS_BATCH_DONE] = {
         "UPDATE sms_batches SET state = 'done', done_at = %s, next_at = NULL, updated_at = %s "
         "WHERE id = %s AND state IN ('pending', 'sending') AND NOT EXISTS (SELECT 1 FROM "
@@ -845,7 +879,17 @@ static const char *const migrations[] = {
      * a scan of the whole campaign per receipt). */
     "DROP INDEX messages_umid;"
     "CREATE INDEX messages_umid ON messages (umid, id)",
-    /* Migration 5 (B2): inbound.phone may be NULL, for senders without a
+    /* Migration 4 (speaking the real 8x8): the seconds before a campaign's
+     * SMS fallback; why a campaign was paused by an account refusal; 8x8's
+     * errorId of a failed send; the channel a receipt is about (a fallback
+     * moves a message from Viber to SMS); since when an SMS send has been
+     * waiting out an 8x8 outage. */
+    "ALTER TABLE campaigns ADD COLUMN fallback_after INTEGER NOT NULL DEFAULT 60;"
+    "ALTER TABLE campaigns ADD COLUMN pause_reason TEXT;"
+    "ALTER TABLE messages ADD COLUMN error_id TEXT;"
+    "ALTER TABLE receipts ADD COLUMN channel TEXT;"
+    "ALTER TABLE sms_batches ADD COLUMN failing_since TEXT",
+    /* Migration 5: inbound.phone may be NULL, for senders without a
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
@@ -1007,6 +1051,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { NULL, NULL },
     { counts_sqlite, counts_pgsql },
     { sharded_counts_sqlite, sharded_counts_pgsql },
+    { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
     { results_indexes_sqlite, results_indexes_pgsql },
 };

@@ -198,6 +198,13 @@ static void parse_receipt(checker *v, const cJSON *payload, b8_event *ev)
         rc->error_message = str_field(v, payload, "payload.", "errorMessage", 0);
     }
     rc->price = price_field(v, payload);
+    /* Which channel this is about: a Viber message with SMS fallback gets
+     * receipts from both (ChatApps names it; an SMS receipt is SMS's). */
+    {
+        const char *channel = str_field(v, payload, "payload.", "channel", 0);
+        int sms = ev->namespace_name && strcmp(ev->namespace_name, "SMS") == 0;
+        rc->channel = sms ? "sms" : channel && *channel ? lowercase(v->p, channel) : NULL;
+    }
     if (rc->umid && !*rc->umid) {
         rc->umid = NULL;
     }

@@ -23,6 +23,7 @@
 #include "b8_store.h"
 #include "b8_users.h"
 #include "b8_util.h"
+#include "b8_eightx8.h"
 
 b8_process b8_proc;
 
@@ -34,6 +35,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     c->max_body = B8_UNSET;
     c->worker = B8_UNSET;
+    c->retry_window = B8_UNSET;
     c->admins = apr_array_make(p, 2, sizeof(const char *));
     c->settings = apr_hash_make(p);
     return c;
@@ -126,6 +128,25 @@ static const char *add_admin(cmd_parms *cmd, void *dc, const char *login)
     return NULL;
 }
 
+static const char *set_retry_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    b8_server_conf *c = server_conf(cmd);
+    const char *err = global_only(cmd);
+    char *end = NULL;
+    long n;
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    n = strtol(value, &end, 10);
+    if (!*value || *end || n < 1 || n > 86400) {
+        return apr_psprintf(cmd->pool, "%s: \"%s\" must be a number of seconds from 1 to 86400",
+                            cmd->cmd->name, value);
+    }
+    c->retry_window = (int)n;
+    return NULL;
+}
+
 static const char *set_worker(cmd_parms *cmd, void *dc, int on)
 {
     b8_server_conf *c = server_conf(cmd);
@@ -192,6 +213,8 @@ __attribute__((constructor)) static void build_cmds(void)
                         "Logins that get the administrator role at start"),
         AP_INIT_FLAG("Blu8x8Worker", set_worker, NULL, RSRC_CONF,
                      "On: this server runs the background worker (default On)"),
+        AP_INIT_TAKE1("Blu8x8RetryWindow", set_retry_window, NULL, RSRC_CONF,
+                      "Seconds a message waits out an 8x8 outage before it fails (default 600)"),
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         blu8x8_cmds[n++] = fixed[i];
@@ -267,6 +290,9 @@ static void apply_defaults(apr_pool_t *p, b8_server_conf *c)
     }
     if (c->worker == B8_UNSET) {
         c->worker = 1;
+    }
+    if (c->retry_window == B8_UNSET) {
+        c->retry_window = B8_EIGHTX8_RETRY_WINDOW_DEFAULT;
     }
 }
 
@@ -536,6 +562,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0010: cannot create the wake-up pipe");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Before the fork: the worker's senders inherit it. */
+    b8_eightx8_set_retry_window(apr_time_from_sec(c->retry_window));
     if (c->worker && b8_worker_start(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -31,6 +31,7 @@ typedef struct {
     const char *template_dir;
     apr_off_t max_body;
     int worker;                    /* On by default */
+    int retry_window;              /* Blu8x8RetryWindow: seconds an 8x8 outage is waited out */
     apr_array_header_t *admins;    /* Blu8x8Admin logins */
     apr_hash_t *settings;          /* key -> value pinned by config */
 } b8_server_conf;

@@ -46,7 +46,8 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
             apr_time_t t;
             if (n > 3 && cJSON_IsString(child) && (strcmp(child->string + n - 3, "_at") == 0
                                                    || strcmp(child->string, "last_tick") == 0
-                                                   || strcmp(child->string, "last_run") == 0)
+                                                   || strcmp(child->string, "last_run") == 0
+                                                   || strcmp(child->string, "since") == 0)
                 && b8_time_parse(child->valuestring, &t)) {
                 apr_time_exp_t tm;
                 char buf[64];

@@ -26,6 +26,31 @@ static int api_sms_send(b8_areq *a)
     return b8_api_answer(a, kind, &err, HTTP_ACCEPTED, out);
 }
 
+/* After an account refusal: the SMS lane tries again. */
+static int api_sms_resume(b8_areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    b8_errkind kind = b8_sms_resume(a->ctx, &out, &err);
+    if (kind == B8_OK) {
+        b8_worker_wake();
+    }
+    return b8_api_answer(a, kind, &err, HTTP_OK, out);
+}
+
+static int page_sms_resume(b8_areq *a)
+{
+    b8_err err = { 0 };
+    cJSON *out = NULL;
+    if (b8_sms_resume(a->ctx, &out, &err) != B8_OK) {
+        cJSON_Delete(err.fields);
+        return b8_page_error(a, &err);
+    }
+    cJSON_Delete(out);
+    b8_worker_wake();
+    return b8_redirect(a, "sms", "resumed");
+}
+
 static int api_sms_list(b8_areq *a)
 {
     b8_err err = { 0 };
@@ -219,6 +244,7 @@ static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON
     add_tags(a, data, tags);
     add_selected(a, data, ids);
     add_counter(data, b8_json_str(form, "text"));
+    cJSON_AddItemToObject(data, "lane", b8_sms_lane_json(a->ctx));
     if (form) {
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
@@ -277,5 +303,7 @@ const b8_route b8_routes_sms[] = {
     { "GET", "api/sms", api_sms_list, B8_BODY_NONE },
     { "POST", "api/sms", api_sms_send, B8_BODY_JSON },
     { "GET", "api/sms/batches/:", api_sms_batch, B8_BODY_NONE },
+    { "POST", "api/sms/resume", api_sms_resume, B8_BODY_JSON },
+    { "POST", "sms/resume", page_sms_resume, B8_BODY_FORM },
     { NULL, NULL, NULL, 0 }
 };

@@ -41,7 +41,7 @@ def line(label, value, target=""):
 def start_standin(latency: float):
     port = conftest.free_port()
     proc = subprocess.Popen([sys.executable, str(STANDINS), "--port", str(port),
-                             "--latency", str(latency)],
+                             "--latency", str(latency), "--no-validate"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     banner = proc.stdout.readline()
     if "listening" not in banner:

@@ -43,6 +43,12 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional, Union
 
+try:  # beside this file; the schema needs python3-jsonschema
+    import eightx8_schema
+except ImportError:  # pragma: no cover - run as a script from elsewhere
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+    import eightx8_schema
+
 __all__ = ["RecordedRequest", "StandIn", "EightByEight", "OpenAI", "main"]
 
 
@@ -507,12 +513,55 @@ class EightByEight(StandIn):
 
     name = "8x8"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, validate: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.sends_by_msisdn: collections.Counter = collections.Counter()
         self.umids: dict[str, str] = {}
         self.accepted: list[dict] = []
         self._rejected: dict[str, tuple[int, str]] = {}
+        #: Check every send body against 8x8's official OpenAPI schema
+        #: (eightx8_schema) and refuse it as 8x8 would (400, code 1000).
+        self.validate = validate
+        #: "<path>: <problem>" of every refused body, for assertions.
+        self.schema_errors: list[str] = []
+        self._outage_timer: Optional[threading.Timer] = None
+        self._in_outage = False
+
+    # ------------------------------------------------------------ failures
+
+    def refuse_account(self, status: int = 401, code: int = 1200,
+                       message: str = "Request was not authenticated properly",
+                       times: Optional[int] = None,
+                       path_contains: Optional[str] = None) -> None:
+        """Answer like 8x8 refusing the account (401/1200 by default; 403
+        1201, 426 1014 or 400 1001 "sub-account not yours" are the others
+        its documents show), until clear_script() when times is None."""
+        self.fail(status, code, message, times=times, path_contains=path_contains)
+
+    def outage(self, seconds: Optional[float] = None) -> None:
+        """8x8 goes away: the port refuses connections (nothing is sent).
+        After ``seconds`` (None: until back()) it listens again on the same
+        port."""
+        self.stop()
+        self._in_outage = True
+        if seconds is not None:
+            self._outage_timer = threading.Timer(seconds, self.back)
+            self._outage_timer.daemon = True
+            self._outage_timer.start()
+
+    def back(self) -> None:
+        """The end of an outage: listening again on the same port."""
+        if self._in_outage and self._server is None:
+            self.start()
+        self._in_outage = False
+
+    def reset(self) -> None:
+        """Also ends an outage a test left behind."""
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        self.back()
+        super().reset()
 
     def reject_msisdn(self, phone: str, code: int = 1002,
                       message: str = "Invalid MSISDN") -> None:
@@ -534,9 +583,11 @@ class EightByEight(StandIn):
         self.sends_by_msisdn.clear()
         self.umids.clear()
         self.accepted.clear()
+        self.schema_errors.clear()
 
     def _reset_config(self) -> None:
         self._rejected.clear()
+        self.validate = True
 
     # ------------------------------------------------------------ routing
 
@@ -548,6 +599,14 @@ class EightByEight(StandIn):
             return 401, self.error_body(401), {}
         if not isinstance(req.json, dict):
             return 400, self.error_body(400, message="Request body must be a JSON object"), {}
+        if self.validate:
+            kind = eightx8_schema.kind_of(req.path, req.json)
+            problems = eightx8_schema.errors(kind, req.json) if kind else ["unknown body"]
+            if problems:
+                with self._cond:
+                    self.schema_errors.extend(f"{req.path}: {p}" for p in problems)
+                return 400, self.error_body(400, 1000, "Invalid parameter: "
+                                            + "; ".join(problems)), {}
         sub_account, batch = match.group(1), bool(match.group(2))
         if batch:
             return self._batch(sub_account, req.json)
@@ -851,11 +910,17 @@ def main(argv: Optional[list] = None) -> int:
                         help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--openai", action="store_true",
                         help="serve OpenAI chat completions instead of 8x8")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="8x8: do not check bodies against 8x8's schema (benchmarks)")
     args = parser.parse_args(argv)
 
-    cls = OpenAI if args.openai else EightByEight
-    server = cls(port=args.port, host=args.host, latency=args.latency,
-                 api_key=args.api_key, record=False)
+    if args.openai:
+        server = OpenAI(port=args.port, host=args.host, latency=args.latency,
+                        api_key=args.api_key, record=False)
+    else:
+        server = EightByEight(port=args.port, host=args.host, latency=args.latency,
+                              api_key=args.api_key, record=False,
+                              validate=not args.no_validate)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     server.start()

@@ -268,7 +268,8 @@ def test_recipients_csv_export(server, api):
     assert r.header("content-type").startswith("text/csv")
     assert "attachment" in r.header("content-disposition")
     lines = r.csv_text.split("\r\n")
-    assert lines[0] == "phone,name,client_message_id,umid,state,error_code,error_message,updated_at"
+    assert lines[0] == ("phone,name,client_message_id,umid,state,error_code,error_message,error_id,"
+                        "updated_at")
     rows = list(csv.reader(io.StringIO(r.csv_text)))
     assert rows[1][:2] == ["+639176300001", "Comma, Name"] and rows[1][4] == "pending"
     assert UUID4.match(rows[1][2]) and rows[2][1] == ""

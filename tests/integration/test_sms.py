@@ -130,14 +130,15 @@ def test_several_recipients_go_in_one_batch_with_their_own_ids(server, eightx8):
     assert len({r["client_message_id"] for r in table}) == 4
 
 
-def test_same_text_for_all_goes_once_in_the_template(server, eightx8):
+def test_same_text_for_all_is_in_every_message_as_8x8s_schema_asks(server, eightx8):
     api = server.client
     out = send_ok(api, text="Sale today", phones=new_phones(2))
     wait_done(api, out["id"])
     (req,) = sms_requests(eightx8, BATCH)
-    assert req.json["template"] == {"source": "Blu Coffee", "encoding": "AUTO",
-                                    "text": "Sale today"}
-    assert all("text" not in m for m in req.json["messages"])
+    assert req.json["template"] == {"source": "Blu Coffee", "encoding": "AUTO"}
+    assert all(m["text"] == "Sale today" for m in req.json["messages"])
+    # 8x8's clientBatchId: at most 20 characters.
+    assert 0 < len(req.json["clientBatchId"]) <= 20
     assert {r["sender"] for r in rows(server, out["id"])} == {"Blu Coffee"}
 
 
@@ -359,7 +360,7 @@ def test_csv_export(server):
     r = api.get("/blu8x8/sms.csv?sender=Blu%20Orders")
     assert r.status == 200 and r.header("content-type").startswith("text/csv")
     assert r.csv_text.splitlines()[0] == ("created_at,sender,phone,name,text,encoding,parts,umid,"
-                                      "state,error_code,error_message")
+                                          "state,error_code,error_message,error_id")
     found = [x for x in csv.DictReader(io.StringIO(r.csv_text)) if x["phone"] == phone]
     assert len(found) == 1
     row = found[0]

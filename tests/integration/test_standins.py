@@ -121,11 +121,13 @@ def test_sends_by_msisdn_counts_accepted_only(eight):
 
 def test_batch_with_rejected_msisdn(eight):
     eight.reject_msisdn("+639170000009")
+    # 8x8's batch schema wants type and content in every message.
+    promo = {"type": "text", "content": {"text": "Promo"}}
     batch = {"template": {"type": "text", "content": {"text": "Promo"}},
-             "messages": [{"user": {"msisdn": "+639170000001"}, "clientMessageId": "m1"},
-                          {"user": {"msisdn": "+639170000009"}, "clientMessageId": "m2"},
+             "messages": [{"user": {"msisdn": "+639170000001"}, "clientMessageId": "m1", **promo},
+                          {"user": {"msisdn": "+639170000009"}, "clientMessageId": "m2", **promo},
                           {"user": {"msisdn": "+639170000003"}, "clientMessageId": "m3",
-                           "content": {"text": "Hi Ana"}}],
+                           "type": "text", "content": {"text": "Hi Ana"}}],
              "clientBatchId": "cb-1", "includeMessagesInResponse": True}
     status, _, body = post(eight, VIBER + "/batch", batch)
     assert status == 200
@@ -144,8 +146,10 @@ def test_batch_with_rejected_msisdn(eight):
 def test_sms_batch_and_messages_only_on_request(eight):
     eight.reject_msisdn("+639170000009", code=1002, message="Invalid MSISDN")
     batch = {"template": {"source": "Blu", "text": "Sale", "encoding": "AUTO"},
-             "messages": [{"destination": "+639170000001", "clientMessageId": "s1"},
-                          {"destination": "+639170000009", "clientMessageId": "s2"}],
+             "messages": [{"destination": "+639170000001", "clientMessageId": "s1",
+                           "text": "Sale"},
+                          {"destination": "+639170000009", "clientMessageId": "s2",
+                           "text": "Sale"}],
              "clientBatchId": "cb-2"}
     status, _, body = post(eight, SMS + "/batch", batch)
     assert status == 200 and "messages" not in body
@@ -279,6 +283,63 @@ def test_stopped_server_refuses_connections():
     server.stop()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + VIBER, data=b"{}", timeout=1)
+
+
+def test_outage_refuses_connections_then_listens_on_the_same_port():
+    server = EightByEight().start()
+    try:
+        port = server.port
+        server.outage(0.5)
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(server.url + VIBER, data=b"{}", timeout=1)
+        time.sleep(0.8)
+        assert server.port == port
+        status, _, _ = post(server, VIBER, viber("+639170000001"))
+        assert status == 200
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ 8x8's schema
+
+def test_bodies_breaking_8x8s_schema_are_refused_as_8x8_would(eight):
+    # clientBatchId: at most 20 characters (SMS batch schema).
+    batch = {"template": {"source": "Blu", "encoding": "AUTO"},
+             "messages": [{"destination": "+639170000001", "clientMessageId": "s1",
+                           "text": "Sale"}],
+             "clientBatchId": "blu8x8-sms-12345-678901"}
+    status, _, body = post(eight, SMS + "/batch", batch)
+    assert status == 400 and body["code"] == 1000 and "clientBatchId" in body["message"]
+    assert body["errorId"] and body["timestamp"]
+    batch["clientBatchId"] = "b8-2s"
+    assert post(eight, SMS + "/batch", batch)[0] == 200
+    # A numeric source of 17 characters, a Viber fallbackAfter under 10 s.
+    assert post(eight, SMS, {**sms("+639170000001"), "source": "+1234567890123456"})[0] == 400
+    fallback = {**viber("+639170000001"), "channels": [
+        {"channel": "Viber", "fallbackAfter": 5, "successStatus": "Delivered"},
+        {"channel": "SMS"}]}
+    assert post(eight, VIBER, fallback)[0] == 400
+    assert any("fallbackAfter" in e for e in eight.schema_errors)
+    fallback["channels"][0]["fallbackAfter"] = 60
+    assert post(eight, VIBER, fallback)[0] == 200
+    # "buttons" is not in the schema's enum but in the same document's Viber examples.
+    button = {**viber("+639170000001"), "type": "buttons"}
+    button["content"]["button"] = {"caption": "Go", "action": "https://example.com"}
+    assert post(eight, VIBER, button)[0] == 200
+    assert post(eight, VIBER, {**viber("+639170000001"), "type": "carrot"})[0] == 400
+
+
+def test_account_refusal_and_server_errors_on_demand(eight):
+    eight.refuse_account(403, 1201, "Forbidden", times=1)
+    status, _, body = post(eight, VIBER, viber("+639170000001"))
+    assert status == 403 and body["code"] == 1201 and body["errorId"]
+    eight.refuse_account(times=1)
+    status, _, body = post(eight, VIBER, viber("+639170000001"))
+    assert status == 401 and body["code"] == 1200
+    eight.fail(503, times=1)
+    status, _, body = post(eight, VIBER, viber("+639170000001"))
+    assert status == 503 and body["errorId"]
+    assert post(eight, VIBER, viber("+639170000001"))[0] == 200
 
 
 # ------------------------------------------------------------------ auth

@@ -120,6 +120,54 @@ B8_TEST(test_check_button)
                  "button.");
 }
 
+/* 8x8's shapes: a button comes with text; a file (and audio, sent as a
+ * file) is the file alone; only a video has a size and a duration. */
+B8_TEST(test_check_viber_shapes)
+{
+    b8_campaign c = text_campaign();
+    c.type = "image";
+    c.url = "https://example.com/a.jpg";
+    c.body = NULL;
+    c.button_caption = "Order";
+    c.button_url = "https://example.com/o";
+    B8_CHECK_STR(field(p, &c, "body"), "A message with a button needs a message body.");
+    c.body = "New beans";
+    B8_CHECK(valid(p, &c));
+    c = text_campaign();
+    c.type = "file";
+    c.url = "https://example.com/menu.pdf";
+    B8_CHECK_STR(field(p, &c, "body"), "A file or audio message has no text: leave the "
+                 "message empty.");
+    c.body = NULL;
+    B8_CHECK(valid(p, &c));
+    c.type = "audio";
+    c.file_size = "1000";
+    c.duration = "5";
+    B8_CHECK_STR(field(p, &c, "file_size"), "Only a video message has a file size.");
+    B8_CHECK_STR(field(p, &c, "duration"), "Only a video message has a duration.");
+    c.file_size = c.duration = NULL;
+    B8_CHECK(valid(p, &c));
+}
+
+B8_TEST(test_check_fallback_after)
+{
+    b8_campaign c = text_campaign();
+    c.fallback_text = "Hi";
+    c.fallback_after = "60";
+    B8_CHECK(valid(p, &c));
+    c.fallback_after = "10";
+    B8_CHECK(valid(p, &c));
+    c.fallback_after = "86400";
+    B8_CHECK(valid(p, &c));
+    c.fallback_after = "9";
+    B8_CHECK_STR(field(p, &c, "fallback_after"), "The SMS fallback waits from 10 to 86400 "
+                 "seconds (one day).");
+    c.fallback_after = "86401";
+    B8_CHECK(field(p, &c, "fallback_after") != NULL);
+    c.fallback_after = "1.5";
+    B8_CHECK(field(p, &c, "fallback_after") != NULL);
+}
+
 B8_TEST(test_check_fallback_parts)
 {
     b8_campaign c = text_campaign();
@@ -189,6 +237,8 @@ B8_TEST(test_bool_value)
 B8_TEST_MAIN(B8_CASE(test_check_text),
              B8_CASE(test_check_media),
              B8_CASE(test_check_button),
+             B8_CASE(test_check_viber_shapes),
+             B8_CASE(test_check_fallback_after),
              B8_CASE(test_check_fallback_parts),
              B8_CASE(test_expand),
              B8_CASE(test_sms_count_json),

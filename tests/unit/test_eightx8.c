@@ -82,16 +82,16 @@ B8_TEST(test_video)
     c.file_size = "1048576";
     c.duration = "42";
     c.thumbnail_url = "https://blu.example/t.jpg";
-    /* filesize, duration and thumbnail are strings for 8x8. */
+    /* filesize and duration are numbers in 8x8's send schema. */
     CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"video\",\"content\":{\"url\":"
-                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":\"1048576\","
-                  "\"duration\":\"42\",\"thumbnail\":\"https://blu.example/t.jpg\"}}}");
+                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":1048576,"
+                  "\"duration\":42,\"thumbnail\":\"https://blu.example/t.jpg\"}}}");
     c.body = "Watch";
     c.button_caption = "More";
     c.button_url = "https://blu.example/m";
     CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"video\",\"content\":{\"url\":"
-                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":\"1048576\","
-                  "\"duration\":\"42\",\"thumbnail\":\"https://blu.example/t.jpg\"},"
+                  "\"https://blu.example/v.mp4\",\"video\":{\"filesize\":1048576,"
+                  "\"duration\":42,\"thumbnail\":\"https://blu.example/t.jpg\"},"
                   "\"text\":\"Watch\",\"button\":{\"caption\":\"More\","
                   "\"action\":\"https://blu.example/m\"}}}");
 }
@@ -107,16 +107,24 @@ B8_TEST(test_file_and_audio)
                   "\"https://blu.example/jingle.mp3\"}}");
 }
 
+#define CHANNELS(after) "\"channels\":[{\"channel\":\"Viber\",\"fallbackAfter\":" after "," \
+    "\"successStatus\":\"Delivered\"},{\"channel\":\"SMS\"}],"
+
+/* 8x8's per-message fallback: channels Viber then SMS after
+ * fallback_after seconds, the SMS text and sender in content. */
 B8_TEST(test_sms_fallback)
 {
     b8_campaign c = campaign("text", "Hi {name}", NULL);
     c.fallback_text = "Hi {name}, see blu.example";
-    CHECK_PAYLOAD(&c, "Cy", HEAD "\"type\":\"text\",\"content\":{\"text\":\"Hi Cy\","
+    CHECK_PAYLOAD(&c, "Cy", HEAD "\"type\":\"text\"," CHANNELS("60")
+                  "\"content\":{\"text\":\"Hi Cy\","
                   "\"fallbackText\":\"Hi Cy, see blu.example\","
                   "\"sms\":{\"encoding\":\"AUTO\",\"source\":\"Blu Coffee\"}}}");
     c = campaign("audio", "", "https://blu.example/j.mp3");
     c.fallback_text = "Listen: blu.example/j";
-    CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"file\",\"content\":{\"url\":"
+    c.fallback_after = "300";
+    CHECK_PAYLOAD(&c, "", HEAD "\"type\":\"file\"," CHANNELS("300")
+                  "\"content\":{\"url\":"
                   "\"https://blu.example/j.mp3\",\"fallbackText\":\"Listen: blu.example/j\","
                   "\"sms\":{\"encoding\":\"AUTO\",\"source\":\"Blu Coffee\"}}}");
 }
@@ -171,7 +179,7 @@ B8_TEST(test_conf_missing)
 
 B8_TEST(test_classify_accepted)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r = b8_test_answered(200, "{\"umid\":\"u-1\",\"status\":{\"state\":\"queued\"}}", NULL);
     b8_eightx8_classify(p, &r, &t, &out);
@@ -190,7 +198,7 @@ B8_TEST(test_classify_accepted)
 
 B8_TEST(test_classify_rate_limit)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r = b8_test_answered(429, "{\"code\":1100,\"message\":\"Too many\"}", "3");
     b8_eightx8_classify(p, &r, &t, &out);
@@ -205,28 +213,75 @@ B8_TEST(test_classify_rate_limit)
     B8_CHECK_INT(t.rate_limited, 2);
 }
 
+/* 5xx: retried with a growing backoff (capped) until the first failure is
+ * older than the retry window, then failed. */
 B8_TEST(test_classify_server_errors)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r = b8_test_answered(500, "{\"code\":2000,\"message\":\"Internal error\"}", NULL);
     apr_interval_time_t last = 0;
 
-    for (int i = 1; i < B8_EIGHTX8_MAX_TRIES; i++) {
+    B8_CHECK_INT(b8_eightx8_retry_window(), apr_time_from_sec(600));
+    for (int i = 1; i < 8; i++) {
         b8_eightx8_classify(p, &r, &t, &out);
         B8_CHECK_INT(out.verdict, B8_SEND_RETRY);
+        B8_CHECK(out.unreachable);
         B8_CHECK(out.retry_in > last);   /* exponential backoff */
         last = out.retry_in;
     }
+    for (int i = 0; i < 20; i++) {
+        b8_eightx8_classify(p, &r, &t, &out);
+    }
+    B8_CHECK_INT(out.verdict, B8_SEND_RETRY);
+    B8_CHECK_INT(out.retry_in, apr_time_from_sec(B8_EIGHTX8_BACKOFF_MAX));
+    /* Ten minutes after the first failure: failed. */
+    t.failing_since = apr_time_now() - apr_time_from_sec(601);
     b8_eightx8_classify(p, &r, &t, &out);
     B8_CHECK_INT(out.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(out.error_code, "2000");
     B8_CHECK(out.error_message && strstr(out.error_message, "Internal error"));
+    /* An answer below 500 ends the outage: the window starts again. */
+    r = b8_test_answered(200, "{\"umid\":\"u\"}", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(t.failing_since, 0);
+    /* The window is configurable (Blu8x8RetryWindow), at least a second. */
+    b8_eightx8_set_retry_window(apr_time_from_sec(5));
+    B8_CHECK_INT(b8_eightx8_retry_window(), apr_time_from_sec(5));
+    b8_eightx8_set_retry_window(0);
+    B8_CHECK_INT(b8_eightx8_retry_window(), apr_time_from_sec(1));
+    b8_eightx8_set_retry_window(apr_time_from_sec(600));
+}
+
+/* 401, 403, 426 and 8x8's account codes are about the account. */
+B8_TEST(test_classify_account)
+{
+    b8_send_tries t = { 0, 0, 0 };
+    b8_send_result out;
+    b8_http_response r = b8_test_answered(401, "{\"code\":1200,\"message\":\"Request was not "
+                                          "authenticated properly\",\"errorId\":\"db9d\"}", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(out.verdict, B8_SEND_ACCOUNT);
+    B8_CHECK_STR(out.error_code, "1200");
+    B8_CHECK_STR(out.error_id, "db9d");
+    r = b8_test_answered(400, "{\"code\":1001,\"message\":\"Provided subAccountId doesn't "
+                         "belongs to your account\"}", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(out.verdict, B8_SEND_ACCOUNT);
+    r = b8_test_answered(426, "{\"code\":1014,\"message\":\"TLS 1.3+ is required\"}", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(out.verdict, B8_SEND_ACCOUNT);
+    r = b8_test_answered(403, "", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(out.verdict, B8_SEND_ACCOUNT);
+    r = b8_test_answered(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\"}", NULL);
+    b8_eightx8_classify(p, &r, &t, &out);
+    B8_CHECK_INT(out.verdict, B8_SEND_FAILED);
 }
 
 B8_TEST(test_classify_refused)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r = b8_test_answered(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\","
                                      "\"errorId\":\"e\"}", NULL);
@@ -244,7 +299,7 @@ B8_TEST(test_classify_refused)
 
 B8_TEST(test_classify_connection)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r;
 
@@ -296,6 +351,6 @@ B8_TEST_MAIN(B8_CASE(test_text), B8_CASE(test_text_button), B8_CASE(test_image),
              B8_CASE(test_sms_fallback), B8_CASE(test_text_message),
              B8_CASE(test_request_url_and_auth), B8_CASE(test_conf_missing),
              B8_CASE(test_classify_accepted), B8_CASE(test_classify_rate_limit),
-             B8_CASE(test_classify_server_errors), B8_CASE(test_classify_refused),
+             B8_CASE(test_classify_server_errors), B8_CASE(test_classify_account), B8_CASE(test_classify_refused),
              B8_CASE(test_classify_connection), B8_CASE(test_retry_after_forms),
              B8_CASE(test_http_outcome_rule))

@@ -44,7 +44,7 @@ B8_TEST(test_origin_of)
 B8_TEST(test_upstream_text_is_cleaned)
 {
     b8_ai_result ai;
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result out;
     b8_http_response r = b8_test_answered(200, "{\"choices\":[{\"index\":0,\"message\":{\"role\":"
                                           "\"assistant\",\"content\":\"Caf\xE9 ok\"}}]}", NULL);

@@ -213,8 +213,8 @@ B8_TEST(test_sms_sender)
     B8_CHECK(b8_sms_sender_invalid("B") == NULL);
     B8_CHECK(b8_sms_sender_invalid("+639171234567") == NULL);
     B8_CHECK(b8_sms_sender_invalid("639171234567") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("12345678901234567") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("+12345678901234567") == NULL);
+    B8_CHECK(b8_sms_sender_invalid("1234567890123456") == NULL);
+    B8_CHECK(b8_sms_sender_invalid("+123456789012345") == NULL);
     B8_CHECK(b8_sms_sender_invalid("2929") == NULL);
 
     B8_CHECK_STR(b8_sms_sender_invalid("Blu Internal"),
@@ -223,10 +223,11 @@ B8_TEST(test_sms_sender)
     B8_CHECK_STR(b8_sms_sender_invalid("Blu\xc3\xb1"), "only letters, digits and spaces are allowed");
     B8_CHECK_STR(b8_sms_sender_invalid(""), "empty");
     B8_CHECK_STR(b8_sms_sender_invalid(NULL), "empty");
-    B8_CHECK_STR(b8_sms_sender_invalid("123456789012345678"),
-                 "numeric sender ID too long (at most 17 digits)");
-    B8_CHECK_STR(b8_sms_sender_invalid("+123456789012345678"),
-                 "numeric sender ID too long (at most 17 digits)");
+    /* 8x8's source: at most 16 characters, '+' included. */
+    B8_CHECK_STR(b8_sms_sender_invalid("12345678901234567"),
+                 "numeric sender ID too long (at most 16 digits)");
+    B8_CHECK_STR(b8_sms_sender_invalid("+1234567890123456"),
+                 "numeric sender ID too long (at most 16 characters with the '+')");
     B8_CHECK_STR(b8_sms_sender_invalid("+"), "a sender ID starting with '+' must be all digits");
     B8_CHECK_STR(b8_sms_sender_invalid("+63 917"), "a sender ID starting with '+' must be all digits");
     B8_CHECK_STR(b8_sms_sender_invalid("+Blu"), "a sender ID starting with '+' must be all digits");

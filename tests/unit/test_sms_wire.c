@@ -24,16 +24,35 @@ B8_TEST(test_batch_body_shared_text)
 {
     b8_sms_out m[] = { { "+639170000001", "Sale today", "c-1" },
                        { "+639170000002", "Sale today", "c-2" } };
-    cJSON *body = b8_sms_batch_body("Blu Coffee", m, 2, "blu8x8-sms-7-100");
+    cJSON *body = b8_sms_batch_body("Blu Coffee", m, 2, "b8-2s");
 
     (void)p;
-    /* One text for all goes once, in the template. */
-    B8_CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Coffee\",\"encoding\":\"AUTO\","
-               "\"text\":\"Sale today\"},\"messages\":["
-               "{\"destination\":\"+639170000001\",\"clientMessageId\":\"c-1\"},"
-               "{\"destination\":\"+639170000002\",\"clientMessageId\":\"c-2\"}],"
-               "\"clientBatchId\":\"blu8x8-sms-7-100\",\"includeMessagesInResponse\":true}");
+    /* 8x8's schema wants each message's text, even one text for all. */
+    B8_CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Coffee\",\"encoding\":\"AUTO\"},"
+               "\"messages\":["
+               "{\"destination\":\"+639170000001\",\"clientMessageId\":\"c-1\","
+               "\"text\":\"Sale today\"},"
+               "{\"destination\":\"+639170000002\",\"clientMessageId\":\"c-2\","
+               "\"text\":\"Sale today\"}],"
+               "\"clientBatchId\":\"b8-2s\",\"includeMessagesInResponse\":true}");
     cJSON_Delete(body);
+}
+
+/* 8x8 takes a clientBatchId of at most 20 characters. */
+B8_TEST(test_client_batch_id)
+{
+    const char *id = b8_sms_client_batch_id(p, "9223372036854775807");
+
+    B8_CHECK_STR(b8_sms_client_batch_id(p, "1"), "b8-1");
+    B8_CHECK_STR(b8_sms_client_batch_id(p, "100"), "b8-2s");
+    B8_CHECK_STR(b8_sms_client_batch_id(p, "1296"), "b8-100");
+    B8_CHECK_STR(id, "b8-1y2p0ij32e8e7");
+    B8_CHECK(strlen(id) <= B8_SMS_CLIENT_BATCH_ID_MAX);
+    B8_CHECK(strcmp(b8_sms_client_batch_id(p, "35"), b8_sms_client_batch_id(p, "36")) != 0);
+    B8_CHECK(b8_sms_client_batch_id(p, "0") == NULL);
+    B8_CHECK(b8_sms_client_batch_id(p, "-3") == NULL);
+    B8_CHECK(b8_sms_client_batch_id(p, "12x") == NULL);
+    B8_CHECK(b8_sms_client_batch_id(p, NULL) == NULL);
 }
 
 B8_TEST(test_batch_body_personalised)
@@ -66,7 +85,7 @@ B8_TEST(test_batch_body_ten_thousand)
     list = cJSON_GetObjectItemCaseSensitive(body, "messages");
     B8_CHECK_INT(cJSON_GetArraySize(list), 10000);
     B8_CHECK_STR(b8_json_str(cJSON_GetArrayItem(list, 9999), "clientMessageId"), "c-9999");
-    B8_CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0), "text") == NULL);
+    B8_CHECK_STR(b8_json_str(cJSON_GetArrayItem(list, 0), "text"), "Same");
     cJSON_Delete(body);
 }
 
@@ -183,7 +202,7 @@ B8_TEST(test_batch_answer_broken)
 
 B8_TEST(test_single_answers)
 {
-    b8_send_tries t = { 0, 0 };
+    b8_send_tries t = { 0, 0, 0 };
     b8_send_result r;
     b8_http_response res = b8_test_answered(200, "{\"umid\":\"u-7\",\"clientMessageId\":\"c\","
                                   "\"destination\":\"+639170000001\",\"encoding\":\"GSM7\","
@@ -236,7 +255,7 @@ B8_TEST(test_single_answers)
 }
 
 B8_TEST_MAIN(B8_CASE(test_single_body), B8_CASE(test_batch_body_shared_text),
-             B8_CASE(test_batch_body_personalised), B8_CASE(test_batch_body_ten_thousand),
+             B8_CASE(test_batch_body_personalised), B8_CASE(test_client_batch_id), B8_CASE(test_batch_body_ten_thousand),
              B8_CASE(test_requests), B8_CASE(test_conf_load),
              B8_CASE(test_batch_answer_one_rejected), B8_CASE(test_batch_answer_other_shapes),
              B8_CASE(test_batch_answer_broken), B8_CASE(test_single_answers))

@@ -307,6 +307,73 @@ B8_TEST(receipts_move_state_forward_once)
     b8_test_remove_db(p, path);
 }
 
+static const char *channel_receipt(apr_pool_t *p, const char *ns, const char *channel,
+                                   const char *umid, const char *state)
+{
+    return apr_pstrcat(p, "{\"namespace\":\"", ns, "\",\"eventType\":"
+                       "\"outbound_message_status_changed\",\"payload\":{\"umid\":\"", umid,
+                       "\",", channel ? apr_pstrcat(p, "\"channel\":\"", channel, "\",", NULL)
+                                      : "",
+                       "\"status\":{\"state\":\"", state, "\"}}}", NULL);
+}
+
+static const char *message_channel(b8_ctx *ctx, const char *cmid)
+{
+    const char *args[] = { cmid };
+    b8_rows *rows = NULL;
+    B8_CHECK(b8_db_select(ctx->db, ctx->pool, B8_SQL_RECEIPT_MESSAGE_BY_CMID, args, &rows)
+             == APR_SUCCESS);
+    return rows && rows->nrows ? B8_CELL(rows, 0, 4) : NULL;
+}
+
+/* Viber with SMS fallback: Viber's undelivered, then the SMS's receipts. */
+B8_TEST(fallback_receipts_move_to_sms)
+{
+    const char *path = b8_test_temp_db(p);
+    b8_ctx *ctx = open_ctx(p, path);
+
+    add_message(ctx, "cm-f");
+    post(ctx, receipt(p, "um-f", "cm-f", "queued"));
+    post(ctx, channel_receipt(p, "ChatApps", "Viber", "um-f", "undelivered"));
+    B8_CHECK_STR(message_state(ctx, "cm-f", NULL), "undelivered");
+    B8_CHECK_STR(message_channel(ctx, "cm-f"), "viber");
+    post(ctx, channel_receipt(p, "ChatApps", "sms", "um-f", "sent"));
+    B8_CHECK_STR(message_state(ctx, "cm-f", NULL), "sent");
+    B8_CHECK_STR(message_channel(ctx, "cm-f"), "sms");
+    post(ctx, channel_receipt(p, "SMS", NULL, "um-f", "delivered"));
+    B8_CHECK_STR(message_state(ctx, "cm-f", NULL), "delivered");
+    /* A late Viber receipt changes nothing once SMS took over. */
+    post(ctx, channel_receipt(p, "ChatApps", "viber", "um-f", "read"));
+    B8_CHECK_STR(message_state(ctx, "cm-f", NULL), "delivered");
+    B8_CHECK_STR(message_channel(ctx, "cm-f"), "sms");
+
+    /* Delivered on Viber: a stray SMS "sent" does not undo it. */
+    add_message(ctx, "cm-g");
+    post(ctx, channel_receipt(p, "ChatApps", "viber", "um-g", "queued"));
+    post(ctx, receipt(p, "um-g", "cm-g", "delivered"));
+    post(ctx, channel_receipt(p, "ChatApps", "sms", "um-g", "sent"));
+    B8_CHECK_STR(message_state(ctx, "cm-g", NULL), "delivered");
+    B8_CHECK_STR(message_channel(ctx, "cm-g"), "viber");
+
+    /* 8x8's "failed" fails the row. */
+    add_message(ctx, "cm-h");
+    post(ctx, receipt(p, "um-h", "cm-h", "failed"));
+    B8_CHECK_STR(message_state(ctx, "cm-h", NULL), "failed");
+    b8_test_remove_db(p, path);
+}
+
+B8_TEST(fallback_order_rules)
+{
+    B8_CHECK(b8_receipt_moves("undelivered", "viber", "delivered", "sms"));
+    B8_CHECK(b8_receipt_moves("failed", "viber", "queued", "sms"));
+    B8_CHECK(b8_receipt_moves("sent", "viber", "sent", "sms"));
+    B8_CHECK(!b8_receipt_moves("delivered", "viber", "sent", "sms"));
+    B8_CHECK(b8_receipt_moves("delivered", "viber", "delivered", "sms"));
+    B8_CHECK(!b8_receipt_moves("sent", "sms", "read", "viber"));
+    B8_CHECK(!b8_receipt_moves("undelivered", "viber", "delivered", "viber"));
+    B8_CHECK(b8_receipt_moves("sent", "sms", "delivered", NULL));
+}
+
 B8_TEST(unknown_receipt_is_kept_and_settles_later)
 {
     const char *path = b8_test_temp_db(p), *umid = NULL;
@@ -363,6 +430,7 @@ B8_TEST(inbound_once_and_stop_start)
 B8_TEST_MAIN(B8_CASE(state_order_moves_forward_only), B8_CASE(parses_the_samples),
              B8_CASE(parses_older_receipts_and_other_inbound_types),
              B8_CASE(refuses_malformed_bodies), B8_CASE(nesting_limit_is_32_levels),
-             B8_CASE(receipts_move_state_forward_once),
+             B8_CASE(receipts_move_state_forward_once), B8_CASE(fallback_receipts_move_to_sms),
+             B8_CASE(fallback_order_rules),
              B8_CASE(unknown_receipt_is_kept_and_settles_later),
              B8_CASE(inbound_once_and_stop_start))
