@@ -35,6 +35,7 @@ typedef struct {
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
     queued_click *queue, *batch;   /* swapped: the thread writes batch */
+    apr_pool_t *pool;              /* the thread's own */
     int n, stop;
 } click_recorder;
 
@@ -66,9 +67,8 @@ static apr_status_t write_batch(click_recorder *c, apr_pool_t *p, int n)
 static void *APR_THREAD_FUNC recorder_run(apr_thread_t *t, void *arg)
 {
     click_recorder *c = arg;
-    apr_pool_t *p;
+    apr_pool_t *p = c->pool;
 
-    apr_pool_create(&p, NULL);
     for (;;) {
         int n, stop;
         queued_click *swap;
@@ -100,7 +100,6 @@ static void *APR_THREAD_FUNC recorder_run(apr_thread_t *t, void *arg)
             break;
         }
     }
-    apr_pool_destroy(p);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
 }
@@ -127,14 +126,15 @@ apr_status_t b8_clicks_start(apr_pool_t *p, b8_store *st)
     c->store = st;
     c->queue = apr_pcalloc(p, sizeof(*c->queue) * QUEUE_MAX);
     c->batch = apr_pcalloc(p, sizeof(*c->batch) * QUEUE_MAX);
-    if ((rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+    if ((rv = apr_pool_create(&c->pool, p)) != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&c->wake, p)) != APR_SUCCESS
         || (rv = apr_thread_create(&c->thread, NULL, recorder_run, c, p)) != APR_SUCCESS) {
         return rv;
     }
-    /* Registered after the store's: runs before it closes (cleanups run
-     * last-registered first), so the queue is written on the way out. */
-    apr_pool_cleanup_register(p, c, recorder_stop, apr_pool_cleanup_null);
+    /* A pre-cleanup runs before p's subpools and cleanups go (the store's
+     * included): the queue is written on the way out, then the thread ends. */
+    apr_pool_pre_cleanup_register(p, c, recorder_stop);
     recorder = c;
     return APR_SUCCESS;
 }

@@ -60,19 +60,23 @@ def test_results_and_dashboard_charts_render_legibly(server, browser):
                == 0, what="sent")
     rows = server.sql("SELECT id, umid FROM messages WHERE campaign_id = ? ORDER BY id", (cid,))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    for mid, umid in rows[:3]:
+    for (mid, umid), phone in zip(rows[:3], phones):
         r = api.as_user(None).post("/viber/status", json={
             "namespace": "ChatApps", "eventType": "outbound_message_status_changed",
-            "version": 9, "payload": {"umid": umid, "channel": "viber",
-                                      "status": {"state": "read", "timestamp": now}}})
-        assert r.status == 200
+            "version": 9, "payload": {
+                "umid": umid, "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
+                "channel": "viber", "user": {"msisdn": phone},
+                "status": {"state": "read", "timestamp": now}}})
+        assert r.status == 200, r
     r = api.as_user(None).post("/viber/status", json={
         "namespace": "ChatApps", "eventType": "inbound_message_received",
-        "payload": {"umid": str(uuid.uuid4()), "timestamp": now,
-                    "user": {"msisdn": phones[0], "name": "Ana"},
-                    "recipient": {"channel": "viber"}, "type": "Text",
+        "payload": {"umid": str(uuid.uuid4()), "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
+                    "timestamp": now,
+                    "user": {"msisdn": phones[0], "channelUserId": phones[0].lstrip("+"),
+                             "name": "Ana"},
+                    "recipient": {"channel": "viber", "channelId": "2f9c"}, "type": "Text",
                     "content": {"text": "How much?"}}})
-    assert r.status == 200
+    assert r.status == 200, r
 
     d = browser.driver
     origin = browser.base_url
