@@ -4,6 +4,7 @@
 #include "b8_eightx8.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_states.h"
 #include "b8_users.h"
 #include "b8_util.h"
 
@@ -14,27 +15,15 @@
  * the sender and the webhook never wait long for the write lock. */
 #define CHUNK 1000
 
-static const char *const recipient_states[] = {
-    "pending", "sending", "queued", "sent", "delivered", "read", "undelivered", "failed",
-    "unknown", "skipped", "cancelled", NULL
-};
-
-static int state_in(const char *state, const char *const *list)
-{
-    for (int i = 0; state && list[i]; i++) {
-        if (strcmp(state, list[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
+/* The refusal of an action the campaign's state does not allow; the states
+ * that would allow it come from the table (b8_states.h). */
 static b8_errkind wrong_state(b8_ctx *ctx, const b8_campaign *c, const char *what,
-                              const char *allowed, b8_err *err)
+                              b8_campaign_action a, b8_err *err)
 {
     err->state = apr_pstrdup(ctx->pool, c->state);
     return b8_fail(err, B8_ESTATE, apr_psprintf(ctx->pool, "This campaign is %s: only %s "
-                                                "campaigns can be %s.", c->state, allowed, what));
+                                                "campaigns can be %s.", c->state,
+                                                b8_campaign_states_allowing(ctx->pool, a), what));
 }
 
 /* Loads the campaign (inside the caller's transaction, if any). */
@@ -129,18 +118,30 @@ static b8_errkind answer(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 
 /* ---------------------------------------------------------------- states */
 
+/* begin_with, and the campaign's state allows the action (else 409,
+ * the transaction closed again). */
+static b8_errkind begin_action(b8_ctx *ctx, const char *id, b8_campaign_action a,
+                               const char *what, b8_campaign **c, b8_err *err)
+{
+    b8_errkind kind;
+
+    if ((kind = begin_with(ctx, id, c, err)) != B8_OK) {
+        return kind;
+    }
+    if (!b8_campaign_allows((*c)->state, a)) {
+        b8_db_rollback(ctx->db);
+        return wrong_state(ctx, *c, what, a, err);
+    }
+    return B8_OK;
+}
+
 b8_errkind b8_campaign_send(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
-    static const char *const from[] = { "draft", "queued", NULL };
     b8_campaign *c;
     b8_errkind kind;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_SEND, "sent", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!state_in(c->state, from)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "sent", "draft or queued", err);
     }
     if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
         b8_db_rollback(ctx->db);
@@ -157,7 +158,6 @@ b8_errkind b8_campaign_send(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
 b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **out,
                              b8_err *err)
 {
-    static const char *const from[] = { "draft", "queued", NULL };
     const cJSON *v = cJSON_IsObject(in) ? cJSON_GetObjectItemCaseSensitive(in, "send_at") : NULL;
     const char *send_at = NULL, *now;
     b8_campaign *c;
@@ -172,12 +172,8 @@ b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON
         }
         send_at = b8_time_iso(ctx->pool, t);
     }
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_QUEUE, "queued", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!state_in(c->state, from)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "queued", "draft or queued", err);
     }
     if ((kind = check_sendable(ctx, c, err)) != B8_OK) {
         b8_db_rollback(ctx->db);
@@ -196,19 +192,15 @@ b8_errkind b8_campaign_queue(b8_ctx *ctx, const char *id, const cJSON *in, cJSON
     return answer(ctx, id, out, err);
 }
 
-/* A plain state change: from one of `from` to `to`. */
-static b8_errkind move(b8_ctx *ctx, const char *id, const char *const *from, const char *to,
-                       const char *what, const char *allowed, cJSON **out, b8_err *err)
+/* A plain state change to `to`, where the state allows the action. */
+static b8_errkind move(b8_ctx *ctx, const char *id, b8_campaign_action a, const char *to,
+                       const char *what, cJSON **out, b8_err *err)
 {
     b8_campaign *c;
     b8_errkind kind;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, a, what, &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!state_in(c->state, from)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, what, allowed, err);
     }
     if ((kind = set_state(ctx, id, to, err)) != B8_OK || (kind = commit(ctx, err)) != B8_OK) {
         return kind;
@@ -218,30 +210,23 @@ static b8_errkind move(b8_ctx *ctx, const char *id, const char *const *from, con
 
 b8_errkind b8_campaign_pause(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
-    static const char *const from[] = { "sending", NULL };
-    return move(ctx, id, from, "paused", "paused", "sending", out, err);
+    return move(ctx, id, B8_CA_PAUSE, "paused", "paused", out, err);
 }
 
 b8_errkind b8_campaign_resume(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
-    static const char *const from[] = { "paused", NULL };
-    return move(ctx, id, from, "sending", "resumed", "paused", out, err);
+    return move(ctx, id, B8_CA_RESUME, "sending", "resumed", out, err);
 }
 
 b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
-    static const char *const from[] = { "queued", "sending", "paused", NULL };
     const char *args[2];
     b8_campaign *c;
     b8_errkind kind;
     int n = 0;
 
-    if ((kind = begin_with(ctx, id, &c, err)) != B8_OK) {
+    if ((kind = begin_action(ctx, id, B8_CA_CANCEL, "cancelled", &c, err)) != B8_OK) {
         return kind;
-    }
-    if (!state_in(c->state, from)) {
-        b8_db_rollback(ctx->db);
-        return wrong_state(ctx, c, "cancelled", "queued, sending or paused", err);
     }
     if ((kind = set_state(ctx, id, "cancelled", err)) != B8_OK) {
         return kind;
@@ -263,54 +248,45 @@ b8_errkind b8_campaign_cancel(b8_ctx *ctx, const char *id, cJSON **out, b8_err *
 /* ---------------------------------------------------- rows in chunks */
 
 /* One row of a chunk, inside the chunk's transaction. */
-typedef apr_status_t chunk_row_fn(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r,
+typedef apr_status_t chunk_row_fn(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r,
                                   void *baton);
 
+typedef struct {
+    b8_ctx *ctx;
+    chunk_row_fn *each;
+    void *baton;
+} chunk_walk;
+
+/* One page of rows in one transaction. */
+static apr_status_t chunk_page(void *baton, apr_pool_t *p, const b8_rows *rows)
+{
+    chunk_walk *w = baton;
+    apr_status_t rv;
+
+    if ((rv = b8_db_begin(w->ctx->db)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+        rv = w->each(w->ctx, p, rows, r, w->baton);
+    }
+    if (rv != APR_SUCCESS) {
+        b8_db_rollback(w->ctx->db);
+        return rv;
+    }
+    return b8_db_commit(w->ctx->db);
+}
+
 /* Calls each() for every row sql answers, CHUNK rows and one transaction at
- * a time. The statement's first column is the row id; its last two
- * arguments (room in args, counted by nargs) are the last id seen and the
- * chunk size. */
+ * a time (b8_db_walk: room for the last two arguments in args). */
 static b8_errkind each_row_in_chunks(b8_ctx *ctx, b8_sql_id sql, const char **args, int nargs,
                                      chunk_row_fn *each, void *baton, b8_err *err)
 {
-    const char *after = "0";
-    b8_errkind kind = B8_OK;
-    apr_pool_t *chunk;
+    chunk_walk w = { ctx, each, baton };
 
-    if (apr_pool_create(&chunk, ctx->pool) != APR_SUCCESS) {
-        return b8_fail(err, B8_EINTERNAL, "out of memory");
+    if (b8_db_walk(ctx->db, ctx->pool, sql, args, nargs, CHUNK, chunk_page, &w) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
     }
-    for (;;) {
-        b8_rows *rows;
-        apr_status_t rv = APR_SUCCESS;
-
-        apr_pool_clear(chunk);
-        args[nargs - 2] = after;
-        args[nargs - 1] = apr_itoa(chunk, CHUNK);
-        if (b8_db_select(ctx->db, chunk, sql, args, &rows) != APR_SUCCESS
-            || (rows->nrows > 0 && b8_db_begin(ctx->db) != APR_SUCCESS)) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        if (rows->nrows == 0) {
-            break;
-        }
-        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            rv = each(ctx, chunk, rows, r, baton);
-        }
-        if (rv != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            b8_db_rollback(ctx->db);
-            break;
-        }
-        if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
-    }
-    apr_pool_destroy(chunk);
-    return kind;
+    return B8_OK;
 }
 
 /* ------------------------------------------------------------- duplicate */
@@ -320,7 +296,7 @@ typedef struct {
 } copy_baton;
 
 /* id, contact_id, phone, phone_key, name of the source -> a pending row of the copy. */
-static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r, void *baton)
 {
     const copy_baton *b = baton;
     const char *cmid = b8_uuid4(p);
@@ -372,7 +348,7 @@ typedef struct {
     long total;
 } requeue_baton;
 
-static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r, void *baton)
+static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows, int r, void *baton)
 {
     requeue_baton *b = baton;
     const char *cmid = b8_uuid4(p);
@@ -394,7 +370,6 @@ static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, b8_rows *rows, int r
 static b8_errkind requeue(b8_ctx *ctx, const char *id, const char *s1, const char *s2,
                           const char *what, cJSON **out, b8_err *err)
 {
-    static const char *const from[] = { "sending", "paused", "done", NULL };
     const char *now = b8_now_iso(ctx->pool);
     b8_campaign *c;
     b8_errkind kind;
@@ -403,8 +378,8 @@ static b8_errkind requeue(b8_ctx *ctx, const char *id, const char *s1, const cha
     if ((kind = load(ctx, id, &c, err)) != B8_OK) {
         return kind;
     }
-    if (!state_in(c->state, from)) {
-        return wrong_state(ctx, c, what, "sending, paused or done", err);
+    if (!b8_campaign_allows(c->state, B8_CA_RETRY)) {
+        return wrong_state(ctx, c, what, B8_CA_RETRY, err);
     }
     {
         requeue_baton b = { s1, s2, now, 0 };
@@ -595,28 +570,22 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
     b8_json_add_str(*out, "started_at", c->started_at);
     b8_json_add_str(*out, "done_at", c->done_at);
     counts = cJSON_AddObjectToObject(*out, "counts");
-    for (int i = 0; recipient_states[i]; i++) {
-        cJSON_AddNumberToObject(counts, recipient_states[i], 0);
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        cJSON_AddNumberToObject(counts, b8_recipient_states[i], 0);
     }
     for (int r = 0; r < rows->nrows; r++) {
         const char *state = B8_CELL(rows, r, 0);
+        const b8_message_state *s;
         long n = 0;
         b8_parse_long(B8_CELL(rows, r, 1), &n);
         total += n;
-        if (!state_in(state, recipient_states)) {
+        if (!(s = b8_message_state_find(state))) {
             continue;
         }
         cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(counts, state), (double)n);
-        if (strcmp(state, "pending") != 0 && strcmp(state, "sending") != 0) {
-            processed += n;
-        }
-        if (!strcmp(state, "queued") || !strcmp(state, "sent") || !strcmp(state, "delivered")
-            || !strcmp(state, "read")) {
-            sent += n;
-        }
-        if (!strcmp(state, "failed") || !strcmp(state, "undelivered")) {
-            failed += n;
-        }
+        processed += s->flags & B8_MS_PROCESSED ? n : 0;
+        sent += s->flags & B8_MS_SENT ? n : 0;
+        failed += s->flags & B8_MS_FAILED ? n : 0;
     }
     cJSON_AddNumberToObject(counts, "total", (double)total);
     cJSON_AddNumberToObject(*out, "processed", (double)processed);

@@ -1,4 +1,5 @@
 #include "b8_campaign_view.h"
+#include "b8_states.h"
 
 #include <string.h>
 
@@ -8,40 +9,28 @@ static double count_of(const cJSON *counts, const char *state)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static int state_is(const char *state, const char *const *set)
-{
-    for (int i = 0; set[i]; i++) {
-        if (strcmp(state, set[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 cJSON *b8_campaign_allowed_actions(const cJSON *campaign)
 {
-    static const char *const draft_or_queued[] = { "draft", "queued", NULL };
-    static const char *const running[] = { "queued", "sending", "paused", NULL };
-    static const char *const after_start[] = { "sending", "paused", "done", NULL };
     const cJSON *state_item = cJSON_GetObjectItemCaseSensitive(campaign, "state");
     const char *state = cJSON_IsString(state_item) ? state_item->valuestring : "";
     const cJSON *counts = cJSON_GetObjectItemCaseSensitive(campaign, "counts");
     int has_recipients = count_of(counts, "total") > 0;
     int failed = count_of(counts, "failed") + count_of(counts, "undelivered") > 0;
     cJSON *o = cJSON_CreateObject();
-    int send = state_is(state, draft_or_queued) && has_recipients;
+    int retry = b8_campaign_allows(state, B8_CA_RETRY);
 
-    cJSON_AddBoolToObject(o, "send", send);
-    cJSON_AddBoolToObject(o, "queue", send);
-    cJSON_AddBoolToObject(o, "pause", strcmp(state, "sending") == 0);
-    cJSON_AddBoolToObject(o, "resume", strcmp(state, "paused") == 0);
-    cJSON_AddBoolToObject(o, "cancel", state_is(state, running));
-    cJSON_AddBoolToObject(o, "duplicate", 1);
-    cJSON_AddBoolToObject(o, "retry_failed", state_is(state, after_start) && failed);
-    cJSON_AddBoolToObject(o, "requeue_unknown",
-                          state_is(state, after_start) && count_of(counts, "unknown") > 0);
-    cJSON_AddBoolToObject(o, "test", 1);
-    cJSON_AddBoolToObject(o, "live", state_is(state, running));
+    /* The buttons are the actions' own checks (b8_states.h), plus whether
+     * there is anything to act on. */
+    cJSON_AddBoolToObject(o, "send", b8_campaign_allows(state, B8_CA_SEND) && has_recipients);
+    cJSON_AddBoolToObject(o, "queue", b8_campaign_allows(state, B8_CA_QUEUE) && has_recipients);
+    cJSON_AddBoolToObject(o, "pause", b8_campaign_allows(state, B8_CA_PAUSE));
+    cJSON_AddBoolToObject(o, "resume", b8_campaign_allows(state, B8_CA_RESUME));
+    cJSON_AddBoolToObject(o, "cancel", b8_campaign_allows(state, B8_CA_CANCEL));
+    cJSON_AddBoolToObject(o, "duplicate", b8_campaign_allows(state, B8_CA_DUPLICATE));
+    cJSON_AddBoolToObject(o, "retry_failed", retry && failed);
+    cJSON_AddBoolToObject(o, "requeue_unknown", retry && count_of(counts, "unknown") > 0);
+    cJSON_AddBoolToObject(o, "test", b8_campaign_allows(state, B8_CA_TEST));
+    cJSON_AddBoolToObject(o, "live", b8_campaign_allows(state, B8_CA_LIVE));
     return o;
 }
 
@@ -67,5 +56,18 @@ void b8_campaign_add_funnel(cJSON *progress)
         cJSON_AddNumberToObject(s, "width", total > 0 ? (double)(int)(steps[i].n * 100.0 / total) : 0);
         cJSON_AddNumberToObject(s, "y", (double)(i * 22));
         cJSON_AddItemToArray(funnel, s);
+    }
+}
+
+void b8_campaign_add_state_counts(cJSON *progress)
+{
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(progress, "counts");
+    cJSON *list = cJSON_AddArrayToObject(progress, "state_counts");
+
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", b8_recipient_states[i]);
+        cJSON_AddNumberToObject(o, "n", count_of(counts, b8_recipient_states[i]));
+        cJSON_AddItemToArray(list, o);
     }
 }

@@ -16,4 +16,8 @@ cJSON *b8_campaign_allowed_actions(const cJSON *campaign);
  * many failed; width is the share of the total in percent (0-100). */
 void b8_campaign_add_funnel(cJSON *progress);
 
+/* Adds "state_counts": [{"state", "n"}] to a progress object, every
+ * recipient state in the table's order (b8_states.h), for the page's list. */
+void b8_campaign_add_state_counts(cJSON *progress);
+
 #endif

@@ -1,10 +1,11 @@
-/* Campaigns and their recipients: the data, the forms' validation and the
- * Draft-only editing rule. Sending (state changes after Draft, the sender)
- * lives in b8_sender.h / b8_campaign_actions.h. */
+/* Campaigns: the data, the forms' validation and the Draft-only editing
+ * rule. Recipients live in b8_recipients.h; sending (state changes after
+ * Draft, the sender) in b8_sender.h / b8_campaign_actions.h. */
 #ifndef B8_CAMPAIGNS_H
 #define B8_CAMPAIGNS_H
 
 #include "b8_core.h"
+#include "b8_states.h"
 
 /* One campaign row as the sender and the payload builder need it; every
  * field is the stored text (NULL when unset). type is lowercase:
@@ -35,22 +36,17 @@ b8_errkind b8_campaign_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSO
                               b8_err *err);
 b8_errkind b8_campaign_delete(b8_ctx *ctx, const char *id, b8_err *err);
 
-/* Recipients are rows of the messages table with kind 'campaign', channel
- * 'viber', state 'pending' and a fresh clientMessageId (UUID) each. */
-b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *in,
-                             cJSON **report, b8_err *err);
-b8_errkind b8_recipients_import(b8_ctx *ctx, const char *campaign_id, const char *csv,
-                                apr_size_t len, cJSON **report, b8_err *err);
-b8_errkind b8_recipients_list(b8_ctx *ctx, const char *campaign_id, const char *state,
-                              const b8_paging *pg, cJSON **out, b8_err *err);
-b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char *rid,
-                               b8_err *err);
+/* Inside a transaction: B8_OK when the campaign exists and is a Draft; else
+ * 404, or 409 saying it cannot `what` ("be deleted"). */
+b8_errkind b8_campaign_require_draft(b8_ctx *ctx, apr_pool_t *p, const char *id,
+                                     const char *what, b8_err *err);
+
 
 /* {name} and {phone} in a campaign text, for one recipient. */
 const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name,
                                const char *phone);
 
-/* ---- additions (issue 3) ---- */
+/* ---- additions ---- */
 
 #define B8_CAMPAIGN_BODY_MAX 1000
 #define B8_CAMPAIGN_NAME_MAX 200
@@ -61,10 +57,12 @@ const char *b8_campaign_expand(apr_pool_t *p, const char *text, const char *name
 #define B8_FALLBACK_AFTER_MAX 86400
 #define B8_FALLBACK_AFTER_DEFAULT "60"
 
-/* The enumerations, lowercase, NULL-terminated. */
+/* The enumeration of types, lowercase, NULL-terminated (the states are
+ * b8_states.h's). */
 extern const char *const b8_campaign_types[];
-extern const char *const b8_campaign_states[];
-extern const char *const b8_recipient_states[];
+
+/* The campaign's "counts" object: every recipient state and "total". */
+apr_status_t b8_campaign_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON **out);
 
 /* The API object of a loaded campaign with its counts (NULL: no counts). */
 cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts);
@@ -74,21 +72,6 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts);
  * when the campaign has no recipients yet and a sample name is used. */
 b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err);
 
-/* The campaign page's "add one" box: typed is a phone number or a contact's
- * name (or contact_id a contact picked from a list). out: {"ok": bool,
- * "message": "<what happened, as a sentence>", "matches": [contacts] when
- * several contacts match the name}. */
-b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const char *typed,
-                                  const char *contact_id, cJSON **out, b8_err *err);
 
-/* The SMS parts of a text: {"characters", "encoding": "GSM-7"|"UCS-2",
- * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
-cJSON *b8_sms_count_json(const char *text);
-
-/* recipients.csv: the header row, then every recipient in id order, given
- * to write() in chunks. Fails (before writing anything) for an unknown
- * campaign; a write() failure stops the export. */
-b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_fn *write,
-                                void *baton, b8_err *err);
 
 #endif

@@ -602,6 +602,7 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
                               b8_err *err)
 {
     contact_import im;
+    b8_db_chunk tx;
     const char *encoding;
     b8_csv *reader;
     apr_pool_t *cp;
@@ -622,36 +623,32 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     apr_pool_create(&cp, ctx->pool);
 
     /* One transaction per chunk of rows: the write lock is never held long. */
+    rv = b8_db_chunk_begin(&tx, ctx->db, B8_IMPORT_CHUNK);
     while (!done && rv == APR_SUCCESS) {
-        if ((rv = b8_db_begin(ctx->db)) != APR_SUCCESS) {
+        apr_array_header_t *cells = NULL;
+        const char *cerr = NULL;
+        int line = 0, fresh = 0, header = 0;
+        int rc = b8_csv_next(reader, cp, &cells, &line, &cerr);
+        if (rc == 0) {
+            done = 1;
             break;
         }
-        for (int n = 0; n < B8_IMPORT_CHUNK && rv == APR_SUCCESS; n++) {
-            apr_array_header_t *cells = NULL;
-            const char *cerr = NULL;
-            int line = 0;
-            int rc = b8_csv_next(reader, cp, &cells, &line, &cerr);
-            if (rc == 0) {
-                done = 1;
-                break;
-            }
-            if (rc < 0) {
-                b8_report_invalid(&im.rep, line, b8_line_cursor_text(&im.lines, cp, line), cerr);
-                started = 1;
-                continue;
-            }
-            if (!started) {
-                started = 1;
-                if (import_header(&im, cp, cells)) {
-                    continue;
-                }
-            }
+        if (rc > 0 && !started) {
+            header = import_header(&im, cp, cells);
+        }
+        started = 1;
+        if (rc < 0) {
+            b8_report_invalid(&im.rep, line, b8_line_cursor_text(&im.lines, cp, line), cerr);
+        }
+        else if (!header) {
             rv = import_row(&im, cp, line, cells);
         }
-        if (rv == APR_SUCCESS) {
-            rv = b8_db_commit(ctx->db);
+        if (rv == APR_SUCCESS && (rv = b8_db_chunk_step(&tx, &fresh)) == APR_SUCCESS && fresh) {
+            apr_pool_clear(cp);
         }
-        apr_pool_clear(cp);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = b8_db_chunk_end(&tx);
     }
     if (rv != APR_SUCCESS) {
         b8_db_rollback(ctx->db);

@@ -152,60 +152,67 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg)
 
 /* ---------------------------------------------------------------- export */
 
-#define EXPORT_CHUNK "5000"
+#define EXPORT_CHUNK 5000
+
+typedef struct {
+    int ncols;
+    int short_row;     /* the statement lacks columns */
+    int unwritten;     /* write() failed */
+    b8_write_fn *write;
+    void *baton;
+} export_walk;
+
+/* One page of rows as CSV lines, written in one piece. */
+static apr_status_t export_page(void *baton, apr_pool_t *cp, const b8_rows *rows)
+{
+    export_walk *w = baton;
+    const char **lines;
+    apr_size_t size = 0;
+    char *text, *o;
+
+    if (rows->ncols < w->ncols + 1) {
+        w->short_row = 1;
+        return APR_EGENERAL;
+    }
+    lines = apr_palloc(cp, sizeof(*lines) * (apr_size_t)rows->nrows);
+    for (int r = 0; r < rows->nrows; r++) {
+        lines[r] = b8_csv_line(cp, w->ncols, &B8_CELL(rows, r, 1));
+        size += strlen(lines[r]);
+    }
+    /* One buffer per chunk (joining by concatenation would be quadratic). */
+    text = o = apr_palloc(cp, size);
+    for (int r = 0; r < rows->nrows; r++) {
+        apr_size_t n = strlen(lines[r]);
+        memcpy(o, lines[r], n);
+        o += n;
+    }
+    if (w->write(w->baton, text, size) != APR_SUCCESS) {
+        w->unwritten = 1;
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
 
 b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err)
 {
-    const char *line = b8_csv_header(ctx->pool, ncols, header), *after = "0";
-    b8_errkind kind = B8_OK;
-    apr_pool_t *cp;
+    const char *line = b8_csv_header(ctx->pool, ncols, header);
+    export_walk w = { ncols, 0, 0, write, baton };
+    apr_status_t rv;
 
     if (write(baton, line, strlen(line)) != APR_SUCCESS) {
         return b8_fail(err, B8_EINTERNAL, "the export could not be written");
     }
-    if (apr_pool_create(&cp, ctx->pool) != APR_SUCCESS) {
-        return b8_fail(err, B8_EINTERNAL, "out of memory");
+    rv = b8_db_walk(ctx->db, ctx->pool, sql, args, nargs, EXPORT_CHUNK, export_page, &w);
+    if (rv == APR_SUCCESS) {
+        return B8_OK;
     }
-    for (;;) {
-        b8_rows *rows;
-        const char **lines;
-        apr_size_t size = 0;
-        char *text, *o;
-
-        apr_pool_clear(cp);
-        args[nargs - 2] = after;
-        args[nargs - 1] = EXPORT_CHUNK;
-        if (b8_db_select(ctx->db, cp, sql, args, &rows) != APR_SUCCESS) {
-            kind = b8_fail_db(err, ctx->db);
-            break;
-        }
-        if (rows->ncols < ncols + 1) {
-            kind = b8_fail(err, B8_EINTERNAL, "the export's statement lacks columns");
-            break;
-        }
-        if (!rows->nrows) {
-            break;
-        }
-        lines = apr_palloc(cp, sizeof(*lines) * (apr_size_t)rows->nrows);
-        for (int r = 0; r < rows->nrows; r++) {
-            lines[r] = b8_csv_line(cp, ncols, &B8_CELL(rows, r, 1));
-            size += strlen(lines[r]);
-        }
-        after = apr_pstrdup(ctx->pool, B8_CELL(rows, rows->nrows - 1, 0));
-        /* One buffer per chunk (joining by concatenation would be quadratic). */
-        text = o = apr_palloc(cp, size);
-        for (int r = 0; r < rows->nrows; r++) {
-            apr_size_t n = strlen(lines[r]);
-            memcpy(o, lines[r], n);
-            o += n;
-        }
-        if (write(baton, text, size) != APR_SUCCESS) {
-            kind = b8_fail(err, B8_EINTERNAL, "the export could not be written");
-            break;
-        }
+    if (w.short_row) {
+        return b8_fail(err, B8_EINTERNAL, "the export's statement lacks columns");
     }
-    apr_pool_destroy(cp);
-    return kind;
+    if (w.unwritten) {
+        return b8_fail(err, B8_EINTERNAL, "the export could not be written");
+    }
+    return b8_fail_db(err, ctx->db);
 }

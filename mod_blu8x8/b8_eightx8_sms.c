@@ -9,7 +9,7 @@
 
 /* ------------------------------------------------------------- settings */
 
-const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
+const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
                              b8_sms_conf *out)
 {
     memset(out, 0, sizeof(*out));
@@ -19,7 +19,7 @@ const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_
 
 /* ------------------------------------------------------------- requests */
 
-const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id)
+const char *b8_eightx8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id)
 {
     static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
     char buf[32], *end = buf + sizeof(buf) - 1;
@@ -42,7 +42,7 @@ const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id)
     return apr_pstrcat(p, "b8-", at, NULL);
 }
 
-cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
+cJSON *b8_eightx8_sms_single_body(const char *source, const b8_sms_out *m)
 {
     cJSON *o = cJSON_CreateObject();
 
@@ -54,7 +54,7 @@ cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m)
     return o;
 }
 
-cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
+cJSON *b8_eightx8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id)
 {
     cJSON *o = cJSON_CreateObject();
@@ -80,7 +80,7 @@ cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
     return o;
 }
 
-void b8_sms_request(apr_pool_t *p, const b8_sms_conf *conf, int batch, const char *body,
+void b8_eightx8_sms_request(apr_pool_t *p, const b8_sms_conf *conf, int batch, const char *body,
                     b8_http_request *req)
 {
     memset(req, 0, sizeof(*req));
@@ -121,7 +121,7 @@ static int is_refusal(const char *state)
                      || strcasecmp(state, "error") == 0 || strcasecmp(state, "undeliverable") == 0);
 }
 
-void b8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out)
+void b8_eightx8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out)
 {
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
     const char *state;
@@ -161,7 +161,7 @@ void b8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out)
     }
 }
 
-void b8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
+void b8_eightx8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
                             b8_send_result *out)
 {
     cJSON *body;
@@ -172,7 +172,7 @@ void b8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_
         return;
     }
     body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
-    b8_sms_parse_item(p, body, &item);
+    b8_eightx8_sms_parse_item(p, body, &item);
     cJSON_Delete(body);
     if (item.outcome == B8_SMS_ITEM_REJECTED) {
         out->verdict = B8_SEND_FAILED;
@@ -192,7 +192,7 @@ static long count_of(const cJSON *root, const char *key)
     return cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
 }
 
-int b8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_batch_answer *out)
+int b8_eightx8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_batch_answer *out)
 {
     cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *list, *item;
@@ -212,7 +212,7 @@ int b8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_b
         out->items = apr_pcalloc(p, sizeof(b8_sms_item) * (apr_size_t)(cJSON_GetArraySize(list) + 1));
         cJSON_ArrayForEach(item, list) {
             if (cJSON_IsObject(item)) {
-                b8_sms_parse_item(p, item, &out->items[i++]);
+                b8_eightx8_sms_parse_item(p, item, &out->items[i++]);
             }
         }
         out->nitems = i;

@@ -24,7 +24,7 @@ typedef struct {
 
 /* Reads the effective settings. Returns NULL, or a sentence saying what is
  * missing, so that no request is made without it. */
-const char *b8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
+const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
                              b8_sms_conf *out);
 
 /* One SMS to send. */
@@ -42,20 +42,20 @@ typedef struct {
  * characters for any 64-bit id. A row is the first of one chunk only, so
  * the id is unique per batch request (a retry of the same chunk repeats
  * it). NULL when first_row_id is not a positive integer. */
-const char *b8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id);
+const char *b8_eightx8_sms_client_batch_id(apr_pool_t *p, const char *first_row_id);
 
 /* {"destination", "text", "source", "clientMessageId", "encoding": "AUTO"} */
-cJSON *b8_sms_single_body(const char *source, const b8_sms_out *m);
+cJSON *b8_eightx8_sms_single_body(const char *source, const b8_sms_out *m);
 
 /* {"template": {"source", "encoding": "AUTO"}, "messages": [{"destination",
  * "clientMessageId", "text"}], "clientBatchId", "includeMessagesInResponse":
  * true}; n <= B8_SMS_BATCH_MAX. */
-cJSON *b8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
+cJSON *b8_eightx8_sms_batch_body(const char *source, const b8_sms_out *msgs, int n,
                          const char *client_batch_id);
 
 /* The HTTP request for a body made above (batch: the /batch endpoint,
  * which answers every message, so a larger answer is accepted). */
-void b8_sms_request(apr_pool_t *p, const b8_sms_conf *conf, int batch, const char *body,
+void b8_eightx8_sms_request(apr_pool_t *p, const b8_sms_conf *conf, int batch, const char *body,
                     b8_http_request *req);
 
 /* One message of an answer. */
@@ -72,11 +72,11 @@ typedef struct {
 } b8_sms_item;
 
 /* Reads one message object of an answer (single answer or batch item). */
-void b8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out);
+void b8_eightx8_sms_parse_item(apr_pool_t *p, const cJSON *item, b8_sms_item *out);
 
 /* Classifies the answer to a single send: b8_eightx8_classify, then a 2xx
  * whose status says REJECTED is failed with 8x8's code and description. */
-void b8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
+void b8_eightx8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, b8_send_tries *tries,
                             b8_send_result *out);
 
 /* A 2xx batch answer: counts and, when 8x8 listed them, every message. */
@@ -89,6 +89,6 @@ typedef struct {
 } b8_sms_batch_answer;
 
 /* 0 when body is a batch answer, else -1 (not JSON, cut short, not an object). */
-int b8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_batch_answer *out);
+int b8_eightx8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_batch_answer *out);
 
 #endif

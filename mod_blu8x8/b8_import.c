@@ -88,24 +88,24 @@ void b8_report_invalid(b8_import_report *r, int line, const char *value, const c
     apr_size_t n = value ? strlen(value) : 0;
 
     r->invalid_count++;
-    if (r->invalid_count > B8_IMPORT_MAX_INVALID) {
+    if (r->invalid_count > (r->max_invalid ? r->max_invalid : B8_IMPORT_MAX_INVALID)) {
         return;
     }
-    if (n > B8_IMPORT_MAX_VALUE) {
+    if (n > B8_IMPORT_MAX_VALUE && !r->whole_values) {
         n = B8_IMPORT_MAX_VALUE;
         while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80) {
             n--;
         }
     }
-    if (n) {
+    if (n && n <= B8_IMPORT_MAX_VALUE) {
         memcpy(buf, value, n);
     }
-    buf[n] = '\0';
+    buf[n <= B8_IMPORT_MAX_VALUE ? n : 0] = '\0';
     item = cJSON_CreateObject();
     if (line > 0) {
         cJSON_AddNumberToObject(item, "line", line);
     }
-    cJSON_AddStringToObject(item, "value", buf);
+    cJSON_AddStringToObject(item, "value", n > B8_IMPORT_MAX_VALUE ? value : buf);
     cJSON_AddStringToObject(item, "reason", reason);
     cJSON_AddItemToArray(r->invalid, item);
 }

@@ -19,6 +19,8 @@ typedef struct {
     long added, updated, duplicates, opted_out;
     long invalid_count;
     cJSON *invalid;   /* [{"line"?, "value", "reason"}] */
+    long max_invalid; /* listed at most (0: B8_IMPORT_MAX_INVALID) */
+    int whole_values; /* quote values whole, not shortened */
 } b8_import_report;
 
 void b8_report_init(b8_import_report *r);

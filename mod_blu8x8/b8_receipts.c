@@ -1,76 +1,33 @@
-/* Delivery receipts: the forward-only state order of outbound messages, the
- * receipts table (every receipt is kept, matched or not) and the campaign
- * that becomes Done when its last recipient is delivered or read. */
+/* Delivery receipts: the forward-only state order of outbound messages (the
+ * table of b8_states.h), the receipts table (every receipt is kept, matched
+ * or not) and the campaign that becomes Done when its last recipient is
+ * delivered or read. */
 #include "b8_receipts.h"
 #include "b8_log.h"
+#include "b8_states.h"
 #include "b8_util.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
-/* Ranks of the message states. Final states never move again; a failure
- * ranks with "delivered", so it ends a message that was at most sent, and a
- * late failure never undoes a delivery. The UPDATE of RECEIPT_MESSAGE_APPLY
- * repeats the ranks of the states that can still move, and that of
- * RECEIPT_MESSAGE_SWITCH (the SMS fallback taking over) those of delivered
- * and read: keep the three in step. */
-static const struct { const char *state; int rank; int final; } ranks[] = {
-    { "pending", 0, 0 },
-    { "sending", 1, 0 },
-    { "unknown", 2, 0 },
-    { "queued", 3, 0 },
-    { "sent", 4, 0 },
-    { "delivered", 5, 0 },
-    { "read", 6, 1 },
-    { "undelivered", 5, 1 },
-    { "failed", 5, 1 },
-    { "rejected", 5, 1 },
-    { "skipped", 1, 1 },
-    { "cancelled", 1, 1 },
-};
-
-static int rank_of(const char *state, int *final)
+/* A state's rank in the table of b8_states.h; -1 for one not in it. */
+static int rank_of(const char *state)
 {
-    for (size_t i = 0; state && i < sizeof(ranks) / sizeof(ranks[0]); i++) {
-        if (strcmp(state, ranks[i].state) == 0) {
-            if (final) {
-                *final = ranks[i].final;
-            }
-            return ranks[i].rank;
-        }
-    }
-    return -1;
-}
-
-int b8_message_state_advances(const char *from, const char *to)
-{
-    int from_final = 0, to_final = 0;
-    int rf = rank_of(from, &from_final), rt = rank_of(to, &to_final);
-
-    (void)to_final;
-    return rf >= 0 && rt >= 0 && !from_final && rt > rf;
+    const b8_message_state *s = b8_message_state_find(state);
+    return s ? s->rank : -1;
 }
 
 /* 8x8's receipt state as our message state; NULL for a state we do not know
  * (kept in receipts, applied to nothing). */
 static const char *message_state_of(const char *receipt_state)
 {
-    static const char *const known[] = { "queued", "sent", "delivered", "read", "undelivered",
-                                         "failed" };
+    const b8_message_state *s = b8_message_state_find(receipt_state);
 
-    if (!receipt_state) {
-        return NULL;
-    }
-    if (strcmp(receipt_state, "rejected") == 0) {
+    if (receipt_state && strcmp(receipt_state, "rejected") == 0) {
         return "failed";
     }
-    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (strcmp(receipt_state, known[i]) == 0) {
-            return known[i];
-        }
-    }
-    return NULL;
+    return s && (s->flags & B8_MS_RECEIPT) ? s->name : NULL;
 }
 
 /* The columns of RECEIPT_MESSAGE_BY_*: id, state, umid, campaign_id, channel. */
@@ -166,9 +123,9 @@ int b8_receipt_moves(const char *state, const char *channel, const char *to,
     if (to_order != order) {
         /* The next channel starts over (a delivery or read stays unless
          * matched); a late receipt from the one before changes nothing. */
-        int success = state && (strcmp(state, "delivered") == 0 || strcmp(state, "read") == 0);
-        return to_order > order && rank_of(to, NULL) >= 0
-               && (!success || rank_of(to, NULL) >= rank_of(state, NULL));
+        int success = b8_message_state_is(state, B8_MS_REACHED);
+        return to_order > order && rank_of(to) >= 0
+               && (!success || rank_of(to) >= rank_of(state));
     }
     return b8_message_state_advances(state, to);
 }
@@ -199,7 +156,7 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_rec
                 rc->event_at ? rc->event_at : now,
                 to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
                 to, rc->event_at ? rc->event_at : now,   /* read_at */
-                now, m->id, channel, apr_itoa(p, rank_of(to, NULL))
+                now, m->id, channel, apr_itoa(p, rank_of(to))
             };
             if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SWITCH, args, &n))
                 != APR_SUCCESS) {
@@ -217,7 +174,7 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_rec
             rc->event_at ? rc->event_at : now,
             to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
             to, rc->event_at ? rc->event_at : now,   /* read_at */
-            now, m->id, channel, apr_itoa(p, rank_of(to, NULL))
+            now, m->id, channel, apr_itoa(p, rank_of(to))
         };
         if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_APPLY, args, &n)) != APR_SUCCESS) {
             return rv;
@@ -225,7 +182,7 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_rec
         *changed = n > 0;
     }
     if (*changed) {
-        if (m->campaign_id && (strcmp(to, "delivered") == 0 || strcmp(to, "read") == 0)) {
+        if (m->campaign_id && b8_message_state_is(to, B8_MS_REACHED)) {
             return campaign_maybe_done(db, p, m->campaign_id);
         }
     }

@@ -6,12 +6,7 @@
 #define B8_RECEIPTS_H
 
 #include "b8_core.h"
-
-/* Progress order: pending < sending < unknown < queued < sent < delivered <
- * read; undelivered, failed, rejected, skipped and cancelled are final on
- * their channel (an SMS fallback's receipts move a message on again).
- * Returns 1 when a message in state `from` may move to `to`. */
-int b8_message_state_advances(const char *from, const char *to);
+#include "b8_states.h"
 
 /* 1 when a receipt saying `to` on to_channel moves a message in `state` on
  * `channel`: forward on the same channel; on the fallback's next channel

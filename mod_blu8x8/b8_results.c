@@ -1,6 +1,7 @@
 #include "b8_results.h"
 #include "b8_crypto.h"
 #include "b8_runtime.h"
+#include "b8_states.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -415,20 +416,11 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
     for (int i = 0; i < counts->nrows; i++) {
         const char *st = B8_CELL(counts, i, 0);
         double n = num(B8_CELL(counts, i, 1));
-        /* Accepted: every recipient 8x8 took (a later "undelivered" too). */
-        if (strcmp(st, "queued") == 0 || strcmp(st, "sent") == 0
-            || strcmp(st, "undelivered") == 0) {
-            accepted += n;
-        }
-        else if (strcmp(st, "delivered") == 0) {
-            accepted += n;
-            delivered += n;
-        }
-        else if (strcmp(st, "read") == 0) {
-            accepted += n;
-            delivered += n;
-            read += n;
-        }
+        /* Accepted: every recipient 8x8 took (a later "undelivered" too);
+         * delivered: on the phone (read included). */
+        accepted += b8_message_state_is(st, B8_MS_ACCEPTED) ? n : 0;
+        delivered += b8_message_state_is(st, B8_MS_REACHED) ? n : 0;
+        read += strcmp(st, "read") == 0 ? n : 0;
     }
     clicked = num(B8_CELL(rows, 0, 0));
     replied = num(B8_CELL(rows, 0, 1));
@@ -767,11 +759,17 @@ cJSON *b8_results_chart(apr_pool_t *p, const cJSON *rows, const char *const *key
 
 /* ------------------------------------------------------- retargeting */
 
-static const char *const retarget_states[] = {
-    "pending", "sending", "unknown", "queued", "sent", "delivered", "read", "undelivered",
-    "failed", "rejected", "skipped", "cancelled", NULL
-};
-#define RETARGET_SLOTS 12
+/* States in one retargeting condition: at most as many as there are. */
+#define RETARGET_SLOTS 16
+
+static apr_array_header_t *states_list(apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 16, sizeof(const char *));
+    for (int i = 0; b8_recipient_states[i]; i++) {
+        APR_ARRAY_PUSH(a, const char *) = b8_recipient_states[i];
+    }
+    return a;
+}
 
 b8_errkind b8_retarget_check(apr_pool_t *p, const cJSON *from, b8_err *err)
 {
@@ -792,14 +790,12 @@ b8_errkind b8_retarget_check(apr_pool_t *p, const cJSON *from, b8_err *err)
             b8_field_error(err, "from_campaign.states", "A list of recipient states.");
         }
         for (const cJSON *s = cJSON_IsArray(states) ? states->child : NULL; s; s = s->next) {
-            int known = 0;
-            for (int i = 0; cJSON_IsString(s) && retarget_states[i]; i++) {
-                known |= strcmp(s->valuestring, retarget_states[i]) == 0;
-            }
-            if (!known || ++n > RETARGET_SLOTS) {
-                b8_field_error(err, "from_campaign.states", "Unknown state: use pending, sending, "
-                               "unknown, queued, sent, delivered, read, undelivered, failed, "
-                               "rejected, skipped or cancelled.");
+            if (!cJSON_IsString(s) || !b8_message_state_find(s->valuestring)
+                || ++n > RETARGET_SLOTS) {
+                b8_field_error(err, "from_campaign.states",
+                               apr_pstrcat(p, "Unknown state: use ",
+                                           apr_array_pstrcat(p, states_list(p), ','), ".",
+                                           NULL));
                 break;
             }
         }

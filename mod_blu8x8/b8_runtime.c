@@ -1,6 +1,7 @@
 #include "b8_runtime.h"
 #include "b8_crypto.h"
 #include "b8_settings.h"
+#include "b8_states.h"
 #include "b8_util.h"
 
 #include <errno.h>
@@ -420,15 +421,14 @@ static double single_count(b8_ctx *ctx, b8_sql_id q, const char *const *args)
 
 cJSON *b8_dashboard_json(b8_ctx *ctx)
 {
-    static const char *const campaign_states[] = { "draft", "queued", "sending", "paused",
-                                                   "cancelled", "done", NULL };
     static const char *const ai_states[] = { "new", "not_answered", "answering", "answered",
                                              "failed", "skipped", NULL };
     cJSON *o = cJSON_CreateObject();
     const char *since[] = { b8_time_iso(ctx->pool, apr_time_now() - apr_time_from_sec(86400)) };
     b8_rows *rows;
 
-    cJSON_AddItemToObject(o, "campaigns", count_by(ctx, B8_SQL_DASH_CAMPAIGNS, campaign_states));
+    cJSON_AddItemToObject(o, "campaigns", count_by(ctx, B8_SQL_DASH_CAMPAIGNS,
+                                                         b8_campaign_states));
     cJSON_AddItemToObject(o, "inbound", count_by(ctx, B8_SQL_DASH_INBOUND, ai_states));
     cJSON_AddNumberToObject(o, "leads_unclaimed", single_count(ctx, B8_SQL_DASH_LEADS_OPEN, NULL));
     cJSON_AddNumberToObject(o, "sms_24h", single_count(ctx, B8_SQL_DASH_SMS_SINCE, since));

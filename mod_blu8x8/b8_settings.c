@@ -115,7 +115,7 @@ static const char *check_senders(apr_pool_t *p, const char *value, const char **
     }
     for (int i = 0; i < list->nelts; i++) {
         const char *s = APR_ARRAY_IDX(list, i, const char *);
-        const char *why = b8_sms_sender_invalid(s);
+        const char *why = b8_sms_invalid_sender(s);
         if (why) {
             return apr_psprintf(p, "sender ID \"%s\": %s", s, why);
         }

@@ -156,7 +156,7 @@ const char *b8_sms_encoding_name(b8_sms_encoding e)
     return "unknown";
 }
 
-const char *b8_sms_sender_invalid(const char *sender)
+const char *b8_sms_invalid_sender(const char *sender)
 {
     size_t n;
     int letters = 0, digits_only = 1;
@@ -199,4 +199,20 @@ const char *b8_sms_sender_invalid(const char *sender)
         return "must not start or end with a space";
     }
     return NULL;
+}
+
+cJSON *b8_sms_count_json(const char *text)
+{
+    b8_sms_count n;
+    cJSON *o;
+    if (b8_sms_count_text(text, &n) != 0) {
+        return NULL;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "characters", n.characters);
+    cJSON_AddStringToObject(o, "encoding", b8_sms_encoding_name(n.encoding));
+    cJSON_AddNumberToObject(o, "units", n.units);
+    cJSON_AddNumberToObject(o, "parts", n.parts);
+    cJSON_AddNumberToObject(o, "per_part", n.per_part);
+    return o;
 }

@@ -3,6 +3,8 @@
 #ifndef B8_SMS_H
 #define B8_SMS_H
 
+#include <cjson/cJSON.h>
+
 typedef enum { B8_SMS_GSM7 = 0, B8_SMS_UCS2 = 1 } b8_sms_encoding;
 
 typedef struct {
@@ -28,6 +30,10 @@ const char *b8_sms_encoding_name(b8_sms_encoding e);
  * letters, digits, spaces; at least one letter; no leading or trailing
  * space), or numeric of at most 16 characters, an optional leading "+" included (8x8's limit).
  * Returns NULL when valid, else a short reason. */
-const char *b8_sms_sender_invalid(const char *sender);
+const char *b8_sms_invalid_sender(const char *sender);
+
+/* The SMS parts of a text: {"characters", "encoding": "GSM-7"|"UCS-2",
+ * "units", "parts", "per_part"}; NULL when text is not valid UTF-8. */
+cJSON *b8_sms_count_json(const char *text);
 
 #endif

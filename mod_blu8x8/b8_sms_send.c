@@ -1,4 +1,5 @@
 #include "b8_sms_send.h"
+#include "b8_audience.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
 #include "b8_log.h"
@@ -6,6 +7,7 @@
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_sms.h"
+#include "b8_states.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 
@@ -14,9 +16,7 @@
 #include <strings.h>
 #include <apr_strings.h>
 
-#define TAG_CHUNK "2000"
-
-apr_array_header_t *b8_sms_senders(const b8_ctx *ctx)
+apr_array_header_t *b8_sms_send_senders(const b8_ctx *ctx)
 {
     return b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings, "sms_senders");
 }
@@ -38,7 +38,7 @@ static const char *parts_refusal(apr_pool_t *p, int parts)
 /* The sender account: one of the effective list (any case), default the first. */
 static const char *check_sender(b8_ctx *ctx, const cJSON *in, b8_err *err)
 {
-    apr_array_header_t *senders = b8_sms_senders(ctx);
+    apr_array_header_t *senders = b8_sms_send_senders(ctx);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, "sender");
     const char *want;
 
@@ -91,35 +91,6 @@ static const char *check_text(b8_ctx *ctx, const cJSON *in, b8_sms_count *count,
     return text;
 }
 
-/* phones: a list, or one string of numbers. */
-static apr_array_header_t *phone_entries(apr_pool_t *p, const cJSON *v, b8_err *err)
-{
-    apr_array_header_t *list = apr_array_make(p, 8, sizeof(const cJSON *));
-    const cJSON *e;
-
-    if (!v || cJSON_IsNull(v)) {
-        return list;
-    }
-    if (cJSON_IsString(v)) {
-        char *copy = apr_pstrdup(p, v->valuestring), *last = NULL;
-        for (char *t = apr_strtok(copy, "\n\r,;", &last); t; t = apr_strtok(NULL, "\n\r,;", &last)) {
-            if (*b8_trim(p, t)) {
-                APR_ARRAY_PUSH(list, const cJSON *) = b8_json_pool_owned(p, cJSON_CreateString(
-                                                                            b8_trim(p, t)));
-            }
-        }
-        return list;
-    }
-    if (!cJSON_IsArray(v)) {
-        b8_field_error(err, "phones", "Give the phone numbers as a list.");
-        return list;
-    }
-    cJSON_ArrayForEach(e, v) {
-        APR_ARRAY_PUSH(list, const cJSON *) = e;
-    }
-    return list;
-}
-
 static int list_size(const cJSON *in, const char *key, b8_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
@@ -135,84 +106,20 @@ static int list_size(const cJSON *in, const char *key, b8_err *err)
 
 /* ------------------------------------------------------------- composing */
 
+/* What every recipient row of a send shares (the audience's baton). */
 typedef struct {
-    b8_ctx *ctx;
-    apr_pool_t *cp;            /* this chunk's memory */
-    const char *country, *sender, *text, *batch_id, *now;
+    const char *sender, *text, *batch_id;
     int personal;              /* {name} or {phone} in the text */
     const char *encoding, *parts;   /* of the text, when not personal */
-    apr_hash_t *seen;          /* E.164 numbers met so far */
-    int rows, open;
-    long recipients, opted_out, duplicates, invalid_count;
-    cJSON *invalid;
 } composer;
 
-static void report_invalid(composer *c, const char *value, const char *reason)
-{
-    c->invalid_count++;
-    if (cJSON_GetArraySize(c->invalid) < B8_SMS_MAX_INVALID) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "value", value ? value : "");
-        cJSON_AddStringToObject(o, "reason", reason);
-        cJSON_AddItemToArray(c->invalid, o);
-    }
-}
-
-static const char *entry_text(apr_pool_t *p, const cJSON *v)
-{
-    return cJSON_IsString(v) ? v->valuestring : b8_json_print(p, v);
-}
-
-static apr_status_t chunk_open(composer *c)
-{
-    apr_status_t rv;
-    apr_pool_clear(c->cp);
-    c->now = b8_now_iso(c->cp);
-    c->rows = 0;
-    if ((rv = b8_db_begin(c->ctx->db)) == APR_SUCCESS) {
-        c->open = 1;
-    }
-    return rv;
-}
-
-static apr_status_t chunk_close(composer *c)
-{
-    if (!c->open) {
-        return APR_SUCCESS;
-    }
-    c->open = 0;
-    return b8_db_commit(c->ctx->db);
-}
-
-/* After each entry: a full chunk is committed, the next one opened. */
-static apr_status_t chunk_step(composer *c)
-{
-    apr_status_t rv;
-    if (++c->rows < B8_SMS_COMPOSE_CHUNK) {
-        return APR_SUCCESS;
-    }
-    if ((rv = chunk_close(c)) != APR_SUCCESS) {
-        return rv;
-    }
-    return chunk_open(c);
-}
-
-/* 1 when the number was met before (and counts it); else remembers it. */
-static int seen_before(composer *c, const char *e164)
-{
-    if (apr_hash_get(c->seen, e164, APR_HASH_KEY_STRING)) {
-        c->duplicates++;
-        return 1;
-    }
-    apr_hash_set(c->seen, apr_pstrdup(c->ctx->pool, e164), APR_HASH_KEY_STRING, "");
-    return 0;
-}
-
 /* One recipient row: the text as this recipient gets it. */
-static apr_status_t insert(composer *c, const char *e164, const char *name, const char *contact_id)
+static apr_status_t insert(b8_audience *au, const char *e164, const char *name,
+                           const char *contact_id)
 {
+    composer *c = au->baton;
     const char *body = c->text, *encoding = c->encoding, *parts = c->parts;
-    const char *cmid = b8_uuid4(c->cp);
+    const char *cmid = b8_uuid4(au->cp);
     apr_status_t rv;
 
     if (!cmid) {
@@ -220,224 +127,110 @@ static apr_status_t insert(composer *c, const char *e164, const char *name, cons
     }
     if (c->personal) {
         b8_sms_count n;
-        body = b8_campaign_expand(c->cp, c->text, name ? name : "", e164);
+        body = b8_campaign_expand(au->cp, c->text, name ? name : "", e164);
         if (b8_sms_count_text(body, &n) != 0) {
-            report_invalid(c, e164, "the personalised text is not valid UTF-8");
-            return chunk_step(c);
+            b8_report_invalid(&au->rep, 0, e164, "the personalised text is not valid UTF-8");
+            return APR_SUCCESS;
         }
         if (n.parts > B8_SMS_MAX_PARTS) {
-            report_invalid(c, e164, apr_psprintf(c->cp, "the personalised text needs %d SMS "
-                                                 "parts (at most %d)", n.parts,
-                                                 B8_SMS_MAX_PARTS));
-            return chunk_step(c);
+            b8_report_invalid(&au->rep, 0, e164,
+                              apr_psprintf(au->cp, "the personalised text needs %d SMS parts "
+                                           "(at most %d)", n.parts, B8_SMS_MAX_PARTS));
+            return APR_SUCCESS;
         }
         encoding = b8_sms_encoding_name(n.encoding);
-        parts = apr_itoa(c->cp, n.parts);
+        parts = apr_itoa(au->cp, n.parts);
     }
     {
         const char *args[] = { c->batch_id, contact_id, e164, e164 + 1,
                                name && *name ? name : NULL, body, c->sender, encoding, parts,
-                               cmid, c->now, c->now };
-        if ((rv = b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_INSERT, args, NULL)) != APR_SUCCESS) {
+                               cmid, au->now, au->now };
+        if ((rv = b8_db_exec(au->ctx->db, au->cp, B8_SQL_SMS_INSERT, args, NULL)) != APR_SUCCESS) {
             return rv;
         }
     }
-    c->recipients++;
-    return chunk_step(c);
-}
-
-/* A contact row as CONTACT_BY_* and TAG_CONTACTS_AFTER give it. */
-static apr_status_t add_contact(composer *c, const char *id, const char *name, const char *phone,
-                                const char *opted_out)
-{
-    if (seen_before(c, phone)) {
-        return chunk_step(c);
-    }
-    if (opted_out && strcmp(opted_out, "1") == 0) {
-        c->opted_out++;
-        return chunk_step(c);
-    }
-    return insert(c, phone, name, id);
-}
-
-static apr_status_t add_phones(composer *c, const apr_array_header_t *list)
-{
-    for (int i = 0; i < list->nelts; i++) {
-        const cJSON *v = APR_ARRAY_IDX(list, i, const cJSON *);
-        const char *why = NULL, *e164 = NULL;
-        b8_rows *rows;
-        apr_status_t rv;
-
-        if (cJSON_IsString(v)) {
-            e164 = b8_phone_e164(c->cp, v->valuestring, c->country, &why);
-        }
-        if (!e164) {
-            report_invalid(c, entry_text(c->cp, v),
-                           apr_pstrcat(c->cp, "not a valid phone number: ", why ? why : "not text",
-                                       NULL));
-            continue;
-        }
-        {
-            /* A known number is its contact: name, link and opt-out. */
-            const char *args[] = { e164 };
-            if ((rv = b8_db_select(c->ctx->db, c->cp, B8_SQL_CONTACT_BY_PHONE, args, &rows))
-                != APR_SUCCESS) {
-                return rv;
-            }
-        }
-        rv = rows->nrows ? add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), e164,
-                                       B8_CELL(rows, 0, 3))
-                         : (seen_before(c, e164) ? chunk_step(c) : insert(c, e164, NULL, NULL));
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-    }
+    au->rep.added++;
     return APR_SUCCESS;
 }
 
-/* The request was checked: every entry is an id (b8_json_ids_check). */
-static const char *contact_id_of(apr_pool_t *p, const cJSON *v)
+static apr_status_t create_batch(b8_audience *au)
 {
-    return b8_json_id(p, v);
-}
-
-static apr_status_t add_contacts(composer *c, const cJSON *list)
-{
-    const cJSON *v;
-    cJSON_ArrayForEach(v, list) {
-        const char *id = contact_id_of(c->cp, v);
-        b8_rows *rows = NULL;
-        apr_status_t rv;
-        if (id) {
-            /* id, name, phone, opted_out, ... */
-            const char *args[] = { id };
-            if ((rv = b8_db_select(c->ctx->db, c->cp, B8_SQL_CONTACT_BY_ID, args, &rows))
-                != APR_SUCCESS) {
-                return rv;
-            }
-        }
-        if (!rows || !rows->nrows) {
-            report_invalid(c, entry_text(c->cp, v), "no such contact");
-            continue;
-        }
-        if ((rv = add_contact(c, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 2),
-                              B8_CELL(rows, 0, 3))) != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* One contact of a tag (b8_tag_each_contact): id, name, phone, phone_key, opted_out. */
-static apr_status_t add_tag_contact(void *baton, const b8_rows *rows, int i)
-{
-    return add_contact(baton, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
-                       B8_CELL(rows, i, 4));
-}
-
-static apr_status_t add_tag(composer *c, const char *tag_id)
-{
-    return b8_tag_each_contact(c->ctx->db, c->ctx->pool, tag_id, TAG_CHUNK, add_tag_contact, c);
-}
-
-static apr_status_t add_tags(composer *c, const cJSON *list)
-{
-    const cJSON *v;
-    cJSON_ArrayForEach(v, list) {
-        const char *tag_id = NULL;
-        apr_status_t rv;
-        if (cJSON_IsString(v)
-            && (rv = b8_tag_find(c->ctx->db, c->cp, b8_trim(c->cp, v->valuestring), &tag_id))
-               != APR_SUCCESS) {
-            return rv;
-        }
-        if (!tag_id) {
-            report_invalid(c, entry_text(c->cp, v), "no such tag");
-            continue;
-        }
-        if ((rv = add_tag(c, apr_pstrdup(c->ctx->pool, tag_id))) != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t create_batch(composer *c)
-{
-    const char *args[] = { c->sender, c->text, c->ctx->login, c->now, c->now };
+    composer *c = au->baton;
+    const char *args[] = { c->sender, c->text, au->ctx->login, au->now, au->now };
     const char *id = NULL;
-    apr_status_t rv = b8_db_value(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_INSERT, args, &id);
+    apr_status_t rv = b8_db_value(au->ctx->db, au->cp, B8_SQL_SMS_BATCH_INSERT, args, &id);
     if (rv == APR_SUCCESS && !id) {
         rv = APR_EGENERAL;
     }
     if (rv == APR_SUCCESS) {
-        c->batch_id = apr_pstrdup(c->ctx->pool, id);
+        c->batch_id = apr_pstrdup(au->ctx->pool, id);
     }
     return rv;
 }
 
-/* Nobody to send to: the empty batch goes (rows of a failed composer go with it). */
-static void discard_batch(composer *c)
+/* Nobody to send to, or a failure: the composer's rows are rolled back and
+ * the empty batch goes. */
+static void discard_batch(b8_audience *au)
 {
+    composer *c = au->baton;
     const char *args[] = { c->batch_id };
-    if (c->open) {
-        b8_db_rollback(c->ctx->db);
-        c->open = 0;
-    }
-    if (!c->batch_id || b8_db_begin(c->ctx->db) != APR_SUCCESS) {
+
+    b8_audience_abort(au);
+    if (!c->batch_id || b8_db_begin(au->ctx->db) != APR_SUCCESS) {
         return;
     }
-    if (b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_DISCARD, args, NULL) != APR_SUCCESS
-        || b8_db_commit(c->ctx->db) != APR_SUCCESS) {
-        b8_db_rollback(c->ctx->db);
+    if (b8_db_exec(au->ctx->db, au->ctx->pool, B8_SQL_SMS_BATCH_DISCARD, args, NULL)
+            != APR_SUCCESS
+        || b8_db_commit(au->ctx->db) != APR_SUCCESS) {
+        b8_db_rollback(au->ctx->db);
     }
 }
 
-static apr_status_t compose_rows(composer *c, const apr_array_header_t *phones, const cJSON *in)
+static apr_status_t compose_rows(b8_audience *au, const apr_array_header_t *phones,
+                                 const cJSON *in)
 {
     apr_status_t rv;
 
-    if ((rv = chunk_open(c)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = create_batch(c)) == APR_SUCCESS
-        && (rv = add_phones(c, phones)) == APR_SUCCESS
-        && (rv = add_contacts(c, cJSON_GetObjectItemCaseSensitive(in, "contact_ids")))
+    if ((rv = create_batch(au)) == APR_SUCCESS
+        && (rv = b8_audience_phones(au, phones)) == APR_SUCCESS
+        && (rv = b8_audience_contacts(au, cJSON_GetObjectItemCaseSensitive(in, "contact_ids")))
                == APR_SUCCESS) {
-        rv = add_tags(c, cJSON_GetObjectItemCaseSensitive(in, "tags"));
+        rv = b8_audience_tags(au, cJSON_GetObjectItemCaseSensitive(in, "tags"));
     }
     return rv;
 }
 
 /* Ready for the sender: 'pending' with its total, in the last chunk. */
-static apr_status_t batch_ready(composer *c)
+static apr_status_t batch_ready(b8_audience *au)
 {
-    const char *args[] = { apr_ltoa(c->cp, c->recipients), c->now, c->batch_id };
-    apr_status_t rv = b8_db_exec(c->ctx->db, c->cp, B8_SQL_SMS_BATCH_READY, args, NULL);
-    return rv == APR_SUCCESS ? chunk_close(c) : rv;
+    composer *c = au->baton;
+    const char *args[] = { apr_ltoa(au->cp, au->rep.added), au->now, c->batch_id };
+    return b8_db_exec(au->ctx->db, au->cp, B8_SQL_SMS_BATCH_READY, args, NULL);
 }
 
-static cJSON *compose_answer(composer *c)
+static cJSON *compose_answer(b8_audience *au)
 {
+    composer *c = au->baton;
     cJSON *o = cJSON_CreateObject();
     b8_json_add_int(o, "id", c->batch_id);
-    cJSON_AddNumberToObject(o, "recipients", (double)c->recipients);
-    cJSON_AddNumberToObject(o, "opted_out", (double)c->opted_out);
-    cJSON_AddNumberToObject(o, "duplicates", (double)c->duplicates);
-    cJSON_AddItemToObject(o, "invalid", c->invalid);
-    cJSON_AddNumberToObject(o, "invalid_count", (double)c->invalid_count);
+    cJSON_AddNumberToObject(o, "recipients", (double)au->rep.added);
+    cJSON_AddNumberToObject(o, "opted_out", (double)au->rep.opted_out);
+    cJSON_AddNumberToObject(o, "duplicates", (double)au->rep.duplicates);
+    cJSON_AddItemToObject(o, "invalid", au->rep.invalid);
+    cJSON_AddNumberToObject(o, "invalid_count", (double)au->rep.invalid_count);
     cJSON_AddStringToObject(o, "sender", c->sender);
     if (!c->personal) {
         cJSON_AddStringToObject(o, "encoding", c->encoding);
         b8_json_add_int(o, "parts", c->parts);
     }
-    c->invalid = NULL;
+    au->rep.invalid = NULL;
     return o;
 }
 
-b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
+b8_errkind b8_sms_send_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err)
 {
     composer c;
+    b8_audience au;
     b8_sms_count count;
     apr_array_header_t *phones;
     apr_status_t rv;
@@ -447,10 +240,10 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
         return b8_fail(err, B8_EINVALID, "expected a JSON object");
     }
     memset(&c, 0, sizeof(c));
-    c.ctx = ctx;
     c.sender = check_sender(ctx, in, err);
     c.text = check_text(ctx, in, &count, err);
-    phones = phone_entries(ctx->pool, cJSON_GetObjectItemCaseSensitive(in, "phones"), err);
+    phones = b8_audience_phone_entries(ctx->pool, cJSON_GetObjectItemCaseSensitive(in, "phones"),
+                                       err);
     entries = phones->nelts + list_size(in, "contact_ids", err) + list_size(in, "tags", err);
     /* A fraction must not be rounded to another contact: 422 before anything is sent. */
     if (!(err->fields && cJSON_GetObjectItemCaseSensitive(err->fields, "contact_ids"))) {
@@ -463,52 +256,52 @@ b8_errkind b8_sms_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err *err
     if (err->kind != B8_OK) {
         return err->kind;
     }
-    c.country = b8_ctx_setting(ctx, "default_country");
     c.personal = personalised(c.text);
     c.encoding = b8_sms_encoding_name(count.encoding);
     c.parts = apr_itoa(ctx->pool, count.parts);
-    c.seen = apr_hash_make(ctx->pool);
-    c.invalid = cJSON_CreateArray();
-    apr_pool_create(&c.cp, ctx->pool);
 
-    rv = compose_rows(&c, phones, in);
-    if (rv == APR_SUCCESS && c.recipients == 0) {
-        discard_batch(&c);
+    /* A number given twice is sent once, and counted a duplicate before
+     * its opt-out is. */
+    memset(&au, 0, sizeof(au));
+    au.add = insert;
+    au.baton = &c;
+    au.chunk = B8_SMS_COMPOSE_CHUNK;
+    au.dedupe = 1;
+    if (b8_audience_start(&au, ctx, err) != B8_OK) {
+        B8_LOG(B8_LOG_ERR, 0, "B8-4400: cannot begin composing the SMS send: %s",
+               b8_db_error(ctx->db));
+        return err->kind;
+    }
+    au.rep.max_invalid = B8_SMS_MAX_INVALID;
+    au.rep.whole_values = 1;
+
+    rv = compose_rows(&au, phones, in);
+    if (rv == APR_SUCCESS && au.rep.added == 0) {
+        discard_batch(&au);
         b8_field_error(err, "phones", apr_psprintf(ctx->pool, "No one can get this SMS: %ld "
                                                    "opted out, %ld invalid, %ld duplicate(s).",
-                                                   c.opted_out, c.invalid_count, c.duplicates));
-        cJSON_Delete(c.invalid);
+                                                   au.rep.opted_out, au.rep.invalid_count,
+                                                   au.rep.duplicates));
         return err->kind;
     }
     if (rv == APR_SUCCESS) {
-        rv = batch_ready(&c);
+        rv = batch_ready(&au);
     }
-    if (rv != APR_SUCCESS) {
-        b8_errkind kind = b8_fail_db(err, ctx->db);
+    if (rv != APR_SUCCESS || b8_audience_finish(&au, err) != B8_OK) {
+        b8_errkind kind = err->kind != B8_OK ? err->kind : b8_fail_db(err, ctx->db);
         B8_LOG(B8_LOG_ERR, rv, "B8-0820: cannot compose the SMS send: %s", b8_db_error(ctx->db));
-        discard_batch(&c);
-        cJSON_Delete(c.invalid);
+        discard_batch(&au);
         return kind;
     }
     B8_LOG(B8_LOG_INFO, 0, "B8-0821: SMS send %s from %s: %ld recipient(s), %ld opted out, %ld "
-           "invalid, %ld duplicate(s)", c.batch_id, c.sender, c.recipients, c.opted_out,
-           c.invalid_count, c.duplicates);
-    *out = compose_answer(&c);
-    apr_pool_destroy(c.cp);
+           "invalid, %ld duplicate(s)", c.batch_id, c.sender, au.rep.added, au.rep.opted_out,
+           au.rep.invalid_count, au.rep.duplicates);
+    *out = compose_answer(&au);
     return B8_OK;
 }
 
 /* ------------------------------------------------------------------ log */
 
-static int known_state(const char *state)
-{
-    for (int i = 0; b8_recipient_states[i]; i++) {
-        if (strcmp(state, b8_recipient_states[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* NULL for "" and "all"; 422 for a state that does not exist. */
 static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, b8_err *err)
@@ -519,7 +312,7 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
     if (*state && (!**state || strcmp(*state, "all") == 0)) {
         *state = NULL;
     }
-    if (*state && !known_state(*state)) {
+    if (*state && !b8_message_state_find(*state)) {
         b8_field_error(err, "state", apr_psprintf(ctx->pool, "Unknown state “%s”.", *state));
     }
     return err->kind;
@@ -552,7 +345,7 @@ static cJSON *sms_json(const b8_rows *rows, int r)
     return o;
 }
 
-b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const b8_paging *pg,
+b8_errkind b8_sms_send_list(b8_ctx *ctx, const char *sender, const char *state, const b8_paging *pg,
                        cJSON **out, b8_err *err)
 {
     const char *total = NULL;
@@ -583,7 +376,7 @@ b8_errkind b8_sms_list(b8_ctx *ctx, const char *sender, const char *state, const
     return B8_OK;
 }
 
-b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
+b8_errkind b8_sms_send_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
     const char *args[] = { id };
     b8_rows *b, *counts;
@@ -636,7 +429,7 @@ b8_errkind b8_sms_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *er
 
 /* ---------------------------------------------------------------- export */
 
-b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
+b8_errkind b8_sms_send_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
                          void *baton, b8_err *err)
 {
     static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
@@ -654,7 +447,7 @@ b8_errkind b8_sms_export(b8_ctx *ctx, const char *sender, const char *state, b8_
 
 /* ------------------------------------------------------- pause, resume */
 
-cJSON *b8_sms_lane_json(b8_ctx *ctx)
+cJSON *b8_sms_send_lane_json(b8_ctx *ctx)
 {
     const char *reason = NULL, *since = NULL;
     cJSON *o = cJSON_CreateObject();
@@ -666,12 +459,12 @@ cJSON *b8_sms_lane_json(b8_ctx *ctx)
     return o;
 }
 
-b8_errkind b8_sms_resume(b8_ctx *ctx, cJSON **out, b8_err *err)
+b8_errkind b8_sms_send_resume(b8_ctx *ctx, cJSON **out, b8_err *err)
 {
     if (b8_sms_pause_set(ctx->db, ctx->pool, NULL) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
     B8_LOG(B8_LOG_NOTICE, 0, "B8-4201: SMS sending resumed by %s", ctx->login ? ctx->login : "?");
-    *out = b8_sms_lane_json(ctx);
+    *out = b8_sms_send_lane_json(ctx);
     return B8_OK;
 }

@@ -22,7 +22,7 @@ static const char *const CRASHED =
 
 /* ------------------------------------------------------------ stale rows */
 
-apr_status_t b8_sms_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown)
+apr_status_t b8_sms_sender_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown)
 {
     apr_status_t rv = b8_receipts_settle_stale(st, p, B8_SQL_SMS_STALE, CRASHED, settled,
                                                unknown);
@@ -44,7 +44,7 @@ static int settle_once(const b8_sms_sender_env *env, apr_pool_t *p)
     pthread_mutex_lock(&first_lock);
     if (!first_done) {
         int settled = 0, unknown = 0;
-        ok = b8_sms_settle_stale(env->store, p, &settled, &unknown) == APR_SUCCESS;
+        ok = b8_sms_sender_settle_stale(env->store, p, &settled, &unknown) == APR_SUCCESS;
         first_done = ok;
     }
     pthread_mutex_unlock(&first_lock);
@@ -277,7 +277,7 @@ static int finish_batch(job *j)
     const char *args[] = { now, now, j->batch, j->batch };
     int n = 0, settled = 0, unknown = 0;
 
-    if (b8_sms_settle_stale(j->env->store, j->p, &settled, &unknown) != APR_SUCCESS
+    if (b8_sms_sender_settle_stale(j->env->store, j->p, &settled, &unknown) != APR_SUCCESS
         || b8_db_exec(j->db, j->p, B8_SQL_SMS_BATCH_DONE, args, &n) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-0805: cannot close SMS send %s: %s", j->batch,
                b8_db_error(j->db));
@@ -374,15 +374,15 @@ static void log_verdict(job *j, const b8_send_result *r)
 
 static void send_single(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_sms_single_body(j->sender, &j->msgs[0]);
+    cJSON *body = b8_eightx8_sms_single_body(j->sender, &j->msgs[0]);
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
 
-    b8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
+    b8_eightx8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
-    b8_sms_classify_single(j->p, &res, &j->tries, &r);
+    b8_eightx8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
     note_reach(j, &res, &r);
     record(j, r.verdict == B8_SEND_RETRY ? write_retry
@@ -391,15 +391,15 @@ static void send_single(job *j, b8_http_client *client)
 
 static void send_batch(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_sms_batch_body(j->sender, j->msgs, j->n,
-                                    b8_sms_client_batch_id(j->p, j->first));
+    cJSON *body = b8_eightx8_sms_batch_body(j->sender, j->msgs, j->n,
+                                    b8_eightx8_sms_client_batch_id(j->p, j->first));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
     b8_sms_batch_answer answer;
     batch_outcome o;
 
-    b8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
+    b8_eightx8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
     cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
@@ -417,7 +417,7 @@ static void send_batch(job *j, b8_http_client *client)
         record(j, write_range, &r);
         return;
     }
-    if (res.truncated || b8_sms_parse_batch(j->p, res.body, res.body_len, &answer) != 0) {
+    if (res.truncated || b8_eightx8_sms_parse_batch(j->p, res.body, res.body_len, &answer) != 0) {
         r.verdict = B8_SEND_UNKNOWN;
         r.error_message = "8x8 took the batch but its answer could not be read; the SMS may "
                           "have been sent.";
@@ -525,7 +525,7 @@ int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *
         return 0;
     }
     {
-        const char *why = b8_sms_conf_load(p, env->config, saved, &j.conf);
+        const char *why = b8_eightx8_sms_conf_load(p, env->config, saved, &j.conf);
         log_conf_error(why);
         if (why) {
             return 0;   /* settings changes wake the worker */

@@ -25,7 +25,7 @@ typedef struct {
 /* Rows left 'sending' by a worker that died are settled from the receipts
  * naming their clientMessageId, or become 'unknown'. The first step of a
  * process calls it; callable on its own before that. */
-apr_status_t b8_sms_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown);
+apr_status_t b8_sms_sender_settle_stale(b8_store *st, apr_pool_t *p, int *settled, int *unknown);
 
 /* One unit of work: one request (a batch chunk of up to 10,000 SMS of the
  * oldest send with work, or the single send of a one-recipient send), or

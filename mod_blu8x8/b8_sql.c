@@ -27,7 +27,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO NOTHING" },
 
-    /* issue 9: the sender lease. Taken when free or expired, renewed by its
+    /* The sender lease. Taken when free or expired, renewed by its
      * owner; nrows 1 = held. Times are the servers' clocks (NTP). */
     [B8_SQL_LEASE_TAKE] = {
         "INSERT INTO leases (name, owner, expires_at, acquired_at) VALUES (%s, %s, %s, %s) "
@@ -333,8 +333,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
         "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
     /* Forward only, checked again here so that concurrent receipts on
-     * PostgreSQL cannot move a row back: the ranks of b8_receipts.c for the
-     * states that can still move (final states rank 99); the last argument
+     * PostgreSQL cannot move a row back: the ranks of b8_states.h for the
+     * states that can still move (final states rank 99; test_states.c checks
+     * this text and every state list here against that table); the last argument
      * is the new state's rank. The UMID is set apart (SET_UMID), only when
      * missing: naming it here would rewrite its index entry every time. */
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
@@ -350,8 +351,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
      * then SMS) starts that channel's progress from its own state, even
      * after a final failure on the first one; only a delivery or read on
      * the first channel stays unless the new state ranks as high (the
-     * ranks of b8_receipts.c). The old channel guards against a concurrent
-     * switch. */
+     * ranks of b8_states.h, checked by test_states.c). The old channel
+     * guards against a concurrent switch. */
     [B8_SQL_RECEIPT_MESSAGE_SWITCH] = {
         "UPDATE messages SET state = %s, channel = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
@@ -447,7 +448,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
         ") t ORDER BY at DESC, id DESC LIMIT %s" },
 
-    /* issue 4: the sender (campaign rows), the direct lane, actions, crons */
+    /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
 #define B8_OPTED_OUT(m) \
     "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
@@ -571,7 +572,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #undef B8_OPTED_OUT
 #undef B8_DIRECT_KINDS
 
-    /* issue 8: SMS. A batch is 'composing' while the composer adds its rows
+    /* SMS. A batch is 'composing' while the composer adds its rows
      * (the sender leaves it alone), then pending -> sending -> done. */
     [B8_SQL_SMS_BATCH_INSERT] = {
         "INSERT INTO sms_batches (sender, body, state, total, created_by, created_at, updated_at) "
@@ -709,12 +710,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         B8_TIMELINE_PART("3", "clicked_at") " UNION ALL " B8_TIMELINE_PART("4", "replied_at") },
 #undef B8_TIMELINE_PART
     /* Retargeting: the rows of another campaign that meet every condition
-     * given (NULL = any): states (a flag, then 12 slots, repeated to fill), clicked 0/1, replied
+     * given (NULL = any): states (a flag, then 16 slots, repeated to fill), clicked 0/1, replied
      * 0/1; in id order, one chunk after the last id seen. */
     [B8_SQL_RESULTS_RETARGET_AFTER] = {
         "SELECT m.id, m.contact_id, m.phone, m.name FROM messages m WHERE m.campaign_id = %s "
         "AND (CAST(%s AS TEXT) IS NULL OR m.state IN (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        "%s, %s)) "
+        "%s, %s, %s, %s, %s, %s)) "
         "AND (CAST(%s AS TEXT) IS NULL OR (m.clicked_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
         "AND (CAST(%s AS TEXT) IS NULL OR (m.replied_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
         "AND m.id > %s ORDER BY m.id LIMIT %s" },

@@ -745,3 +745,63 @@ apr_status_t b8_store_migrate_to(b8_store *st, apr_pool_t *p, int target, const 
     apr_pool_destroy(tp);
     return rv;
 }
+
+/* ------------------------------------------------------------- chunking */
+
+apr_status_t b8_db_walk(b8_db *db, apr_pool_t *parent, b8_sql_id sql, const char **args,
+                        int nargs, int size, b8_page_fn *page, void *baton)
+{
+    char after[32] = "0";
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    if ((rv = apr_pool_create(&p, parent)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (;;) {
+        b8_rows *rows;
+
+        apr_pool_clear(p);
+        args[nargs - 2] = after;
+        args[nargs - 1] = apr_itoa(p, size);
+        if ((rv = b8_db_select(db, p, sql, args, &rows)) != APR_SUCCESS || !rows->nrows) {
+            break;
+        }
+        /* The last id before page() runs: a page may change its rows. */
+        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
+        if ((rv = page(baton, p, rows)) != APR_SUCCESS) {
+            break;
+        }
+    }
+    apr_pool_destroy(p);
+    return rv;
+}
+
+apr_status_t b8_db_chunk_begin(b8_db_chunk *c, b8_db *db, int size)
+{
+    c->db = db;
+    c->size = size;
+    c->n = 0;
+    return b8_db_begin(db);
+}
+
+apr_status_t b8_db_chunk_step(b8_db_chunk *c, int *fresh)
+{
+    apr_status_t rv;
+
+    *fresh = 0;
+    if (++c->n < c->size) {
+        return APR_SUCCESS;
+    }
+    c->n = 0;
+    if ((rv = b8_db_commit(c->db)) != APR_SUCCESS) {
+        return rv;
+    }
+    *fresh = 1;
+    return b8_db_begin(c->db);
+}
+
+apr_status_t b8_db_chunk_end(b8_db_chunk *c)
+{
+    return c->db->in_tx ? b8_db_commit(c->db) : APR_SUCCESS;
+}

@@ -67,4 +67,28 @@ typedef apr_status_t (*b8_tx_work)(b8_db *db, apr_pool_t *p, void *arg);
 apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg);
 const char *b8_db_error(const b8_db *db);
 
+/* A keyset walk: page(baton, p, rows) for each page of at most `size` rows
+ * that sql answers, p cleared between pages. The statement's first column
+ * is the row id; its last two arguments (room in args, counted by nargs)
+ * are the last id seen and the page size. Returns the first failure, of the
+ * SELECT or of page(). */
+typedef apr_status_t b8_page_fn(void *baton, apr_pool_t *p, const b8_rows *rows);
+apr_status_t b8_db_walk(b8_db *db, apr_pool_t *parent, b8_sql_id sql, const char **args,
+                        int nargs, int size, b8_page_fn *page, void *baton);
+
+/* Many writes in transactions of `size` writes each, so that the write lock
+ * is never held long: begin, a step after each write (a full transaction is
+ * committed and the next begun; *fresh says so, for the caller to clear its
+ * per-chunk memory and check again what the chunk relies on), end commits.
+ * On failure, b8_db_rollback. */
+typedef struct {
+    b8_db *db;
+    int size;
+    int n;
+} b8_db_chunk;
+
+apr_status_t b8_db_chunk_begin(b8_db_chunk *c, b8_db *db, int size);
+apr_status_t b8_db_chunk_step(b8_db_chunk *c, int *fresh);
+apr_status_t b8_db_chunk_end(b8_db_chunk *c);
+
 #endif

@@ -181,27 +181,26 @@ b8_errkind b8_tag_delete(b8_ctx *ctx, const char *id, b8_err *err)
     return n ? B8_OK : b8_fail(err, B8_ENOTFOUND, "no such tag");
 }
 
-apr_status_t b8_tag_each_contact(b8_db *db, apr_pool_t *parent, const char *tag_id,
-                                 const char *chunk, b8_tag_contact_fn *fn, void *baton)
+typedef struct {
+    b8_tag_contact_fn *fn;
+    void *baton;
+} tag_walk;
+
+static apr_status_t tag_page(void *baton, apr_pool_t *p, const b8_rows *rows)
 {
-    char after[32] = "0";
-    apr_pool_t *tp;
+    tag_walk *w = baton;
     apr_status_t rv = APR_SUCCESS;
 
-    apr_pool_create(&tp, parent);
-    while (rv == APR_SUCCESS) {
-        b8_rows *rows;
-        const char *args[] = { tag_id, after, chunk };
-        apr_pool_clear(tp);
-        rv = b8_db_select(db, tp, B8_SQL_TAG_CONTACTS_AFTER, args, &rows);
-        if (rv != APR_SUCCESS || !rows->nrows) {
-            break;
-        }
-        apr_cpystrn(after, B8_CELL(rows, rows->nrows - 1, 0), sizeof(after));
-        for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
-            rv = fn(baton, rows, i);
-        }
+    for (int i = 0; i < rows->nrows && rv == APR_SUCCESS; i++) {
+        rv = w->fn(w->baton, rows, i);
     }
-    apr_pool_destroy(tp);
     return rv;
+}
+
+apr_status_t b8_tag_each_contact(b8_db *db, apr_pool_t *parent, const char *tag_id,
+                                 b8_tag_contact_fn *fn, void *baton)
+{
+    const char *args[] = { tag_id, NULL, NULL };
+    tag_walk w = { fn, baton };
+    return b8_db_walk(db, parent, B8_SQL_TAG_CONTACTS_AFTER, args, 3, B8_TAG_PAGE, tag_page, &w);
 }

@@ -25,12 +25,13 @@ apr_status_t b8_tag_find(b8_db *db, apr_pool_t *p, const char *name, const char 
 /* Same, creating the tag when missing; call inside a transaction. */
 apr_status_t b8_tag_ensure(b8_db *db, apr_pool_t *p, const char *name, const char **id);
 
-/* Calls fn for every contact of a tag, in id order, reading chunks of
- * `chunk` rows into a pool of their own (fn may clear its own pools between
- * two calls). The row's columns: id, name, phone, phone_key, opted_out.
+/* Calls fn for every contact of a tag, in id order, reading pages of
+ * B8_TAG_PAGE rows into a pool of their own (fn may clear its own pools
+ * between two calls). The row's columns: id, name, phone, phone_key, opted_out.
  * Stops at the first status fn returns that is not APR_SUCCESS. */
 typedef apr_status_t b8_tag_contact_fn(void *baton, const b8_rows *rows, int row);
+#define B8_TAG_PAGE 1000
 apr_status_t b8_tag_each_contact(b8_db *db, apr_pool_t *parent, const char *tag_id,
-                                 const char *chunk, b8_tag_contact_fn *fn, void *baton);
+                                 b8_tag_contact_fn *fn, void *baton);
 
 #endif

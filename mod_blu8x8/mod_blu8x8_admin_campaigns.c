@@ -7,7 +7,9 @@
 #include <apr_strings.h>
 
 #include "b8_campaigns.h"
+#include "b8_recipients.h"
 #include "b8_results.h"
+#include "b8_sms.h"
 #include "b8_tags.h"
 #include "b8_util.h"
 

@@ -120,6 +120,7 @@ void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON
         && b8_campaign_progress(a->ctx, apr_psprintf(a->r->pool, "%.0f", idv->valuedouble),
                                 &progress, &err) == B8_OK) {
         b8_campaign_add_funnel(progress);
+        b8_campaign_add_state_counts(progress);
         cJSON_AddItemToObject(data, "progress_live", progress);
     }
     cJSON_Delete(err.fields);

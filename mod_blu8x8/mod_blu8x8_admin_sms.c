@@ -8,6 +8,7 @@
 
 #include "b8_campaigns.h"
 #include "b8_contacts.h"
+#include "b8_sms.h"
 #include "b8_sms_send.h"
 #include "b8_tags.h"
 
@@ -19,7 +20,7 @@ static int api_sms_send(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    b8_errkind kind = b8_sms_compose(a->ctx, a->json, &out, &err);
+    b8_errkind kind = b8_sms_send_compose(a->ctx, a->json, &out, &err);
     if (kind == B8_OK) {
         b8_worker_wake();
     }
@@ -31,7 +32,7 @@ static int api_sms_resume(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    b8_errkind kind = b8_sms_resume(a->ctx, &out, &err);
+    b8_errkind kind = b8_sms_send_resume(a->ctx, &out, &err);
     if (kind == B8_OK) {
         b8_worker_wake();
     }
@@ -42,7 +43,7 @@ static int page_sms_resume(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    if (b8_sms_resume(a->ctx, &out, &err) != B8_OK) {
+    if (b8_sms_send_resume(a->ctx, &out, &err) != B8_OK) {
         cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
@@ -58,7 +59,7 @@ static int api_sms_list(b8_areq *a)
     cJSON *out = NULL;
     b8_errkind kind;
     b8_paging_from_query(a, &pg);
-    kind = b8_sms_list(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
+    kind = b8_sms_send_list(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
                        &pg, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
@@ -67,7 +68,7 @@ static int api_sms_batch(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL;
-    b8_errkind kind = b8_sms_batch_get(a->ctx, a->params[0], &out, &err);
+    b8_errkind kind = b8_sms_send_batch_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
@@ -105,7 +106,7 @@ static int in_list(const cJSON *list, const char *s)
 
 static void add_senders(b8_areq *a, cJSON *data, const char *chosen, const char *filter)
 {
-    apr_array_header_t *senders = b8_sms_senders(a->ctx);
+    apr_array_header_t *senders = b8_sms_send_senders(a->ctx);
     cJSON *list = cJSON_AddArrayToObject(data, "senders");
     cJSON *filters = cJSON_AddArrayToObject(data, "sender_filters");
 
@@ -192,12 +193,12 @@ static b8_errkind add_log(b8_areq *a, cJSON *data, b8_err *err)
     cJSON *log = NULL, *states;
 
     b8_paging_from_query(a, &pg);
-    if (b8_sms_list(a->ctx, sender, state, &pg, &log, err) == B8_EINVALID) {
+    if (b8_sms_send_list(a->ctx, sender, state, &pg, &log, err) == B8_EINVALID) {
         cJSON_Delete(err->fields);
         memset(err, 0, sizeof(*err));
         state = NULL;
     }
-    if (!log && b8_sms_list(a->ctx, sender, NULL, &pg, &log, err) != B8_OK) {
+    if (!log && b8_sms_send_list(a->ctx, sender, NULL, &pg, &log, err) != B8_OK) {
         return err->kind;
     }
     pairs = apr_pstrcat(p, b8_query_pair(p, "sender", sender),
@@ -244,7 +245,7 @@ static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON
     add_tags(a, data, tags);
     add_selected(a, data, ids);
     add_counter(data, b8_json_str(form, "text"));
-    cJSON_AddItemToObject(data, "lane", b8_sms_lane_json(a->ctx));
+    cJSON_AddItemToObject(data, "lane", b8_sms_send_lane_json(a->ctx));
     if (form) {
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
@@ -264,7 +265,7 @@ static int page_sms_send(b8_areq *a)
 {
     b8_err err = { 0 };
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
-    b8_errkind kind = b8_sms_compose(a->ctx, in, &out, &err);
+    b8_errkind kind = b8_sms_send_compose(a->ctx, in, &out, &err);
 
     if (kind == B8_OK) {
         b8_worker_wake();
@@ -282,7 +283,7 @@ static int page_sms_csv(b8_areq *a)
 {
     b8_err err = { 0 };
     b8_csv_stream s = { a->r, "sms.csv", 0 };
-    if (b8_sms_export(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
+    if (b8_sms_send_export(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
                       b8_csv_stream_write, &s, &err) != B8_OK) {
         cJSON_Delete(err.fields);
         if (!s.started) {

@@ -153,3 +153,11 @@ def test_progress_json_and_funnel_after_sending(server, eightx8):
     page = api.get(f"/blu8x8/campaigns/{cid}").text
     assert '<svg id="funnel"' in page and 'width="100"' in page
     assert re.search(r'<progress id="progress-bar" max="4" value="4">', page)
+    # Every recipient state is listed, in the state table's order, with its count.
+    listed = re.findall(r'<dt>(\w+)</dt><dd data-state="(\w+)">(\d+)</dd>', page)
+    assert [s for s, _, _ in listed] == ["pending", "sending", "queued", "sent", "delivered",
+                                         "read", "undelivered", "failed", "unknown", "skipped",
+                                         "cancelled"]
+    assert all(s == d for s, d, _ in listed)
+    assert {s: int(n) for s, _, n in listed} == {s: p["counts"][s] for s, _, _ in listed}
+    assert sum(int(n) for _, _, n in listed) == 4

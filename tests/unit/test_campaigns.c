@@ -2,6 +2,7 @@
  * expansion, the SMS counter's JSON; tag names and form booleans. */
 #include "b8_test.h"
 #include "b8_campaigns.h"
+#include "b8_sms.h"
 #include "b8_contacts.h"
 #include "b8_tags.h"
 

@@ -207,33 +207,33 @@ B8_TEST(test_sms_encoding_name)
 B8_TEST(test_sms_sender)
 {
     (void)p;
-    B8_CHECK(b8_sms_sender_invalid("Blu Coffee") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("Blu Intrnal") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("Blu8x8") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("B") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("+639171234567") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("639171234567") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("1234567890123456") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("+123456789012345") == NULL);
-    B8_CHECK(b8_sms_sender_invalid("2929") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("Blu Coffee") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("Blu Intrnal") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("Blu8x8") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("B") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("+639171234567") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("639171234567") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("1234567890123456") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("+123456789012345") == NULL);
+    B8_CHECK(b8_sms_invalid_sender("2929") == NULL);
 
-    B8_CHECK_STR(b8_sms_sender_invalid("Blu Internal"),
+    B8_CHECK_STR(b8_sms_invalid_sender("Blu Internal"),
                  "alphanumeric sender ID too long (at most 11 characters)");
-    B8_CHECK_STR(b8_sms_sender_invalid("Blu-Coffee"), "only letters, digits and spaces are allowed");
-    B8_CHECK_STR(b8_sms_sender_invalid("Blu\xc3\xb1"), "only letters, digits and spaces are allowed");
-    B8_CHECK_STR(b8_sms_sender_invalid(""), "empty");
-    B8_CHECK_STR(b8_sms_sender_invalid(NULL), "empty");
+    B8_CHECK_STR(b8_sms_invalid_sender("Blu-Coffee"), "only letters, digits and spaces are allowed");
+    B8_CHECK_STR(b8_sms_invalid_sender("Blu\xc3\xb1"), "only letters, digits and spaces are allowed");
+    B8_CHECK_STR(b8_sms_invalid_sender(""), "empty");
+    B8_CHECK_STR(b8_sms_invalid_sender(NULL), "empty");
     /* 8x8's source: at most 16 characters, '+' included. */
-    B8_CHECK_STR(b8_sms_sender_invalid("12345678901234567"),
+    B8_CHECK_STR(b8_sms_invalid_sender("12345678901234567"),
                  "numeric sender ID too long (at most 16 digits)");
-    B8_CHECK_STR(b8_sms_sender_invalid("+1234567890123456"),
+    B8_CHECK_STR(b8_sms_invalid_sender("+1234567890123456"),
                  "numeric sender ID too long (at most 16 characters with the '+')");
-    B8_CHECK_STR(b8_sms_sender_invalid("+"), "a sender ID starting with '+' must be all digits");
-    B8_CHECK_STR(b8_sms_sender_invalid("+63 917"), "a sender ID starting with '+' must be all digits");
-    B8_CHECK_STR(b8_sms_sender_invalid("+Blu"), "a sender ID starting with '+' must be all digits");
-    B8_CHECK_STR(b8_sms_sender_invalid("123 456"), "alphanumeric sender ID needs at least one letter");
-    B8_CHECK_STR(b8_sms_sender_invalid(" Blu"), "must not start or end with a space");
-    B8_CHECK_STR(b8_sms_sender_invalid("Blu "), "must not start or end with a space");
+    B8_CHECK_STR(b8_sms_invalid_sender("+"), "a sender ID starting with '+' must be all digits");
+    B8_CHECK_STR(b8_sms_invalid_sender("+63 917"), "a sender ID starting with '+' must be all digits");
+    B8_CHECK_STR(b8_sms_invalid_sender("+Blu"), "a sender ID starting with '+' must be all digits");
+    B8_CHECK_STR(b8_sms_invalid_sender("123 456"), "alphanumeric sender ID needs at least one letter");
+    B8_CHECK_STR(b8_sms_invalid_sender(" Blu"), "must not start or end with a space");
+    B8_CHECK_STR(b8_sms_invalid_sender("Blu "), "must not start or end with a space");
 }
 
 /* The composer's limits: 10 parts in UCS-2 too, and a single emoji in a

@@ -12,7 +12,7 @@
 B8_TEST(test_single_body)
 {
     b8_sms_out m = { "+639170000001", "Your order shipped", "b8f8-1" };
-    cJSON *body = b8_sms_single_body("Blu Orders", &m);
+    cJSON *body = b8_eightx8_sms_single_body("Blu Orders", &m);
 
     (void)p;
     B8_CHECK_JSON(body, "{\"destination\":\"+639170000001\",\"text\":\"Your order shipped\","
@@ -24,7 +24,7 @@ B8_TEST(test_batch_body_shared_text)
 {
     b8_sms_out m[] = { { "+639170000001", "Sale today", "c-1" },
                        { "+639170000002", "Sale today", "c-2" } };
-    cJSON *body = b8_sms_batch_body("Blu Coffee", m, 2, "b8-2s");
+    cJSON *body = b8_eightx8_sms_batch_body("Blu Coffee", m, 2, "b8-2s");
 
     (void)p;
     /* 8x8's schema wants each message's text, even one text for all. */
@@ -41,25 +41,25 @@ B8_TEST(test_batch_body_shared_text)
 /* 8x8 takes a clientBatchId of at most 20 characters. */
 B8_TEST(test_client_batch_id)
 {
-    const char *id = b8_sms_client_batch_id(p, "9223372036854775807");
+    const char *id = b8_eightx8_sms_client_batch_id(p, "9223372036854775807");
 
-    B8_CHECK_STR(b8_sms_client_batch_id(p, "1"), "b8-1");
-    B8_CHECK_STR(b8_sms_client_batch_id(p, "100"), "b8-2s");
-    B8_CHECK_STR(b8_sms_client_batch_id(p, "1296"), "b8-100");
+    B8_CHECK_STR(b8_eightx8_sms_client_batch_id(p, "1"), "b8-1");
+    B8_CHECK_STR(b8_eightx8_sms_client_batch_id(p, "100"), "b8-2s");
+    B8_CHECK_STR(b8_eightx8_sms_client_batch_id(p, "1296"), "b8-100");
     B8_CHECK_STR(id, "b8-1y2p0ij32e8e7");
     B8_CHECK(strlen(id) <= B8_SMS_CLIENT_BATCH_ID_MAX);
-    B8_CHECK(strcmp(b8_sms_client_batch_id(p, "35"), b8_sms_client_batch_id(p, "36")) != 0);
-    B8_CHECK(b8_sms_client_batch_id(p, "0") == NULL);
-    B8_CHECK(b8_sms_client_batch_id(p, "-3") == NULL);
-    B8_CHECK(b8_sms_client_batch_id(p, "12x") == NULL);
-    B8_CHECK(b8_sms_client_batch_id(p, NULL) == NULL);
+    B8_CHECK(strcmp(b8_eightx8_sms_client_batch_id(p, "35"), b8_eightx8_sms_client_batch_id(p, "36")) != 0);
+    B8_CHECK(b8_eightx8_sms_client_batch_id(p, "0") == NULL);
+    B8_CHECK(b8_eightx8_sms_client_batch_id(p, "-3") == NULL);
+    B8_CHECK(b8_eightx8_sms_client_batch_id(p, "12x") == NULL);
+    B8_CHECK(b8_eightx8_sms_client_batch_id(p, NULL) == NULL);
 }
 
 B8_TEST(test_batch_body_personalised)
 {
     b8_sms_out m[] = { { "+639170000001", "Hi Ana", "c-1" },
                        { "+639170000002", "Hi Ben", "c-2" } };
-    cJSON *body = b8_sms_batch_body("Blu Service", m, 2, "b-1");
+    cJSON *body = b8_eightx8_sms_batch_body("Blu Service", m, 2, "b-1");
 
     (void)p;
     B8_CHECK_JSON(body, "{\"template\":{\"source\":\"Blu Service\",\"encoding\":\"AUTO\"},"
@@ -81,7 +81,7 @@ B8_TEST(test_batch_body_ten_thousand)
         m[i].text = "Same";
         m[i].client_message_id = apr_psprintf(p, "c-%d", i);
     }
-    body = b8_sms_batch_body("Blu Coffee", m, n, "b");
+    body = b8_eightx8_sms_batch_body("Blu Coffee", m, n, "b");
     list = cJSON_GetObjectItemCaseSensitive(body, "messages");
     B8_CHECK_INT(cJSON_GetArraySize(list), 10000);
     B8_CHECK_STR(b8_json_str(cJSON_GetArrayItem(list, 9999), "clientMessageId"), "c-9999");
@@ -95,18 +95,18 @@ B8_TEST(test_requests)
                          apr_time_from_sec(30) };
     b8_http_request req;
 
-    b8_sms_request(p, &conf, 0, "{}", &req);
+    b8_eightx8_sms_request(p, &conf, 0, "{}", &req);
     B8_CHECK_STR(req.url, "https://sms.8x8.com/api/v1/subaccounts/BluCoffeePH_NOTIF/messages");
     B8_CHECK_STR(req.bearer, "key-1");
     B8_CHECK_INT(req.body_len, 2);
     B8_CHECK_INT(req.max_body, 0);
-    b8_sms_request(p, &conf, 1, "{}", &req);
+    b8_eightx8_sms_request(p, &conf, 1, "{}", &req);
     B8_CHECK_STR(req.url,
                  "https://sms.8x8.com/api/v1/subaccounts/BluCoffeePH_NOTIF/messages/batch");
     /* A full batch answer lists 10,000 messages: far above the usual limit. */
     B8_CHECK(req.max_body >= 10000 * 400);
     conf.sub_account = "a b/c";
-    b8_sms_request(p, &conf, 0, "{}", &req);
+    b8_eightx8_sms_request(p, &conf, 0, "{}", &req);
     B8_CHECK_STR(req.url, "https://sms.8x8.com/api/v1/subaccounts/a%20b%2fc/messages");
 }
 
@@ -114,11 +114,11 @@ B8_TEST(test_conf_load)
 {
     apr_hash_t *config = apr_hash_make(p), *db = apr_hash_make(p);
     b8_sms_conf conf;
-    const char *why = b8_sms_conf_load(p, config, db, &conf);
+    const char *why = b8_eightx8_sms_conf_load(p, config, db, &conf);
 
     B8_CHECK(why && strstr(why, "API key"));
     apr_hash_set(db, "api_key", APR_HASH_KEY_STRING, "k");
-    why = b8_sms_conf_load(p, config, db, &conf);
+    why = b8_eightx8_sms_conf_load(p, config, db, &conf);
     B8_CHECK(why == NULL);
     B8_CHECK_STR(conf.sub_account, "BluCoffeePH_NOTIF");
     B8_CHECK_STR(conf.base_url, "https://sms.8x8.com");
@@ -140,7 +140,7 @@ B8_TEST(test_batch_answer_one_rejected)
         "\"status\":{\"code\":\"QUEUED\"}}]}";
     b8_sms_batch_answer a;
 
-    B8_CHECK_INT(b8_sms_parse_batch(p, body, strlen(body), &a), 0);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, body, strlen(body), &a), 0);
     B8_CHECK_STR(a.batch_id, "b-9");
     B8_CHECK_INT(a.accepted, 2);
     B8_CHECK_INT(a.rejected, 1);
@@ -171,7 +171,7 @@ B8_TEST(test_batch_answer_other_shapes)
         "\"junk\"]}";
     b8_sms_batch_answer a;
 
-    B8_CHECK_INT(b8_sms_parse_batch(p, body, strlen(body), &a), 0);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, body, strlen(body), &a), 0);
     B8_CHECK_INT(a.nitems, 4);
     B8_CHECK_INT(a.items[0].outcome, B8_SMS_ITEM_QUEUED);
     B8_CHECK_INT(a.items[1].outcome, B8_SMS_ITEM_REJECTED);
@@ -189,11 +189,11 @@ B8_TEST(test_batch_answer_broken)
     b8_sms_batch_answer a;
     const char *counts = "{\"batchId\":\"b\",\"acceptedCount\":5,\"rejectedCount\":0}";
 
-    B8_CHECK_INT(b8_sms_parse_batch(p, "", 0, &a), -1);
-    B8_CHECK_INT(b8_sms_parse_batch(p, "{\"messages\":[", 13, &a), -1);
-    B8_CHECK_INT(b8_sms_parse_batch(p, "[1,2]", 5, &a), -1);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, "", 0, &a), -1);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, "{\"messages\":[", 13, &a), -1);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, "[1,2]", 5, &a), -1);
     /* Counts only (includeMessagesInResponse ignored): no list. */
-    B8_CHECK_INT(b8_sms_parse_batch(p, counts, strlen(counts), &a), 0);
+    B8_CHECK_INT(b8_eightx8_sms_parse_batch(p, counts, strlen(counts), &a), 0);
     B8_CHECK_INT(a.listed, 0);
     B8_CHECK_INT(a.nitems, 0);
     B8_CHECK_INT(a.accepted, 5);
@@ -208,7 +208,7 @@ B8_TEST(test_single_answers)
                                   "\"destination\":\"+639170000001\",\"encoding\":\"GSM7\","
                                   "\"status\":{\"code\":\"QUEUED\",\"description\":\"ok\"}}", NULL);
 
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_ACCEPTED);
     B8_CHECK_STR(r.umid, "u-7");
     B8_CHECK_STR(r.state, "queued");
@@ -216,7 +216,7 @@ B8_TEST(test_single_answers)
     /* HTTP 200 but REJECTED: failed with 8x8's code and description. */
     res = b8_test_answered(200, "{\"umid\":\"u-8\",\"status\":{\"code\":\"REJECTED\","
                  "\"description\":\"Invalid source\",\"errorCode\":1005}}", NULL);
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(r.error_code, "1005");
     B8_CHECK_STR(r.error_message, "Invalid source");
@@ -224,25 +224,25 @@ B8_TEST(test_single_answers)
 
     /* Accepted without a UMID: it comes with the receipt. */
     res = b8_test_answered(200, "{\"clientMessageId\":\"c\",\"status\":{\"code\":\"QUEUED\"}}", NULL);
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_ACCEPTED);
     B8_CHECK(r.umid == NULL);
 
     res = b8_test_answered(400, "{\"code\":1002,\"message\":\"Invalid MSISDN\"}", NULL);
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_FAILED);
     B8_CHECK_STR(r.error_code, "1002");
     B8_CHECK_STR(r.error_message, "Invalid MSISDN");
 
     res = b8_test_answered(429, "{\"code\":1100,\"message\":\"Too many\"}", NULL);
     res.retry_after = "2";
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_RETRY);
     B8_CHECK_INT(r.retry_in, apr_time_from_sec(2));
     B8_CHECK_INT(t.rate_limited, 1);
 
     res = b8_test_answered(503, "", NULL);
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_RETRY);
     B8_CHECK_INT(t.tries, 1);
 
@@ -250,7 +250,7 @@ B8_TEST(test_single_answers)
     res.outcome = B8_HTTP_MAYBE_SENT;
     res.body = "";
     res.error = "Operation timed out";
-    b8_sms_classify_single(p, &res, &t, &r);
+    b8_eightx8_sms_classify_single(p, &res, &t, &r);
     B8_CHECK_INT(r.verdict, B8_SEND_UNKNOWN);
 }
 
