@@ -37,7 +37,8 @@ typedef struct {
     apr_thread_t *thread;
     queued_click *queue, *batch;   /* swapped: the thread writes batch */
     apr_pool_t *pool;              /* the thread's own */
-    int n, stop;
+    apr_pool_t *thread_parent;     /* apr_thread_create's, touched under lock */
+    int n, stop, failed;
 } click_recorder;
 
 static click_recorder *recorder;
@@ -110,11 +111,16 @@ static apr_status_t recorder_stop(void *arg)
     click_recorder *c = arg;
     apr_status_t rv;
 
+    apr_thread_t *thread;
+
     apr_thread_mutex_lock(c->lock);
     c->stop = 1;
+    thread = c->thread;
     apr_thread_cond_signal(c->wake);
     apr_thread_mutex_unlock(c->lock);
-    apr_thread_join(&rv, c->thread);
+    if (thread) {
+        apr_thread_join(&rv, thread);
+    }
     recorder = NULL;
     return APR_SUCCESS;
 }
@@ -127,10 +133,13 @@ apr_status_t b8_clicks_start(apr_pool_t *p, b8_store *st)
     c->store = st;
     c->queue = apr_pcalloc(p, sizeof(*c->queue) * QUEUE_MAX);
     c->batch = apr_pcalloc(p, sizeof(*c->batch) * QUEUE_MAX);
+    /* The thread itself starts with the first click: a child that serves
+     * none has none (nothing more to stop when it is told to, even while
+     * it is still starting). */
     if ((rv = apr_pool_create(&c->pool, p)) != APR_SUCCESS
+        || (rv = apr_pool_create(&c->thread_parent, p)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&c->wake, p)) != APR_SUCCESS
-        || (rv = apr_thread_create(&c->thread, NULL, recorder_run, c, p)) != APR_SUCCESS) {
+        || (rv = apr_thread_cond_create(&c->wake, p)) != APR_SUCCESS) {
         return rv;
     }
     /* A pre-cleanup runs before p's subpools and cleanups go (the store's
@@ -149,7 +158,12 @@ int b8_clicks_queue(const char *message_id, const char *at)
         return 0;
     }
     apr_thread_mutex_lock(c->lock);
-    if (!c->stop && c->n < QUEUE_MAX) {
+    if (!c->thread && !c->failed && !c->stop
+        && apr_thread_create(&c->thread, NULL, recorder_run, c, c->thread_parent) != APR_SUCCESS) {
+        c->thread = NULL;
+        c->failed = 1;   /* clicks are then written as they come */
+    }
+    if (c->thread && !c->stop && c->n < QUEUE_MAX) {
         apr_cpystrn(c->queue[c->n].id, message_id, sizeof(c->queue[0].id));
         apr_cpystrn(c->queue[c->n].at, at, sizeof(c->queue[0].at));
         c->n++;

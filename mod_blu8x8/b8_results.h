@@ -38,8 +38,9 @@ apr_status_t b8_click_follow(b8_db *db, apr_pool_t *p, const char *message_id, i
 
 /* The click recorder of this process: a counted click is answered at once
  * and written by a thread of its own, with the clicks of the same moment,
- * in one transaction (a customer never waits for a commit). Started once
- * per process; stopped (queue written) when p is cleared. */
+ * in one transaction (a customer never waits for a commit). Set up once
+ * per process (its thread starts with the first click); stopped, queue
+ * written, when p is cleared. */
 apr_status_t b8_clicks_start(apr_pool_t *p, b8_store *st);
 /* Queues a counted click on message_id at `at` (ISO time). 0 when there is
  * no recorder or its queue is full: the caller records it itself. */
