@@ -866,7 +866,7 @@ static const struct {
     { "replied", "Replied", { NULL }, -1, 1 },
     { "delivered_not_read", "Delivered but not read", { "delivered", NULL }, -1, -1 },
     { "not_delivered", "Not delivered (failed, undelivered)",
-      { "failed", "undelivered", "rejected", NULL }, -1, -1 },
+      { "failed", "undelivered", NULL }, -1, -1 },
     { "all_reached", "Everyone it reached", { "delivered", "read", NULL }, -1, -1 },
 };
 
