@@ -47,13 +47,14 @@ OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 endif
 APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
 CFLAGS_CORE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(APR_CFLAGS)
-CFLAGS_GLUE = -std=gnu11 -fPIC $(OPT) $(WARN) -Werror $(shell $(APXS) -q CFLAGS 2>/dev/null) \
+CFLAGS_GLUE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(shell $(APXS) -q CFLAGS 2>/dev/null) \
               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) $(APR_CFLAGS) -Imod_blu8x8
 LIBS      := -lcurl -lcjson -lcrypto
 APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) $(shell apr-1-config --link-ld 2>/dev/null)
 MODULE    := $(OUT)/mod_blu8x8.so
 
-.PHONY: all deps test-deps run stop test unit integration bench fuzz install clean check-layering
+.PHONY: all deps test-deps run stop test unit integration bench fuzz install clean check-layering \
+        check-log-tags
 
 all: $(MODULE)
 
@@ -86,7 +87,7 @@ $(OUT)/libb8core.a: $(CORE_OBJ)
 	@ar rcs $@ $^
 
 # Glue: compiled with httpd's flags (apxs -q), linked into the module by apxs.
-$(OUT)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering
+$(OUT)/glue/%.o: mod_blu8x8/%.c $(HEADERS) | deps check-layering check-log-tags
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_GLUE) -c $< -o $@
@@ -96,12 +97,25 @@ $(MODULE): $(GLUE_OBJ) $(OUT)/libb8core.a
 	@echo "  APXS    $@"
 	@cd $(OUT)/apxs && $(APXS) -c -o mod_blu8x8.la \
 	  $(GLUE_OBJ) $(OUT)/libb8core.a $(LIBS) >$(OUT)/apxs.log 2>&1 || { cat $(OUT)/apxs.log; exit 1; }
-	@cp $(OUT)/apxs/.libs/mod_blu8x8.so $@.tmp && mv -f $@.tmp $@   # rename: a running httpd maps the old file
+	@cp $(OUT)/apxs/.libs/mod_blu8x8.so $@.tmp
+	@# httpd needs only the module record: anything else exported could clash
+	@# with another module's symbol of the same name (ASan adds its ODR marker).
+	@extra=$$(nm -D --defined-only $@.tmp | awk '$$3 != "blu8x8_module" && $$3 !~ /^__odr_asan/ {print $$3}'); \
+	if [ -n "$$extra" ]; then echo "$@ exports more than blu8x8_module:" $$extra >&2; \
+	  rm -f $@.tmp; exit 1; fi
+	@mv -f $@.tmp $@   # rename: a running httpd maps the old file
 
 # Core files must not know httpd (DESIGN.md: two rooms, one library).
 check-layering:
 	@if grep -lE '#include +"(httpd|http_[a-z_]+|ap_[a-z_]+|util_[a-z_]+|mpm_common|unixd)\.h"' $(CORE_SRC) mod_blu8x8/b8_*.h; then \
 	  echo "core files above include httpd headers" >&2; exit 1; fi
+
+# A log tag names one log site: the tests allow expected errors by tag, and
+# an operator greps the source for it. A tag in a string literal counts.
+check-log-tags:
+	@dup=$$(grep -ohE '"B8-[0-9]{4}' mod_blu8x8/*.c | sort | uniq -d | tr -d '"'); \
+	if [ -n "$$dup" ]; then echo "log tags used at more than one site:" $$dup >&2; \
+	  grep -nE "\"($$(echo $$dup | tr ' ' '|'))" mod_blu8x8/*.c >&2; exit 1; fi
 
 # ------------------------------------------------------------------- tests
 $(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h tests/unit/b8_test_wire.h $(OUT)/libb8core.a

@@ -26,19 +26,19 @@ typedef struct {
     apr_pool_t *p;
     const b8_ai_lane_env *env;
     b8_db *db;
-    apr_hash_t *dbs;
+    const b8_settings *s;
     apr_time_t now;
     apr_interval_time_t timeout;
 } lane;
 
-static const char *setting(const lane *l, const char *key)
+static const char *setting(const lane *l, b8_setting_id id)
 {
-    return b8_setting_effective(l->env->config, l->dbs, key, NULL);
+    return b8_setting_str(l->s, id);
 }
 
-static apr_interval_time_t seconds_setting(const lane *l, const char *key, double min)
+static apr_interval_time_t seconds_setting(const lane *l, b8_setting_id id, double min)
 {
-    double v = b8_setting_number(l->env->config, l->dbs, key);
+    double v = b8_setting_number(l->s, id);
     return (apr_interval_time_t)((v < min ? min : v) * APR_USEC_PER_SEC);
 }
 
@@ -82,7 +82,8 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
 
 static void call_openai(lane *l, const cJSON *body, b8_ai_result *res)
 {
-    b8_openai_call(l->p, setting(l, "openai_url"), setting(l, "openai_key"), l->timeout, body, res);
+    b8_openai_call(l->p, setting(l, B8_SET_OPENAI_URL), setting(l, B8_SET_OPENAI_KEY), l->timeout,
+                   body, res);
 }
 
 /* Da Vinci: the intent question; on Yes the lead and its pings, in one
@@ -91,7 +92,7 @@ static void call_openai(lane *l, const cJSON *body, b8_ai_result *res)
 static int ask_intent(lane *l, const ai_group *g)
 {
     b8_ai_result res;
-    cJSON *body = b8_json_pool_owned(l->p, b8_openai_intent_request(setting(l, "openai_model"),
+    cJSON *body = b8_json_pool_owned(l->p, b8_openai_intent_request(setting(l, B8_SET_OPENAI_MODEL),
                                                                     g->joined));
     const char *lead_id = NULL, *first_id = B8_CELL(g->rows, 0, 0);
     int pinged = 0, n = 0, yes;
@@ -119,7 +120,8 @@ static int ask_intent(lane *l, const ai_group *g)
         const char *args[] = { yes ? "yes" : "no", g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_SET_INTENT, args, &n) != APR_SUCCESS || n == 0
             || (yes && b8_lead_create(l->db, l->p, first_id, g->joined, B8_CELL(g->rows, 0, 1),
-                                      setting(l, "default_country"), setting(l, "public_url"),
+                                      setting(l, B8_SET_DEFAULT_COUNTRY),
+                                      setting(l, B8_SET_PUBLIC_URL),
                                       &lead_id, &pinged) != APR_SUCCESS)
             || b8_db_commit(l->db) != APR_SUCCESS) {
             b8_db_rollback(l->db);
@@ -163,13 +165,13 @@ static void answer(lane *l, const ai_group *g)
     int last = r->nrows - 1, n = 0;
     cJSON *body;
 
-    if (b8_ai_system_prompt(l->db, l->p, setting(l, "ai_persona"), &system) != APR_SUCCESS) {
+    if (b8_ai_system_prompt(l->db, l->p, setting(l, B8_SET_AI_PERSONA), &system) != APR_SUCCESS) {
         return;
     }
-    body = b8_json_pool_owned(l->p, b8_openai_chat_request(setting(l, "openai_model"),
-                                                           b8_setting_int(l->env->config, l->dbs,
-                                                                          "openai_max_tokens"),
-                                                           system, history(l, g), g->joined));
+    body = b8_json_pool_owned(l->p, b8_openai_chat_request(
+                                        setting(l, B8_SET_OPENAI_MODEL),
+                                        b8_setting_int(l->s, B8_SET_OPENAI_MAX_TOKENS),
+                                        system, history(l, g), g->joined));
     call_openai(l, body, &res);
     if (res.verdict == B8_AI_RETRY) {
         retry_or_fail(l, g, &res);
@@ -283,18 +285,18 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     l.p = p;
     l.env = env;
     if (b8_db_get(env->store, p, &l.db) != APR_SUCCESS
-        || b8_settings_load(l.db, p, &l.dbs) != APR_SUCCESS) {
+        || b8_settings_cache_get(env->settings, l.db, p, &l.s) != APR_SUCCESS) {
         return 0;
     }
-    if (!b8_setting_bool(env->config, l.dbs, "ai_respond")) {
+    if (!b8_setting_bool(l.s, B8_SET_AI_RESPOND)) {
         /* Texts that waited while the switch went off are not answered later
          * by surprise. */
         b8_db_exec(l.db, p, B8_SQL_AI_SWITCHED_OFF, NULL, NULL);
         return 0;
     }
     l.now = apr_time_now();
-    l.timeout = seconds_setting(&l, "openai_timeout", 1.0);
-    quiet = seconds_setting(&l, "ai_quiet_window", 0.0);
+    l.timeout = seconds_setting(&l, B8_SET_OPENAI_TIMEOUT, 1.0);
+    quiet = seconds_setting(&l, B8_SET_AI_QUIET_WINDOW, 0.0);
     {
         /* A claim older than two timeouts belongs to a worker that died. */
         const char *args[] = { b8_time_iso(p, l.now - 2 * l.timeout - apr_time_from_sec(5)) };
@@ -318,11 +320,11 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
         end_group(&l, &g, "skipped", "the contact opted out");
         return 1;
     }
-    if (!setting(&l, "openai_key") || !*setting(&l, "openai_key")) {
+    if (!setting(&l, B8_SET_OPENAI_KEY) || !*setting(&l, B8_SET_OPENAI_KEY)) {
         end_group(&l, &g, "failed", "no OpenAI key is set (Settings, ChatGPT API key)");
         return 1;
     }
-    if (b8_setting_bool(env->config, l.dbs, "da_vinci") && !B8_CELL(g.rows, 0, 5)
+    if (b8_setting_bool(l.s, B8_SET_DA_VINCI) && !B8_CELL(g.rows, 0, 5)
         && !ask_intent(&l, &g)) {
         return 1;
     }

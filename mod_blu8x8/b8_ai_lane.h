@@ -6,6 +6,7 @@
 #define B8_AI_LANE_H
 
 #include <apr_hash.h>
+#include "b8_settings.h"
 #include "b8_store.h"
 
 #define B8_AI_MAX_ATTEMPTS 5
@@ -14,7 +15,7 @@
 
 typedef struct {
     b8_store *store;
-    const apr_hash_t *config;      /* settings pinned by httpd config */
+    b8_settings_cache *settings;   /* the worker's one snapshot (b8_settings.h) */
     void (*wake_senders)(void *baton);   /* new outbound rows are waiting */
     void *baton;
 } b8_ai_lane_env;

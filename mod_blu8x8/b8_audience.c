@@ -2,6 +2,7 @@
 #include "b8_phone.h"
 #include "b8_results.h"
 #include "b8_tags.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <string.h>
@@ -24,7 +25,7 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err)
 {
     au->ctx = ctx;
     au->err = err;
-    au->country = b8_ctx_setting(ctx, "default_country");
+    au->country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     au->seen = apr_hash_make(ctx->pool);
     b8_report_init(&au->rep);
     apr_pool_create(&au->cp, ctx->pool);

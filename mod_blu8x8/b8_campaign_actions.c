@@ -6,6 +6,7 @@
 #include "b8_phone.h"
 #include "b8_states.h"
 #include "b8_users.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <string.h>
@@ -86,7 +87,7 @@ static b8_errkind check_sendable(b8_ctx *ctx, const b8_campaign *c, b8_err *err)
         return b8_fail(err, B8_EINVALID, "The campaign has no recipients waiting to be sent: "
                        "add recipients first.");
     }
-    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->config, ctx->dbsettings, &conf)) != NULL) {
+    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->settings, &conf)) != NULL) {
         return b8_fail(err, B8_EINVALID, why);
     }
     return B8_OK;
@@ -433,7 +434,7 @@ static b8_errkind test_recipient(b8_ctx *ctx, const cJSON *in, const char **phon
 {
     const char *given = cJSON_IsObject(in) ? b8_json_str(in, "phone") : NULL;
     const char *why = NULL, *contact = NULL;
-    const char *country = b8_ctx_setting(ctx, "default_country");
+    const char *country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     b8_user *me = NULL;
 
     if (ctx->login && b8_user_by_login(ctx->db, ctx->pool, ctx->login, &me) != APR_SUCCESS) {
@@ -505,7 +506,7 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
     if ((kind = test_recipient(ctx, in, &phone, &name, err)) != B8_OK) {
         return kind;
     }
-    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->config, ctx->dbsettings, &conf)) != NULL) {
+    if ((why = b8_eightx8_conf_load(ctx->pool, ctx->settings, &conf)) != NULL) {
         return b8_fail(err, B8_EINVALID, why);
     }
     if (!(cmid = b8_uuid4(ctx->pool))) {

@@ -4,6 +4,7 @@
 #include "b8_log.h"
 #include "b8_phone.h"
 #include "b8_tags.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -262,7 +263,8 @@ static void contact_apply(b8_ctx *ctx, contact *c, const cJSON *in, b8_err *err)
         if (!*raw) {
             b8_field_error(err, "phone", "A phone number is required.");
         }
-        else if (!(e164 = b8_phone_e164(p, raw, b8_ctx_setting(ctx, "default_country"), &why))) {
+        else if (!(e164 = b8_phone_e164(p, raw, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY),
+                                        &why))) {
             b8_field_error(err, "phone", apr_psprintf(p, "This is not a valid phone number: %s.",
                                                       why));
         }
@@ -615,7 +617,7 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
 
     memset(&im, 0, sizeof(im));
     im.ctx = ctx;
-    im.country = b8_ctx_setting(ctx, "default_country");
+    im.country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     im.seen = apr_hash_make(ctx->pool);
     im.tag_ids = apr_hash_make(ctx->pool);
     b8_line_cursor_init(&im.lines, csv, len);

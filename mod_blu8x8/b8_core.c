@@ -34,9 +34,9 @@ void b8_field_error(b8_err *err, const char *field, const char *message)
     }
 }
 
-const char *b8_ctx_setting(const b8_ctx *ctx, const char *key)
+const char *b8_ctx_setting(const b8_ctx *ctx, int id)
 {
-    return b8_setting_effective(ctx->config, ctx->dbsettings, key, NULL);
+    return b8_setting_str(ctx->settings, (b8_setting_id)id);
 }
 
 const char *b8_json_str(const cJSON *obj, const char *key)

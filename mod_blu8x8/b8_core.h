@@ -31,8 +31,7 @@ typedef struct {
     apr_pool_t *pool;
     b8_store *store;
     b8_db *db;
-    const apr_hash_t *config;  /* settings pinned by httpd config */
-    apr_hash_t *dbsettings;    /* settings saved in the database */
+    const struct b8_settings *settings;  /* this request's snapshot (b8_settings.h) */
     const char *login;         /* the authenticated user, if any */
 } b8_ctx;
 
@@ -42,8 +41,8 @@ b8_errkind b8_fail_db(b8_err *err, b8_db *db);
 /* Adds a field message to a validation error (creates it if needed). */
 void b8_field_error(b8_err *err, const char *field, const char *message);
 
-/* Effective value of a setting in this context. */
-const char *b8_ctx_setting(const b8_ctx *ctx, const char *key);
+/* Effective value of a setting (a b8_setting_id) in this context. */
+const char *b8_ctx_setting(const b8_ctx *ctx, int id);
 
 /* cJSON helpers that treat a missing key, JSON null and wrong types alike. */
 const char *b8_json_str(const cJSON *obj, const char *key);

@@ -1,4 +1,6 @@
 #include "b8_crypto.h"
+#include "b8_runtime.h"
+#include "b8_util.h"
 
 #include <string.h>
 #include <apr_general.h>
@@ -85,4 +87,47 @@ int b8_secure_equals_hashed(const char *a, const char *b)
         return 0;
     }
     return la == lb && CRYPTO_memcmp(ha, hb, la) == 0;
+}
+
+/* ------------------------------------------------------ the server secret */
+
+apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret)
+{
+    const char *fresh;
+    const char *args[3];
+    apr_status_t rv;
+
+    /* Made once at start: every later call is a read, never a write (claim
+     * taps arrive many at a time). */
+    if (b8_runtime_get(db, p, "server_secret", secret, NULL) == APR_SUCCESS && *secret) {
+        return APR_SUCCESS;
+    }
+    if (!(fresh = b8_random_hex(p, 32))) {
+        return APR_EGENERAL;
+    }
+    /* Whoever inserts first wins; everybody then reads the same value. */
+    args[0] = "server_secret";
+    args[1] = fresh;
+    args[2] = b8_now_iso(p);
+    rv = b8_db_exec(db, p, B8_SQL_RUNTIME_PUT_IF_ABSENT, args, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = b8_runtime_get(db, p, "server_secret", secret, NULL);
+    }
+    return rv == APR_SUCCESS && *secret ? APR_SUCCESS : APR_EGENERAL;
+}
+
+const char *b8_claim_signature(apr_pool_t *p, const char *secret, const char *lead_id,
+                               const char *user_id)
+{
+    return b8_hmac_sha256_hex(p, secret, apr_pstrcat(p, "claim:", lead_id, ":", user_id, NULL));
+}
+
+const char *b8_csrf_token(b8_db *db, apr_pool_t *p, const char *login)
+{
+    const char *secret = NULL;
+
+    if (b8_server_secret(db, p, &secret) != APR_SUCCESS || !secret) {
+        return NULL;
+    }
+    return b8_hmac_sha256_hex(p, secret, apr_pstrcat(p, "csrf:", login, NULL));
 }

@@ -22,7 +22,7 @@
 struct b8_direct {
     apr_pool_t *pool;
     b8_store *store;
-    const apr_hash_t *config;
+    b8_settings_cache *settings;
     b8_http_client *client;
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *changed;
@@ -30,7 +30,7 @@ struct b8_direct {
     char logged_error[256];
 };
 
-apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               b8_direct **out)
 {
     b8_direct *d = apr_pcalloc(p, sizeof(*d));
@@ -41,7 +41,7 @@ apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, const apr_hash_t *con
         return rv;
     }
     d->store = st;
-    d->config = config;
+    d->settings = settings;
     if ((rv = apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&d->changed, p)) != APR_SUCCESS) {
         return rv;
@@ -184,7 +184,7 @@ void b8_direct_run(b8_direct *d)
     apr_pool_create(&iter, d->pool);
     apr_pool_tag(iter, "blu8x8-direct");
     while (!stopping(d)) {
-        apr_hash_t *saved = NULL;
+        const b8_settings *saved = NULL;
         b8_eightx8_conf conf;
         const char *why;
         const char *args[] = { DIRECT_BATCH };
@@ -193,7 +193,7 @@ void b8_direct_run(b8_direct *d)
 
         apr_pool_clear(iter);
         if (b8_db_get(d->store, iter, &db) != APR_SUCCESS
-            || b8_settings_load(db, iter, &saved) != APR_SUCCESS
+            || b8_settings_cache_get(d->settings, db, iter, &saved) != APR_SUCCESS
             || b8_db_select(db, iter, B8_SQL_DIRECT_NEXT, args, &rows) != APR_SUCCESS) {
             wait_until(d, apr_time_now() + DIRECT_POLL * 2, 1);
             continue;
@@ -202,7 +202,7 @@ void b8_direct_run(b8_direct *d)
             wait_until(d, apr_time_now() + DIRECT_POLL, 1);
             continue;
         }
-        if ((why = b8_eightx8_conf_load(iter, d->config, saved, &conf)) != NULL) {
+        if ((why = b8_eightx8_conf_load(iter, saved, &conf)) != NULL) {
             if (strcmp(why, d->logged_error) != 0) {
                 B8_LOG(B8_LOG_WARNING, 0, "B8-1443: replies and confirmations wait: %s", why);
                 apr_cpystrn(d->logged_error, why, sizeof(d->logged_error));

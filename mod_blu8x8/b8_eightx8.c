@@ -10,23 +10,23 @@
 
 /* ------------------------------------------------------------- settings */
 
-const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
-                                    const apr_hash_t *db, const char *sub_account_key,
-                                    const char *base_url_key, const char **api_key,
+const char *b8_eightx8_account_load(apr_pool_t *p, const b8_settings *s,
+                                    b8_setting_id sub_account_key,
+                                    b8_setting_id base_url_key, const char **api_key,
                                     const char **sub_account, const char **base_url,
                                     apr_interval_time_t *timeout)
 {
-    const char *const keys[] = { "api_key", sub_account_key, base_url_key };
+    const b8_setting_id keys[] = { B8_SET_API_KEY, sub_account_key, base_url_key };
     const char **values[] = { api_key, sub_account, base_url };
-    double seconds = b8_setting_number(config, db, "http_timeout");
+    double seconds = b8_setting_number(s, B8_SET_HTTP_TIMEOUT);
 
     *timeout = (apr_interval_time_t)((seconds < 1 ? 1 : seconds) * APR_USEC_PER_SEC);
     for (int i = 0; i < 3; i++) {
-        *values[i] = b8_setting_effective(config, db, keys[i], NULL);
+        *values[i] = b8_setting_str(s, keys[i]);
     }
     for (int i = 0; i < 3; i++) {
         if (!*values[i] || !**values[i]) {
-            const b8_setting_def *d = b8_setting_find(keys[i]);
+            const b8_setting_def *d = &b8_settings_table[keys[i]];
             return apr_psprintf(p, "The %s is not set: enter it in Settings or set %s in the "
                                 "server config.", d->label, d->directive);
         }
@@ -34,14 +34,13 @@ const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
     return NULL;
 }
 
-const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
-                                 b8_eightx8_conf *out)
+const char *b8_eightx8_conf_load(apr_pool_t *p, const b8_settings *s, b8_eightx8_conf *out)
 {
-    apr_array_header_t *senders = b8_setting_list(p, config, db, "sms_senders");
+    apr_array_header_t *senders = b8_setting_list(p, s, B8_SET_SMS_SENDERS);
 
     memset(out, 0, sizeof(*out));
     out->sms_source = senders->nelts ? APR_ARRAY_IDX(senders, 0, const char *) : NULL;
-    return b8_eightx8_account_load(p, config, db, "viber_sub_account", "chatapps_url",
+    return b8_eightx8_account_load(p, s, B8_SET_VIBER_SUB_ACCOUNT, B8_SET_CHATAPPS_URL,
                                    &out->api_key, &out->sub_account, &out->base_url,
                                    &out->timeout);
 }

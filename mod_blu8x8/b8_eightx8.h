@@ -8,6 +8,7 @@
 #include "b8_core.h"
 #include "b8_campaigns.h"
 #include "b8_http.h"
+#include "b8_settings.h"
 
 /* Retry policy for one message. 5xx answers and connection failures
  * before the request went out are retried for the retry window (10
@@ -39,15 +40,14 @@ typedef struct {
 
 /* Reads the effective settings. Returns NULL, or a sentence saying what is
  * missing (API key, sub-account) so that no request is made without them. */
-const char *b8_eightx8_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
-                                 b8_eightx8_conf *out);
+const char *b8_eightx8_conf_load(apr_pool_t *p, const b8_settings *s, b8_eightx8_conf *out);
 
 /* What both 8x8 APIs need: the API key and the request timeout, with the
  * API's own sub-account and base URL (their setting keys). NULL, or a
  * sentence naming the first one missing and where to set it. */
-const char *b8_eightx8_account_load(apr_pool_t *p, const apr_hash_t *config,
-                                    const apr_hash_t *db, const char *sub_account_key,
-                                    const char *base_url_key, const char **api_key,
+const char *b8_eightx8_account_load(apr_pool_t *p, const b8_settings *s,
+                                    b8_setting_id sub_account_key,
+                                    b8_setting_id base_url_key, const char **api_key,
                                     const char **sub_account, const char **base_url,
                                     apr_interval_time_t *timeout);
 

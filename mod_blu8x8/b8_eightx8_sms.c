@@ -9,11 +9,10 @@
 
 /* ------------------------------------------------------------- settings */
 
-const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
-                             b8_sms_conf *out)
+const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const b8_settings *s, b8_sms_conf *out)
 {
     memset(out, 0, sizeof(*out));
-    return b8_eightx8_account_load(p, config, db, "sms_sub_account", "sms_url", &out->api_key,
+    return b8_eightx8_account_load(p, s, B8_SET_SMS_SUB_ACCOUNT, B8_SET_SMS_URL, &out->api_key,
                                    &out->sub_account, &out->base_url, &out->timeout);
 }
 

@@ -24,8 +24,7 @@ typedef struct {
 
 /* Reads the effective settings. Returns NULL, or a sentence saying what is
  * missing, so that no request is made without it. */
-const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const apr_hash_t *config, const apr_hash_t *db,
-                             b8_sms_conf *out);
+const char *b8_eightx8_sms_conf_load(apr_pool_t *p, const b8_settings *s, b8_sms_conf *out);
 
 /* One SMS to send. */
 typedef struct {

@@ -3,6 +3,7 @@
 #include "b8_inbox.h"
 #include "b8_campaigns.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -45,7 +46,7 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     cJSON *items;
 
     if (phone && *phone) {
-        key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, "default_country"));
+        key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY));
         if (!key) {
             *out = b8_list_envelope(cJSON_CreateArray(), 0, pg);
             return B8_OK;

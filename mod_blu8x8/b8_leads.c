@@ -10,12 +10,6 @@
 #include <string.h>
 #include <apr_strings.h>
 
-const char *b8_claim_signature(apr_pool_t *p, const char *secret, const char *lead_id,
-                               const char *user_id)
-{
-    return b8_hmac_sha256_hex(p, secret, apr_pstrcat(p, "claim:", lead_id, ":", user_id, NULL));
-}
-
 const char *b8_claim_url(apr_pool_t *p, const char *public_url, const char *secret,
                          const char *lead_id, const char *user_id)
 {

@@ -7,10 +7,7 @@
 
 #define B8_PING_CAPTION "Yes, let me handle it."
 
-/* The claim link's signature: HMAC-SHA256 (hex) over lead and user id with
- * the server secret. */
-const char *b8_claim_signature(apr_pool_t *p, const char *secret, const char *lead_id,
-                               const char *user_id);
+/* The claim link, signed by b8_claim_signature (b8_crypto.h). */
 const char *b8_claim_url(apr_pool_t *p, const char *public_url, const char *secret,
                          const char *lead_id, const char *user_id);
 

@@ -9,6 +9,7 @@
 #include "b8_crypto.h"
 #include "b8_log.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -251,7 +252,8 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
         b8_field_error(err, "who", "Type a phone number or a contact's name.");
         return err->kind;
     }
-    else if ((e164 = b8_phone_e164(p, t, b8_ctx_setting(ctx, "default_country"), &why)) != NULL) {
+    else if ((e164 = b8_phone_e164(p, t, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), &why))
+             != NULL) {
         cJSON_AddItemToObject(in, "phones", cJSON_CreateStringArray(&e164, 1));
         label = e164;
     }

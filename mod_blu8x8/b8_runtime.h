@@ -1,26 +1,14 @@
-/* Values the module keeps in the database besides the domain: saved
- * settings, the worker's heartbeat and cron runs, the server secret. */
+/* Values the module keeps in the database besides the domain and the
+ * settings: the worker's heartbeat and cron runs, the server secret's row. */
 #ifndef B8_RUNTIME_H
 #define B8_RUNTIME_H
 
 #include "b8_core.h"
 
-/* Loads saved settings (key -> value) into a hash allocated in p. */
-apr_status_t b8_settings_load(b8_db *db, apr_pool_t *p, apr_hash_t **out);
-
-/* GET /api/settings shape: {"key": {"value"|"set", "source", "pinned"}}. */
-cJSON *b8_settings_json(const b8_ctx *ctx);
-/* PATCH: validates every key (unknown, pinned, bad value, Da Vinci rule) and
- * saves all or nothing. */
-b8_errkind b8_settings_update(b8_ctx *ctx, const cJSON *changes, b8_err *err);
-
 apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
                             const char **value, const char **updated_at);
 apr_status_t b8_runtime_put(b8_db *db, apr_pool_t *p, const char *key, const char *value);
 
-/* The secret behind CSRF tokens and claim links: made on first start,
- * kept in the database, never shown. */
-apr_status_t b8_server_secret(b8_db *db, apr_pool_t *p, const char **secret);
 
 /* Worker heartbeat, keyed by node (this server) so several servers can
  * share a database. */

@@ -54,7 +54,7 @@ struct job {
 struct b8_sender {
     apr_pool_t *pool;
     b8_store *store;
-    const apr_hash_t *config;
+    b8_settings_cache *settings;
     int max_in_flight;
     b8_http_multi *multi;
 
@@ -104,7 +104,7 @@ static apr_status_t private_pool(apr_pool_t **out)
     return APR_SUCCESS;
 }
 
-apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               int max_in_flight, b8_sender **out)
 {
     b8_sender *s = apr_pcalloc(p, sizeof(*s));
@@ -114,7 +114,7 @@ apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *con
         return rv;
     }
     s->store = st;
-    s->config = config;
+    s->settings = settings;
     s->max_in_flight = max_in_flight > 0 ? max_in_flight : B8_SENDER_MAX_IN_FLIGHT;
     if ((rv = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;
@@ -188,7 +188,7 @@ static void refresh_settings(b8_sender *s, int force)
 {
     apr_time_t now = apr_time_now();
     apr_pool_t *fresh, *tmp;
-    apr_hash_t *saved = NULL;
+    const b8_settings *saved = NULL;
     b8_db *db;
     const char *why;
     double secs;
@@ -199,17 +199,18 @@ static void refresh_settings(b8_sender *s, int force)
     apr_pool_create(&fresh, s->pool);
     apr_pool_create(&tmp, fresh);   /* the connection goes back when tmp goes */
     if (b8_db_get(s->store, tmp, &db) != APR_SUCCESS
-        || b8_settings_load(db, fresh, &saved) != APR_SUCCESS) {
+        || b8_settings_cache_get(s->settings, db, fresh, &saved) != APR_SUCCESS) {
         apr_pool_destroy(fresh);
         s->settings_at = now;       /* keep the old values; try again later */
         return;
     }
     apr_pool_destroy(tmp);
-    why = b8_eightx8_conf_load(fresh, s->config, saved, &s->conf);
-    secs = b8_setting_number(s->config, saved, "send_interval");
+    why = b8_eightx8_conf_load(fresh, saved, &s->conf);
+    secs = b8_setting_number(saved, B8_SET_SEND_INTERVAL);
     s->interval = secs > 0 ? (apr_interval_time_t)(secs * APR_USEC_PER_SEC + 0.5) : 0;
     /* Issue 19: with a public URL, buttons go through /r/<token>. */
-    s->public_url = b8_setting_effective(s->config, saved, "public_url", NULL);
+    s->public_url = b8_setting_str(saved, B8_SET_PUBLIC_URL);
+    s->public_url = s->public_url ? apr_pstrdup(fresh, s->public_url) : NULL;
     s->secret = NULL;
     if (s->public_url && *s->public_url) {
         const char *secret = NULL;

@@ -22,6 +22,7 @@
 #define B8_SENDER_H
 
 #include <apr_hash.h>
+#include "b8_settings.h"
 #include "b8_store.h"
 
 #define B8_SENDER_MAX_IN_FLIGHT 64
@@ -33,9 +34,9 @@ apr_status_t b8_sender_settle_stale(b8_store *st, apr_pool_t *p, int *settled, i
 typedef struct b8_sender b8_sender;
 
 /* max_in_flight 0: B8_SENDER_MAX_IN_FLIGHT. */
-apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_sender_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               int max_in_flight, b8_sender **out);
-/* Several servers (issue 9): claims only while `lease` is held, each in a
+/* Several servers: claims only while `lease` is held, each in a
  * transaction that checks it; last_start is the previous holder's last send
  * start (0: none), the interval runs from there. Before b8_sender_run. */
 struct b8_lease;
@@ -51,7 +52,7 @@ void b8_sender_destroy(b8_sender *s);
 
 typedef struct b8_direct b8_direct;
 
-apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, const apr_hash_t *config,
+apr_status_t b8_direct_create(apr_pool_t *p, b8_store *st, b8_settings_cache *settings,
                               b8_direct **out);
 void b8_direct_run(b8_direct *d);
 void b8_direct_wake(b8_direct *d);

@@ -18,7 +18,7 @@
 
 apr_array_header_t *b8_sms_send_senders(const b8_ctx *ctx)
 {
-    return b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings, "sms_senders");
+    return b8_setting_list(ctx->pool, ctx->settings, B8_SET_SMS_SENDERS);
 }
 
 /* ------------------------------------------------------------ validation */

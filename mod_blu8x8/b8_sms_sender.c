@@ -480,7 +480,7 @@ static void log_conf_error(const char *why)
 int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *next_at)
 {
     job j;
-    apr_hash_t *saved = NULL;
+    const b8_settings *saved = NULL;
     b8_rows *b;
     b8_http_client *client;
     apr_time_t due;
@@ -520,12 +520,12 @@ int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *
         *next_at = due;
         return 0;
     }
-    if (b8_settings_load(j.db, p, &saved) != APR_SUCCESS) {
+    if (b8_settings_cache_get(env->settings, j.db, p, &saved) != APR_SUCCESS) {
         *next_at = apr_time_now() + apr_time_from_sec(1);
         return 0;
     }
     {
-        const char *why = b8_eightx8_sms_conf_load(p, env->config, saved, &j.conf);
+        const char *why = b8_eightx8_sms_conf_load(p, saved, &j.conf);
         log_conf_error(why);
         if (why) {
             return 0;   /* settings changes wake the worker */

@@ -15,11 +15,12 @@
 #define B8_SMS_SENDER_H
 
 #include <apr_hash.h>
+#include "b8_settings.h"
 #include "b8_store.h"
 
 typedef struct {
     b8_store *store;
-    const apr_hash_t *config;      /* settings pinned by httpd config */
+    b8_settings_cache *settings;   /* the worker's one snapshot (b8_settings.h) */
 } b8_sms_sender_env;
 
 /* Rows left 'sending' by a worker that died are settled from the receipts

@@ -18,6 +18,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "INSERT INTO settings (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
     [B8_SQL_SETTING_DELETE] = { "DELETE FROM settings WHERE key = %s" },
+    /* Bumped in the transaction of every save: what other servers poll. */
+    [B8_SQL_SETTINGS_VERSION_BUMP] = {
+        "INSERT INTO runtime (key, value, updated_at) VALUES ('settings_version', '1', %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(runtime.value AS INTEGER) + 1 AS TEXT), "
+        "updated_at = excluded.updated_at" },
 
     [B8_SQL_RUNTIME_GET] = { "SELECT value, updated_at FROM runtime WHERE key = %s" },
     [B8_SQL_RUNTIME_PUT] = {

@@ -1,5 +1,6 @@
 #include "b8_users.h"
 #include "b8_phone.h"
+#include "b8_settings.h"
 #include "b8_util.h"
 
 #include <stdlib.h>
@@ -143,8 +144,8 @@ static void user_apply(b8_ctx *ctx, b8_user *u, const cJSON *in, b8_err *err)
         }
         else {
             const char *why = NULL;
-            const char *e164 = b8_phone_e164(ctx->pool, raw, b8_ctx_setting(ctx, "default_country"),
-                                             &why);
+            const char *e164 = b8_phone_e164(ctx->pool, raw,
+                                             b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), &why);
             if (!e164) {
                 b8_field_error(err, "phone", apr_psprintf(ctx->pool, "is not a valid phone number: %s", why));
             }

@@ -582,7 +582,7 @@ static const char *ai_state_of(b8_ctx *ctx, const b8_event *ev, keyword kw, cons
         || strcmp(ev->namespace_name, "ChatApps") != 0 || strcmp(ev->channel, "viber") != 0) {
         return "skipped";   /* the AI answers on Viber only */
     }
-    return b8_setting_bool(ctx->config, ctx->dbsettings, "ai_respond") ? "new" : "not_answered";
+    return b8_setting_bool(ctx->settings, B8_SET_AI_RESPOND) ? "new" : "not_answered";
 }
 
 /* The SMS answer to STOP/START by SMS: a send of one row from the first
@@ -591,8 +591,7 @@ static apr_status_t queue_sms_confirmation(b8_ctx *ctx, const b8_event *ev, cons
                                            const char *inbound_id, const char *contact_id,
                                            const char *now)
 {
-    apr_array_header_t *senders = b8_setting_list(ctx->pool, ctx->config, ctx->dbsettings,
-                                                  "sms_senders");
+    apr_array_header_t *senders = b8_setting_list(ctx->pool, ctx->settings, B8_SET_SMS_SENDERS);
     const char *cmid = b8_uuid4(ctx->pool), *batch = NULL, *sender;
     b8_sms_count n;
     apr_status_t rv;
@@ -688,7 +687,7 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
      * phone in the window; STOP/START are not engagement. */
     if (kw == KEYWORD_NONE) {
         const char *campaign_id = NULL;
-        long days = b8_setting_int(ctx->config, ctx->dbsettings, "attribution_days");
+        long days = b8_setting_int(ctx->settings, B8_SET_ATTRIBUTION_DAYS);
         if ((rv = b8_reply_attribute(ctx->db, ctx->pool, inbound_id, ev->phone_key, days,
                                      &campaign_id)) != APR_SUCCESS) {
             return rv;

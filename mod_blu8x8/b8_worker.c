@@ -32,6 +32,7 @@ typedef struct {
     apr_pool_t *pool;
     b8_sender *sender;            /* campaign rows, paced */
     b8_direct *direct;            /* confirmations, AI replies, agent pings */
+    b8_settings_cache *settings;  /* one snapshot every lane reads, reloaded once per save */
     int engines_on;               /* the senders and lanes run: while this worker
                                    * holds the sender lease (one sender for all
                                    * servers on the database) */
@@ -352,9 +353,9 @@ static apr_status_t start_engines(worker_state *w, apr_pool_t *p)
         B8_LOG(B8_LOG_ERR, rv, "B8-1463: cannot settle interrupted sends; not sending");
         return rv;
     }
-    if ((rv = b8_sender_create(p, env->store, env->config, env->max_in_flight, &w->sender))
+    if ((rv = b8_sender_create(p, env->store, w->settings, env->max_in_flight, &w->sender))
             != APR_SUCCESS
-        || (rv = b8_direct_create(p, env->store, env->config, &w->direct)) != APR_SUCCESS) {
+        || (rv = b8_direct_create(p, env->store, w->settings, &w->direct)) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, rv, "B8-1464: cannot create the senders");
         return rv;
     }
@@ -392,12 +393,12 @@ static apr_status_t engines_start(worker_state *w, engines *e, apr_pool_t *p)
     }
     memset(e, 0, sizeof(*e));
     e->ai_env.store = w->env->store;
-    e->ai_env.config = w->env->config;
+    e->ai_env.settings = w->settings;
     e->ai_env.wake_senders = wake_direct;
     e->ai_env.baton = w;
     e->ai_loop = (lane_loop){ w, ai_step, &e->ai_env, "blu8x8-ai-lane" };
     e->sms_env.store = w->env->store;
-    e->sms_env.config = w->env->config;
+    e->sms_env.settings = w->settings;
     e->sms_loop = (lane_loop){ w, sms_step, &e->sms_env, "blu8x8-sms" };
     /* apr_thread_create fills its out-pointer even on failure: keep our own. */
     if ((rv = apr_thread_create(&t, NULL, sender_main, w->sender, p)) != APR_SUCCESS) {
@@ -449,7 +450,7 @@ static apr_status_t start_sending(worker_state *w, apr_pool_t *p)
     apr_thread_cond_broadcast(w->changed);
     apr_thread_mutex_unlock(w->lock);
     if (rv != APR_SUCCESS) {
-        B8_LOG(B8_LOG_ERR, rv, "B8-0203: cannot start the worker threads");
+        B8_LOG(B8_LOG_ERR, rv, "B8-4500: cannot start the sending threads");
     }
     return rv;
 }
@@ -517,6 +518,8 @@ apr_status_t b8_worker_run(apr_pool_t *p, b8_worker_env *env)
     if (!env->cron) env->cron = apr_time_from_sec(60);
     if ((rv = b8_http_global_init()) != APR_SUCCESS
         || (rv = b8_lease_create(p, B8_LEASE_SENDER, env->node, env->lease_ttl, &w.lease))
+               != APR_SUCCESS
+        || (rv = b8_settings_cache_create(p, env->config, env->settings_gen, &w.settings))
                != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&w.changed, p)) != APR_SUCCESS

@@ -13,6 +13,7 @@
 typedef struct {
     b8_store *store;
     const apr_hash_t *config;      /* settings pinned by httpd config */
+    volatile apr_uint32_t *settings_gen; /* bumped by every save on this server; may be NULL */
     const char *node;              /* this server, for the heartbeat key */
     apr_file_t *wake;              /* read end of the wake-up pipe */
     volatile sig_atomic_t *stop;   /* set by the signal handler */

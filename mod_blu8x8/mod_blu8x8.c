@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <apr_file_info.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 
 #include "b8_crypto.h"
@@ -170,13 +171,13 @@ static const char *set_setting(cmd_parms *cmd, void *dc, const char *value)
     if (err) {
         return err;
     }
-    if (d->type == B8_SET_SECRET) {
+    if (d->type == B8_STYPE_SECRET) {
         input = b8_secret_resolve(cmd->pool, value, &why);
         if (!input) {
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
         }
     }
-    if (d->type == B8_SET_SENDERS) {
+    if (d->type == B8_STYPE_SENDERS) {
         /* Repeatable: each line adds one sender, in order. */
         const char *prev = apr_hash_get(c->settings, d->key, APR_HASH_KEY_STRING);
         if ((why = b8_setting_check(cmd->pool, d, value, &norm)) != NULL) {
@@ -188,36 +189,40 @@ static const char *set_setting(cmd_parms *cmd, void *dc, const char *value)
     }
     if ((why = b8_setting_check(cmd->pool, d, input, &norm)) != NULL) {
         return apr_psprintf(cmd->pool, "%s: \"%s\" %s", cmd->cmd->name,
-                            d->type == B8_SET_SECRET ? "(secret)" : value, why);
+                            d->type == B8_STYPE_SECRET ? "(secret)" : value, why);
     }
     apr_hash_set(c->settings, d->key, APR_HASH_KEY_STRING, norm);
     return NULL;
 }
 
-/* The setting directives come from the settings table, so directive,
- * API key and page can never disagree. httpd reads the command table when
- * it adds the module, so it is filled when the shared object is loaded. */
-static command_rec blu8x8_cmds[32];
+/* The directives of the module itself... */
+static const command_rec fixed_cmds[] = {
+    AP_INIT_TAKE2("Blu8x8Database", set_database, NULL, RSRC_CONF,
+                  "Database: sqlite3 /path/to/file.db, or pgsql \"host=... dbname=...\""),
+    AP_INIT_TAKE1("Blu8x8TemplateDir", set_template_dir, NULL, RSRC_CONF,
+                  "Directory of the HTML templates"),
+    AP_INIT_TAKE1("Blu8x8MaxBody", set_max_body, NULL, RSRC_CONF,
+                  "Largest webhook and upload body in bytes (default 262144)"),
+    AP_INIT_ITERATE("Blu8x8Admin", add_admin, NULL, RSRC_CONF,
+                    "Logins that get the administrator role at start"),
+    AP_INIT_FLAG("Blu8x8Worker", set_worker, NULL, RSRC_CONF,
+                 "On: this server runs the background worker (default On)"),
+    AP_INIT_TAKE1("Blu8x8RetryWindow", set_retry_window, NULL, RSRC_CONF,
+                  "Seconds a message waits out an 8x8 outage before it fails (default 600)"),
+};
+#define N_FIXED_CMDS (sizeof(fixed_cmds) / sizeof(fixed_cmds[0]))
+
+/* ...and one per setting, from the settings table, so directive, API key and
+ * page can never disagree. httpd reads the command table when it adds the
+ * module, so it is filled when the shared object is loaded. Sized from both
+ * tables (plus the terminating entry): a new setting can never overflow it. */
+static command_rec blu8x8_cmds[N_FIXED_CMDS + B8_SET__COUNT + 1];
 
 __attribute__((constructor)) static void build_cmds(void)
 {
-    int n = 0;
-    static const command_rec fixed[] = {
-        AP_INIT_TAKE2("Blu8x8Database", set_database, NULL, RSRC_CONF,
-                      "Database: sqlite3 /path/to/file.db, or pgsql \"host=... dbname=...\""),
-        AP_INIT_TAKE1("Blu8x8TemplateDir", set_template_dir, NULL, RSRC_CONF,
-                      "Directory of the HTML templates"),
-        AP_INIT_TAKE1("Blu8x8MaxBody", set_max_body, NULL, RSRC_CONF,
-                      "Largest webhook and upload body in bytes (default 262144)"),
-        AP_INIT_ITERATE("Blu8x8Admin", add_admin, NULL, RSRC_CONF,
-                        "Logins that get the administrator role at start"),
-        AP_INIT_FLAG("Blu8x8Worker", set_worker, NULL, RSRC_CONF,
-                     "On: this server runs the background worker (default On)"),
-        AP_INIT_TAKE1("Blu8x8RetryWindow", set_retry_window, NULL, RSRC_CONF,
-                      "Seconds a message waits out an 8x8 outage before it fails (default 600)"),
-    };
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-        blu8x8_cmds[n++] = fixed[i];
+    size_t n = 0;
+    for (size_t i = 0; i < N_FIXED_CMDS; i++) {
+        blu8x8_cmds[n++] = fixed_cmds[i];
     }
     for (int i = 0; i < b8_settings_count; i++) {
         const b8_setting_def *d = &b8_settings_table[i];
@@ -227,7 +232,7 @@ __attribute__((constructor)) static void build_cmds(void)
         cmd.AP_TAKE1 = set_setting;
         cmd.cmd_data = (void *)d;
         cmd.req_override = RSRC_CONF;
-        cmd.args_how = d->type == B8_SET_SENDERS ? ITERATE : TAKE1;
+        cmd.args_how = d->type == B8_STYPE_SENDERS ? ITERATE : TAKE1;
         cmd.errmsg = d->help;
         blu8x8_cmds[n++] = cmd;
     }
@@ -257,21 +262,21 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 {
     b8_server_conf *c = main_conf(s);
     const char *why;
+    const b8_settings *pinned = b8_settings_make(ptemp, c->settings, NULL);
     (void)pconf;
     (void)plog;
     /* Da Vinci pinned on needs the AI reply pinned on too, or an admin could
      * switch the reply off under it. */
-    if (b8_setting_bool(c->settings, NULL, "da_vinci")
-        && !apr_hash_get(c->settings, "ai_respond", APR_HASH_KEY_STRING)) {
+    if (b8_setting_bool(pinned, B8_SET_DA_VINCI)
+        && pinned->source[B8_SET_AI_RESPOND] != B8_SRC_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0001: Blu8x8DaVinci On needs "
                      "Blu8x8AIRespond On in the server config as well");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (b8_settings_check_rules(c->settings, NULL, &why)) {
+    if (b8_settings_check_rules(pinned, &why)) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0002: Blu8x8DaVinci: %s", why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    (void)ptemp;
     return OK;
 }
 
@@ -397,7 +402,7 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
     }
     if (geteuid() == 0) {
         if (chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-0004: cannot chown %s", dir);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s, "B8-4501: cannot chown %s", dir);
             return APR_FROM_OS_ERROR(errno);
         }
         for (int i = 0; sqlite_suffixes[i]; i++) {
@@ -452,13 +457,13 @@ static apr_status_t prepare_sqlite_files(apr_pool_t *p, server_rec *s, const cha
  * refuses everything (a setting saved on the Settings page counts). */
 static void warn_webhook_auth(apr_pool_t *p, server_rec *s, b8_server_conf *c, b8_db *db)
 {
-    apr_hash_t *saved = NULL;
+    const b8_settings *now = NULL;
     const char *want;
 
-    if (b8_settings_load(db, p, &saved) != APR_SUCCESS) {
-        saved = NULL;
+    if (b8_settings_load(db, p, c->settings, &now) != APR_SUCCESS) {
+        now = b8_settings_make(p, c->settings, NULL);
     }
-    switch (b8_webhook_auth_mode(c->settings, saved, &want)) {
+    switch (b8_webhook_auth_mode(now, &want)) {
     case B8_HOOK_CLOSED:
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4000: Blu8x8WebhookAuthorization is "
                      "not set: every POST to /viber/status answers 401 until it names the "
@@ -562,6 +567,19 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "B8-0010: cannot create the wake-up pipe");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    {
+        /* Every child and the worker see a save on this server at once. */
+        apr_shm_t *shm;
+        if (apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, pconf) == APR_SUCCESS) {
+            b8_proc.settings_gen = apr_shm_baseaddr_get(shm);
+            *b8_proc.settings_gen = 0;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "B8-4450: no shared memory for the "
+                         "settings version: other children see a save within %d ms",
+                         (int)apr_time_as_msec(B8_SETTINGS_RECHECK));
+        }
+    }
     /* Before the fork: the worker's senders inherit it. */
     b8_eightx8_set_retry_window(apr_time_from_sec(c->retry_window));
     if (c->worker && b8_worker_start(pconf, s) != APR_SUCCESS) {
@@ -589,6 +607,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (b8_store_open(pchild, b8_proc.conf->db_driver, b8_proc.conf->db_params,
                       threads, &b8_proc.store, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "B8-0012: cannot open the database: %s", err);
+        b8_proc.store = NULL;
+    }
+    if (b8_settings_cache_create(pchild, b8_proc.conf->settings, b8_proc.settings_gen,
+                                 &b8_proc.settings) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "B8-4451: cannot create the settings cache");
         b8_proc.store = NULL;
     }
     /* Issue 19: clicks are written by a thread of the child, in batches. */

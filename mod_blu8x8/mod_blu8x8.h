@@ -8,6 +8,7 @@
 #include "http_log.h"
 
 #include "b8_core.h"
+#include "b8_settings.h"
 #include "b8_tmpl.h"
 
 #ifndef B8_DEFAULT_STATE_DIR
@@ -19,10 +20,13 @@
 #define B8_DEFAULT_MAX_BODY (256 * 1024)
 #define B8_UNSET -1
 
+/* The glue is built with -fvisibility=hidden: the module record is the one
+ * symbol the shared object exports (the build checks it). Declared first, so
+ * APLOG_USE_MODULE and AP_DECLARE_MODULE inherit the visibility. */
+extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) blu8x8_module;
 #ifndef B8_MODULE_MAIN   /* AP_DECLARE_MODULE declares it there */
 APLOG_USE_MODULE(blu8x8);
 #endif
-extern module AP_MODULE_DECLARE_DATA blu8x8_module;
 
 /* Module-wide configuration (every directive is GLOBAL_ONLY). */
 typedef struct {
@@ -45,6 +49,8 @@ typedef struct {
     apr_file_t *wake_read;         /* handlers write a byte to wake the worker */
     apr_file_t *wake_write;
     const char *node;              /* this server: hostname + parent pid */
+    volatile apr_uint32_t *settings_gen; /* shared memory: bumped by every save here */
+    b8_settings_cache *settings;   /* this child's snapshot (child_init) */
     server_rec *server;
 } b8_process;
 

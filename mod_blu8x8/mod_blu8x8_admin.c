@@ -237,32 +237,11 @@ static int api_status(b8_areq *a)
     return b8_send_json(a->r, HTTP_OK, s);
 }
 
-/* -------------------------------------------------------------- settings */
-
-static int api_settings_get(b8_areq *a)
-{
-    return b8_send_json(a->r, HTTP_OK, b8_json_pool_owned(a->r->pool, b8_settings_json(a->ctx)));
-}
-
-static int api_settings_patch(b8_areq *a)
-{
-    b8_err err = { 0 };
-    if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
-        int rc = b8_api_error(a, &err);
-        cJSON_Delete(err.fields);
-        return rc;
-    }
-    b8_worker_wake();
-    return api_settings_get(a);
-}
-
 /* ---------------------------------------------------------------- routes */
 
 static const b8_route b8_routes_core[] = {
     { "GET", "", page_dashboard, B8_BODY_NONE },
     { "GET", "api/status", api_status, B8_BODY_NONE },
-    { "GET", "api/settings", api_settings_get, B8_BODY_NONE },
-    { "PATCH", "api/settings", api_settings_patch, B8_BODY_JSON },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -272,6 +251,7 @@ static const b8_route *const route_tables[] = {
     b8_routes_users,
     b8_routes_contacts,
     b8_routes_campaigns,
+    b8_routes_settings,
     b8_routes_ai,
     b8_routes_leads,
     b8_routes_inbox,
@@ -321,17 +301,6 @@ static int refuse(b8_areq *a, int status, const char *message)
     return b8_error_page(a, status, message);
 }
 
-static const char *csrf_token(b8_areq *a)
-{
-    const char *secret = NULL;
-    if (b8_runtime_get(a->ctx->db, a->r->pool, "server_secret", &secret, NULL) != APR_SUCCESS
-        || !secret) {
-        return NULL;
-    }
-    return b8_hmac_sha256_hex(a->r->pool, secret, apr_pstrcat(a->r->pool, "csrf:", a->user->login,
-                                                              NULL));
-}
-
 /* The name of the first form field whose value is not valid UTF-8 ("(name)"
  * when a name itself is not), or NULL. A pasted import file ("csv") is
  * exempt: the import reads such a file as Windows-1252. */
@@ -375,7 +344,7 @@ static int foreign_origin(b8_areq *a)
     if (own && strcmp(given, own) == 0) {
         return 0;
     }
-    pub = b8_ctx_setting(a->ctx, "public_url");
+    pub = b8_ctx_setting(a->ctx, B8_SET_PUBLIC_URL);
     if (pub && *pub && (own = b8_origin_of(r->pool, pub, 0)) && strcmp(given, own) == 0) {
         return 0;
     }
@@ -481,7 +450,7 @@ int b8_admin_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-0504: %s is not an administrator", r->user);
         return refuse(a, HTTP_FORBIDDEN, "this login does not have the administrator role");
     }
-    if (!(a->csrf = csrf_token(a))) {
+    if (!(a->csrf = b8_csrf_token(a->ctx->db, a->r->pool, a->user->login))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (foreign_origin(a)) {

@@ -48,7 +48,8 @@ typedef struct {
 extern const b8_route b8_routes_users[];
 extern const b8_route b8_routes_contacts[];    /* contacts, tags */
 extern const b8_route b8_routes_campaigns[];   /* campaigns, recipients, sms-count */
-extern const b8_route b8_routes_ai[];        /* settings, FAQ */
+extern const b8_route b8_routes_settings[];  /* Settings page, settings API */
+extern const b8_route b8_routes_ai[];        /* FAQ */
 extern const b8_route b8_routes_leads[];
 extern const b8_route b8_routes_inbox[];       /* inbox page, inbound API */
 extern const b8_route b8_routes_send[];

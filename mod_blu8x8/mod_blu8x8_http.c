@@ -191,10 +191,10 @@ b8_ctx *b8_request_ctx(request_rec *r, int *http_status)
 
     ctx->pool = r->pool;
     ctx->store = b8_proc.store;
-    ctx->config = b8_proc.conf->settings;
     ctx->login = r->user;
     if (!ctx->store || b8_db_get(ctx->store, r->pool, &ctx->db) != APR_SUCCESS
-        || b8_settings_load(ctx->db, r->pool, &ctx->dbsettings) != APR_SUCCESS) {
+        || b8_settings_cache_get(b8_proc.settings, ctx->db, r->pool, &ctx->settings)
+               != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0401: the database is not available");
         *http_status = HTTP_SERVICE_UNAVAILABLE;
         return NULL;

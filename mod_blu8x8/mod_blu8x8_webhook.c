@@ -24,7 +24,7 @@ static const char *unauthorized(request_rec *r, b8_ctx *ctx)
 {
     const char *want = NULL;
 
-    switch (b8_webhook_auth_mode(ctx->config, ctx->dbsettings, &want)) {
+    switch (b8_webhook_auth_mode(ctx->settings, &want)) {
     case B8_HOOK_OPEN:
         return NULL;
     case B8_HOOK_CHECK:
@@ -64,7 +64,7 @@ int b8_webhook_handler(request_rec *r)
                                      ? "the request body is too large"
                                      : "cannot read the request body");
     }
-    why = b8_webhook_parse(r->pool, body, len, b8_ctx_setting(ctx, "default_country"), &ev);
+    why = b8_webhook_parse(r->pool, body, len, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY), &ev);
     if (why) {
         return refuse(r, HTTP_BAD_REQUEST, why);
     }

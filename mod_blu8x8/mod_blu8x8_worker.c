@@ -131,6 +131,7 @@ static int worker_child(void)
     memset(&env, 0, sizeof(env));
     env.store = b8_proc.store;
     env.config = b8_proc.conf->settings;
+    env.settings_gen = b8_proc.settings_gen;
     env.node = b8_proc.node;
     env.wake = b8_proc.wake_read;
     env.stop = &worker_stop;

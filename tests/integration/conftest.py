@@ -4,7 +4,15 @@ Each server gets its own directory (config, htpasswd, SQLite database, logs)
 and a free loopback port, and points the module's 8x8 and OpenAI base URLs at
 the stand-ins of standins.py. After every test the server's error log is
 checked for crashes and sanitizer reports, so a test that "passes" while a
-child segfaults still fails.
+child segfaults still fails, and for any line at level error or above that
+the test did not expect (as httpd's and mod_md's test suites do): a test that
+provokes one names its log tag,
+
+    @pytest.mark.expect_log("B8-0123", "AH00526")
+    def test_...
+
+or, for a tag known only at run time, calls the expect_log fixture:
+expect_log("B8-0123"). Tags are our B8-xxxx ids and httpd's AHxxxxx ids.
 
 Fixtures:
   eightx8, openai   session-wide stand-ins, reset before each test
@@ -69,6 +77,36 @@ CRASH_PATTERNS = re.compile(
     r"(exit signal (Segmentation|Abort|Bus)|AddressSanitizer|runtime error:|"
     r"LeakSanitizer|Assertion .* failed|double free|corrupted)")
 
+# An error-log line at level error or above: "[date] [module:level] ...".
+ERROR_LEVEL = re.compile(r"^\[[^\]]*\] \[[\w.-]*:(emerg|alert|crit|error)\]")
+LOG_TAG = re.compile(r"\b(B8-\d{4}|AH\d{5})\b")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "expect_log(*tags): error-level log lines with these tags (B8-xxxx, "
+        "AHxxxxx) are expected by the test; any other error-level line fails it")
+
+
+# httpd's own, when a server stops or restarts (never the module's): the event
+# MPM re-arming a keep-alive connection in a pollset its stopping child has
+# already closed.
+STOP_NOISE = {"AH03093"}
+STOPPING = re.compile(r"caught SIGTERM, shutting down|Doing graceful restart|Attempting to restart")
+
+
+def unexpected_errors(text: str, allowed) -> list[str]:
+    """The error-level (and above) lines of an error log whose tag is not in
+    allowed. A line without a tag is never expected."""
+    allowed = set(allowed) | (STOP_NOISE if STOPPING.search(text) else set())
+    out = []
+    for ln in text.splitlines():
+        if ERROR_LEVEL.search(ln):
+            m = LOG_TAG.search(ln)
+            if not (m and m.group(1) in allowed):
+                out.append("unexpected error-level log line: " + ln)
+    return out
+
 
 def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
     """pred's first true value, polled every step seconds; fails after timeout."""
@@ -79,6 +117,36 @@ def wait_until(pred, timeout=15.0, step=0.05, what="condition"):
             return value
         time.sleep(step)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def worker_ticks(client, ticks: int = 2, timeout: float = 20.0) -> str:
+    """Waits until the server's worker has written `ticks` more heartbeats
+    (last_tick of GET /blu8x8/api/status moves on; one every 2 s). Two ticks
+    span at least a whole heartbeat period in which the worker was alive and
+    looping. Returns the last tick seen."""
+    def tick():
+        return client.get("/blu8x8/api/status").json["worker"]["last_tick"]
+    last, seen = tick(), 0
+    deadline = time.time() + timeout
+    while seen < ticks:
+        if time.time() > deadline:
+            raise AssertionError(f"the worker wrote {seen} of {ticks} heartbeats in {timeout} s")
+        time.sleep(0.05)
+        now = tick()
+        if now != last:
+            last, seen = now, seen + 1
+    return last
+
+
+def stays(value, client, ticks: int = 2):
+    """value()'s result, unchanged while the worker of client's server ticks
+    `ticks` times: what a test shows does not happen (a resend, a second
+    reply) had that long to happen. Fails if it changes."""
+    before = value()
+    worker_ticks(client, ticks)
+    after = value()
+    assert after == before, f"changed while nothing more should happen: {before!r} -> {after!r}"
+    return after
 
 
 def page_replaced(old):
@@ -266,6 +334,7 @@ class Httpd:
         self.port = free_port()
         self.directives = directives
         self.proc: subprocess.Popen | None = None
+        self.log_checked = 0   # error-log offset that log_errors has read up to
         self.worker = worker
         urls = ""
         if not standin_urls:   # the defaults (8x8's and OpenAI's own hosts), not pinned
@@ -360,8 +429,30 @@ class Httpd:
             time.sleep(0.05)
         raise AssertionError("no worker running:\n" + self.read_log())
 
+    def children_started(self) -> bool:
+        """Whether every httpd child of this server is past its start (has
+        made its threads). httpd 2.4 can crash a child stopped while it is
+        still starting (see known_httpd_shutdown_crash), and when that child
+        has just changed its user it leaves no core to prove it."""
+        for entry in pathlib.Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if fields.get("PPid", "").strip() != str(self.proc.pid):
+                continue
+            if fields.get("Name", "").strip() == "apache2" and int(fields.get("Threads", "1")) < 2:
+                return False
+        return True
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc and self.proc.poll() is None:
+            deadline = time.monotonic() + 3
+            while not self.children_started() and time.monotonic() < deadline:
+                time.sleep(0.02)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -400,6 +491,20 @@ class Httpd:
             return self.error_log.read_text(errors="replace")
         except OSError:
             return ""
+
+    def log_errors(self, allowed) -> list[str]:
+        """Unexpected error-level lines logged since the previous call (the
+        whole log at the first), for the shared server's per-test check."""
+        try:
+            with open(self.error_log, "rb") as f:
+                f.seek(self.log_checked)
+                data = f.read()
+        except OSError:
+            return []
+        # Only whole lines: a line being written is the next check's.
+        data = data[:data.rfind(b"\n") + 1]
+        self.log_checked += len(data)
+        return unexpected_errors(data.decode(errors="replace"), allowed)
 
     def sanitizer_reports(self) -> str:
         text = ""
@@ -565,10 +670,30 @@ def _reset_standins(request):
 
 
 _servers: list[Httpd] = []
+# The log tags the running test expects at level error (its expect_log marks
+# and expect_log() calls).
+_expected: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _expected_tags(request):
+    _expected.clear()
+    for mark in request.node.iter_markers("expect_log"):
+        _expected.update(mark.args)
+    yield
+    _expected.clear()
 
 
 @pytest.fixture
-def make_server(eightx8, openai):
+def expect_log():
+    """expect_log("B8-0123", ...): these error-level lines are expected by the test."""
+    def add(*tags):
+        _expected.update(tags)
+    return add
+
+
+@pytest.fixture
+def make_server(eightx8, openai, _expected_tags):
     """Factory: make_server(directives="", worker=True, start=True) -> Httpd."""
     made = []
 
@@ -587,6 +712,7 @@ def make_server(eightx8, openai):
     for h in made:
         h.drop_database()
     problems = drift + [p for h in made for p in h.problems(getattr(factory, "allowed", None))]
+    problems += [p for h in made for p in h.log_errors(_expected)]
     for h in made:
         if not problems:
             shutil.rmtree(h.root, ignore_errors=True)
@@ -602,7 +728,8 @@ def server(eightx8, openai):
     h.stop()
     drift = h.count_drift()
     h.drop_database()
-    problems = drift + h.problems()
+    # What the last test left and the stop itself: nothing is expected there.
+    problems = drift + h.problems() + h.log_errors(set())
     if not problems:
         shutil.rmtree(h.root, ignore_errors=True)
     assert not problems, "server problems:\n" + "\n".join(problems)
@@ -615,11 +742,14 @@ def api(server):
 
 
 @pytest.fixture(autouse=True)
-def _check_shared_server_log(request):
+def _check_shared_server_log(request, _expected_tags):
+    """The shared server's log after each test: crashes anywhere in it, and
+    unexpected error-level lines logged since the previous test's check (the
+    first test answers for the server's start too)."""
     yield
     if "server" in request.fixturenames:
         h = request.getfixturevalue("server")
-        problems = h.problems()
+        problems = h.problems() + h.log_errors(_expected)
         assert not problems, "server problems:\n" + "\n".join(problems)
 
 

@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 import eightx8_schema
-from conftest import Client, wait_until
+from conftest import Client, stays, wait_until
 
 VIBER_SUB = "BluCoffeePH_TwoWayViber_NOTIF"
 SMS_SUB = "BluCoffeePH_NOTIF"
@@ -120,8 +120,8 @@ def test_account_refusal_pauses_the_campaign_with_its_rows_pending(server, eight
     c = wait_until(lambda: (lambda c: c if c["state"] == "paused" else None)(campaign(api, cid)),
                    what="paused")
     assert "1200" in c["pause_reason"] and "not authenticated" in c["pause_reason"]
-    time.sleep(0.5)   # nothing else happens while paused
-    rows = recipients(api, cid)
+    # Nothing else happens while paused.
+    rows = stays(lambda: recipients(api, cid), api)
     assert [r["state"] for r in rows] == ["pending"] * 3
     assert not any(eightx8.sends_by_msisdn[p] for p in phones)
     # Shown on the campaign page and the dashboard.
@@ -181,8 +181,7 @@ def test_sms_account_refusal_pauses_the_lane_until_resumed(server, eightx8):
     s = wait_until(lambda: (lambda s: s if s["sms"]["paused"] else None)(status(api)),
                    what="SMS lane paused")
     assert "1201" in s["sms"]["reason"] and "Forbidden" in s["sms"]["reason"]
-    time.sleep(0.5)
-    assert [r["state"] for r in sms_rows(server, bid)] == ["pending", "pending"]
+    assert stays(lambda: [r["state"] for r in sms_rows(server, bid)], api) == ["pending", "pending"]
     page = api.get("/blu8x8/sms")
     assert page.status == 200 and 'id="sms-paused"' in page.text
     eightx8.clear_script()

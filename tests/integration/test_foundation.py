@@ -8,15 +8,30 @@ import time
 
 import pytest
 
+from conftest import wait_until
+
 
 # --------------------------------------------------------------- admin access
 
+@pytest.mark.expect_log("AH01617")   # mod_auth_basic: the wrong password
 def test_admin_pages_need_authentication(server):
     anon = server.client.as_user(None)
     assert anon.get("/blu8x8/").status == 401
     assert anon.get("/blu8x8/api/status").status == 401
     wrong = server.client.as_user("admin", "not-the-password")
     assert wrong.get("/blu8x8/users").status == 401
+
+
+def test_an_error_line_no_test_expects_fails_the_harness_check(make_server):
+    """The harness fails a test on an error-level log line it did not expect
+    by tag; the same line, expected, passes."""
+    h = make_server(worker=False)
+    assert h.client.as_user("admin", "not-the-password").get("/blu8x8/").status == 401
+    wait_until(lambda: "AH01617" in h.read_log(), what="mod_auth_basic's error line")
+    unexpected = h.log_errors(set())
+    assert len(unexpected) == 1 and "[auth_basic:error]" in unexpected[0], unexpected
+    h.log_checked = 0   # read the whole log again, this time expecting the line
+    assert h.log_errors({"AH01617"}) == []
 
 
 def test_authenticated_login_without_admin_role_is_forbidden(server):
@@ -249,7 +264,8 @@ def test_graceful_restart_and_stop_leave_one_then_no_worker(make_server):
 
 def test_worker_off_starts_none(make_server):
     h = make_server(worker=False)
-    time.sleep(0.3)
+    # No wait needed: the parent forks the worker in post_config, before any
+    # child answers, so a worker that would run exists once the server answers.
     assert h.workers() == []
     st = h.client.get("/blu8x8/api/status").json["worker"]
     assert st["running"] is False and st["pid"] is None

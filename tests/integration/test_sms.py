@@ -14,10 +14,9 @@ import itertools
 import json
 import os
 import signal
-import time
 import uuid
 
-from conftest import Client, wait_until
+from conftest import Client, stays, wait_until
 
 SUB = "BluCoffeePH_NOTIF"
 SINGLE = f"/api/v1/subaccounts/{SUB}/messages"
@@ -448,7 +447,10 @@ def test_worker_killed_during_a_5000_sms_send_never_sends_twice(make_server, eig
     assert hook(h, sms_receipt(str(uuid.uuid4()), cmid, "delivered")).status == 200
     h.wait_worker(timeout=15, not_pid=pid)
     b = wait_done(api, out["id"], timeout=30)
-    time.sleep(1.6)                            # the stand-in finishes the killed request
+    # The stand-in finishes the killed request (it counts the sends at its answer)...
+    wait_until(lambda: len(eightx8.sends_by_msisdn) == len(phones), what="the batch counted")
+    # ...and nothing is sent again while the new worker runs.
+    stays(lambda: (len(sms_requests(eightx8, BATCH)), sum(eightx8.sends_by_msisdn.values())), api)
     assert max(eightx8.sends_by_msisdn.values()) == 1            # nobody twice
     assert len(sms_requests(eightx8, BATCH)) == 1                # never resent automatically
     states = {r["phone"]: r["state"] for r in rows(h, out["id"])}

@@ -8,6 +8,7 @@
 
 #include "b8_audience.h"
 #include "b8_contacts.h"
+#include "b8_settings.h"
 #include "b8_store.h"
 
 typedef struct {
@@ -68,8 +69,7 @@ static int setup(fixture *f, apr_pool_t *p)
     }
     f->ctx.pool = p;
     f->ctx.store = f->st;
-    f->ctx.config = apr_hash_make(p);
-    f->ctx.dbsettings = apr_hash_make(p);
+    f->ctx.settings = b8_settings_make(p, NULL, NULL);
     f->ana = contact(f, "{\"name\": \"Ana\", \"phone\": \"+639170000001\", \"opted_out\": true,"
                         " \"tags\": [\"vip\"]}");
     f->ben = contact(f, "{\"name\": \"Ben\", \"phone\": \"+639170000002\", \"tags\": [\"vip\"]}");

@@ -30,8 +30,8 @@ B8_TEST(settings_precedence)
     B8_CHECK_STR(b8_setting_effective(config, db, "send_interval", &src), "1");
     B8_CHECK_INT(src, B8_SRC_CONFIG);
     B8_CHECK(b8_setting_effective(config, db, "api_key", &src) == NULL);
-    B8_CHECK(b8_setting_number(config, db, "send_interval") == 1.0);
-    B8_CHECK_INT(b8_setting_list(p, config, db, "sms_senders")->nelts, 5);
+    B8_CHECK(b8_setting_number(b8_settings_make(p, config, db), B8_SET_SEND_INTERVAL) == 1.0);
+    B8_CHECK_INT(b8_setting_list(p, b8_settings_make(p, config, db), B8_SET_SMS_SENDERS)->nelts, 5);
 }
 
 B8_TEST(settings_validation)
@@ -83,20 +83,20 @@ B8_TEST(webhook_auth_mode)
 {
     apr_hash_t *config = apr_hash_make(p), *db = apr_hash_make(p);
     const char *want = NULL;
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CLOSED);
-    B8_CHECK_INT(b8_webhook_auth_mode(NULL, NULL, &want), B8_HOOK_CLOSED);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_CLOSED);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, NULL, NULL), &want), B8_HOOK_CLOSED);
     apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "");
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CLOSED);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_CLOSED);
     apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "Bearer db");
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_CHECK);
     B8_CHECK_STR(want, "Bearer db");
     /* "none" opens it only from the server config. */
     apr_hash_set(db, "webhook_authorization", APR_HASH_KEY_STRING, "none");
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_CHECK);
     apr_hash_set(config, "webhook_authorization", APR_HASH_KEY_STRING, "None");
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_OPEN);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_OPEN);
     apr_hash_set(config, "webhook_authorization", APR_HASH_KEY_STRING, "Bearer conf");
-    B8_CHECK_INT(b8_webhook_auth_mode(config, db, &want), B8_HOOK_CHECK);
+    B8_CHECK_INT(b8_webhook_auth_mode(b8_settings_make(p, config, db), &want), B8_HOOK_CHECK);
     B8_CHECK_STR(want, "Bearer conf");
 }
 
@@ -105,9 +105,9 @@ B8_TEST(settings_da_vinci_rule)
     apr_hash_t *db = apr_hash_make(p);
     const char *why = NULL;
     apr_hash_set(db, "da_vinci", APR_HASH_KEY_STRING, "1");
-    B8_CHECK_STR(b8_settings_check_rules(NULL, db, &why), "da_vinci");
+    B8_CHECK_STR(b8_settings_check_rules(b8_settings_make(p, NULL, db), &why), "da_vinci");
     apr_hash_set(db, "ai_respond", APR_HASH_KEY_STRING, "1");
-    B8_CHECK(b8_settings_check_rules(NULL, db, &why) == NULL);
+    B8_CHECK(b8_settings_check_rules(b8_settings_make(p, NULL, db), &why) == NULL);
 }
 
 B8_TEST(crypto_helpers)
@@ -172,6 +172,69 @@ B8_TEST(text_cap)
     B8_CHECK_INT(b8_utf8_length(s), 10);
     B8_CHECK(b8_utf8_valid(s, strlen(s)));
     B8_CHECK(b8_text_cap(p, NULL, 10) == NULL);
+}
+
+B8_TEST(settings_ids_name_their_row)
+{
+    /* The enum and the table come from one list: each id finds its key. */
+    B8_CHECK_INT(b8_settings_count, B8_SET__COUNT);
+    B8_CHECK(b8_setting_find("api_key") == &b8_settings_table[B8_SET_API_KEY]);
+    B8_CHECK(b8_setting_find("public_url") == &b8_settings_table[B8_SET_PUBLIC_URL]);
+    B8_CHECK(b8_setting_find("send_interval") == &b8_settings_table[B8_SET_SEND_INTERVAL]);
+    for (int i = 0; i < B8_SET__COUNT; i++) {
+        B8_CHECK(b8_settings_table[i].key && b8_settings_table[i].directive);
+        B8_CHECK(b8_setting_find(b8_settings_table[i].key) == &b8_settings_table[i]);
+    }
+}
+
+/* A save elsewhere: the settings rows and the version bumped together, as
+ * b8_settings_update does. */
+static void save_elsewhere(b8_db *db, apr_pool_t *p, const char *key, const char *value)
+{
+    const char *put[] = { key, value, b8_now_iso(p) };
+    const char *bump[] = { b8_now_iso(p) };
+    B8_CHECK(b8_db_exec(db, p, B8_SQL_SETTING_PUT, put, NULL) == APR_SUCCESS);
+    B8_CHECK(b8_db_exec(db, p, B8_SQL_SETTINGS_VERSION_BUMP, bump, NULL) == APR_SUCCESS);
+}
+
+B8_TEST(settings_cache_follows_saves)
+{
+    const char *path = b8_test_temp_db(p), *err = NULL;
+    b8_store *st;
+    b8_db *db;
+    apr_pool_t *sp, *req;
+    b8_settings_cache *cache;
+    const b8_settings *s1, *s2, *s3;
+    apr_uint32_t gen = 0;
+
+    apr_pool_create(&sp, p);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    B8_CHECK(b8_settings_cache_create(sp, NULL, &gen, &cache) == APR_SUCCESS);
+    apr_pool_create(&req, sp);
+    B8_CHECK(b8_settings_cache_get(cache, db, req, &s1) == APR_SUCCESS);
+    B8_CHECK_STR(b8_setting_str(s1, B8_SET_SEND_INTERVAL), "5");
+    B8_CHECK(b8_settings_cache_get(cache, db, req, &s2) == APR_SUCCESS);
+    B8_CHECK(s1 == s2);   /* no second read */
+    /* Another server saves: seen once the recheck interval has passed. */
+    save_elsewhere(db, sp, "send_interval", "2");
+    apr_sleep(B8_SETTINGS_RECHECK + apr_time_from_msec(20));
+    B8_CHECK(b8_settings_cache_get(cache, db, req, &s3) == APR_SUCCESS);
+    B8_CHECK_STR(b8_setting_str(s3, B8_SET_SEND_INTERVAL), "2");
+    B8_CHECK_INT(b8_setting_int(s3, B8_SET_SEND_INTERVAL), 2);
+    /* The snapshot a request holds stays as it was. */
+    B8_CHECK_STR(b8_setting_str(s1, B8_SET_SEND_INTERVAL), "5");
+    /* A save on this server: seen at once through the shared counter. */
+    save_elsewhere(db, sp, "send_interval", "3");
+    b8_settings_cache_changed(cache);
+    B8_CHECK_INT(gen, 1);
+    B8_CHECK(b8_settings_cache_get(cache, db, req, &s2) == APR_SUCCESS);
+    B8_CHECK_STR(b8_setting_str(s2, B8_SET_SEND_INTERVAL), "3");
+    B8_CHECK(s2->source[B8_SET_SEND_INTERVAL] == B8_SRC_DATABASE);
+    apr_pool_destroy(req);
+    apr_pool_destroy(sp);
+    b8_test_remove_db(p, path);
 }
 
 B8_TEST(store_migrates_once_and_keeps_data)
@@ -507,6 +570,7 @@ B8_TEST(store_inbound_phone_becomes_nullable)
 }
 
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
+             B8_CASE(settings_ids_name_their_row), B8_CASE(settings_cache_follows_saves),
              B8_CASE(settings_da_vinci_rule), B8_CASE(settings_api_rules),
              B8_CASE(webhook_auth_mode), B8_CASE(crypto_helpers), B8_CASE(time_and_utf8),
              B8_CASE(text_cap),

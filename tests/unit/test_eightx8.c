@@ -165,15 +165,15 @@ B8_TEST(test_conf_missing)
 {
     apr_hash_t *config = apr_hash_make(p);
     b8_eightx8_conf conf;
-    const char *why = b8_eightx8_conf_load(p, config, NULL, &conf);
+    const char *why = b8_eightx8_conf_load(p, b8_settings_make(p, config, NULL), &conf);
     B8_CHECK(why && strstr(why, "API key"));
     apr_hash_set(config, "api_key", APR_HASH_KEY_STRING, "k");
-    B8_CHECK(b8_eightx8_conf_load(p, config, NULL, &conf) == NULL);
+    B8_CHECK(b8_eightx8_conf_load(p, b8_settings_make(p, config, NULL), &conf) == NULL);
     B8_CHECK_STR(conf.sub_account, "BluCoffeePH_TwoWayViber_NOTIF");
     B8_CHECK_STR(conf.sms_source, "Blu Coffee");
     B8_CHECK_INT(conf.timeout, apr_time_from_sec(30));
     apr_hash_set(config, "viber_sub_account", APR_HASH_KEY_STRING, "");
-    why = b8_eightx8_conf_load(p, config, NULL, &conf);
+    why = b8_eightx8_conf_load(p, b8_settings_make(p, config, NULL), &conf);
     B8_CHECK(why && strstr(why, "sub-account"));
 }
 

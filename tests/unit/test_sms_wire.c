@@ -114,11 +114,11 @@ B8_TEST(test_conf_load)
 {
     apr_hash_t *config = apr_hash_make(p), *db = apr_hash_make(p);
     b8_sms_conf conf;
-    const char *why = b8_eightx8_sms_conf_load(p, config, db, &conf);
+    const char *why = b8_eightx8_sms_conf_load(p, b8_settings_make(p, config, db), &conf);
 
     B8_CHECK(why && strstr(why, "API key"));
     apr_hash_set(db, "api_key", APR_HASH_KEY_STRING, "k");
-    why = b8_eightx8_sms_conf_load(p, config, db, &conf);
+    why = b8_eightx8_sms_conf_load(p, b8_settings_make(p, config, db), &conf);
     B8_CHECK(why == NULL);
     B8_CHECK_STR(conf.sub_account, "BluCoffeePH_NOTIF");
     B8_CHECK_STR(conf.base_url, "https://sms.8x8.com");

@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "b8_receipts.h"
+#include "b8_settings.h"
 #include "b8_store.h"
 #include "b8_util.h"
 #include "b8_webhook.h"
@@ -229,8 +230,7 @@ static b8_ctx *open_ctx(apr_pool_t *p, const char *path)
     const char *err = NULL;
 
     ctx->pool = p;
-    ctx->config = apr_hash_make(p);
-    ctx->dbsettings = apr_hash_make(p);
+    ctx->settings = b8_settings_make(p, NULL, NULL);
     B8_CHECK(b8_store_open(p, "sqlite3", path, 2, &ctx->store, &err) == APR_SUCCESS);
     B8_CHECK(b8_store_migrate(ctx->store, p, &err) == APR_SUCCESS);
     B8_CHECK(b8_db_get(ctx->store, p, &ctx->db) == APR_SUCCESS);
