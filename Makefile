@@ -22,7 +22,7 @@ APXS      := /usr/bin/apxs
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
              libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium gdb \
-             postgresql python3-psycopg2 python3-jsonschema
+             postgresql python3-psycopg2 python3-jsonschema libsqlite3-dev
 BENCH_PKGS := wrk
 FUZZ_PKGS := clang libclang-rt-14-dev
 
@@ -122,7 +122,7 @@ $(OUT)/unit/%: tests/unit/%.c tests/unit/b8_test.h tests/unit/b8_test_wire.h $(O
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) -std=gnu11 $(OPT) $(WARN) -Werror $(APR_CFLAGS) -Imod_blu8x8 -Itests/unit $< \
-	  -o $@ $(OUT)/libb8core.a $(APR_LIBS) $(LIBS)
+	  -o $@ $(OUT)/libb8core.a $(APR_LIBS) $(LIBS) $(if $(filter test_sql,$*),-lsqlite3)
 
 unit: $(UNIT_BIN)
 	@# use_sigaltstack=0: gcc 12's ASan misreports its own signal-stack teardown at thread exit.

@@ -51,7 +51,7 @@ static void end_group(lane *l, const ai_group *g, const char *state, const char 
     }
     if (strcmp(state, "failed") == 0) {
         B8_LOG(B8_LOG_WARNING, 0, "B8-0702: AI reply to inbound %s failed: %s",
-               B8_CELL(g->rows, 0, 0), why);
+               B8_GET(g->rows, 0, AI_CLAIMED, id), why);
     }
 }
 
@@ -77,7 +77,7 @@ static void retry_or_fail(lane *l, const ai_group *g, const b8_ai_result *res)
         B8_LOG(B8_LOG_ERR, 0, "B8-0703: cannot schedule the AI retry: %s", b8_db_error(l->db));
     }
     B8_LOG(B8_LOG_INFO, 0, "B8-0704: AI call for inbound %s will be retried: %s",
-           B8_CELL(g->rows, 0, 0), res->error);
+           B8_GET(g->rows, 0, AI_CLAIMED, id), res->error);
 }
 
 static void call_openai(lane *l, const cJSON *body, b8_ai_result *res)
@@ -94,7 +94,7 @@ static int ask_intent(lane *l, const ai_group *g)
     b8_ai_result res;
     cJSON *body = b8_json_pool_owned(l->p, b8_openai_intent_request(setting(l, B8_SET_OPENAI_MODEL),
                                                                     g->joined));
-    const char *lead_id = NULL, *first_id = B8_CELL(g->rows, 0, 0);
+    const char *lead_id = NULL, *first_id = B8_GET(g->rows, 0, AI_CLAIMED, id);
     int pinged = 0, n = 0, yes;
 
     call_openai(l, body, &res);
@@ -119,7 +119,8 @@ static int ask_intent(lane *l, const ai_group *g)
     {
         const char *args[] = { yes ? "yes" : "no", g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_SET_INTENT, args, &n) != APR_SUCCESS || n == 0
-            || (yes && b8_lead_create(l->db, l->p, first_id, g->joined, B8_CELL(g->rows, 0, 1),
+            || (yes && b8_lead_create(l->db, l->p, first_id, g->joined,
+                                      B8_GET(g->rows, 0, AI_CLAIMED, phone),
                                       setting(l, B8_SET_DEFAULT_COUNTRY),
                                       setting(l, B8_SET_PUBLIC_URL),
                                       &lead_id, &pinged) != APR_SUCCESS)
@@ -143,7 +144,7 @@ static apr_array_header_t *history(lane *l, const ai_group *g)
 {
     apr_array_header_t *turns = apr_array_make(l->p, B8_AI_HISTORY_TURNS, sizeof(b8_chat_turn));
     b8_rows *rows;
-    const char *args[] = { g->phone_key, B8_CELL(g->rows, 0, 0), g->phone_key,
+    const char *args[] = { g->phone_key, B8_GET(g->rows, 0, AI_CLAIMED, id), g->phone_key,
                            b8_time_iso(l->p, l->now), apr_itoa(l->p, B8_AI_HISTORY_TURNS) };
 
     if (b8_db_select(l->db, l->p, B8_SQL_AI_HISTORY, args, &rows) != APR_SUCCESS) {
@@ -151,8 +152,8 @@ static apr_array_header_t *history(lane *l, const ai_group *g)
     }
     for (int i = rows->nrows - 1; i >= 0; i--) {
         b8_chat_turn *t = apr_array_push(turns);
-        t->from_customer = B8_CELL(rows, i, 0) && strcmp(B8_CELL(rows, i, 0), "1") == 0;
-        t->text = B8_CELL(rows, i, 1);
+        t->from_customer = B8_GET_IS(rows, i, AI_TURN, who, "1");
+        t->text = B8_GET(rows, i, AI_TURN, body);
     }
     return turns;
 }
@@ -190,8 +191,10 @@ static void answer(lane *l, const ai_group *g)
     }
     {
         const char *now = b8_time_iso(l->p, apr_time_now());
-        const char *ins[] = { B8_CELL(r, last, 0), B8_CELL(r, last, 6), B8_CELL(r, last, 1),
-                              g->phone_key, B8_CELL(r, last, 3), res.content, b8_uuid4(l->p),
+        const char *ins[] = { B8_GET(r, last, AI_CLAIMED, id),
+                              B8_GET(r, last, AI_CLAIMED, contact_id),
+                              B8_GET(r, last, AI_CLAIMED, phone), g->phone_key,
+                              B8_GET(r, last, AI_CLAIMED, name), res.content, b8_uuid4(l->p),
                               now, now };
         if (!ins[6] || b8_db_value(l->db, l->p, B8_SQL_AI_REPLY_INSERT, ins, &reply_id) != APR_SUCCESS
             || !reply_id) {
@@ -241,8 +244,8 @@ static int claim_group(lane *l, const char *phone_key, ai_group *g)
     texts = apr_array_make(l->p, g->rows->nrows, sizeof(const char *));
     g->attempts = 0;
     for (int i = 0; i < g->rows->nrows; i++) {
-        int a = atoi(B8_CELL(g->rows, i, 4) ? B8_CELL(g->rows, i, 4) : "0");
-        APR_ARRAY_PUSH(texts, const char *) = B8_CELL(g->rows, i, 2) ? B8_CELL(g->rows, i, 2) : "";
+        int a = atoi(B8_GET_OR(g->rows, i, AI_CLAIMED, ai_attempts, "0"));
+        APR_ARRAY_PUSH(texts, const char *) = B8_GET_OR(g->rows, i, AI_CLAIMED, body, "");
         if (a > g->attempts) {
             g->attempts = a;
         }
@@ -263,10 +266,11 @@ static apr_time_t next_due(lane *l, apr_interval_time_t quiet)
         || rows->nrows == 0) {
         return 0;
     }
-    if (B8_CELL(rows, 0, 0) && b8_time_parse(B8_CELL(rows, 0, 0), &t)) {
+    if (B8_GET(rows, 0, AI_DUE, next_at) && b8_time_parse(B8_GET(rows, 0, AI_DUE, next_at), &t)) {
         due = t;
     }
-    if (B8_CELL(rows, 0, 1) && b8_time_parse(B8_CELL(rows, 0, 1), &t)
+    if (B8_GET(rows, 0, AI_DUE, waiting_since)
+        && b8_time_parse(B8_GET(rows, 0, AI_DUE, waiting_since), &t)
         && (due == 0 || t + quiet < due)) {
         due = t + quiet;
     }
@@ -316,7 +320,7 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     if (!claim_group(&l, phone_key, &g)) {
         return 1;
     }
-    if (B8_CELL(g.rows, 0, 7) && strcmp(B8_CELL(g.rows, 0, 7), "1") == 0) {
+    if (B8_GET_IS(g.rows, 0, AI_CLAIMED, opted_out, "1")) {
         end_group(&l, &g, "skipped", "the contact opted out");
         return 1;
     }
@@ -324,7 +328,7 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
         end_group(&l, &g, "failed", "no OpenAI key is set (Settings, ChatGPT API key)");
         return 1;
     }
-    if (b8_setting_bool(l.s, B8_SET_DA_VINCI) && !B8_CELL(g.rows, 0, 5)
+    if (b8_setting_bool(l.s, B8_SET_DA_VINCI) && !B8_GET(g.rows, 0, AI_CLAIMED, intent)
         && !ask_intent(&l, &g)) {
         return 1;
     }

@@ -27,7 +27,7 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err)
     au->err = err;
     au->country = b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY);
     au->seen = apr_hash_make(ctx->pool);
-    b8_report_init(&au->rep);
+    b8_report_init(&au->rep, ctx->pool);
     apr_pool_create(&au->cp, ctx->pool);
     if (b8_db_chunk_begin(&au->tx, ctx->db, au->chunk) != APR_SUCCESS) {
         b8_audience_abort(au);
@@ -90,7 +90,8 @@ static apr_status_t number(b8_audience *au, const char *e164, const char *name)
     if (!rows->nrows) {
         return member(au, e164, name, NULL, NULL, NULL);
     }
-    return member(au, e164, name, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1), B8_CELL(rows, 0, 3));
+    return member(au, e164, name, B8_GET(rows, 0, CONTACT, id), B8_GET(rows, 0, CONTACT, name),
+                  B8_GET(rows, 0, CONTACT, opted_out));
 }
 
 /* The text of a list entry, for the report. */
@@ -144,8 +145,9 @@ apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids)
             b8_report_invalid(&au->rep, 0, entry_text(au->cp, v), "no such contact");
             continue;
         }
-        if ((rv = member(au, B8_CELL(rows, 0, 2), NULL, B8_CELL(rows, 0, 0), B8_CELL(rows, 0, 1),
-                         B8_CELL(rows, 0, 3))) != APR_SUCCESS) {
+        if ((rv = member(au, B8_GET(rows, 0, CONTACT, phone), NULL, B8_GET(rows, 0, CONTACT, id),
+                         B8_GET(rows, 0, CONTACT, name), B8_GET(rows, 0, CONTACT, opted_out)))
+            != APR_SUCCESS) {
             return rv;
         }
     }
@@ -155,8 +157,8 @@ apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids)
 /* One contact of a tag: id, name, phone, phone_key, opted_out. */
 static apr_status_t tag_contact(void *baton, const b8_rows *rows, int i)
 {
-    return member(baton, B8_CELL(rows, i, 2), NULL, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1),
-                  B8_CELL(rows, i, 4));
+    return member(baton, B8_GET(rows, i, TAG_CONTACT, phone), NULL, B8_GET(rows, i, TAG_CONTACT, id),
+                  B8_GET(rows, i, TAG_CONTACT, name), B8_GET(rows, i, TAG_CONTACT, opted_out));
 }
 
 apr_status_t b8_audience_tags(b8_audience *au, const cJSON *names)
@@ -207,11 +209,11 @@ apr_status_t b8_audience_campaign(b8_audience *au, const cJSON *from)
             break;
         }
         for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            rv = number(au, B8_CELL(rows, r, 2), B8_CELL(rows, r, 3));
+            rv = number(au, B8_GET(rows, r, RETARGET, phone), B8_GET(rows, r, RETARGET, name));
         }
         n = rows->nrows;
         if (n > 0) {
-            after = apr_pstrdup(au->ctx->pool, B8_CELL(rows, n - 1, 0));
+            after = apr_pstrdup(au->ctx->pool, B8_GET(rows, n - 1, RETARGET, id));
         }
         apr_pool_destroy(chunk);
         if (rv != APR_SUCCESS || n < RETARGET_CHUNK) {
@@ -258,8 +260,6 @@ b8_errkind b8_audience_finish(b8_audience *au, b8_err *err)
 void b8_audience_abort(b8_audience *au)
 {
     b8_db_rollback(au->ctx->db);
-    cJSON_Delete(au->rep.invalid);
-    au->rep.invalid = NULL;
 }
 
 apr_array_header_t *b8_audience_phone_entries(apr_pool_t *p, const cJSON *v, b8_err *err)

@@ -301,8 +301,10 @@ static apr_status_t copy_recipient(b8_ctx *ctx, apr_pool_t *p, const b8_rows *ro
 {
     const copy_baton *b = baton;
     const char *cmid = b8_uuid4(p);
-    const char *args[] = { b->copy, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                           B8_CELL(rows, r, 3), B8_CELL(rows, r, 4), cmid, b->now, b->now };
+    const char *args[] = { b->copy, B8_GET(rows, r, COPY_SOURCE, contact_id),
+                           B8_GET(rows, r, COPY_SOURCE, phone),
+                           B8_GET(rows, r, COPY_SOURCE, phone_key),
+                           B8_GET(rows, r, COPY_SOURCE, name), cmid, b->now, b->now };
 
     if (!cmid) {
         return APR_EGENERAL;
@@ -353,7 +355,7 @@ static apr_status_t requeue_row(b8_ctx *ctx, apr_pool_t *p, const b8_rows *rows,
 {
     requeue_baton *b = baton;
     const char *cmid = b8_uuid4(p);
-    const char *args[] = { cmid, b->now, B8_CELL(rows, r, 0), b->s1, b->s2 };
+    const char *args[] = { cmid, b->now, B8_GET(rows, r, ROW_ID, id), b->s1, b->s2 };
     int n = 0;
     apr_status_t rv;
 
@@ -518,7 +520,7 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
     b8_eightx8_send_now(ctx->pool, &conf, msg, &res);
     switch (res.verdict) {
     case B8_SEND_ACCEPTED:
-        *out = cJSON_CreateObject();
+        *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
         b8_json_add_str(*out, "umid", res.umid);
         cJSON_AddStringToObject(*out, "state", res.state ? res.state : "queued");
         cJSON_AddStringToObject(*out, "phone", phone);
@@ -527,16 +529,16 @@ b8_errkind b8_campaign_send_test(b8_ctx *ctx, const char *id, const cJSON *in, c
                res.umid ? res.umid : "to come");
         return B8_OK;
     case B8_SEND_UNKNOWN:
-        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 did not answer in time; the "
-                                                 "test message may have been sent. %s",
-                                                 res.error_message));
+        *out = b8_json_pool_owned(ctx->pool, upstream_error(&res, apr_psprintf(ctx->pool,
+                   "8x8 did not answer in time; the test message may have been sent. %s",
+                   res.error_message)));
         break;
     case B8_SEND_RETRY:
     case B8_SEND_FAILED:
     default:
-        *out = upstream_error(&res, apr_psprintf(ctx->pool, "8x8 refused the test message: %s",
-                                                 res.error_message ? res.error_message
-                                                                   : "no reason given"));
+        *out = b8_json_pool_owned(ctx->pool, upstream_error(&res, apr_psprintf(ctx->pool,
+                   "8x8 refused the test message: %s",
+                   res.error_message ? res.error_message : "no reason given")));
         break;
     }
     B8_LOG(B8_LOG_NOTICE, 0, "B8-1416: campaign %s: test to %s failed: %s", id, phone,
@@ -564,7 +566,7 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
                != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     b8_json_add_int(*out, "id", c->id);
     cJSON_AddStringToObject(*out, "state", c->state);
     b8_json_add_str(*out, "send_at", c->send_at);
@@ -575,10 +577,10 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
         cJSON_AddNumberToObject(counts, b8_recipient_states[i], 0);
     }
     for (int r = 0; r < rows->nrows; r++) {
-        const char *state = B8_CELL(rows, r, 0);
+        const char *state = B8_GET(rows, r, STATE_COUNT, state);
         const b8_message_state *s;
         long n = 0;
-        b8_parse_long(B8_CELL(rows, r, 1), &n);
+        b8_parse_long(B8_GET(rows, r, STATE_COUNT, n), &n);
         total += n;
         if (!(s = b8_message_state_find(state))) {
             continue;
@@ -596,13 +598,13 @@ b8_errkind b8_campaign_progress(b8_ctx *ctx, const char *id, cJSON **out, b8_err
     list = cJSON_AddArrayToObject(*out, "failures");
     for (int r = 0; r < fails->nrows; r++) {
         cJSON *f = cJSON_CreateObject();
-        b8_json_add_int(f, "id", B8_CELL(fails, r, 0));
-        b8_json_add_str(f, "phone", B8_CELL(fails, r, 1));
-        b8_json_add_str(f, "name", B8_CELL(fails, r, 2));
-        b8_json_add_str(f, "state", B8_CELL(fails, r, 3));
-        b8_json_add_str(f, "error_code", B8_CELL(fails, r, 4));
-        b8_json_add_str(f, "error_message", B8_CELL(fails, r, 5));
-        b8_json_add_str(f, "updated_at", B8_CELL(fails, r, 6));
+        b8_json_add_int(f, "id", B8_GET(fails, r, FAILURE, id));
+        b8_json_add_str(f, "phone", B8_GET(fails, r, FAILURE, phone));
+        b8_json_add_str(f, "name", B8_GET(fails, r, FAILURE, name));
+        b8_json_add_str(f, "state", B8_GET(fails, r, FAILURE, state));
+        b8_json_add_str(f, "error_code", B8_GET(fails, r, FAILURE, error_code));
+        b8_json_add_str(f, "error_message", B8_GET(fails, r, FAILURE, error_message));
+        b8_json_add_str(f, "updated_at", B8_GET(fails, r, FAILURE, updated_at));
         cJSON_AddItemToArray(list, f);
     }
     return B8_OK;

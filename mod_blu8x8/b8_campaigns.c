@@ -32,17 +32,13 @@ static int in_list(const char *const *list, const char *s)
 
 /* ------------------------------------------------------------ the object */
 
+/* Every column of the statement's list fills the field of the same name. */
 static b8_campaign *campaign_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     b8_campaign *c = apr_pcalloc(p, sizeof(*c));
-    const char **f[] = { &c->id, &c->name, &c->type, &c->body, &c->url, &c->fallback_text,
-                         &c->thumbnail_url, &c->file_size, &c->duration, &c->button_caption,
-                         &c->button_url, &c->state, &c->send_at, &c->queued_at, &c->created_at,
-                         &c->updated_at, &c->started_at, &c->done_at, &c->fallback_after,
-                         &c->pause_reason };
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-        *f[i] = B8_CELL(rows, r, (int)i);
-    }
+#define B8_CAMPAIGN_FIELD(shape, col) c->col = B8_GET(rows, r, shape, col);
+    B8_COLS_CAMPAIGN(B8_CAMPAIGN_FIELD, CAMPAIGN)
+#undef B8_CAMPAIGN_FIELD
     return c;
 }
 
@@ -142,7 +138,7 @@ apr_status_t b8_campaign_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON 
     }
     *out = counts_new();
     for (int i = 0; i < rows->nrows; i++) {
-        counts_add(*out, B8_CELL(rows, i, 0), B8_CELL(rows, i, 1));
+        counts_add(*out, B8_GET(rows, i, STATE_COUNT, state), B8_GET(rows, i, STATE_COUNT, n));
     }
     return counts_clicked(db, p, id, *out);
 }
@@ -161,7 +157,7 @@ b8_errkind b8_campaign_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err
     if (b8_campaign_counts(ctx->db, ctx->pool, id, &counts) != APR_SUCCESS) {
         return b8_fail_db(err, ctx->db);
     }
-    *out = b8_campaign_json(c, counts);
+    *out = b8_json_pool_owned(ctx->pool, b8_campaign_json(c, counts));
     return B8_OK;
 }
 
@@ -196,8 +192,9 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
         b8_campaign *c = campaign_from_row(p, rows, i);
         cJSON *cc = counts_new();
         for (int k = 0; k < counts->nrows; k++) {
-            if (strcmp(B8_CELL(counts, k, 0), c->id) == 0) {
-                counts_add(cc, B8_CELL(counts, k, 1), B8_CELL(counts, k, 2));
+            if (strcmp(B8_GET(counts, k, CAMPAIGN_COUNT, campaign_id), c->id) == 0) {
+                counts_add(cc, B8_GET(counts, k, CAMPAIGN_COUNT, state),
+                           B8_GET(counts, k, CAMPAIGN_COUNT, n));
             }
         }
         if (counts_clicked(ctx->db, p, c->id, cc) != APR_SUCCESS) {
@@ -207,7 +204,7 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
         }
         cJSON_AddItemToArray(items, b8_campaign_json(c, cc));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -605,11 +602,11 @@ b8_errkind b8_campaign_preview(b8_ctx *ctx, const char *id, cJSON **out, b8_err 
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
     if (rows->nrows) {
-        name = B8_CELL(rows, 0, 0) ? B8_CELL(rows, 0, 0) : "";
-        phone = B8_CELL(rows, 0, 1);
+        name = B8_GET_OR(rows, 0, FIRST_RECIPIENT, name, "");
+        phone = B8_GET(rows, 0, FIRST_RECIPIENT, phone);
         example = 0;
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     b8_json_add_str(*out, "name", name);
     b8_json_add_str(*out, "phone", phone);
     b8_json_add_str(*out, "body", b8_campaign_expand(ctx->pool, c->body ? c->body : "", name,

@@ -50,13 +50,13 @@ int b8_bool_value(const cJSON *v)
 static contact *contact_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     contact *c = apr_pcalloc(p, sizeof(*c));
-    c->id = B8_CELL(rows, r, 0);
-    c->name = B8_CELL(rows, r, 1) ? B8_CELL(rows, r, 1) : "";
-    c->phone = B8_CELL(rows, r, 2);
-    c->opted_out = B8_CELL(rows, r, 3) && strcmp(B8_CELL(rows, r, 3), "1") == 0;
-    c->opted_out_at = B8_CELL(rows, r, 4);
-    c->created_at = B8_CELL(rows, r, 5);
-    c->updated_at = B8_CELL(rows, r, 6);
+    c->id = B8_GET(rows, r, CONTACT, id);
+    c->name = B8_GET_OR(rows, r, CONTACT, name, "");
+    c->phone = B8_GET(rows, r, CONTACT, phone);
+    c->opted_out = B8_GET_IS(rows, r, CONTACT, opted_out, "1");
+    c->opted_out_at = B8_GET(rows, r, CONTACT, opted_out_at);
+    c->created_at = B8_GET(rows, r, CONTACT, created_at);
+    c->updated_at = B8_GET(rows, r, CONTACT, updated_at);
     return c;
 }
 
@@ -141,18 +141,18 @@ b8_errkind b8_contacts_list(b8_ctx *ctx, const char *q, const char *tag, const c
     }
     items = cJSON_CreateArray();
     for (int i = 0; i < rows->nrows; i++) {
-        const char *tag_name = B8_CELL(rows, i, 7);
-        if (!cur_id || strcmp(cur_id, B8_CELL(rows, i, 0)) != 0) {
+        const char *tag_name = B8_GET(rows, i, CONTACT_TAGGED, tag);
+        if (!cur_id || strcmp(cur_id, B8_GET(rows, i, CONTACT_TAGGED, id)) != 0) {
             cur_tags = cJSON_CreateArray();
             cur = contact_json(contact_from_row(p, rows, i), cur_tags);
-            cur_id = B8_CELL(rows, i, 0);
+            cur_id = B8_GET(rows, i, CONTACT_TAGGED, id);
             cJSON_AddItemToArray(items, cur);
         }
         if (tag_name) {
             cJSON_AddItemToArray(cur_tags, cJSON_CreateString(tag_name));
         }
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -190,9 +190,9 @@ b8_errkind b8_contact_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     }
     tags = cJSON_CreateArray();
     for (int i = 0; i < rows->nrows; i++) {
-        cJSON_AddItemToArray(tags, cJSON_CreateString(B8_CELL(rows, i, 0)));
+        cJSON_AddItemToArray(tags, cJSON_CreateString(B8_GET(rows, i, TAG_NAME, name)));
     }
-    *out = contact_json(c, tags);
+    *out = b8_json_pool_owned(ctx->pool, contact_json(c, tags));
     return B8_OK;
 }
 
@@ -490,7 +490,7 @@ static apr_status_t import_tags(contact_import *im, apr_pool_t *p, const char *c
         const char *name = APR_ARRAY_IDX(tags, i, const char *), *tag_id = NULL;
         int known = 0;
         for (int k = 0; have && k < have->nrows && !known; k++) {
-            known = strcasecmp(B8_CELL(have, k, 0), name) == 0;
+            known = strcasecmp(B8_GET(have, k, TAG_NAME, name), name) == 0;
         }
         if (known) {
             continue;
@@ -518,7 +518,7 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
     const char *raw = cell_at(cells, im->phone_col), *why = NULL, *e164;
     const char *now = b8_now_iso(p);
     apr_array_header_t *tags;
-    b8_err terr = { 0 };
+    b8_err terr = B8_ERR_INIT(p);
     cJSON tv;
     b8_rows *rows;
     apr_status_t rv;
@@ -545,7 +545,6 @@ static apr_status_t import_row(contact_import *im, apr_pool_t *p, int line,
     if (!(tags = tags_from(p, &tv, &terr))) {
         b8_report_invalid(&im->rep, line, tv.valuestring,
                           cJSON_GetObjectItemCaseSensitive(terr.fields, "tags")->valuestring);
-        cJSON_Delete(terr.fields);
         return APR_SUCCESS;
     }
     if (apr_hash_get(im->seen, e164, APR_HASH_KEY_STRING)) {
@@ -621,7 +620,7 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     im.seen = apr_hash_make(ctx->pool);
     im.tag_ids = apr_hash_make(ctx->pool);
     b8_line_cursor_init(&im.lines, csv, len);
-    b8_report_init(&im.rep);
+    b8_report_init(&im.rep, ctx->pool);
     apr_pool_create(&cp, ctx->pool);
 
     /* One transaction per chunk of rows: the write lock is never held long. */
@@ -655,10 +654,9 @@ b8_errkind b8_contacts_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSO
     if (rv != APR_SUCCESS) {
         b8_db_rollback(ctx->db);
         B8_LOG(B8_LOG_ERR, rv, "B8-3001: contacts import stopped: %s", b8_db_error(ctx->db));
-        cJSON_Delete(im.rep.invalid);
         return b8_fail_db(err, ctx->db);
     }
-    *report = b8_report_json(&im.rep, 1, 0);
+    *report = b8_report_json(ctx->pool, &im.rep, 1, 0);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }

@@ -28,6 +28,9 @@ void b8_field_error(b8_err *err, const char *field, const char *message)
     }
     if (!err->fields) {
         err->fields = cJSON_CreateObject();
+        if (err->pool) {
+            b8_json_pool_owned(err->pool, err->fields);
+        }
     }
     if (!cJSON_GetObjectItemCaseSensitive(err->fields, field)) {
         cJSON_AddStringToObject(err->fields, field, message);
@@ -126,6 +129,21 @@ cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json)
     return json;
 }
 
+cJSON *b8_json_object(apr_pool_t *p)
+{
+    return b8_json_pool_owned(p, cJSON_CreateObject());
+}
+
+cJSON *b8_json_array(apr_pool_t *p)
+{
+    return b8_json_pool_owned(p, cJSON_CreateArray());
+}
+
+cJSON *b8_json_parse(apr_pool_t *p, const char *text, apr_size_t len)
+{
+    return b8_json_pool_owned(p, text && len ? cJSON_ParseWithLength(text, len) : NULL);
+}
+
 void b8_paging_parse(b8_paging *pg, const char *page, const char *per_page)
 {
     long v;
@@ -155,8 +173,10 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg)
 #define EXPORT_CHUNK 5000
 
 typedef struct {
+    const b8_export_col *cols;
     int ncols;
-    int short_row;     /* the statement lacks columns */
+    b8_shape shape;    /* the statement's, which cols name columns of */
+    const char **fields;
     int unwritten;     /* write() failed */
     b8_write_fn *write;
     void *baton;
@@ -170,13 +190,12 @@ static apr_status_t export_page(void *baton, apr_pool_t *cp, const b8_rows *rows
     apr_size_t size = 0;
     char *text, *o;
 
-    if (rows->ncols < w->ncols + 1) {
-        w->short_row = 1;
-        return APR_EGENERAL;
-    }
     lines = apr_palloc(cp, sizeof(*lines) * (apr_size_t)rows->nrows);
     for (int r = 0; r < rows->nrows; r++) {
-        lines[r] = b8_csv_line(cp, w->ncols, &B8_CELL(rows, r, 1));
+        for (int c = 0; c < w->ncols; c++) {
+            w->fields[c] = b8_rows_cell(rows, r, w->shape, w->cols[c].col);
+        }
+        lines[r] = b8_csv_line(cp, w->ncols, w->fields);
         size += strlen(lines[r]);
     }
     /* One buffer per chunk (joining by concatenation would be quadratic). */
@@ -193,23 +212,25 @@ static apr_status_t export_page(void *baton, apr_pool_t *cp, const b8_rows *rows
     return APR_SUCCESS;
 }
 
-b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+b8_errkind b8_export_csv(b8_ctx *ctx, const b8_export_col *cols, int ncols, b8_sql_id sql,
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err)
 {
-    const char *line = b8_csv_header(ctx->pool, ncols, header);
-    export_walk w = { ncols, 0, 0, write, baton };
+    const char **fields = apr_palloc(ctx->pool, sizeof(*fields) * (apr_size_t)ncols);
+    export_walk w = { cols, ncols, b8_sql_shape(sql), fields, 0, write, baton };
+    const char *line;
     apr_status_t rv;
 
+    for (int c = 0; c < ncols; c++) {
+        fields[c] = cols[c].header;
+    }
+    line = b8_csv_header(ctx->pool, ncols, fields);
     if (write(baton, line, strlen(line)) != APR_SUCCESS) {
         return b8_fail(err, B8_EINTERNAL, "the export could not be written");
     }
     rv = b8_db_walk(ctx->db, ctx->pool, sql, args, nargs, EXPORT_CHUNK, export_page, &w);
     if (rv == APR_SUCCESS) {
         return B8_OK;
-    }
-    if (w.short_row) {
-        return b8_fail(err, B8_EINTERNAL, "the export's statement lacks columns");
     }
     if (w.unwritten) {
         return b8_fail(err, B8_EINTERNAL, "the export could not be written");

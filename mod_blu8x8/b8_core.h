@@ -21,11 +21,13 @@ typedef enum {
 } b8_errkind;
 
 typedef struct {
+    apr_pool_t *pool;    /* owns fields (the request's): set it when declaring */
     b8_errkind kind;
     const char *message;
-    cJSON *fields;       /* key -> message, for B8_EINVALID */
+    cJSON *fields;       /* key -> message, for B8_EINVALID; pool-owned */
     const char *state;   /* current state, for B8_ESTATE */
 } b8_err;
+#define B8_ERR_INIT(p) { .pool = (p) }
 
 typedef struct {
     apr_pool_t *pool;
@@ -59,8 +61,23 @@ const char *b8_json_id(apr_pool_t *p, const cJSON *v);
 b8_errkind b8_json_ids_check(apr_pool_t *p, const cJSON *in, const char *key, b8_err *err);
 /* Serialises and copies into the pool (cJSON allocates with malloc). */
 const char *b8_json_print(apr_pool_t *p, const cJSON *json);
-/* Frees a cJSON tree when the pool is cleared. */
+/* JSON lifetimes follow APR pools, as mod_md's md_json_t does: a tree
+ * made by b8_json_object/b8_json_array/b8_json_parse, or handed to
+ * b8_json_pool_owned, is freed by a cleanup when the pool is cleared, so
+ * nobody calls cJSON_Delete on it. Every cJSON a core operation answers
+ * (cJSON **out, err->fields) is pool-owned so: the glue parses, calls,
+ * renders, and never frees.
+ * The one rule: only a root is pool-owned. cJSON_AddItemTo* hands the item
+ * to its parent, which frees it too; so a pool-owned tree is never added as
+ * a child (that would free it twice): add it by reference
+ * (cJSON_AddItemReferenceTo*, which the parent does not free) or add
+ * cJSON_Duplicate(tree, 1). Children are built unowned (cJSON_Create*) and
+ * given to their parent. Returns json. */
 cJSON *b8_json_pool_owned(apr_pool_t *p, cJSON *json);
+cJSON *b8_json_object(apr_pool_t *p);
+cJSON *b8_json_array(apr_pool_t *p);
+/* len bytes of text (not NUL-terminated); NULL when they are not JSON. */
+cJSON *b8_json_parse(apr_pool_t *p, const char *text, apr_size_t len);
 
 /* Paging: page >= 1, 1 <= per_page <= 1000 (default 50). */
 typedef struct { long page, per_page; } b8_paging;
@@ -69,11 +86,13 @@ cJSON *b8_list_envelope(cJSON *items, long total, const b8_paging *pg);
 
 /* CSV downloads, streamed: write gets the text in pieces. */
 typedef apr_status_t b8_write_fn(void *baton, const char *data, apr_size_t len);
-/* The header line, then the rows of sql in chunks after the last id seen,
- * until it answers none. The statement's last two placeholders are that id
- * and the chunk size (args has room for them: nargs counts them); its first
- * column is the id, the next ncols are the fields (any further are unused). */
-b8_errkind b8_export_csv(b8_ctx *ctx, const char *const *header, int ncols, b8_sql_id sql,
+/* A CSV column: its header and the statement's column (B8_COL_<SHAPE>_x). */
+typedef struct { const char *header; int col; } b8_export_col;
+/* The header line, then the rows of sql in chunks after the last id seen
+ * (its column "id"), until it answers none. The statement's last two
+ * placeholders are that id and the chunk size (args has room for them:
+ * nargs counts them). */
+b8_errkind b8_export_csv(b8_ctx *ctx, const b8_export_col *cols, int ncols, b8_sql_id sql,
                          const char **args, int nargs, b8_write_fn *write, void *baton,
                          b8_err *err);
 

@@ -138,7 +138,7 @@ static apr_status_t record(b8_db *db, apr_pool_t *p, const char *id, const b8_se
 static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_conf *conf,
                      b8_rows *rows, int r)
 {
-    const char *id = B8_CELL(rows, r, 0), *phone = B8_CELL(rows, r, 1);
+    const char *id = B8_GET(rows, r, DIRECT, id), *phone = B8_GET(rows, r, DIRECT, phone);
     const char *mark[] = { b8_now_iso(p), id };
     b8_send_tries tries = { 0, 0, 0 };
     b8_send_result res;
@@ -149,10 +149,12 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     if (b8_db_exec(db, p, B8_SQL_SEND_MARK, mark, &n) != APR_SUCCESS || n != 1) {
         return;   /* taken by someone else, or the database is unwell: next round */
     }
-    msg = b8_eightx8_text_message(phone, B8_CELL(rows, r, 5), B8_CELL(rows, r, 2),
-                                  B8_CELL(rows, r, 3), B8_CELL(rows, r, 4));
+    msg = b8_json_pool_owned(p, b8_eightx8_text_message(phone,
+                                 B8_GET(rows, r, DIRECT, client_message_id),
+                                 B8_GET(rows, r, DIRECT, body),
+                                 B8_GET(rows, r, DIRECT, button_caption),
+                                 B8_GET(rows, r, DIRECT, button_url)));
     b8_eightx8_request(p, conf, b8_json_print(p, msg), &req);
-    cJSON_Delete(msg);
     for (;;) {
         b8_http_response http;
         requests++;
@@ -168,11 +170,11 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
     }
     if (record(db, p, id, &res, requests) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1441: cannot record the send of %s message %s: %s",
-               B8_CELL(rows, r, 6), id, b8_db_error(db));
+               B8_GET(rows, r, DIRECT, kind), id, b8_db_error(db));
         return;
     }
     B8_LOG(res.verdict == B8_SEND_ACCEPTED ? B8_LOG_DEBUG : B8_LOG_WARNING, 0,
-           "B8-1442: %s message %s to %s: %s", B8_CELL(rows, r, 6), id, phone,
+           "B8-1442: %s message %s to %s: %s", B8_GET(rows, r, DIRECT, kind), id, phone,
            res.verdict == B8_SEND_ACCEPTED ? "accepted by 8x8"
            : res.error_message ? res.error_message : "not sent");
 }

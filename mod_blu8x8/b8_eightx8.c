@@ -210,7 +210,7 @@ apr_interval_time_t b8_eightx8_retry_after(const char *value, apr_time_t now,
 static void error_fields(apr_pool_t *p, const b8_http_response *res, const char **code,
                          const char **message, const char **error_id)
 {
-    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    cJSON *body = b8_json_parse(p, res->body, res->body_len);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
     const char *m = b8_json_str(body, "message");
     const char *eid = b8_json_str(body, "errorId");
@@ -228,12 +228,11 @@ static void error_fields(apr_pool_t *p, const b8_http_response *res, const char 
     if (m && *m) {
         *message = b8_utf8_clean(p, apr_pstrdup(p, m));
     }
-    cJSON_Delete(body);
 }
 
 static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result *out)
 {
-    cJSON *body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    cJSON *body = b8_json_parse(p, res->body, res->body_len);
     const char *umid = b8_json_str(body, "umid");
     const char *state = b8_json_str(cJSON_GetObjectItemCaseSensitive(body, "status"), "state");
 
@@ -243,7 +242,6 @@ static void accepted(apr_pool_t *p, const b8_http_response *res, b8_send_result 
     out->verdict = B8_SEND_ACCEPTED;
     out->umid = umid && *umid ? apr_pstrdup(p, umid) : NULL;
     out->state = apr_pstrdup(p, state && *state ? state : "queued");
-    cJSON_Delete(body);
 }
 
 static apr_interval_time_t backoff(int tries)

@@ -170,9 +170,8 @@ void b8_eightx8_sms_classify_single(apr_pool_t *p, const b8_http_response *res, 
     if (out->verdict != B8_SEND_ACCEPTED) {
         return;
     }
-    body = res->body_len ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    body = b8_json_parse(p, res->body, res->body_len);
     b8_eightx8_sms_parse_item(p, body, &item);
-    cJSON_Delete(body);
     if (item.outcome == B8_SMS_ITEM_REJECTED) {
         out->verdict = B8_SEND_FAILED;
         out->umid = NULL;
@@ -193,13 +192,12 @@ static long count_of(const cJSON *root, const char *key)
 
 int b8_eightx8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, b8_sms_batch_answer *out)
 {
-    cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *root = b8_json_parse(p, body, len);
     const cJSON *list, *item;
     int i = 0;
 
     memset(out, 0, sizeof(*out));
     if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
         return -1;
     }
     out->batch_id = text_of(p, cJSON_GetObjectItemCaseSensitive(root, "batchId"));
@@ -216,6 +214,5 @@ int b8_eightx8_sms_parse_batch(apr_pool_t *p, const char *body, apr_size_t len, 
         }
         out->nitems = i;
     }
-    cJSON_Delete(root);
     return 0;
 }

@@ -10,10 +10,10 @@
 static cJSON *faq_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "prompt", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "completion", B8_CELL(rows, r, 2));
-    b8_json_add_int(o, "position", B8_CELL(rows, r, 3));
+    b8_json_add_int(o, "id", B8_GET(rows, r, FAQ, id));
+    b8_json_add_str(o, "prompt", B8_GET(rows, r, FAQ, prompt));
+    b8_json_add_str(o, "completion", B8_GET(rows, r, FAQ, completion));
+    b8_json_add_int(o, "position", B8_GET(rows, r, FAQ, position));
     return o;
 }
 
@@ -33,7 +33,7 @@ b8_errkind b8_faqs_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *e
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, faq_json(rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -55,7 +55,7 @@ b8_errkind b8_faq_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (faq_row(ctx, id, &rows, err) != B8_OK) {
         return err->kind;
     }
-    *out = faq_json(rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, faq_json(rows, 0));
     return B8_OK;
 }
 
@@ -118,9 +118,9 @@ b8_errkind b8_faq_update(b8_ctx *ctx, const char *id, const cJSON *in, cJSON **o
         return err->kind;
     }
     prompt = cJSON_GetObjectItemCaseSensitive(in, "prompt") ? faq_text(ctx, in, "prompt", err)
-                                                             : B8_CELL(rows, 0, 1);
+                                                             : B8_GET(rows, 0, FAQ, prompt);
     completion = cJSON_GetObjectItemCaseSensitive(in, "completion")
-                     ? faq_text(ctx, in, "completion", err) : B8_CELL(rows, 0, 2);
+                     ? faq_text(ctx, in, "completion", err) : B8_GET(rows, 0, FAQ, completion);
     if (err->kind != B8_OK) {
         return err->kind;
     }
@@ -155,7 +155,7 @@ b8_errkind b8_faq_move(b8_ctx *ctx, const char *id, int direction, b8_err *err)
         return err->kind;
     }
     {
-        const char *pos = B8_CELL(rows, 0, 3);
+        const char *pos = B8_GET(rows, 0, FAQ, position);
         const char *args[] = { pos, pos, id };
         if (b8_db_select(ctx->db, ctx->pool, direction < 0 ? B8_SQL_FAQ_NEIGHBOUR_BEFORE
                                                            : B8_SQL_FAQ_NEIGHBOUR_AFTER,
@@ -167,11 +167,11 @@ b8_errkind b8_faq_move(b8_ctx *ctx, const char *id, int direction, b8_err *err)
             /* Equal positions (never made here, but possible in old data)
              * still swap: the neighbour takes ours and we take its position
              * nudged past it. */
-            const char *opos = B8_CELL(other, 0, 1);
+            const char *opos = B8_GET(other, 0, FAQ_POSITION, position);
             const char *mine = strcmp(opos, pos) == 0
                                    ? apr_ltoa(ctx->pool, atol(pos) + direction) : opos;
             const char *a1[] = { mine, id };
-            const char *a2[] = { pos, B8_CELL(other, 0, 0) };
+            const char *a2[] = { pos, B8_GET(other, 0, FAQ_POSITION, id) };
             if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_FAQ_SET_POSITION, a1, NULL) != APR_SUCCESS
                 || b8_db_exec(ctx->db, ctx->pool, B8_SQL_FAQ_SET_POSITION, a2, NULL)
                        != APR_SUCCESS) {
@@ -208,10 +208,9 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
     /* A file that is not UTF-8 is read as Windows-1252 (what Excel writes). */
     csv = b8_text_as_utf8(ctx->pool, csv, len, &len, &encoding);
     reader = b8_csv_open(ctx->pool, csv, len);
-    invalid = cJSON_CreateArray();
+    invalid = b8_json_array(ctx->pool);
     apr_pool_create(&rp, ctx->pool);
     if (b8_db_begin(ctx->db) != APR_SUCCESS) {
-        cJSON_Delete(invalid);
         return b8_fail_db(err, ctx->db);
     }
     while ((rc = b8_csv_next(reader, rp, &fields, &line, &why)) != 0) {
@@ -243,7 +242,6 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
             const char *id;
             if (b8_db_value(ctx->db, rp, B8_SQL_FAQ_INSERT, args, &id) != APR_SUCCESS) {
                 b8_db_rollback(ctx->db);
-                cJSON_Delete(invalid);
                 apr_pool_destroy(rp);
                 return b8_fail_db(err, ctx->db);
             }
@@ -252,15 +250,14 @@ b8_errkind b8_faqs_import(b8_ctx *ctx, const char *csv, apr_size_t len, cJSON **
         apr_pool_clear(rp);
     }
     if (b8_db_commit(ctx->db) != APR_SUCCESS) {
-        cJSON_Delete(invalid);
         apr_pool_destroy(rp);
         return b8_fail_db(err, ctx->db);
     }
     apr_pool_destroy(rp);
-    *report = cJSON_CreateObject();
+    *report = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     cJSON_AddNumberToObject(*report, "added", added);
     cJSON_AddNumberToObject(*report, "invalid_count", cJSON_GetArraySize(invalid));
-    cJSON_AddItemToObject(*report, "invalid", invalid);
+    cJSON_AddItemReferenceToObject(*report, "invalid", invalid);
     cJSON_AddStringToObject(*report, "encoding", encoding);
     return B8_OK;
 }
@@ -277,7 +274,7 @@ b8_errkind b8_faqs_csv(b8_ctx *ctx, const char **csv, b8_err *err)
     parts = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
     APR_ARRAY_PUSH(parts, const char *) = b8_csv_header(ctx->pool, 2, header);
     for (int i = 0; i < rows->nrows; i++) {
-        const char *f[] = { B8_CELL(rows, i, 1), B8_CELL(rows, i, 2) };
+        const char *f[] = { B8_GET(rows, i, FAQ, prompt), B8_GET(rows, i, FAQ, completion) };
         APR_ARRAY_PUSH(parts, const char *) = b8_csv_line(ctx->pool, 2, f);
     }
     *csv = apr_array_pstrcat(ctx->pool, parts, 0);
@@ -300,8 +297,9 @@ apr_status_t b8_ai_system_prompt(b8_db *db, apr_pool_t *p, const char *persona,
         APR_ARRAY_PUSH(lines, const char *) = B8_FAQ_LINE;
     }
     for (int i = 0; i < rows->nrows; i++) {
-        APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(p, "'%s' - '%s'", B8_CELL(rows, i, 1),
-                                                           B8_CELL(rows, i, 2));
+        APR_ARRAY_PUSH(lines, const char *) = apr_psprintf(p, "'%s' - '%s'",
+                                                           B8_GET(rows, i, FAQ, prompt),
+                                                           B8_GET(rows, i, FAQ, completion));
     }
     *prompt = b8_join_array(p, lines, "\n");
     return APR_SUCCESS;

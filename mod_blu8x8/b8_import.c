@@ -1,4 +1,5 @@
 #include "b8_import.h"
+#include "b8_core.h"
 #include "b8_csv.h"
 #include "b8_phone.h"
 #include "b8_util.h"
@@ -75,10 +76,10 @@ const char *b8_text_as_utf8(apr_pool_t *p, const char *data, apr_size_t len,
 
 /* ---------------------------------------------------------------- report */
 
-void b8_report_init(b8_import_report *r)
+void b8_report_init(b8_import_report *r, apr_pool_t *p)
 {
     memset(r, 0, sizeof(*r));
-    r->invalid = cJSON_CreateArray();
+    r->invalid = b8_json_array(p);
 }
 
 void b8_report_invalid(b8_import_report *r, int line, const char *value, const char *reason)
@@ -110,9 +111,9 @@ void b8_report_invalid(b8_import_report *r, int line, const char *value, const c
     cJSON_AddItemToArray(r->invalid, item);
 }
 
-cJSON *b8_report_json(b8_import_report *r, int with_updated, int with_opted_out)
+cJSON *b8_report_json(apr_pool_t *p, b8_import_report *r, int with_updated, int with_opted_out)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = b8_json_object(p);
     cJSON_AddNumberToObject(o, "added", (double)r->added);
     if (with_updated) {
         cJSON_AddNumberToObject(o, "updated", (double)r->updated);
@@ -121,7 +122,7 @@ cJSON *b8_report_json(b8_import_report *r, int with_updated, int with_opted_out)
     if (with_opted_out) {
         cJSON_AddNumberToObject(o, "opted_out", (double)r->opted_out);
     }
-    cJSON_AddItemToObject(o, "invalid", r->invalid);
+    cJSON_AddItemReferenceToObject(o, "invalid", r->invalid);
     cJSON_AddNumberToObject(o, "invalid_count", (double)r->invalid_count);
     r->invalid = NULL;
     return o;

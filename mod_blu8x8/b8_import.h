@@ -23,12 +23,14 @@ typedef struct {
     int whole_values; /* quote values whole, not shortened */
 } b8_import_report;
 
-void b8_report_init(b8_import_report *r);
+/* The invalid list is owned by p (b8_json_array). */
+void b8_report_init(b8_import_report *r, apr_pool_t *p);
 /* line 0 = no line (API lists). value is quoted back, shortened. */
 void b8_report_invalid(b8_import_report *r, int line, const char *value, const char *reason);
-/* The answer object; consumes r->invalid. fields: "updated" and/or
- * "opted_out" are included when asked. */
-cJSON *b8_report_json(b8_import_report *r, int with_updated, int with_opted_out);
+/* The answer object, owned by p, which shows r->invalid by reference (keep
+ * r's pool alive as long). Fields "updated" and/or "opted_out" are included
+ * when asked. */
+cJSON *b8_report_json(apr_pool_t *p, b8_import_report *r, int with_updated, int with_opted_out);
 
 /* Walks a text forward to quote a reported line (LF, CRLF and CR end a line
  * as in b8_csv; a BOM is skipped). Lines must be asked in increasing order. */

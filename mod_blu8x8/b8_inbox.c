@@ -13,19 +13,19 @@
 static cJSON *inbound_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "channel", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "type", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "text", B8_CELL(rows, r, 6));
-    b8_json_add_str(o, "received_at", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "event_at", B8_CELL(rows, r, 12));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "ai_state", B8_CELL(rows, r, 9));
-    b8_json_add_str(o, "ai_error", B8_CELL(rows, r, 10));
-    b8_json_add_int(o, "reply_id", B8_CELL(rows, r, 11));
+    b8_json_add_int(o, "id", B8_GET(rows, r, INBOUND, id));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, INBOUND, umid));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, INBOUND, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, INBOUND, name));
+    b8_json_add_str(o, "channel", B8_GET(rows, r, INBOUND, channel));
+    b8_json_add_str(o, "type", B8_GET(rows, r, INBOUND, type));
+    b8_json_add_str(o, "text", B8_GET(rows, r, INBOUND, body));
+    b8_json_add_str(o, "received_at", B8_GET(rows, r, INBOUND, received_at));
+    b8_json_add_str(o, "event_at", B8_GET(rows, r, INBOUND, event_at));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, INBOUND, contact_id));
+    b8_json_add_str(o, "ai_state", B8_GET(rows, r, INBOUND, ai_state));
+    b8_json_add_str(o, "ai_error", B8_GET(rows, r, INBOUND, ai_error));
+    b8_json_add_int(o, "reply_id", B8_GET(rows, r, INBOUND, reply_id));
     return o;
 }
 
@@ -48,7 +48,7 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     if (phone && *phone) {
         key = b8_phone_match_key(p, phone, b8_ctx_setting(ctx, B8_SET_DEFAULT_COUNTRY));
         if (!key) {
-            *out = b8_list_envelope(cJSON_CreateArray(), 0, pg);
+            *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(cJSON_CreateArray(), 0, pg));
             return B8_OK;
         }
     }
@@ -71,7 +71,7 @@ b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, 
     for (int r = 0; r < rows->nrows; r++) {
         cJSON_AddItemToArray(items, inbound_json(rows, r));
     }
-    *out = b8_list_envelope(items, count_value(total), pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, count_value(total), pg));
     return B8_OK;
 }
 
@@ -114,35 +114,36 @@ static const char *ai_label(const char *state)
 static cJSON *thread_message(apr_pool_t *p, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    int in = strcmp(B8_CELL(rows, r, 0), "in") == 0;
-    const char *state = B8_CELL(rows, r, 5), *text = B8_CELL(rows, r, 4);
+    int in = strcmp(B8_GET(rows, r, THREAD, dir), "in") == 0;
+    const char *state = B8_GET(rows, r, THREAD, state), *text = B8_GET(rows, r, THREAD, body);
 
-    if (!text && B8_CELL(rows, r, 14)) {
-        text = b8_campaign_expand(p, B8_CELL(rows, r, 14), B8_CELL(rows, r, 9),
-                                  B8_CELL(rows, r, 13));
+    if (!text && B8_GET(rows, r, THREAD, campaign_body)) {
+        text = b8_campaign_expand(p, B8_GET(rows, r, THREAD, campaign_body),
+                                  B8_GET(rows, r, THREAD, name),
+                                  B8_GET(rows, r, THREAD, phone));
     }
 
     b8_json_add_bool(o, "in", in);
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "kind", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "kind_label", kind_label(B8_CELL(rows, r, 3)));
+    b8_json_add_int(o, "id", B8_GET(rows, r, THREAD, id));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, THREAD, at));
+    b8_json_add_str(o, "kind", B8_GET(rows, r, THREAD, kind));
+    b8_json_add_str(o, "kind_label", kind_label(B8_GET(rows, r, THREAD, kind)));
     b8_json_add_str(o, "text", text);
-    b8_json_add_str(o, "channel", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "campaign", B8_CELL(rows, r, 11));
+    b8_json_add_str(o, "channel", B8_GET(rows, r, THREAD, channel));
+    b8_json_add_str(o, "campaign", B8_GET(rows, r, THREAD, campaign));
     if (in) {
-        b8_json_add_str(o, "type", B8_CELL(rows, r, 12));
-        b8_json_add_bool(o, "not_text", B8_CELL(rows, r, 12)
-                                            && strcmp(B8_CELL(rows, r, 12), "text") != 0);
-        b8_json_add_str(o, "ai_state", B8_CELL(rows, r, 6));
-        b8_json_add_str(o, "ai_label", ai_label(B8_CELL(rows, r, 6)));
-        b8_json_add_str(o, "ai_error", B8_CELL(rows, r, 7));
+        b8_json_add_str(o, "type", B8_GET(rows, r, THREAD, type));
+        b8_json_add_bool(o, "not_text", B8_GET(rows, r, THREAD, type)
+                                            && strcmp(B8_GET(rows, r, THREAD, type), "text") != 0);
+        b8_json_add_str(o, "ai_state", B8_GET(rows, r, THREAD, ai_state));
+        b8_json_add_str(o, "ai_label", ai_label(B8_GET(rows, r, THREAD, ai_state)));
+        b8_json_add_str(o, "ai_error", B8_GET(rows, r, THREAD, ai_error));
     }
     else {
         b8_json_add_str(o, "state", state);
         b8_json_add_bool(o, "failed", state && (strcmp(state, "failed") == 0
                                                 || strcmp(state, "undelivered") == 0));
-        b8_json_add_str(o, "error_message", B8_CELL(rows, r, 10));
+        b8_json_add_str(o, "error_message", B8_GET(rows, r, THREAD, error_message));
     }
     return o;
 }
@@ -165,21 +166,22 @@ static b8_errkind conversation(b8_ctx *ctx, const char *key, cJSON **out, b8_err
     messages = cJSON_CreateArray();
     /* Rows come newest first; the page reads oldest first, like a chat. */
     for (int r = thread->nrows - 1; r >= 0; r--) {
-        int in = strcmp(B8_CELL(thread, r, 0), "in") == 0;
+        int in = strcmp(B8_GET(thread, r, THREAD, dir), "in") == 0;
         cJSON_AddItemToArray(messages, thread_message(p, thread, r));
-        if (in && B8_CELL(thread, r, 9) && *B8_CELL(thread, r, 9)) {
-            name = B8_CELL(thread, r, 9);   /* the latest name 8x8 gave */
+        if (in && B8_GET(thread, r, THREAD, name) && *B8_GET(thread, r, THREAD, name)) {
+            name = B8_GET(thread, r, THREAD, name);   /* the latest name 8x8 gave */
         }
         if (in || !phone) {
-            phone = B8_CELL(thread, r, 13);
+            phone = B8_GET(thread, r, THREAD, phone);
         }
     }
     if (contact->nrows > 0) {
-        b8_json_add_int(conv, "contact_id", B8_CELL(contact, 0, 0));
-        b8_json_add_bool(conv, "opted_out", B8_CELL(contact, 0, 1)
-                                                && strcmp(B8_CELL(contact, 0, 1), "0") != 0);
-        if (B8_CELL(contact, 0, 2) && *B8_CELL(contact, 0, 2)) {
-            name = B8_CELL(contact, 0, 2);
+        b8_json_add_int(conv, "contact_id", B8_GET(contact, 0, INBOUND_CONTACT, id));
+        const char *opted_out = B8_GET(contact, 0, INBOUND_CONTACT, opted_out);
+        b8_json_add_bool(conv, "opted_out", opted_out && strcmp(opted_out, "0") != 0);
+        if (B8_GET(contact, 0, INBOUND_CONTACT, name)
+            && *B8_GET(contact, 0, INBOUND_CONTACT, name)) {
+            name = B8_GET(contact, 0, INBOUND_CONTACT, name);
         }
     }
     /* A sender without a phone number has a key that is not digits. */
@@ -261,10 +263,10 @@ b8_errkind b8_inbox_conversations(b8_ctx *ctx, const char *q, const b8_paging *p
     list = cJSON_CreateArray();
     for (int r = 0; r < rows->nrows; r++) {
         cJSON *conv = NULL;
-        if (!B8_CELL(rows, r, 0)) {
+        if (!B8_GET(rows, r, CONVERSATION, phone_key)) {
             continue;
         }
-        if (conversation(ctx, B8_CELL(rows, r, 0), &conv, err) != B8_OK) {
+        if (conversation(ctx, B8_GET(rows, r, CONVERSATION, phone_key), &conv, err) != B8_OK) {
             cJSON_Delete(list);
             return err->kind;
         }
@@ -274,6 +276,6 @@ b8_errkind b8_inbox_conversations(b8_ctx *ctx, const char *q, const b8_paging *p
     /* The envelope names them "items"; the page says what they are. */
     cJSON_AddItemToObject(data, "conversations", cJSON_DetachItemFromObject(data, "items"));
     cJSON_AddStringToObject(data, "q", q);
-    *out = data;
+    *out = b8_json_pool_owned(ctx->pool, data);
     return B8_OK;
 }

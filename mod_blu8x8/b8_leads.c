@@ -56,10 +56,11 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
             return rv;
         }
         if (rows->nrows) {
-            contact_id = B8_CELL(rows, 0, 0);
+            contact_id = B8_GET(rows, 0, ID_NAME, id);
         }
     }
-    customer = contact_id && B8_CELL(rows, 0, 1) && *B8_CELL(rows, 0, 1) ? B8_CELL(rows, 0, 1)
+    customer = contact_id && B8_GET(rows, 0, ID_NAME, name) && *B8_GET(rows, 0, ID_NAME, name)
+        ? B8_GET(rows, 0, ID_NAME, name)
                                                                           : e164;
     {
         /* The lead counts for the campaign its message was attributed to. */
@@ -78,11 +79,12 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         return rv;
     }
     for (int i = 0; i < agents->nrows; i++) {
-        const char *uid = B8_CELL(agents, i, 0), *agent_phone = B8_CELL(agents, i, 3);
+        const char *uid = B8_GET(agents, i, AGENT, id);
+        const char *agent_phone = B8_GET(agents, i, AGENT, phone);
         const char *cmid = b8_uuid4(p);
         const char *args[] = {
             *lead_id, uid, inbound_id, agent_phone, b8_phone_match_key(p, agent_phone, default_country),
-            B8_CELL(agents, i, 2), ping_text(p, customer, text), B8_PING_CAPTION,
+            B8_GET(agents, i, AGENT, name), ping_text(p, customer, text), B8_PING_CAPTION,
             b8_claim_url(p, public_url, secret, *lead_id, uid), cmid, now, now
         };
         if (!cmid) {
@@ -100,22 +102,23 @@ static cJSON *lead_json(b8_ctx *ctx, const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject(), *pinged = cJSON_CreateArray();
     b8_rows *logins;
-    const char *args[] = { B8_CELL(rows, r, 0) };
+    const char *args[] = { B8_GET(rows, r, LEAD, id) };
+    const char *claimer = B8_GET(rows, r, LEAD, claimed_by_name);
 
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "contact_name", B8_CELL(rows, r, 7));
-    b8_json_add_int(o, "inbound_id", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "claimed_by", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "claimed_by_name", B8_CELL(rows, r, 9) && *B8_CELL(rows, r, 9)
-                                              ? B8_CELL(rows, r, 9) : B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "claimed_at", B8_CELL(rows, r, 6));
+    b8_json_add_int(o, "id", B8_GET(rows, r, LEAD, id));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, LEAD, created_at));
+    b8_json_add_str(o, "name", B8_GET(rows, r, LEAD, name));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, LEAD, phone));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, LEAD, contact_id));
+    b8_json_add_str(o, "contact_name", B8_GET(rows, r, LEAD, contact_name));
+    b8_json_add_int(o, "inbound_id", B8_GET(rows, r, LEAD, inbound_id));
+    b8_json_add_str(o, "claimed_by", B8_GET(rows, r, LEAD, claimed_by));
+    b8_json_add_str(o, "claimed_by_name", claimer && *claimer ? claimer
+                                                              : B8_GET(rows, r, LEAD, claimed_by));
+    b8_json_add_str(o, "claimed_at", B8_GET(rows, r, LEAD, claimed_at));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_PINGED, args, &logins) == APR_SUCCESS) {
         for (int i = 0; i < logins->nrows; i++) {
-            cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_CELL(logins, i, 0)));
+            cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_GET(logins, i, LOGIN, login)));
         }
     }
     cJSON_AddItemToObject(o, "pinged", pinged);
@@ -155,10 +158,10 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
         if (b8_db_select(ctx->db, ctx->pool, B8_SQL_USER_BY_ID, uargs, &u) != APR_SUCCESS) {
             return B8_CLAIM_NOT_FOUND;
         }
-        if (u->nrows && B8_CELL(u, 0, 5) && strcmp(B8_CELL(u, 0, 5), "1") == 0) {
+        if (u->nrows && B8_GET_IS(u, 0, USER, is_agent, "1")) {
             agent = apr_pcalloc(ctx->pool, sizeof(*agent));
-            agent->id = B8_CELL(u, 0, 0);
-            agent->login = B8_CELL(u, 0, 1);
+            agent->id = B8_GET(u, 0, USER, id);
+            agent->login = B8_GET(u, 0, USER, login);
         }
     }
     if (!agent || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
@@ -175,8 +178,9 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
             return B8_CLAIM_NOT_FOUND;
         }
     }
-    *lead = lead_json(ctx, rows, 0);
-    return B8_CELL(rows, 0, 8) && strcmp(B8_CELL(rows, 0, 8), agent->login) == 0 ? B8_CLAIM_WON
+    *lead = b8_json_pool_owned(ctx->pool, lead_json(ctx, rows, 0));
+    return B8_GET(rows, 0, LEAD, claimed_by) && strcmp(B8_GET(rows, 0, LEAD, claimed_by),
+                                                       agent->login) == 0 ? B8_CLAIM_WON
                                                                                 : B8_CLAIM_TAKEN;
 }
 
@@ -206,7 +210,7 @@ b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, 
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, lead_json(ctx, rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     cJSON_AddStringToObject(*out, "filter", filter);
     return B8_OK;
 }
@@ -224,9 +228,10 @@ b8_errkind b8_leads_csv(b8_ctx *ctx, const char **csv, b8_err *err)
     lines = apr_array_make(ctx->pool, rows->nrows + 1, sizeof(const char *));
     APR_ARRAY_PUSH(lines, const char *) = b8_csv_header(ctx->pool, 7, header);
     for (int i = 0; i < rows->nrows; i++) {
-        const char *f[] = { B8_CELL(rows, i, 0), B8_CELL(rows, i, 1), B8_CELL(rows, i, 2),
-                            B8_CELL(rows, i, 3), B8_CELL(rows, i, 7), B8_CELL(rows, i, 8),
-                            B8_CELL(rows, i, 6) };
+        const char *f[] = { B8_GET(rows, i, LEAD, id), B8_GET(rows, i, LEAD, created_at),
+                            B8_GET(rows, i, LEAD, name), B8_GET(rows, i, LEAD, phone),
+                            B8_GET(rows, i, LEAD, contact_name), B8_GET(rows, i, LEAD, claimed_by),
+                            B8_GET(rows, i, LEAD, claimed_at) };
         APR_ARRAY_PUSH(lines, const char *) = b8_csv_line(ctx->pool, 7, f);
     }
     *csv = apr_array_pstrcat(ctx->pool, lines, 0);

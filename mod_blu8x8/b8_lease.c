@@ -87,7 +87,7 @@ static int steal_from_dead(b8_lease *l, b8_db *db, apr_pool_t *p, apr_time_t ask
     int n = 0;
 
     if (b8_db_select(db, p, B8_SQL_LEASE_GET, get, &rows) != APR_SUCCESS || rows->nrows == 0
-        || !(holder = B8_CELL(rows, 0, 0)) || !holder_dead_here(l, holder)) {
+        || !(holder = B8_GET(rows, 0, LEASE, owner)) || !holder_dead_here(l, holder)) {
         return 0;
     }
     {
@@ -189,8 +189,8 @@ apr_status_t b8_lease_last_send(const b8_lease *l, b8_db *db, apr_pool_t *p, apr
     apr_status_t rv = b8_db_select(db, p, B8_SQL_LEASE_GET, args, &rows);
 
     *start = 0;
-    if (rv == APR_SUCCESS && rows->nrows > 0 && B8_CELL(rows, 0, 3)
-        && !b8_time_parse(B8_CELL(rows, 0, 3), start)) {
+    if (rv == APR_SUCCESS && rows->nrows > 0 && B8_GET(rows, 0, LEASE, last_send_at)
+        && !b8_time_parse(B8_GET(rows, 0, LEASE, last_send_at), start)) {
         *start = 0;
     }
     return rv;

@@ -160,7 +160,7 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         out->error = apr_psprintf(p, "OpenAI did not answer: %s", res->error ? res->error : "no answer");
         return;
     }
-    json = cJSON_ParseWithLength(res->body, res->body_len);
+    json = b8_json_parse(p, res->body, res->body_len);
     if (res->status == 200) {
         const cJSON *choices = cJSON_GetObjectItemCaseSensitive(json, "choices");
         const cJSON *first = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
@@ -208,7 +208,6 @@ void b8_openai_classify(apr_pool_t *p, const b8_http_response *res, b8_ai_result
         out->error = apr_psprintf(p, "OpenAI refused the request (%ld): %s", res->status,
                                   msg ? msg : "no message");
     }
-    cJSON_Delete(json);
 }
 
 void b8_openai_call(apr_pool_t *p, const char *base_url, const char *key,

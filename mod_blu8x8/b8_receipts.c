@@ -58,11 +58,11 @@ static apr_status_t find_message(b8_db *db, apr_pool_t *p, b8_sql_id id, const c
     }
     if (rows->nrows > 0) {
         message_row *m = apr_pcalloc(p, sizeof(*m));
-        m->id = B8_CELL(rows, 0, 0);
-        m->state = B8_CELL(rows, 0, 1);
-        m->umid = B8_CELL(rows, 0, 2);
-        m->campaign_id = B8_CELL(rows, 0, 3);
-        m->channel = B8_CELL(rows, 0, 4);
+        m->id = B8_GET(rows, 0, RECEIPT_MESSAGE, id);
+        m->state = B8_GET(rows, 0, RECEIPT_MESSAGE, state);
+        m->umid = B8_GET(rows, 0, RECEIPT_MESSAGE, umid);
+        m->campaign_id = B8_GET(rows, 0, RECEIPT_MESSAGE, campaign_id);
+        m->channel = B8_GET(rows, 0, RECEIPT_MESSAGE, channel);
         *out = m;
     }
     return APR_SUCCESS;
@@ -242,13 +242,18 @@ apr_status_t b8_receipts_settle(b8_db *db, apr_pool_t *p, const char *client_mes
     }
     for (int i = 0; i < rows->nrows; i++) {
         b8_receipt rc = {
-            .umid = B8_CELL(rows, i, 1), .client_message_id = B8_CELL(rows, i, 2),
-            .namespace_name = B8_CELL(rows, i, 3), .state = B8_CELL(rows, i, 4),
-            .detail = B8_CELL(rows, i, 5), .error_code = B8_CELL(rows, i, 6),
-            .error_message = B8_CELL(rows, i, 7), .price = B8_CELL(rows, i, 8),
-            .event_at = B8_CELL(rows, i, 9), .channel = B8_CELL(rows, i, 10)
+            .umid = B8_GET(rows, i, RECEIPT, umid),
+            .client_message_id = B8_GET(rows, i, RECEIPT, client_message_id),
+            .namespace_name = B8_GET(rows, i, RECEIPT, namespace),
+            .state = B8_GET(rows, i, RECEIPT, state),
+            .detail = B8_GET(rows, i, RECEIPT, detail),
+            .error_code = B8_GET(rows, i, RECEIPT, error_code),
+            .error_message = B8_GET(rows, i, RECEIPT, error_message),
+            .price = B8_GET(rows, i, RECEIPT, price),
+            .event_at = B8_GET(rows, i, RECEIPT, event_at),
+            .channel = B8_GET(rows, i, RECEIPT, channel)
         };
-        const char *id_args[] = { B8_CELL(rows, i, 0) };
+        const char *id_args[] = { B8_GET(rows, i, RECEIPT, id) };
         int changed = 0;
         if ((rv = apply(db, p, m, &rc, now, &changed)) != APR_SUCCESS
             || (rv = b8_db_exec(db, p, B8_SQL_RECEIPT_SET_MATCHED, id_args, NULL))
@@ -295,11 +300,12 @@ apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id sta
         }
         now = b8_now_iso(chunk);
         for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
-            const char *u[] = { reason, now, B8_CELL(rows, r, 0) };
+            const char *u[] = { reason, now, B8_GET(rows, r, STALE, id) };
             int ok = 0, n = 0;
             /* A receipt naming the clientMessageId tells what 8x8 did with it;
              * a row the receipts did not move is still 'sending'. */
-            if ((rv = b8_receipts_settle(db, chunk, B8_CELL(rows, r, 1), &ok)) == APR_SUCCESS
+            if ((rv = b8_receipts_settle(db, chunk, B8_GET(rows, r, STALE, client_message_id),
+                                         &ok)) == APR_SUCCESS
                 && (rv = b8_db_exec(db, chunk, B8_SQL_MESSAGE_SET_UNKNOWN, u, &n))
                        == APR_SUCCESS) {
                 *settled += ok;
@@ -312,7 +318,7 @@ apr_status_t b8_receipts_settle_stale(b8_store *st, apr_pool_t *p, b8_sql_id sta
             b8_db_rollback(db);
             break;
         }
-        after = apr_pstrdup(p, B8_CELL(rows, rows->nrows - 1, 0));
+        after = apr_pstrdup(p, b8_rows_id(rows, rows->nrows - 1));
     }
     apr_pool_destroy(chunk);
     return rv;

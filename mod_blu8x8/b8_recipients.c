@@ -73,7 +73,7 @@ static b8_errkind adder_end(b8_audience *au, apr_status_t rv, cJSON **report, b8
     if (b8_audience_finish(au, err) != B8_OK) {
         return err->kind;
     }
-    *report = b8_report_json(&au->rep, 0, 1);
+    *report = b8_report_json(au->ctx->pool, &au->rep, 0, 1);
     return B8_OK;
 }
 
@@ -196,7 +196,6 @@ static b8_errkind contact_by_name(b8_ctx *ctx, const char *name, const cJSON **f
     if (b8_contacts_list(ctx, name, NULL, NULL, &pg, &list, err) != B8_OK) {
         return err->kind;
     }
-    b8_json_pool_owned(ctx->pool, list);
     items = cJSON_GetObjectItemCaseSensitive(list, "items");
     cJSON_ArrayForEach(item, items) {
         const char *n = b8_json_str(item, "name");
@@ -237,7 +236,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
 {
     apr_pool_t *p = ctx->pool;
     const char *t = typed ? b8_trim(p, typed) : "", *why = NULL, *e164, *label = "";
-    cJSON *in = b8_json_pool_owned(p, cJSON_CreateObject()), *report = NULL, *matches = NULL;
+    cJSON *in = b8_json_object(p), *report = NULL, *matches = NULL;
     const cJSON *contact = NULL;
     double added, dups, opted;
 
@@ -246,7 +245,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
         if (b8_contact_get(ctx, contact_id, &c, err) != B8_OK) {
             return err->kind;
         }
-        contact = b8_json_pool_owned(p, c);
+        contact = c;
     }
     else if (!*t) {
         b8_field_error(err, "who", "Type a phone number or a contact's name.");
@@ -270,7 +269,7 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
                                                     "not a phone number.", t));
             return err->kind;
         }
-        *out = cJSON_CreateObject();
+        *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
         cJSON_AddFalseToObject(*out, "ok");
         cJSON_AddStringToObject(*out, "message", apr_psprintf(p, "Several contacts match \"%s\": "
                                                               "choose one.", t));
@@ -287,11 +286,10 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
     if (b8_recipients_add(ctx, campaign_id, in, &report, err) != B8_OK) {
         return err->kind;
     }
-    b8_json_pool_owned(p, report);
     added = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "added"));
     dups = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "duplicates"));
     opted = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(report, "opted_out"));
-    *out = cJSON_CreateObject();
+    *out = b8_json_pool_owned(ctx->pool, cJSON_CreateObject());
     cJSON_AddBoolToObject(*out, "ok", added > 0);
     cJSON_AddStringToObject(*out, "message",
         added > 0 ? apr_psprintf(p, "Added %s.", label)
@@ -305,25 +303,25 @@ b8_errkind b8_recipient_add_typed(b8_ctx *ctx, const char *campaign_id, const ch
 static cJSON *recipient_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 2));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "state", B8_CELL(rows, r, 6));
-    b8_json_add_str(o, "error_code", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "error_message", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 10));
-    b8_json_add_str(o, "channel", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 9));
+    b8_json_add_int(o, "id", B8_GET(rows, r, RECIPIENT, id));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, RECIPIENT, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, RECIPIENT, name));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, RECIPIENT, contact_id));
+    b8_json_add_str(o, "client_message_id", B8_GET(rows, r, RECIPIENT, client_message_id));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, RECIPIENT, umid));
+    b8_json_add_str(o, "state", B8_GET(rows, r, RECIPIENT, state));
+    b8_json_add_str(o, "error_code", B8_GET(rows, r, RECIPIENT, error_code));
+    b8_json_add_str(o, "error_message", B8_GET(rows, r, RECIPIENT, error_message));
+    b8_json_add_str(o, "error_id", B8_GET(rows, r, RECIPIENT, error_id));
+    b8_json_add_str(o, "channel", B8_GET(rows, r, RECIPIENT, channel));
+    b8_json_add_str(o, "updated_at", B8_GET(rows, r, RECIPIENT, updated_at));
     /* Issue 19: when it was sent, delivered, read, first clicked, replied. */
-    b8_json_add_str(o, "sent_at", B8_CELL(rows, r, 12));
-    b8_json_add_str(o, "delivered_at", B8_CELL(rows, r, 13));
-    b8_json_add_str(o, "read_at", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "clicked_at", B8_CELL(rows, r, 15));
-    b8_json_add_int(o, "clicks", B8_CELL(rows, r, 16));
-    b8_json_add_str(o, "replied_at", B8_CELL(rows, r, 17));
+    b8_json_add_str(o, "sent_at", B8_GET(rows, r, RECIPIENT, sent_at));
+    b8_json_add_str(o, "delivered_at", B8_GET(rows, r, RECIPIENT, delivered_at));
+    b8_json_add_str(o, "read_at", B8_GET(rows, r, RECIPIENT, read_at));
+    b8_json_add_str(o, "clicked_at", B8_GET(rows, r, RECIPIENT, clicked_at));
+    b8_json_add_int(o, "clicks", B8_GET(rows, r, RECIPIENT, clicks));
+    b8_json_add_str(o, "replied_at", B8_GET(rows, r, RECIPIENT, replied_at));
     return o;
 }
 
@@ -372,7 +370,7 @@ b8_errkind b8_recipients_list(b8_ctx *ctx, const char *campaign_id, const char *
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, recipient_json(rows, i));
     }
-    *out = b8_list_envelope(items, (long)total, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, (long)total, pg));
     cJSON_AddItemToObject(*out, "counts", counts);
     return B8_OK;
 }
@@ -405,9 +403,12 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
                                 void *baton, b8_err *err)
 {
     /* Issue 19's columns go last: scripts that read by position keep working. */
-    static const char *const header[] = { "phone", "name", "client_message_id", "umid", "state",
-                                          "error_code", "error_message", "error_id",
-                                          "updated_at", "clicked_at", "clicks", "replied_at" };
+#define COL(name) { #name, B8_COL_RECIPIENT_EXPORT_##name }
+    static const b8_export_col cols[] = { COL(phone), COL(name), COL(client_message_id),
+                                          COL(umid), COL(state), COL(error_code),
+                                          COL(error_message), COL(error_id), COL(updated_at),
+                                          COL(clicked_at), COL(clicks), COL(replied_at) };
+#undef COL
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };
 
@@ -417,5 +418,6 @@ b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, b8_write_f
     if (!state) {
         return b8_fail(err, B8_ENOTFOUND, "no such campaign");
     }
-    return b8_export_csv(ctx, header, 12, B8_SQL_RECIPIENTS_AFTER, args, 3, write, baton, err);
+    return b8_export_csv(ctx, cols, (int)(sizeof(cols) / sizeof(cols[0])), B8_SQL_RECIPIENTS_AFTER,
+                         args, 3, write, baton, err);
 }

@@ -428,17 +428,17 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
         return b8_fail_db(err, ctx->db);
     }
     for (int i = 0; i < counts->nrows; i++) {
-        const char *st = B8_CELL(counts, i, 0);
-        double n = num(B8_CELL(counts, i, 1));
+        const char *st = B8_GET(counts, i, STATE_COUNT, state);
+        double n = num(B8_GET(counts, i, STATE_COUNT, n));
         /* Accepted: every recipient 8x8 took (a later "undelivered" too);
          * delivered: on the phone (read included). */
         accepted += b8_message_state_is(st, B8_MS_ACCEPTED) ? n : 0;
         delivered += b8_message_state_is(st, B8_MS_REACHED) ? n : 0;
         read += strcmp(st, "read") == 0 ? n : 0;
     }
-    clicked = num(B8_CELL(rows, 0, 0));
-    replied = num(B8_CELL(rows, 0, 1));
-    leads = num(B8_CELL(rows, 0, 2));
+    clicked = num(B8_GET(rows, 0, RESULTS_COUNTS, clicked));
+    replied = num(B8_GET(rows, 0, RESULTS_COUNTS, replied));
+    leads = num(B8_GET(rows, 0, RESULTS_COUNTS, leads));
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "accepted", accepted);
     cJSON_AddNumberToObject(o, "delivered", delivered);
@@ -453,7 +453,7 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
     cJSON_AddNumberToObject(rates, "read", rate(read, accepted));
     cJSON_AddNumberToObject(rates, "clicked", rate(clicked, accepted));
     cJSON_AddNumberToObject(rates, "replied", rate(replied, accepted));
-    *out = o;
+    *out = b8_json_pool_owned(ctx->pool, o);
     return B8_OK;
 }
 
@@ -505,12 +505,12 @@ b8_errkind b8_campaign_timeline(b8_ctx *ctx, const char *id, const char *bucket_
     /* The span: first send to last event (days: from their midnights). */
     for (int r = 0; r < rows->nrows; r++) {
         apr_time_t t;
-        if (bucket_time(B8_CELL(rows, r, 1), day, &t)) {
+        if (bucket_time(B8_GET(rows, r, TIMELINE, b), day, &t)) {
             if (!first || t < first) first = t;
             if (t > last) last = t;
         }
     }
-    list = cJSON_CreateArray();
+    list = b8_json_array(p);
     *out = list;
     if (!first) {
         return B8_OK;
@@ -524,12 +524,13 @@ b8_errkind b8_campaign_timeline(b8_ctx *ctx, const char *id, const char *bucket_
         b[i].start = first + step * i;
     }
     for (int r = 0; r < rows->nrows; r++) {
-        int k = atoi(B8_CELL(rows, r, 0));
+        const char *e = B8_GET(rows, r, TIMELINE, e);
+        int k = e ? atoi(e) : -1;
         apr_time_t t;
-        if (k >= 0 && k < 5 && bucket_time(B8_CELL(rows, r, 1), day, &t)) {
+        if (k >= 0 && k < 5 && bucket_time(B8_GET(rows, r, TIMELINE, b), day, &t)) {
             long i = (long)((t - first) / step);
             if (i >= 0 && i < nb) {
-                b[i].n[k] += num(B8_CELL(rows, r, 2));
+                b[i].n[k] += num(B8_GET(rows, r, TIMELINE, n));
             }
         }
     }
@@ -643,29 +644,31 @@ b8_errkind b8_stats_days(b8_ctx *ctx, const char *days_s, cJSON **out, b8_err *e
         cJSON_AddItemReferenceToObject(index, date, d);
     }
     for (int r = 0; r < viber->nrows; r++) {
-        cJSON *d = day_of(index, B8_CELL(viber, r, 0));
-        day_add(d, "sent", num(B8_CELL(viber, r, 1)));
-        day_add(d, "delivered", num(B8_CELL(viber, r, 2)));
-        day_add(d, "read", num(B8_CELL(viber, r, 3)));
-        day_add(d, "clicked", num(B8_CELL(viber, r, 4)));
+        cJSON *d = day_of(index, B8_GET(viber, r, DAY_VIBER, day));
+        day_add(d, "sent", num(B8_GET(viber, r, DAY_VIBER, sent)));
+        day_add(d, "delivered", num(B8_GET(viber, r, DAY_VIBER, delivered)));
+        day_add(d, "read", num(B8_GET(viber, r, DAY_VIBER, read)));
+        day_add(d, "clicked", num(B8_GET(viber, r, DAY_VIBER, clicked)));
     }
     for (int r = 0; r < in->nrows; r++) {
-        day_add(day_of(index, B8_CELL(in, r, 0)), "replies", num(B8_CELL(in, r, 1)));
+        day_add(day_of(index, B8_GET(in, r, DAY_COUNT, day)), "replies",
+                num(B8_GET(in, r, DAY_COUNT, n)));
     }
     for (int r = 0; r < leads->nrows; r++) {
-        day_add(day_of(index, B8_CELL(leads, r, 0)), "leads", num(B8_CELL(leads, r, 1)));
+        day_add(day_of(index, B8_GET(leads, r, DAY_COUNT, day)), "leads",
+                num(B8_GET(leads, r, DAY_COUNT, n)));
     }
     for (int r = 0; r < sms->nrows; r++) {
-        cJSON *d = day_of(index, B8_CELL(sms, r, 0));
-        double cost = num(B8_CELL(sms, r, 3));
+        cJSON *d = day_of(index, B8_GET(sms, r, DAY_SMS, day));
+        double cost = num(B8_GET(sms, r, DAY_SMS, cost));
         if (!d) {
             continue;
         }
-        day_add(d, "sms", num(B8_CELL(sms, r, 2)));
+        day_add(d, "sms", num(B8_GET(sms, r, DAY_SMS, n)));
         day_add(d, "sms_cost", cost);
         {
             cJSON *by = cJSON_GetObjectItemCaseSensitive(d, "sms_cost_by_sender");
-            const char *sender = B8_CELL(sms, r, 1);
+            const char *sender = B8_GET(sms, r, DAY_SMS, sender);
             cJSON *item = cJSON_GetObjectItemCaseSensitive(by, sender);
             if (item) {
                 cJSON_SetNumberValue(item, item->valuedouble + cost);
@@ -680,7 +683,7 @@ b8_errkind b8_stats_days(b8_ctx *ctx, const char *days_s, cJSON **out, b8_err *e
         cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "sms_cost");
         cJSON_SetNumberValue(c, round4(c->valuedouble));
     }
-    *out = cJSON_CreateObject();
+    *out = b8_json_object(p);
     cJSON_AddItemToObject(*out, "days", list);
     return B8_OK;
 }

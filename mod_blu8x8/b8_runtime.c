@@ -18,9 +18,9 @@ apr_status_t b8_runtime_get(b8_db *db, apr_pool_t *p, const char *key,
     apr_status_t rv = b8_db_select(db, p, B8_SQL_RUNTIME_GET, args, &rows);
 
     if (rv == APR_SUCCESS) {
-        *value = rows->nrows ? B8_CELL(rows, 0, 0) : NULL;
+        *value = rows->nrows ? B8_GET(rows, 0, RUNTIME, value) : NULL;
         if (updated_at) {
-            *updated_at = rows->nrows ? B8_CELL(rows, 0, 1) : NULL;
+            *updated_at = rows->nrows ? B8_GET(rows, 0, RUNTIME, updated_at) : NULL;
         }
     }
     return rv;
@@ -63,12 +63,11 @@ apr_status_t b8_eightx8_reach_note(b8_db *db, apr_pool_t *p, int reachable, cons
     if (!changed) {
         return APR_SUCCESS;   /* only a change is written: no write per message */
     }
-    o = cJSON_CreateObject();
+    o = b8_json_object(p);
     cJSON_AddBoolToObject(o, "reachable", reachable);
     b8_json_add_str(o, "last_error", error);
     cJSON_AddStringToObject(o, "since", b8_now_iso(p));
     rv = b8_runtime_put(db, p, REACH_KEY, b8_json_print(p, o));
-    cJSON_Delete(o);
     if (rv != APR_SUCCESS) {
         pthread_mutex_lock(&reach_lock);
         reach_known = -1;     /* written next time */
@@ -82,11 +81,10 @@ apr_status_t b8_sms_pause_set(b8_db *db, apr_pool_t *p, const char *reason)
     const char *value = "";
 
     if (reason) {
-        cJSON *o = cJSON_CreateObject();
+        cJSON *o = b8_json_object(p);
         cJSON_AddStringToObject(o, "reason", reason);
         cJSON_AddStringToObject(o, "since", b8_now_iso(p));
         value = b8_json_print(p, o);
-        cJSON_Delete(o);
     }
     else {
         const char *now = NULL;
@@ -109,13 +107,12 @@ apr_status_t b8_sms_pause_get(b8_db *db, apr_pool_t *p, const char **reason, con
         *since = NULL;
     }
     if (rv == APR_SUCCESS && value && *value) {
-        cJSON *o = cJSON_Parse(value);
+        cJSON *o = b8_json_parse(p, value, strlen(value));
         const char *r = b8_json_str(o, "reason"), *s = b8_json_str(o, "since");
         *reason = apr_pstrdup(p, r ? r : "8x8 refused the account");
         if (since && s) {
             *since = apr_pstrdup(p, s);
         }
-        cJSON_Delete(o);
     }
     return rv;
 }
@@ -131,7 +128,7 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
     if (worker_enabled
         && b8_runtime_get(ctx->db, ctx->pool, b8_worker_key(ctx->pool, node), &value, NULL)
                == APR_SUCCESS && value) {
-        beat = cJSON_Parse(value);
+        beat = b8_json_parse(ctx->pool, value, strlen(value));
     }
     if (beat) {
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(beat, "pid");
@@ -143,7 +140,6 @@ cJSON *b8_status_json(b8_ctx *ctx, const char *node, int worker_enabled)
         cJSON_AddBoolToObject(worker, "active", pid_alive(p) && cJSON_IsTrue(active));
         b8_json_add_str(worker, "started_at", b8_json_str(beat, "started_at"));
         b8_json_add_str(worker, "last_tick", b8_json_str(beat, "last_tick"));
-        cJSON_Delete(beat);
     }
     else {
         cJSON_AddBoolToObject(worker, "running", 0);
@@ -201,8 +197,8 @@ static cJSON *count_by(b8_ctx *ctx, b8_sql_id q, const char *const *keys)
     }
     if (b8_db_select(ctx->db, ctx->pool, q, NULL, &rows) == APR_SUCCESS) {
         for (int i = 0; i < rows->nrows; i++) {
-            const char *k = B8_CELL(rows, i, 0);
-            long n = B8_CELL(rows, i, 1) ? atol(B8_CELL(rows, i, 1)) : 0;
+            const char *k = B8_GET(rows, i, STATE_COUNT, state);
+            long n = B8_GET(rows, i, STATE_COUNT, n) ? atol(B8_GET(rows, i, STATE_COUNT, n)) : 0;
             cJSON *item = k ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
             if (item) {
                 cJSON_SetNumberValue(item, (double)n);
@@ -235,8 +231,10 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
     cJSON_AddNumberToObject(o, "sms_24h", single_count(ctx, B8_SQL_DASH_SMS_SINCE, since));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_CONTACTS, NULL, &rows) == APR_SUCCESS
         && rows->nrows == 1) {
-        cJSON_AddNumberToObject(o, "contacts", B8_CELL(rows, 0, 0) ? atof(B8_CELL(rows, 0, 0)) : 0);
-        cJSON_AddNumberToObject(o, "opted_out", B8_CELL(rows, 0, 1) ? atof(B8_CELL(rows, 0, 1)) : 0);
+        cJSON_AddNumberToObject(o, "contacts", B8_GET(rows, 0, DASH_CONTACTS, contacts)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, contacts)) : 0);
+        cJSON_AddNumberToObject(o, "opted_out", B8_GET(rows, 0, DASH_CONTACTS, opted_out)
+                                ? atof(B8_GET(rows, 0, DASH_CONTACTS, opted_out)) : 0);
     }
     {
         /* Campaigns an account refusal paused, with 8x8's reason. */
@@ -244,9 +242,9 @@ cJSON *b8_dashboard_json(b8_ctx *ctx)
         if (b8_db_select(ctx->db, ctx->pool, B8_SQL_DASH_REFUSED, NULL, &rows) == APR_SUCCESS) {
             for (int i = 0; i < rows->nrows; i++) {
                 cJSON *c = cJSON_CreateObject();
-                b8_json_add_int(c, "id", B8_CELL(rows, i, 0));
-                b8_json_add_str(c, "name", B8_CELL(rows, i, 1));
-                b8_json_add_str(c, "pause_reason", B8_CELL(rows, i, 2));
+                b8_json_add_int(c, "id", B8_GET(rows, i, REFUSED, id));
+                b8_json_add_str(c, "name", B8_GET(rows, i, REFUSED, name));
+                b8_json_add_str(c, "pause_reason", B8_GET(rows, i, REFUSED, pause_reason));
                 cJSON_AddItemToArray(paused, c);
             }
         }

@@ -286,9 +286,9 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
             c = tracked;
         }
     }
-    msg = b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid, s->conf.sms_source);
+    msg = b8_json_pool_owned(jp, b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid,
+                                                             s->conf.sms_source));
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);
-    cJSON_Delete(msg);
     /* The settings pool may be replaced while the request is in flight. */
     j->req.url = apr_pstrdup(jp, j->req.url);
     j->req.bearer = apr_pstrdup(jp, j->req.bearer);
@@ -331,9 +331,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
             break;
         }
         for (int r = 0; r < rows->nrows; r++) {
-            const char *id = B8_CELL(rows, r, 0);
+            const char *id = B8_GET(rows, r, CLAIMABLE, id);
             int n = 0;
-            if (strcmp(B8_CELL(rows, r, 4), "0") != 0) {
+            if (strcmp(B8_GET(rows, r, CLAIMABLE, opted_out), "0") != 0) {
                 /* Opted out after being added: skipped, and no interval spent. */
                 const char *sk[] = { "opted out", now, id };
                 if (b8_db_exec(db, p, B8_SQL_SEND_SKIP, sk, NULL) != APR_SUCCESS) {
@@ -349,8 +349,9 @@ static int claim(b8_sender *s, apr_pool_t *p, int want, int *found)
                 }
             }
             if (n == 1) {
-                *tail = new_job(s, c, id, B8_CELL(rows, r, 1), B8_CELL(rows, r, 2),
-                                B8_CELL(rows, r, 3));
+                *tail = new_job(s, c, id, B8_GET(rows, r, CLAIMABLE, phone),
+                                B8_GET(rows, r, CLAIMABLE, name),
+                                B8_GET(rows, r, CLAIMABLE, client_message_id));
                 tail = &(*tail)->next;
                 got++;
             }

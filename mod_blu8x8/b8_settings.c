@@ -281,8 +281,9 @@ static apr_status_t load_saved(b8_db *db, apr_pool_t *p, const char **version, a
         return rv;
     }
     for (int i = 0; i < rows->nrows; i++) {
-        if (B8_CELL(rows, i, 0) && B8_CELL(rows, i, 1)) {
-            apr_hash_set(h, B8_CELL(rows, i, 0), APR_HASH_KEY_STRING, B8_CELL(rows, i, 1));
+        if (B8_GET(rows, i, SETTING, key) && B8_GET(rows, i, SETTING, value)) {
+            apr_hash_set(h, B8_GET(rows, i, SETTING, key), APR_HASH_KEY_STRING,
+                         B8_GET(rows, i, SETTING, value));
         }
     }
     *version = v ? v : "0";

@@ -216,14 +216,13 @@ static cJSON *compose_answer(b8_audience *au)
     cJSON_AddNumberToObject(o, "recipients", (double)au->rep.added);
     cJSON_AddNumberToObject(o, "opted_out", (double)au->rep.opted_out);
     cJSON_AddNumberToObject(o, "duplicates", (double)au->rep.duplicates);
-    cJSON_AddItemToObject(o, "invalid", au->rep.invalid);
+    cJSON_AddItemReferenceToObject(o, "invalid", au->rep.invalid);
     cJSON_AddNumberToObject(o, "invalid_count", (double)au->rep.invalid_count);
     cJSON_AddStringToObject(o, "sender", c->sender);
     if (!c->personal) {
         cJSON_AddStringToObject(o, "encoding", c->encoding);
         b8_json_add_int(o, "parts", c->parts);
     }
-    au->rep.invalid = NULL;
     return o;
 }
 
@@ -296,7 +295,7 @@ b8_errkind b8_sms_send_compose(b8_ctx *ctx, const cJSON *in, cJSON **out, b8_err
     B8_LOG(B8_LOG_INFO, 0, "B8-0821: SMS send %s from %s: %ld recipient(s), %ld opted out, %ld "
            "invalid, %ld duplicate(s)", c.batch_id, c.sender, au.rep.added, au.rep.opted_out,
            au.rep.invalid_count, au.rep.duplicates);
-    *out = compose_answer(&au);
+    *out = b8_json_pool_owned(ctx->pool, compose_answer(&au));
     return B8_OK;
 }
 
@@ -324,24 +323,24 @@ static b8_errkind filters(b8_ctx *ctx, const char **sender, const char **state, 
 static cJSON *sms_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 1));
-    b8_json_add_str(o, "sender", B8_CELL(rows, r, 2));
-    b8_json_add_str(o, "phone", B8_CELL(rows, r, 3));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 4));
-    b8_json_add_str(o, "text", B8_CELL(rows, r, 5));
-    b8_json_add_str(o, "encoding", B8_CELL(rows, r, 6));
-    b8_json_add_int(o, "parts", B8_CELL(rows, r, 7));
-    b8_json_add_str(o, "umid", B8_CELL(rows, r, 8));
-    b8_json_add_str(o, "state", B8_CELL(rows, r, 9));
-    b8_json_add_str(o, "error_code", B8_CELL(rows, r, 10));
-    b8_json_add_str(o, "error_message", B8_CELL(rows, r, 11));
-    b8_json_add_str(o, "error_id", B8_CELL(rows, r, 12));
-    b8_json_add_str(o, "price", B8_CELL(rows, r, 13));
-    b8_json_add_int(o, "batch_id", B8_CELL(rows, r, 14));
-    b8_json_add_str(o, "client_message_id", B8_CELL(rows, r, 15));
-    b8_json_add_str(o, "updated_at", B8_CELL(rows, r, 16));
-    b8_json_add_int(o, "contact_id", B8_CELL(rows, r, 17));
+    b8_json_add_int(o, "id", B8_GET(rows, r, SMS, id));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, SMS, created_at));
+    b8_json_add_str(o, "sender", B8_GET(rows, r, SMS, sender));
+    b8_json_add_str(o, "phone", B8_GET(rows, r, SMS, phone));
+    b8_json_add_str(o, "name", B8_GET(rows, r, SMS, name));
+    b8_json_add_str(o, "text", B8_GET(rows, r, SMS, body));
+    b8_json_add_str(o, "encoding", B8_GET(rows, r, SMS, encoding));
+    b8_json_add_int(o, "parts", B8_GET(rows, r, SMS, parts));
+    b8_json_add_str(o, "umid", B8_GET(rows, r, SMS, umid));
+    b8_json_add_str(o, "state", B8_GET(rows, r, SMS, state));
+    b8_json_add_str(o, "error_code", B8_GET(rows, r, SMS, error_code));
+    b8_json_add_str(o, "error_message", B8_GET(rows, r, SMS, error_message));
+    b8_json_add_str(o, "error_id", B8_GET(rows, r, SMS, error_id));
+    b8_json_add_str(o, "price", B8_GET(rows, r, SMS, price));
+    b8_json_add_int(o, "batch_id", B8_GET(rows, r, SMS, sms_batch_id));
+    b8_json_add_str(o, "client_message_id", B8_GET(rows, r, SMS, client_message_id));
+    b8_json_add_str(o, "updated_at", B8_GET(rows, r, SMS, updated_at));
+    b8_json_add_int(o, "contact_id", B8_GET(rows, r, SMS, contact_id));
     return o;
 }
 
@@ -372,7 +371,7 @@ b8_errkind b8_sms_send_list(b8_ctx *ctx, const char *sender, const char *state, 
     for (int r = 0; r < rows->nrows; r++) {
         cJSON_AddItemToArray(items, sms_json(rows, r));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -394,24 +393,24 @@ b8_errkind b8_sms_send_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_er
     /* id, sender, body, state, total, created_by, created_at, updated_at,
      * started_at, done_at, next_at, last_error */
     o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(b, 0, 0));
-    b8_json_add_str(o, "sender", B8_CELL(b, 0, 1));
-    b8_json_add_str(o, "text", B8_CELL(b, 0, 2));
-    b8_json_add_str(o, "state", B8_CELL(b, 0, 3));
-    b8_json_add_int(o, "total", B8_CELL(b, 0, 4));
-    b8_json_add_str(o, "created_by", B8_CELL(b, 0, 5));
-    b8_json_add_str(o, "created_at", B8_CELL(b, 0, 6));
-    b8_json_add_str(o, "started_at", B8_CELL(b, 0, 8));
-    b8_json_add_str(o, "done_at", B8_CELL(b, 0, 9));
-    b8_json_add_str(o, "retry_at", B8_CELL(b, 0, 10));
-    b8_json_add_str(o, "last_error", B8_CELL(b, 0, 11));
+    b8_json_add_int(o, "id", B8_GET(b, 0, SMS_BATCH, id));
+    b8_json_add_str(o, "sender", B8_GET(b, 0, SMS_BATCH, sender));
+    b8_json_add_str(o, "text", B8_GET(b, 0, SMS_BATCH, body));
+    b8_json_add_str(o, "state", B8_GET(b, 0, SMS_BATCH, state));
+    b8_json_add_int(o, "total", B8_GET(b, 0, SMS_BATCH, total));
+    b8_json_add_str(o, "created_by", B8_GET(b, 0, SMS_BATCH, created_by));
+    b8_json_add_str(o, "created_at", B8_GET(b, 0, SMS_BATCH, created_at));
+    b8_json_add_str(o, "started_at", B8_GET(b, 0, SMS_BATCH, started_at));
+    b8_json_add_str(o, "done_at", B8_GET(b, 0, SMS_BATCH, done_at));
+    b8_json_add_str(o, "retry_at", B8_GET(b, 0, SMS_BATCH, next_at));
+    b8_json_add_str(o, "last_error", B8_GET(b, 0, SMS_BATCH, last_error));
     c = cJSON_AddObjectToObject(o, "counts");
     for (int i = 0; b8_recipient_states[i]; i++) {
         cJSON_AddNumberToObject(c, b8_recipient_states[i], 0);
     }
     for (int r = 0; r < counts->nrows; r++) {
-        const char *state = B8_CELL(counts, r, 0);
-        double n = atof(B8_CELL(counts, r, 1));
+        const char *state = B8_GET(counts, r, SMS_BATCH_COUNT, state);
+        double n = atof(B8_GET(counts, r, SMS_BATCH_COUNT, n));
         if (cJSON_GetObjectItemCaseSensitive(c, state)) {
             cJSON_ReplaceItemInObjectCaseSensitive(c, state, cJSON_CreateNumber(n));
         }
@@ -419,11 +418,11 @@ b8_errkind b8_sms_send_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_er
             cJSON_AddNumberToObject(c, state, n);
         }
         total += n;
-        with_umid += atof(B8_CELL(counts, r, 2));
+        with_umid += atof(B8_GET(counts, r, SMS_BATCH_COUNT, with_umid));
     }
     cJSON_AddNumberToObject(c, "total", total);
     cJSON_AddNumberToObject(o, "with_umid", with_umid);
-    *out = o;
+    *out = b8_json_pool_owned(ctx->pool, o);
     return B8_OK;
 }
 
@@ -432,9 +431,12 @@ b8_errkind b8_sms_send_batch_get(b8_ctx *ctx, const char *id, cJSON **out, b8_er
 b8_errkind b8_sms_send_export(b8_ctx *ctx, const char *sender, const char *state, b8_write_fn *write,
                          void *baton, b8_err *err)
 {
-    static const char *const header[] = { "created_at", "sender", "phone", "name", "text",
-                                          "encoding", "parts", "umid", "state", "error_code",
-                                          "error_message", "error_id" };
+#define COL(name) { #name, B8_COL_SMS_##name }
+    static const b8_export_col cols[] = { COL(created_at), COL(sender), COL(phone), COL(name),
+                                          { "text", B8_COL_SMS_body }, COL(encoding), COL(parts),
+                                          COL(umid), COL(state), COL(error_code),
+                                          COL(error_message), COL(error_id) };
+#undef COL
     const char *args[6];
 
     if (filters(ctx, &sender, &state, err) != B8_OK) {
@@ -442,7 +444,8 @@ b8_errkind b8_sms_send_export(b8_ctx *ctx, const char *sender, const char *state
     }
     args[0] = args[1] = sender;
     args[2] = args[3] = state;
-    return b8_export_csv(ctx, header, 12, B8_SQL_SMS_EXPORT_AFTER, args, 6, write, baton, err);
+    return b8_export_csv(ctx, cols, (int)(sizeof(cols) / sizeof(cols[0])), B8_SQL_SMS_EXPORT_AFTER,
+                         args, 6, write, baton, err);
 }
 
 /* ------------------------------------------------------- pause, resume */
@@ -465,6 +468,6 @@ b8_errkind b8_sms_send_resume(b8_ctx *ctx, cJSON **out, b8_err *err)
         return b8_fail_db(err, ctx->db);
     }
     B8_LOG(B8_LOG_NOTICE, 0, "B8-4201: SMS sending resumed by %s", ctx->login ? ctx->login : "?");
-    *out = b8_sms_send_lane_json(ctx);
+    *out = b8_json_pool_owned(ctx->pool, b8_sms_send_lane_json(ctx));
     return B8_OK;
 }

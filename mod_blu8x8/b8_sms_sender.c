@@ -259,12 +259,13 @@ static apr_status_t write_batch(job *j, const void *data)
 
 static void load_batch(job *j, const b8_rows *b)
 {
-    j->batch = B8_CELL(b, 0, 0);
-    j->sender = B8_CELL(b, 0, 1);
-    j->tries.tries = B8_CELL(b, 0, 4) ? atoi(B8_CELL(b, 0, 4)) : 0;
-    j->tries.rate_limited = B8_CELL(b, 0, 5) ? atoi(B8_CELL(b, 0, 5)) : 0;
-    j->total = B8_CELL(b, 0, 6) ? atol(B8_CELL(b, 0, 6)) : 0;
-    if (!B8_CELL(b, 0, 7) || !b8_time_parse(B8_CELL(b, 0, 7), &j->tries.failing_since)) {
+    j->batch = B8_GET(b, 0, SMS_NEXT, id);
+    j->sender = B8_GET(b, 0, SMS_NEXT, sender);
+    j->tries.tries = atoi(B8_GET_OR(b, 0, SMS_NEXT, tries, "0"));
+    j->tries.rate_limited = atoi(B8_GET_OR(b, 0, SMS_NEXT, rate_limited, "0"));
+    j->total = atol(B8_GET_OR(b, 0, SMS_NEXT, total, "0"));
+    if (!B8_GET(b, 0, SMS_NEXT, failing_since)
+        || !b8_time_parse(B8_GET(b, 0, SMS_NEXT, failing_since), &j->tries.failing_since)) {
         j->tries.failing_since = 0;
     }
 }
@@ -309,18 +310,18 @@ static int claim(job *j, int want, int *skipped)
     j->msgs = apr_palloc(j->p, sizeof(b8_sms_out) * (apr_size_t)(rows->nrows + 1));
     /* id, phone, body, client_message_id, opted_out now */
     for (int r = 0; r < rows->nrows; r++) {
-        if (strcmp(B8_CELL(rows, r, 4), "0") != 0) {
-            const char *sk[] = { "opted out", now, B8_CELL(rows, r, 0) };
+        if (strcmp(B8_GET(rows, r, SMS_CLAIMABLE, opted_out), "0") != 0) {
+            const char *sk[] = { "opted out", now, B8_GET(rows, r, SMS_CLAIMABLE, id) };
             if (b8_db_exec(j->db, j->p, B8_SQL_SMS_SKIP, sk, NULL) != APR_SUCCESS) {
                 goto failed;
             }
             (*skipped)++;
             continue;
         }
-        j->ids[n] = B8_CELL(rows, r, 0);
-        j->msgs[n].phone = B8_CELL(rows, r, 1);
-        j->msgs[n].text = B8_CELL(rows, r, 2);
-        j->msgs[n].client_message_id = B8_CELL(rows, r, 3);
+        j->ids[n] = B8_GET(rows, r, SMS_CLAIMABLE, id);
+        j->msgs[n].phone = B8_GET(rows, r, SMS_CLAIMABLE, phone);
+        j->msgs[n].text = B8_GET(rows, r, SMS_CLAIMABLE, body);
+        j->msgs[n].client_message_id = B8_GET(rows, r, SMS_CLAIMABLE, client_message_id);
         n++;
     }
     j->n = n;
@@ -374,13 +375,12 @@ static void log_verdict(job *j, const b8_send_result *r)
 
 static void send_single(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_eightx8_sms_single_body(j->sender, &j->msgs[0]);
+    cJSON *body = b8_json_pool_owned(j->p, b8_eightx8_sms_single_body(j->sender, &j->msgs[0]));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
 
     b8_eightx8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
-    cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
@@ -391,8 +391,8 @@ static void send_single(job *j, b8_http_client *client)
 
 static void send_batch(job *j, b8_http_client *client)
 {
-    cJSON *body = b8_eightx8_sms_batch_body(j->sender, j->msgs, j->n,
-                                    b8_eightx8_sms_client_batch_id(j->p, j->first));
+    cJSON *body = b8_json_pool_owned(j->p, b8_eightx8_sms_batch_body(j->sender, j->msgs, j->n,
+                                     b8_eightx8_sms_client_batch_id(j->p, j->first)));
     b8_http_request req;
     b8_http_response res;
     b8_send_result r;
@@ -400,7 +400,6 @@ static void send_batch(job *j, b8_http_client *client)
     batch_outcome o;
 
     b8_eightx8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
-    cJSON_Delete(body);
     b8_http_perform(client, j->p, &req, &res);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
@@ -516,7 +515,8 @@ int b8_sms_sender_step(apr_pool_t *p, const b8_sms_sender_env *env, apr_time_t *
         }
     }
     /* A 429 or a backoff holds every send: 8x8's limit is the account's. */
-    if (B8_CELL(b, 0, 3) && b8_time_parse(B8_CELL(b, 0, 3), &due) && due > apr_time_now()) {
+    if (B8_GET(b, 0, SMS_NEXT, next_at) && b8_time_parse(B8_GET(b, 0, SMS_NEXT, next_at), &due)
+        && due > apr_time_now()) {
         *next_at = due;
         return 0;
     }

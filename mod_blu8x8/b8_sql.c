@@ -9,11 +9,11 @@
 /* Rows each campaign and state count is spread over (migration 3). */
 #define B8_COUNT_SHARDS "32"
 
-static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
+static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
 
-    [B8_SQL_SETTINGS_ALL] = { "SELECT key, value FROM settings" },
+    [B8_SQL_SETTINGS_ALL] = { "SELECT key, value FROM settings", B8_SHAPE_SETTING },
     [B8_SQL_SETTING_PUT] = {
         "INSERT INTO settings (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -24,7 +24,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(runtime.value AS INTEGER) + 1 AS TEXT), "
         "updated_at = excluded.updated_at" },
 
-    [B8_SQL_RUNTIME_GET] = { "SELECT value, updated_at FROM runtime WHERE key = %s" },
+    [B8_SQL_RUNTIME_GET] = {
+        "SELECT value, updated_at FROM runtime WHERE key = %s",
+        B8_SHAPE_RUNTIME },
     [B8_SQL_RUNTIME_PUT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -51,17 +53,20 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_LEASE_RELEASE] = {
         "UPDATE leases SET expires_at = %s WHERE name = %s AND owner = %s" },
     [B8_SQL_LEASE_GET] = {
-        "SELECT owner, expires_at, acquired_at, last_send_at FROM leases WHERE name = %s" },
+        "SELECT owner, expires_at, acquired_at, last_send_at FROM leases WHERE name = %s",
+        B8_SHAPE_LEASE },
 
     /* users */
     [B8_SQL_USERS_COUNT] = { "SELECT COUNT(*) FROM users" },
     [B8_SQL_USERS_PAGE] = {
         "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users "
-        "ORDER BY login LIMIT %s OFFSET %s" },
+        "ORDER BY login LIMIT %s OFFSET %s", B8_SHAPE_USER },
     [B8_SQL_USER_BY_ID] = {
-        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE id = %s" },
+        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE id = %s",
+        B8_SHAPE_USER },
     [B8_SQL_USER_BY_LOGIN] = {
-        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE login = %s" },
+        "SELECT id, login, name, phone, is_admin, is_agent, created_at FROM users WHERE login = %s",
+        B8_SHAPE_USER },
     [B8_SQL_USER_INSERT] = {
         "INSERT INTO users (login, name, phone, is_admin, is_agent, created_at, updated_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (login) DO NOTHING RETURNING id" },
@@ -80,12 +85,16 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* tags (names are unique whatever their case: index tags_name_ci) */
     [B8_SQL_TAGS_COUNT] = { "SELECT COUNT(*) FROM tags" },
     [B8_SQL_TAGS_PAGE] = {
-        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
-        "t.created_at FROM tags t ORDER BY LOWER(t.name), t.id LIMIT %s OFFSET %s" },
+        "SELECT t.id, t.name, "
+        "(SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id) AS contacts, "
+        "t.created_at FROM tags t ORDER BY LOWER(t.name), t.id LIMIT %s OFFSET %s", B8_SHAPE_TAG },
     [B8_SQL_TAG_BY_ID] = {
-        "SELECT t.id, t.name, (SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id), "
-        "t.created_at FROM tags t WHERE t.id = %s" },
-    [B8_SQL_TAG_BY_NAME] = { "SELECT id, name FROM tags WHERE LOWER(name) = LOWER(%s)" },
+        "SELECT t.id, t.name, "
+        "(SELECT COUNT(*) FROM contact_tags ct WHERE ct.tag_id = t.id) AS contacts, "
+        "t.created_at FROM tags t WHERE t.id = %s", B8_SHAPE_TAG },
+    [B8_SQL_TAG_BY_NAME] = {
+        "SELECT id, name FROM tags WHERE LOWER(name) = LOWER(%s)",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_TAG_INSERT] = {
         "INSERT INTO tags (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING id" },
     [B8_SQL_TAG_RENAME] = { "UPDATE tags SET name = %s WHERE id = %s" },
@@ -94,7 +103,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_TAG_CONTACTS_AFTER] = {
         "SELECT c.id, c.name, c.phone, c.phone_key, c.opted_out FROM contact_tags ct "
         "JOIN contacts c ON c.id = ct.contact_id WHERE ct.tag_id = %s AND ct.contact_id > %s "
-        "ORDER BY ct.contact_id LIMIT %s" },
+        "ORDER BY ct.contact_id LIMIT %s", B8_SHAPE_TAG_CONTACT },
 
     /* contacts; the list filters are optional (NULL = any): q (name, or
      * digits of the phone), tag name, opted_out 0/1 */
@@ -107,15 +116,19 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_CONTACTS_COUNT] = { "SELECT COUNT(*) FROM contacts c WHERE " B8_CONTACT_FILTER },
     /* One page of contacts with one row per tag (NULL when none). */
     [B8_SQL_CONTACTS_PAGE] = {
-        "SELECT " B8_CONTACT_COLS ", t.name FROM (SELECT * FROM contacts c WHERE "
+        "SELECT " B8_CONTACT_COLS ", t.name AS tag FROM (SELECT * FROM contacts c WHERE "
         B8_CONTACT_FILTER " ORDER BY LOWER(c.name), c.id LIMIT %s OFFSET %s) c "
         "LEFT JOIN contact_tags ct ON ct.contact_id = c.id LEFT JOIN tags t ON t.id = ct.tag_id "
-        "ORDER BY LOWER(c.name), c.id, LOWER(t.name)" },
-    [B8_SQL_CONTACT_BY_ID] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.id = %s" },
-    [B8_SQL_CONTACT_BY_PHONE] = { "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.phone = %s" },
+        "ORDER BY LOWER(c.name), c.id, LOWER(t.name)", B8_SHAPE_CONTACT_TAGGED },
+    [B8_SQL_CONTACT_BY_ID] = {
+        "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.id = %s",
+        B8_SHAPE_CONTACT },
+    [B8_SQL_CONTACT_BY_PHONE] = {
+        "SELECT " B8_CONTACT_COLS " FROM contacts c WHERE c.phone = %s",
+        B8_SHAPE_CONTACT },
     [B8_SQL_CONTACT_TAG_NAMES] = {
         "SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id "
-        "WHERE ct.contact_id = %s ORDER BY LOWER(t.name)" },
+        "WHERE ct.contact_id = %s ORDER BY LOWER(t.name)", B8_SHAPE_TAG_NAME },
     [B8_SQL_CONTACT_INSERT] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO NOTHING "
@@ -138,19 +151,21 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
 #define B8_CAMPAIGN_FILTER \
     "(CAST(%s AS TEXT) IS NULL OR c.state = %s) " \
     "AND (CAST(%s AS TEXT) IS NULL OR LOWER(c.name) LIKE %s ESCAPE '\\')"
-    [B8_SQL_CAMPAIGN_BY_ID] = { "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE c.id = %s" },
+    [B8_SQL_CAMPAIGN_BY_ID] = {
+        "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE c.id = %s",
+        B8_SHAPE_CAMPAIGN },
     [B8_SQL_CAMPAIGN_STATE] = { "SELECT state FROM campaigns WHERE id = %s" },
     [B8_SQL_CAMPAIGNS_COUNT] = { "SELECT COUNT(*) FROM campaigns c WHERE " B8_CAMPAIGN_FILTER },
     /* Newest first. */
     [B8_SQL_CAMPAIGNS_PAGE] = {
         "SELECT " B8_CAMPAIGN_COLS " FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
-        " ORDER BY c.id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY c.id DESC LIMIT %s OFFSET %s", B8_SHAPE_CAMPAIGN },
     /* The recipient counts of that same page (kept by triggers). */
     [B8_SQL_CAMPAIGNS_PAGE_COUNTS] = {
-        "SELECT n.campaign_id, n.state, SUM(n.n) FROM campaign_counts n "
+        "SELECT n.campaign_id, n.state, SUM(n.n) AS n FROM campaign_counts n "
         "WHERE n.campaign_id IN (SELECT c.id FROM campaigns c WHERE " B8_CAMPAIGN_FILTER
         " ORDER BY c.id DESC LIMIT %s OFFSET %s) GROUP BY n.campaign_id, n.state "
-        "HAVING SUM(n.n) > 0" },
+        "HAVING SUM(n.n) > 0", B8_SHAPE_CAMPAIGN_COUNT },
     [B8_SQL_CAMPAIGN_INSERT] = {
         "INSERT INTO campaigns (name, type, body, url, fallback_text, thumbnail_url, file_size, "
         "duration, button_caption, button_url, state, created_at, updated_at) "
@@ -167,10 +182,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_DELETE] = { "DELETE FROM campaigns WHERE id = %s AND state = 'draft'" },
     [B8_SQL_CAMPAIGN_COUNTS] = {
-        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
-        "HAVING SUM(n) > 0 ORDER BY state" },
+        "SELECT state, SUM(n) AS n FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state", B8_SHAPE_STATE_COUNT },
     [B8_SQL_CAMPAIGN_FIRST_RECIPIENT] = {
-        "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1" },
+        "SELECT name, phone FROM messages WHERE campaign_id = %s ORDER BY id LIMIT 1",
+        B8_SHAPE_FIRST_RECIPIENT },
 #undef B8_CAMPAIGN_COLS
 #undef B8_CAMPAIGN_FILTER
 
@@ -184,32 +200,35 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING" },
     [B8_SQL_RECIPIENT_BY_ID] = {
-        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s" },
+        "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s",
+        B8_SHAPE_RECIPIENT },
     [B8_SQL_RECIPIENT_DELETE] = { "DELETE FROM messages WHERE id = %s AND campaign_id = %s" },
     /* Pages walk the (campaign_id, id) index (a state filter reads past the
      * rows in other states: at most one campaign's rows). */
     [B8_SQL_RECIPIENTS_PAGE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s "
-        "ORDER BY id LIMIT %s OFFSET %s" },
+        "ORDER BY id LIMIT %s OFFSET %s", B8_SHAPE_RECIPIENT },
     [B8_SQL_RECIPIENTS_PAGE_STATE] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE campaign_id = %s AND state = %s "
-        "ORDER BY id LIMIT %s OFFSET %s" },
+        "ORDER BY id LIMIT %s OFFSET %s", B8_SHAPE_RECIPIENT },
     /* recipients.csv: the id, then the columns of the file, one chunk after
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
         "error_id, updated_at, clicked_at, clicks, replied_at FROM messages WHERE campaign_id = %s "
-        "AND id > %s ORDER BY id LIMIT %s" },
+        "AND id > %s ORDER BY id LIMIT %s", B8_SHAPE_RECIPIENT_EXPORT },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
     [B8_SQL_FAQS_COUNT] = { "SELECT COUNT(*) FROM faqs" },
     [B8_SQL_FAQS_ALL] = {
-        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id" },
+        "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id", B8_SHAPE_FAQ },
     [B8_SQL_FAQS_PAGE] = {
         "SELECT id, prompt, completion, position FROM faqs ORDER BY position, id "
-        "LIMIT %s OFFSET %s" },
-    [B8_SQL_FAQ_BY_ID] = { "SELECT id, prompt, completion, position FROM faqs WHERE id = %s" },
+        "LIMIT %s OFFSET %s", B8_SHAPE_FAQ },
+    [B8_SQL_FAQ_BY_ID] = {
+        "SELECT id, prompt, completion, position FROM faqs WHERE id = %s",
+        B8_SHAPE_FAQ },
     [B8_SQL_FAQ_INSERT] = {
         "INSERT INTO faqs (prompt, completion, position) "
         "VALUES (%s, %s, (SELECT COALESCE(MAX(position), 0) + 1 FROM faqs)) RETURNING id" },
@@ -217,28 +236,34 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_FAQ_DELETE] = { "DELETE FROM faqs WHERE id = %s" },
     [B8_SQL_FAQ_NEIGHBOUR_BEFORE] = {
         "SELECT id, position FROM faqs WHERE position < %s OR (position = %s AND id < %s) "
-        "ORDER BY position DESC, id DESC LIMIT 1" },
+        "ORDER BY position DESC, id DESC LIMIT 1", B8_SHAPE_FAQ_POSITION },
     [B8_SQL_FAQ_NEIGHBOUR_AFTER] = {
         "SELECT id, position FROM faqs WHERE position > %s OR (position = %s AND id > %s) "
-        "ORDER BY position, id LIMIT 1" },
+        "ORDER BY position, id LIMIT 1", B8_SHAPE_FAQ_POSITION },
     [B8_SQL_FAQ_SET_POSITION] = { "UPDATE faqs SET position = %s WHERE id = %s" },
 
     /* dashboard */
-    [B8_SQL_DASH_CAMPAIGNS] = { "SELECT state, COUNT(*) FROM campaigns GROUP BY state" },
-    [B8_SQL_DASH_INBOUND] = { "SELECT ai_state, COUNT(*) FROM inbound GROUP BY ai_state" },
+    [B8_SQL_DASH_CAMPAIGNS] = {
+        "SELECT state, COUNT(*) AS n FROM campaigns GROUP BY state",
+        B8_SHAPE_STATE_COUNT },
+    [B8_SQL_DASH_INBOUND] = {
+        "SELECT ai_state AS state, COUNT(*) AS n FROM inbound GROUP BY ai_state",
+        B8_SHAPE_STATE_COUNT },
     [B8_SQL_DASH_LEADS_OPEN] = { "SELECT COUNT(*) FROM leads WHERE claimed_by IS NULL" },
     [B8_SQL_DASH_SMS_SINCE] = {
         "SELECT COUNT(*) FROM messages WHERE kind = 'sms' AND created_at >= %s" },
     [B8_SQL_DASH_CONTACTS] = {
-        "SELECT COUNT(*), COALESCE(SUM(opted_out), 0) FROM contacts" },
+        "SELECT COUNT(*) AS contacts, COALESCE(SUM(opted_out), 0) AS opted_out FROM contacts",
+        B8_SHAPE_DASH_CONTACTS },
     [B8_SQL_DASH_REFUSED] = {
         "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
-        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20" },
+        "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20", B8_SHAPE_REFUSED },
 
     /* leads: one per inbound message; the first claim wins */
 #define B8_LEAD_COLUMNS \
     "SELECT l.id, l.created_at, l.name, l.phone, l.contact_id, l.inbound_id, l.claimed_at, " \
-    "c.name, u.login, u.name FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
+    "c.name AS contact_name, u.login AS claimed_by, u.name AS claimed_by_name " \
+    "FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
     "LEFT JOIN users u ON u.id = l.claimed_by "
 #define B8_LEAD_FILTER \
     "WHERE (%s = 'all' OR (%s = 'claimed' AND l.claimed_by IS NOT NULL) " \
@@ -248,20 +273,23 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES (%s, %s, %s, %s, %s, (SELECT i.campaign_id FROM inbound i WHERE i.id = %s)) "
         "ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
     [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
-    [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s" },
+    [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s", B8_SHAPE_LEAD },
     [B8_SQL_LEADS_COUNT] = { "SELECT COUNT(*) FROM leads l " B8_LEAD_FILTER },
-    [B8_SQL_LEADS_PAGE] = { B8_LEAD_COLUMNS B8_LEAD_FILTER "ORDER BY l.id DESC LIMIT %s OFFSET %s" },
-    [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC" },
+    [B8_SQL_LEADS_PAGE] = {
+        B8_LEAD_COLUMNS B8_LEAD_FILTER "ORDER BY l.id DESC LIMIT %s OFFSET %s",
+        B8_SHAPE_LEAD },
+    [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC", B8_SHAPE_LEAD },
     [B8_SQL_LEAD_CLAIM] = {
         "UPDATE leads SET claimed_by = %s, claimed_at = %s WHERE id = %s AND claimed_by IS NULL" },
     [B8_SQL_LEAD_PINGED] = {
         "SELECT u.login FROM messages m JOIN users u ON u.id = m.user_id "
-        "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login" },
+        "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login", B8_SHAPE_LOGIN },
     [B8_SQL_LEAD_AGENTS] = {
         "SELECT id, login, name, phone FROM users "
-        "WHERE is_agent = 1 AND phone IS NOT NULL AND phone <> '' ORDER BY id" },
+        "WHERE is_agent = 1 AND phone IS NOT NULL AND phone <> '' ORDER BY id", B8_SHAPE_AGENT },
     [B8_SQL_LEAD_CONTACT_BY_KEY] = {
-        "SELECT id, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+        "SELECT id, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1",
+        B8_SHAPE_ID_NAME },
     [B8_SQL_LEAD_PING_INSERT] = {
         "INSERT INTO messages (kind, channel, lead_id, user_id, inbound_id, phone, phone_key, name,"
         " body, button_caption, button_url, client_message_id, state, created_at, updated_at) "
@@ -278,8 +306,9 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* The earliest retry time, and the earliest arrival of a text not
      * being retried (due a quiet window later). */
     [B8_SQL_AI_NEXT_DUE] = {
-        "SELECT MIN(ai_next_at), MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) "
-        "FROM inbound WHERE ai_state = 'new'" },
+        "SELECT MIN(ai_next_at) AS next_at, "
+        "MIN(CASE WHEN ai_next_at IS NULL THEN received_at END) AS waiting_since "
+        "FROM inbound WHERE ai_state = 'new'", B8_SHAPE_AI_DUE },
     [B8_SQL_AI_RELEASE_STALE] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL "
         "WHERE ai_state = 'answering' AND ai_claimed_at < %s" },
@@ -292,7 +321,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_AI_CLAIMED] = {
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
         "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id" },
+        "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id", B8_SHAPE_AI_CLAIMED },
     [B8_SQL_AI_HISTORY] = {
         "SELECT who, body FROM ("
         " SELECT 1 AS who, body, received_at AS at, id FROM inbound"
@@ -300,7 +329,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         " UNION ALL"
         " SELECT 0 AS who, body, created_at AS at, id FROM messages"
         "  WHERE phone_key = %s AND kind = 'ai_reply' AND created_at < %s"
-        ") turns ORDER BY at DESC, id DESC LIMIT %s" },
+        ") turns ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_AI_TURN },
     [B8_SQL_AI_RETRY_LATER] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL, ai_next_at = %s, ai_error = %s "
         "WHERE ai_claim = %s AND ai_state = 'answering'" },
@@ -331,12 +360,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RECEIPTS_FOR_MESSAGE] = {
         "SELECT id, umid, client_message_id, namespace, state, detail, error_code, error_message, "
         "price, event_at, channel FROM receipts WHERE (matched = 0 AND client_message_id = %s) "
-        "OR (matched = 0 AND umid = %s) ORDER BY id" },
+        "OR (matched = 0 AND umid = %s) ORDER BY id", B8_SHAPE_RECEIPT },
     [B8_SQL_RECEIPT_MESSAGE_BY_UMID] = {
         "SELECT id, state, umid, campaign_id, channel FROM messages WHERE umid = %s "
-        "ORDER BY id LIMIT 1" },
+        "ORDER BY id LIMIT 1", B8_SHAPE_RECEIPT_MESSAGE },
     [B8_SQL_RECEIPT_MESSAGE_BY_CMID] = {
-        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s" },
+        "SELECT id, state, umid, campaign_id, channel FROM messages WHERE client_message_id = %s",
+        B8_SHAPE_RECEIPT_MESSAGE },
     /* Forward only, checked again here so that concurrent receipts on
      * PostgreSQL cannot move a row back: the ranks of b8_states.h for the
      * states that can still move (final states rank 99; test_states.c checks
@@ -388,7 +418,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (umid) DO NOTHING RETURNING id" },
     [B8_SQL_INBOUND_CONTACT_BY_KEY] = {
-        "SELECT id, opted_out, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1" },
+        "SELECT id, opted_out, name FROM contacts WHERE phone_key = %s ORDER BY id LIMIT 1",
+        B8_SHAPE_INBOUND_CONTACT },
     [B8_SQL_INBOUND_CONTACT_CREATE] = {
         "INSERT INTO contacts (name, phone, phone_key, opted_out, opted_out_at, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (phone) DO UPDATE SET "
@@ -412,15 +443,17 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
 #define B8_INBOUND_COLS \
     "i.id, i.umid, i.phone, i.name, i.channel, i.type, i.body, i.received_at, " \
-    "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)), " \
+    "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)) " \
+    "AS contact_id, " \
     "i.ai_state, i.ai_error, i.reply_id, i.event_at"
     [B8_SQL_INBOUND_COUNT] = { "SELECT COUNT(*) FROM inbound" },
     [B8_SQL_INBOUND_PAGE] = {
-        "SELECT " B8_INBOUND_COLS " FROM inbound i ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+        "SELECT " B8_INBOUND_COLS " FROM inbound i ORDER BY i.id DESC LIMIT %s OFFSET %s",
+        B8_SHAPE_INBOUND },
     [B8_SQL_INBOUND_COUNT_BY_KEY] = { "SELECT COUNT(*) FROM inbound WHERE phone_key = %s" },
     [B8_SQL_INBOUND_PAGE_BY_KEY] = {
         "SELECT " B8_INBOUND_COLS " FROM inbound i WHERE i.phone_key = %s "
-        "ORDER BY i.id DESC LIMIT %s OFFSET %s" },
+        "ORDER BY i.id DESC LIMIT %s OFFSET %s", B8_SHAPE_INBOUND },
 #undef B8_INBOUND_COLS
 
     /* inbox: conversations are the phones that wrote to us, latest first;
@@ -432,12 +465,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_INBOX_CONVERSATIONS_COUNT] = { "SELECT COUNT(DISTINCT phone_key) FROM inbound" },
     [B8_SQL_INBOX_CONVERSATIONS_PAGE] = {
         "SELECT phone_key, MAX(id) AS last_id FROM inbound GROUP BY phone_key "
-        "ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+        "ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
     [B8_SQL_INBOX_SEARCH_COUNT] = {
         "SELECT COUNT(*) FROM (SELECT i.phone_key " B8_INBOX_SEARCH ") t" },
     [B8_SQL_INBOX_SEARCH_PAGE] = {
         "SELECT i.phone_key, MAX(i.id) AS last_id " B8_INBOX_SEARCH
-        " ORDER BY last_id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
 #undef B8_INBOX_SEARCH
     /* One conversation, newest first: inbound rows and every outbound
      * message to the same phone, at the time it was sent (or made); a
@@ -451,7 +484,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "UNION ALL SELECT 'out', m.id, COALESCE(m.sent_at, m.created_at), m.kind, m.body, m.state, "
         "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone, c.body "
         "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
-        ") t ORDER BY at DESC, id DESC LIMIT %s" },
+        ") t ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_THREAD },
 
     /* The sender (campaign rows), the direct lane, actions, crons */
 #define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
@@ -465,10 +498,12 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "ORDER BY COALESCE(c.queued_at, c.started_at, c.created_at), c.id LIMIT 1" },
     /* Recipients in insertion order, with the contact's name and opt-out now. */
     [B8_SQL_SEND_CLAIMABLE] = {
-        "SELECT m.id, m.phone, COALESCE(NULLIF(ct.name, ''), m.name, ''), m.client_message_id, "
-        "CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END "
+        "SELECT m.id, m.phone, COALESCE(NULLIF(ct.name, ''), m.name, '') AS name, "
+        "m.client_message_id, "
+        "CASE WHEN " B8_OPTED_OUT("m") " THEN 1 ELSE 0 END AS opted_out "
         "FROM messages m LEFT JOIN contacts ct ON ct.id = m.contact_id "
-        "WHERE m.campaign_id = %s AND m.state = 'pending' ORDER BY m.id LIMIT %s" },
+        "WHERE m.campaign_id = %s AND m.state = 'pending' ORDER BY m.id LIMIT %s",
+        B8_SHAPE_CLAIMABLE },
     /* Committed before the request goes out (crash safety). */
     [B8_SQL_SEND_MARK] = {
         "UPDATE messages SET state = 'sending', attempts = attempts + 1, updated_at = %s "
@@ -503,11 +538,11 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SEND_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
         "'ai_reply', 'agent_ping') AND state = 'sending' AND channel = 'viber' AND id > %s "
-        "ORDER BY id LIMIT 200" },
+        "ORDER BY id LIMIT 200", B8_SHAPE_STALE },
     [B8_SQL_DIRECT_NEXT] = {
         "SELECT id, phone, body, button_caption, button_url, client_message_id, kind "
         "FROM messages WHERE kind IN " B8_DIRECT_KINDS " AND state = 'pending' "
-        "AND channel = 'viber' ORDER BY id LIMIT %s" },
+        "AND channel = 'viber' ORDER BY id LIMIT %s", B8_SHAPE_DIRECT },
     [B8_SQL_ACTION_TO_SENDING] = {
         "UPDATE campaigns SET state = 'sending', started_at = COALESCE(started_at, %s), "
         "queued_at = COALESCE(queued_at, %s), done_at = NULL, pause_reason = NULL, "
@@ -523,7 +558,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "WHERE campaign_id = %s AND state = 'pending'" },
     [B8_SQL_ACTION_ROWS_IN_STATE] = {
         "SELECT id FROM messages WHERE campaign_id = %s AND state IN (%s, %s) AND id > %s "
-        "ORDER BY id LIMIT %s" },
+        "ORDER BY id LIMIT %s", B8_SHAPE_ROW_ID },
     /* Back to pending as a new message: fresh clientMessageId, no trace of the old one. */
     [B8_SQL_ACTION_ROW_RESET] = {
         "UPDATE messages SET state = 'pending', client_message_id = %s, umid = NULL, "
@@ -540,7 +575,7 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_ACTION_COPY_SOURCE] = {
         "SELECT m.id, m.contact_id, m.phone, m.phone_key, m.name FROM messages m "
         "WHERE m.campaign_id = %s AND m.id > %s AND NOT " B8_OPTED_OUT("m")
-        " ORDER BY m.id LIMIT %s" },
+        " ORDER BY m.id LIMIT %s", B8_SHAPE_COPY_SOURCE },
     [B8_SQL_ACTION_COPY_RECIPIENT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -550,13 +585,13 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE campaign_id = %s "
         "AND state = 'pending'" },
     [B8_SQL_PROGRESS_COUNTS] = {
-        "SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
-        "HAVING SUM(n) > 0 ORDER BY state" },
+        "SELECT state, SUM(n) AS n FROM campaign_counts WHERE campaign_id = %s GROUP BY state "
+        "HAVING SUM(n) > 0 ORDER BY state", B8_SHAPE_STATE_COUNT },
     /* The state test is the messages_campaign_failures index's own. */
     [B8_SQL_PROGRESS_FAILURES] = {
         "SELECT id, phone, name, state, error_code, error_message, updated_at FROM messages "
         "WHERE campaign_id = %s AND state IN ('failed', 'undelivered', 'unknown') "
-        "ORDER BY updated_at DESC, id DESC LIMIT %s" },
+        "ORDER BY updated_at DESC, id DESC LIMIT %s", B8_SHAPE_FAILURE },
     [B8_SQL_SEND_TEST_CONTACT] = { "SELECT name FROM contacts WHERE phone = %s" },
     /* Minute cron "send queued campaigns" (and dated ones as they fall due). */
     [B8_SQL_CRON_START_DUE] = {
@@ -592,9 +627,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
     [B8_SQL_SMS_BATCH_BY_ID] = {
         "SELECT id, sender, body, state, total, created_by, created_at, updated_at, started_at, "
-        "done_at, next_at, last_error FROM sms_batches WHERE id = %s" },
+        "done_at, next_at, last_error FROM sms_batches WHERE id = %s", B8_SHAPE_SMS_BATCH },
     [B8_SQL_SMS_BATCH_COUNTS] = {
-        "SELECT state, COUNT(*), COUNT(umid) FROM messages WHERE sms_batch_id = %s GROUP BY state" },
+        "SELECT state, COUNT(*) AS n, COUNT(umid) AS with_umid FROM messages "
+        "WHERE sms_batch_id = %s GROUP BY state", B8_SHAPE_SMS_BATCH_COUNT },
     /* The SMS log, newest first; filters optional (NULL = any): sender, state. */
 #define B8_SMS_FILTER \
     "m.kind = 'sms' AND (CAST(%s AS TEXT) IS NULL OR m.sender = %s) " \
@@ -606,27 +642,28 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_SMS_COUNT] = { "SELECT COUNT(*) FROM messages m WHERE " B8_SMS_FILTER },
     [B8_SQL_SMS_PAGE] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
-        " ORDER BY m.id DESC LIMIT %s OFFSET %s" },
+        " ORDER BY m.id DESC LIMIT %s OFFSET %s", B8_SHAPE_SMS },
     [B8_SQL_SMS_EXPORT_AFTER] = {
         "SELECT " B8_SMS_COLS " FROM messages m WHERE " B8_SMS_FILTER
-        " AND m.id > %s ORDER BY m.id LIMIT %s" },
+        " AND m.id > %s ORDER BY m.id LIMIT %s", B8_SHAPE_SMS },
 #undef B8_SMS_FILTER
 #undef B8_SMS_COLS
     /* The SMS sender (one batch request or one single send per step). */
     [B8_SQL_SMS_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind = 'sms' AND state = 'sending' "
-        "AND id > %s ORDER BY id LIMIT 500" },
+        "AND id > %s ORDER BY id LIMIT 500", B8_SHAPE_STALE },
     [B8_SQL_SMS_NEXT_BATCH] = {
         "SELECT id, sender, state, next_at, tries, rate_limited, total, failing_since "
         "FROM sms_batches "
-        "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1" },
+        "WHERE state IN ('pending', 'sending') ORDER BY id LIMIT 1", B8_SHAPE_SMS_NEXT },
     /* Rows in insertion order, with the contact's opt-out as it is now. */
     [B8_SQL_SMS_CLAIMABLE] = {
         "SELECT m.id, m.phone, m.body, m.client_message_id, CASE WHEN m.inbound_id IS NULL AND "
         "EXISTS (SELECT 1 FROM "
         "contacts o WHERE o.opted_out = 1 AND (o.id = m.contact_id OR o.phone = m.phone)) "
-        "THEN 1 ELSE 0 END FROM messages m WHERE m.sms_batch_id = %s AND m.state = 'pending' "
-        "ORDER BY m.id LIMIT %s" },
+        "THEN 1 ELSE 0 END AS opted_out FROM messages m WHERE m.sms_batch_id = %s "
+        "AND m.state = 'pending' "
+        "ORDER BY m.id LIMIT %s", B8_SHAPE_SMS_CLAIMABLE },
     [B8_SQL_SMS_SKIP] = {
         "UPDATE messages SET state = 'skipped', error_message = %s, updated_at = %s "
         "WHERE id = %s AND state = 'pending'" },
@@ -697,9 +734,10 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_INBOUND_SET_CAMPAIGN] = { "UPDATE inbound SET campaign_id = %s WHERE id = %s" },
     /* Clicked and replied off their partial indexes, leads off theirs. */
     [B8_SQL_RESULTS_COUNTS] = {
-        "SELECT (SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL), "
-        "(SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND replied_at IS NOT NULL), "
-        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s)" },
+        "SELECT (SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL) "
+        "AS clicked, (SELECT COUNT(*) FROM messages WHERE campaign_id = %s "
+        "AND replied_at IS NOT NULL) AS replied, "
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s) AS leads", B8_SHAPE_RESULTS_COUNTS },
     [B8_SQL_RESULTS_CLICKED] = {
         "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL" },
     /* Each event's hours off its own index (only the rows that had the
@@ -712,7 +750,8 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
     [B8_SQL_RESULTS_TIMELINE] = {
         B8_TIMELINE_PART("0", "sent_at") " UNION ALL " B8_TIMELINE_PART("1", "delivered_at")
         " UNION ALL " B8_TIMELINE_PART("2", "read_at") " UNION ALL "
-        B8_TIMELINE_PART("3", "clicked_at") " UNION ALL " B8_TIMELINE_PART("4", "replied_at") },
+        B8_TIMELINE_PART("3", "clicked_at") " UNION ALL " B8_TIMELINE_PART("4", "replied_at"),
+        B8_SHAPE_TIMELINE },
 #undef B8_TIMELINE_PART
     /* Retargeting: the rows of another campaign that meet every condition
      * given (NULL = any): states (a flag, then 16 slots, repeated to fill), clicked 0/1, replied
@@ -723,26 +762,27 @@ static const struct { const char *sql; } statements[B8_SQL_COUNT] = {
         "%s, %s, %s, %s, %s, %s)) "
         "AND (CAST(%s AS TEXT) IS NULL OR (m.clicked_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
         "AND (CAST(%s AS TEXT) IS NULL OR (m.replied_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
-        "AND m.id > %s ORDER BY m.id LIMIT %s" },
+        "AND m.id > %s ORDER BY m.id LIMIT %s", B8_SHAPE_RETARGET },
     /* The dashboard's days (UTC dates, from the given date on): campaign
      * messages by the day they were sent (the cohort: how many of them were
      * delivered, read, clicked since), inbound messages, leads, SMS and
      * their cost per sender. */
     [B8_SQL_RESULTS_DAYS_VIBER] = {
-        "SELECT SUBSTR(sent_at, 1, 10), COUNT(*), "
-        "SUM(CASE WHEN state IN ('delivered', 'read') THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN state = 'read' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) "
-        "FROM messages WHERE sent_at >= %s AND kind = 'campaign' GROUP BY 1" },
+        "SELECT SUBSTR(sent_at, 1, 10) AS day, COUNT(*) AS sent, "
+        "SUM(CASE WHEN state IN ('delivered', 'read') THEN 1 ELSE 0 END) AS delivered, "
+        "SUM(CASE WHEN state = 'read' THEN 1 ELSE 0 END) AS read, "
+        "SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) AS clicked "
+        "FROM messages WHERE sent_at >= %s AND kind = 'campaign' GROUP BY 1", B8_SHAPE_DAY_VIBER },
     [B8_SQL_RESULTS_DAYS_INBOUND] = {
-        "SELECT SUBSTR(received_at, 1, 10), COUNT(*) FROM inbound WHERE received_at >= %s "
-        "GROUP BY 1" },
+        "SELECT SUBSTR(received_at, 1, 10) AS day, COUNT(*) AS n FROM inbound "
+        "WHERE received_at >= %s GROUP BY 1", B8_SHAPE_DAY_COUNT },
     [B8_SQL_RESULTS_DAYS_LEADS] = {
-        "SELECT SUBSTR(created_at, 1, 10), COUNT(*) FROM leads WHERE created_at >= %s GROUP BY 1" },
+        "SELECT SUBSTR(created_at, 1, 10) AS day, COUNT(*) AS n FROM leads WHERE created_at >= %s "
+        "GROUP BY 1", B8_SHAPE_DAY_COUNT },
     [B8_SQL_RESULTS_DAYS_SMS] = {
-        "SELECT SUBSTR(sent_at, 1, 10), COALESCE(sender, ''), COUNT(*), "
-        "SUM(CASE WHEN price IS NULL OR price = '' THEN 0 ELSE CAST(price AS NUMERIC) END) "
-        "FROM messages WHERE sent_at >= %s AND kind = 'sms' GROUP BY 1, 2" },
+        "SELECT SUBSTR(sent_at, 1, 10) AS day, COALESCE(sender, '') AS sender, COUNT(*) AS n, "
+        "SUM(CASE WHEN price IS NULL OR price = '' THEN 0 ELSE CAST(price AS NUMERIC) END) AS cost "
+        "FROM messages WHERE sent_at >= %s AND kind = 'sms' GROUP BY 1, 2", B8_SHAPE_DAY_SMS },
 
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
 };
@@ -763,6 +803,35 @@ const char *b8_sql_text(b8_sql_id id)
 const char *b8_sql_name(b8_sql_id id)
 {
     return meta[id].name;
+}
+
+/* Each shape's column names, from its one list in b8_sql.h. */
+#define B8_COL_NAME(shape, col) #col,
+#define B8_SHAPE_NAMES(shape) \
+    static const char *const cols_##shape[] = { B8_COLS_##shape(B8_COL_NAME, shape) NULL };
+B8_SHAPE_LIST(B8_SHAPE_NAMES)
+#undef B8_SHAPE_NAMES
+#undef B8_COL_NAME
+
+static const struct { const char *name; const char *const *cols; } shapes[B8_SHAPE_COUNT] = {
+#define B8_SHAPE_META(shape) [B8_SHAPE_##shape] = { #shape, cols_##shape },
+    B8_SHAPE_LIST(B8_SHAPE_META)
+#undef B8_SHAPE_META
+};
+
+b8_shape b8_sql_shape(b8_sql_id id)
+{
+    return statements[id].shape;
+}
+
+const char *const *b8_sql_shape_columns(b8_shape shape)
+{
+    return shape > B8_SHAPE_NONE && shape < B8_SHAPE_COUNT ? shapes[shape].cols : NULL;
+}
+
+const char *b8_sql_shape_name(b8_shape shape)
+{
+    return shape > B8_SHAPE_NONE && shape < B8_SHAPE_COUNT ? shapes[shape].name : NULL;
 }
 
 int b8_sql_writes(b8_sql_id id)

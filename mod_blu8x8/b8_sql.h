@@ -256,6 +256,209 @@ typedef enum {
     B8_SQL_COUNT
 } b8_sql_id;
 
+/* Result columns by name. Each statement that returns rows read by column
+ * has a shape: its column list, written once here in SELECT order. The
+ * enum B8_COL_<SHAPE>_<column> gives a column's position, rows are read by
+ * name only (B8_GET in b8_store.h, which also checks the rows came from a
+ * statement of that shape), and tests/unit/test_sql.c checks each list
+ * against the columns SQLite reports for the statement's text: a reordered
+ * or renamed column fails the build's unit tests, never reads a wrong
+ * field. Column names are the SQL's own (an expression gets an AS). */
+#define B8_COLS_SETTING(X, S) \
+    X(S, key) X(S, value)
+#define B8_COLS_RUNTIME(X, S) \
+    X(S, value) X(S, updated_at)
+#define B8_COLS_LEASE(X, S) \
+    X(S, owner) X(S, expires_at) X(S, acquired_at) X(S, last_send_at)
+#define B8_COLS_USER(X, S) \
+    X(S, id) X(S, login) X(S, name) X(S, phone) X(S, is_admin) X(S, is_agent) \
+    X(S, created_at)
+#define B8_COLS_TAG(X, S) \
+    X(S, id) X(S, name) X(S, contacts) X(S, created_at)
+#define B8_COLS_TAG_CONTACT(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, phone_key) X(S, opted_out)
+#define B8_COLS_CONTACT(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, opted_out) X(S, opted_out_at) X(S, created_at) \
+    X(S, updated_at)
+#define B8_COLS_CONTACT_TAGGED(X, S) \
+    X(S, id) X(S, name) X(S, phone) X(S, opted_out) X(S, opted_out_at) X(S, created_at) \
+    X(S, updated_at) X(S, tag)
+#define B8_COLS_TAG_NAME(X, S) \
+    X(S, name)
+#define B8_COLS_CAMPAIGN(X, S) \
+    X(S, id) X(S, name) X(S, type) X(S, body) X(S, url) X(S, fallback_text) \
+    X(S, thumbnail_url) X(S, file_size) X(S, duration) X(S, button_caption) \
+    X(S, button_url) X(S, state) X(S, send_at) X(S, queued_at) X(S, created_at) \
+    X(S, updated_at) X(S, started_at) X(S, done_at) X(S, fallback_after) X(S, pause_reason)
+#define B8_COLS_CAMPAIGN_COUNT(X, S) \
+    X(S, campaign_id) X(S, state) X(S, n)
+#define B8_COLS_STATE_COUNT(X, S) \
+    X(S, state) X(S, n)
+#define B8_COLS_FIRST_RECIPIENT(X, S) \
+    X(S, name) X(S, phone)
+#define B8_COLS_RECIPIENT(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, contact_id) X(S, client_message_id) X(S, umid) \
+    X(S, state) X(S, error_code) X(S, error_message) X(S, updated_at) X(S, error_id) \
+    X(S, channel) X(S, sent_at) X(S, delivered_at) X(S, read_at) X(S, clicked_at) \
+    X(S, clicks) X(S, replied_at)
+#define B8_COLS_RECIPIENT_EXPORT(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, umid) X(S, state) \
+    X(S, error_code) X(S, error_message) X(S, error_id) X(S, updated_at) X(S, clicked_at) \
+    X(S, clicks) X(S, replied_at)
+#define B8_COLS_FAQ(X, S) \
+    X(S, id) X(S, prompt) X(S, completion) X(S, position)
+#define B8_COLS_FAQ_POSITION(X, S) \
+    X(S, id) X(S, position)
+#define B8_COLS_DASH_CONTACTS(X, S) \
+    X(S, contacts) X(S, opted_out)
+#define B8_COLS_REFUSED(X, S) \
+    X(S, id) X(S, name) X(S, pause_reason)
+#define B8_COLS_LEAD(X, S) \
+    X(S, id) X(S, created_at) X(S, name) X(S, phone) X(S, contact_id) X(S, inbound_id) \
+    X(S, claimed_at) X(S, contact_name) X(S, claimed_by) X(S, claimed_by_name)
+#define B8_COLS_LOGIN(X, S) \
+    X(S, login)
+#define B8_COLS_AGENT(X, S) \
+    X(S, id) X(S, login) X(S, name) X(S, phone)
+#define B8_COLS_ID_NAME(X, S) \
+    X(S, id) X(S, name)
+#define B8_COLS_AI_CLAIMED(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, name) X(S, ai_attempts) X(S, intent) \
+    X(S, contact_id) X(S, opted_out)
+#define B8_COLS_AI_TURN(X, S) \
+    X(S, who) X(S, body)
+#define B8_COLS_AI_DUE(X, S) \
+    X(S, next_at) X(S, waiting_since)
+#define B8_COLS_RECEIPT(X, S) \
+    X(S, id) X(S, umid) X(S, client_message_id) X(S, namespace) X(S, state) X(S, detail) \
+    X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
+#define B8_COLS_RECEIPT_MESSAGE(X, S) \
+    X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
+#define B8_COLS_INBOUND_CONTACT(X, S) \
+    X(S, id) X(S, opted_out) X(S, name)
+#define B8_COLS_INBOUND(X, S) \
+    X(S, id) X(S, umid) X(S, phone) X(S, name) X(S, channel) X(S, type) X(S, body) \
+    X(S, received_at) X(S, contact_id) X(S, ai_state) X(S, ai_error) X(S, reply_id) \
+    X(S, event_at)
+#define B8_COLS_CONVERSATION(X, S) \
+    X(S, phone_key) X(S, last_id)
+#define B8_COLS_THREAD(X, S) \
+    X(S, dir) X(S, id) X(S, at) X(S, kind) X(S, body) X(S, state) X(S, ai_state) \
+    X(S, ai_error) X(S, channel) X(S, name) X(S, error_message) X(S, campaign) X(S, type) \
+    X(S, phone) X(S, campaign_body)
+#define B8_COLS_CLAIMABLE(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, opted_out)
+#define B8_COLS_STALE(X, S) \
+    X(S, id) X(S, client_message_id)
+#define B8_COLS_DIRECT(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, button_caption) X(S, button_url) \
+    X(S, client_message_id) X(S, kind)
+#define B8_COLS_ROW_ID(X, S) \
+    X(S, id)
+#define B8_COLS_COPY_SOURCE(X, S) \
+    X(S, id) X(S, contact_id) X(S, phone) X(S, phone_key) X(S, name)
+#define B8_COLS_FAILURE(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, state) X(S, error_code) X(S, error_message) \
+    X(S, updated_at)
+#define B8_COLS_SMS_BATCH(X, S) \
+    X(S, id) X(S, sender) X(S, body) X(S, state) X(S, total) X(S, created_by) \
+    X(S, created_at) X(S, updated_at) X(S, started_at) X(S, done_at) X(S, next_at) \
+    X(S, last_error)
+#define B8_COLS_SMS_BATCH_COUNT(X, S) \
+    X(S, state) X(S, n) X(S, with_umid)
+#define B8_COLS_SMS(X, S) \
+    X(S, id) X(S, created_at) X(S, sender) X(S, phone) X(S, name) X(S, body) X(S, encoding) \
+    X(S, parts) X(S, umid) X(S, state) X(S, error_code) X(S, error_message) X(S, error_id) \
+    X(S, price) X(S, sms_batch_id) X(S, client_message_id) X(S, updated_at) X(S, contact_id)
+#define B8_COLS_SMS_NEXT(X, S) \
+    X(S, id) X(S, sender) X(S, state) X(S, next_at) X(S, tries) X(S, rate_limited) \
+    X(S, total) X(S, failing_since)
+#define B8_COLS_SMS_CLAIMABLE(X, S) \
+    X(S, id) X(S, phone) X(S, body) X(S, client_message_id) X(S, opted_out)
+/* Issue 19. */
+#define B8_COLS_RESULTS_COUNTS(X, S) \
+    X(S, clicked) X(S, replied) X(S, leads)
+#define B8_COLS_TIMELINE(X, S) \
+    X(S, e) X(S, b) X(S, n)
+#define B8_COLS_RETARGET(X, S) \
+    X(S, id) X(S, contact_id) X(S, phone) X(S, name)
+#define B8_COLS_DAY_VIBER(X, S) \
+    X(S, day) X(S, sent) X(S, delivered) X(S, read) X(S, clicked)
+#define B8_COLS_DAY_COUNT(X, S) \
+    X(S, day) X(S, n)
+#define B8_COLS_DAY_SMS(X, S) \
+    X(S, day) X(S, sender) X(S, n) X(S, cost)
+#define B8_SHAPE_LIST(S) \
+    S(SETTING) \
+    S(RUNTIME) \
+    S(LEASE) \
+    S(USER) \
+    S(TAG) \
+    S(TAG_CONTACT) \
+    S(CONTACT) \
+    S(CONTACT_TAGGED) \
+    S(TAG_NAME) \
+    S(CAMPAIGN) \
+    S(CAMPAIGN_COUNT) \
+    S(STATE_COUNT) \
+    S(FIRST_RECIPIENT) \
+    S(RECIPIENT) \
+    S(RECIPIENT_EXPORT) \
+    S(FAQ) \
+    S(FAQ_POSITION) \
+    S(DASH_CONTACTS) \
+    S(REFUSED) \
+    S(LEAD) \
+    S(LOGIN) \
+    S(AGENT) \
+    S(ID_NAME) \
+    S(AI_CLAIMED) \
+    S(AI_TURN) \
+    S(AI_DUE) \
+    S(RECEIPT) \
+    S(RECEIPT_MESSAGE) \
+    S(INBOUND_CONTACT) \
+    S(INBOUND) \
+    S(CONVERSATION) \
+    S(THREAD) \
+    S(CLAIMABLE) \
+    S(STALE) \
+    S(DIRECT) \
+    S(ROW_ID) \
+    S(COPY_SOURCE) \
+    S(FAILURE) \
+    S(SMS_BATCH) \
+    S(SMS_BATCH_COUNT) \
+    S(SMS) \
+    S(SMS_NEXT) \
+    S(SMS_CLAIMABLE) \
+    S(RESULTS_COUNTS) \
+    S(TIMELINE) \
+    S(RETARGET) \
+    S(DAY_VIBER) \
+    S(DAY_COUNT) \
+    S(DAY_SMS)
+
+typedef enum {
+    B8_SHAPE_NONE = 0,
+#define B8_SHAPE_ENUM(shape) B8_SHAPE_##shape,
+    B8_SHAPE_LIST(B8_SHAPE_ENUM)
+#undef B8_SHAPE_ENUM
+    B8_SHAPE_COUNT
+} b8_shape;
+
+#define B8_COL_ENUM(shape, col) B8_COL_##shape##_##col,
+#define B8_SHAPE_COLS_ENUM(shape) enum { B8_COLS_##shape(B8_COL_ENUM, shape) B8_NCOLS_##shape };
+B8_SHAPE_LIST(B8_SHAPE_COLS_ENUM)
+#undef B8_SHAPE_COLS_ENUM
+#undef B8_COL_ENUM
+
+/* The shape of a statement's rows (B8_SHAPE_NONE: read by b8_db_value or
+ * not at all), and a shape's column names, NULL-terminated. */
+b8_shape b8_sql_shape(b8_sql_id id);
+const char *const *b8_sql_shape_columns(b8_shape shape);
+const char *b8_sql_shape_name(b8_shape shape);
+
 const char *b8_sql_text(b8_sql_id id);
 const char *b8_sql_name(b8_sql_id id);
 int b8_sql_nargs(b8_sql_id id);

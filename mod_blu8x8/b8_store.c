@@ -359,6 +359,39 @@ static const char *cell(b8_db *db, apr_pool_t *p, apr_dbd_row_t *row, int c)
     return apr_pstrdup(p, v);
 }
 
+#define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
+
+/* The rows' own shape, or one whose column at that place has the same
+ * name (a shape that extends another: CONTACT_TAGGED reads as CONTACT). */
+const char *b8_rows_cell(const b8_rows *rows, int r, b8_shape shape, int col)
+{
+    b8_shape own = b8_sql_shape(rows->id);
+
+    if (r < 0 || r >= rows->nrows || col < 0 || col >= rows->ncols) {
+        return NULL;
+    }
+    if (own != shape) {
+        const char *const *want = b8_sql_shape_columns(shape);
+        const char *const *have = b8_sql_shape_columns(own);
+        if (!want || !have || strcmp(want[col], have[col]) != 0) {
+            return NULL;
+        }
+    }
+    return B8_CELL(rows, r, col);
+}
+
+const char *b8_rows_id(const b8_rows *rows, int r)
+{
+    const char *const *cols = b8_sql_shape_columns(b8_sql_shape(rows->id));
+
+    for (int c = 0; cols && cols[c]; c++) {
+        if (strcmp(cols[c], "id") == 0) {
+            return b8_rows_cell(rows, r, b8_sql_shape(rows->id), c);
+        }
+    }
+    return NULL;
+}
+
 apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
                           const char *const *args, b8_rows **out)
 {
@@ -382,6 +415,7 @@ apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
     ncols = apr_dbd_num_cols(db->st->driver, res);
     rows = apr_pcalloc(p, sizeof(*rows));
     rows->ncols = ncols;
+    rows->id = id;
     rows->cells = apr_palloc(p, sizeof(const char *) * (apr_size_t)(ncols * cap));
     while (apr_dbd_get_row(db->st->driver, p, res, &row, -1) == 0) {
         if (rows->nrows == cap) {

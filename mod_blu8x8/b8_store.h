@@ -4,19 +4,41 @@
 #ifndef B8_STORE_H
 #define B8_STORE_H
 
+#include <string.h>
 #include <apr_pools.h>
 #include "b8_sql.h"
 
 typedef struct b8_store b8_store;
 typedef struct b8_db b8_db;
 
-/* Result rows, all cells as strings (NULL for SQL NULL). */
+/* Result rows, all cells as strings (NULL for SQL NULL), read by column
+ * name: B8_GET(rows, r, SHAPE, column) with the statement's shape and a
+ * column of its list in b8_sql.h (a misspelt or missing column does not
+ * compile). Positions stay inside the store. */
 typedef struct {
     int nrows;
     int ncols;
+    b8_sql_id id;           /* the statement that made them */
     const char **cells;
 } b8_rows;
-#define B8_CELL(rows, r, c) ((rows)->cells[(r) * (rows)->ncols + (c)])
+#define B8_GET(rows, r, SHAPE, col) \
+    b8_rows_cell((rows), (r), B8_SHAPE_##SHAPE, B8_COL_##SHAPE##_##col)
+/* NULL for SQL NULL, and when the rows are not of that shape or r is out
+ * of range (a programming error the tests see). */
+const char *b8_rows_cell(const b8_rows *rows, int r, b8_shape shape, int col);
+/* A cell equal to text (a NULL cell never is), and a cell or a default. */
+#define B8_GET_IS(rows, r, SHAPE, col, text) b8_cell_is(B8_GET(rows, r, SHAPE, col), text)
+#define B8_GET_OR(rows, r, SHAPE, col, dflt) b8_cell_or(B8_GET(rows, r, SHAPE, col), dflt)
+static inline int b8_cell_is(const char *cell, const char *text)
+{
+    return cell && strcmp(cell, text) == 0;
+}
+static inline const char *b8_cell_or(const char *cell, const char *dflt)
+{
+    return cell ? cell : dflt;
+}
+/* The row's column named "id", for keyset walks over any statement. */
+const char *b8_rows_id(const b8_rows *rows, int r);
 
 /* driver: "sqlite3" or "pgsql"; params as apr_dbd_open takes them.
  * max_conns bounds the connections this process opens. The connection pool

@@ -33,10 +33,10 @@ const char *b8_tag_name_invalid(apr_pool_t *p, const char *raw, const char **nam
 static cJSON *tag_json(const b8_rows *rows, int r)
 {
     cJSON *o = cJSON_CreateObject();
-    b8_json_add_int(o, "id", B8_CELL(rows, r, 0));
-    b8_json_add_str(o, "name", B8_CELL(rows, r, 1));
-    b8_json_add_int(o, "contacts", B8_CELL(rows, r, 2) ? B8_CELL(rows, r, 2) : "0");
-    b8_json_add_str(o, "created_at", B8_CELL(rows, r, 3));
+    b8_json_add_int(o, "id", B8_GET(rows, r, TAG, id));
+    b8_json_add_str(o, "name", B8_GET(rows, r, TAG, name));
+    b8_json_add_int(o, "contacts", B8_GET_OR(rows, r, TAG, contacts, "0"));
+    b8_json_add_str(o, "created_at", B8_GET(rows, r, TAG, created_at));
     return o;
 }
 
@@ -56,7 +56,7 @@ b8_errkind b8_tags_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *e
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, tag_json(rows, i));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -70,7 +70,7 @@ b8_errkind b8_tag_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (!rows->nrows) {
         return b8_fail(err, B8_ENOTFOUND, "no such tag");
     }
-    *out = tag_json(rows, 0);
+    *out = b8_json_pool_owned(ctx->pool, tag_json(rows, 0));
     return B8_OK;
 }
 

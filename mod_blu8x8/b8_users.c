@@ -10,13 +10,13 @@
 static b8_user *user_from_row(apr_pool_t *p, const b8_rows *rows, int r)
 {
     b8_user *u = apr_pcalloc(p, sizeof(*u));
-    u->id = B8_CELL(rows, r, 0);
-    u->login = B8_CELL(rows, r, 1);
-    u->name = B8_CELL(rows, r, 2);
-    u->phone = B8_CELL(rows, r, 3);
-    u->is_admin = B8_CELL(rows, r, 4) && strcmp(B8_CELL(rows, r, 4), "1") == 0;
-    u->is_agent = B8_CELL(rows, r, 5) && strcmp(B8_CELL(rows, r, 5), "1") == 0;
-    u->created_at = B8_CELL(rows, r, 6);
+    u->id = B8_GET(rows, r, USER, id);
+    u->login = B8_GET(rows, r, USER, login);
+    u->name = B8_GET(rows, r, USER, name);
+    u->phone = B8_GET(rows, r, USER, phone);
+    u->is_admin = B8_GET_IS(rows, r, USER, is_admin, "1");
+    u->is_agent = B8_GET_IS(rows, r, USER, is_agent, "1");
+    u->created_at = B8_GET(rows, r, USER, created_at);
     return u;
 }
 
@@ -78,7 +78,7 @@ b8_errkind b8_users_list(b8_ctx *ctx, const b8_paging *pg, cJSON **out, b8_err *
     for (int i = 0; i < rows->nrows; i++) {
         cJSON_AddItemToArray(items, b8_user_json(user_from_row(ctx->pool, rows, i)));
     }
-    *out = b8_list_envelope(items, total ? atol(total) : 0, pg);
+    *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     return B8_OK;
 }
 
@@ -91,7 +91,7 @@ b8_errkind b8_user_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
     if (!u) {
         return b8_fail(err, B8_ENOTFOUND, "no such user");
     }
-    *out = b8_user_json(u);
+    *out = b8_json_pool_owned(ctx->pool, b8_user_json(u));
     return B8_OK;
 }
 

@@ -544,8 +544,9 @@ static apr_status_t find_contact(b8_ctx *ctx, const char *phone_key, contact_ref
     c->id = NULL;
     c->opted_out = 0;
     if (rv == APR_SUCCESS && rows->nrows > 0) {
-        c->id = B8_CELL(rows, 0, 0);
-        c->opted_out = B8_CELL(rows, 0, 1) && strcmp(B8_CELL(rows, 0, 1), "0") != 0;
+        c->id = B8_GET(rows, 0, INBOUND_CONTACT, id);
+        c->opted_out = B8_GET(rows, 0, INBOUND_CONTACT, opted_out)
+            && strcmp(B8_GET(rows, 0, INBOUND_CONTACT, opted_out), "0") != 0;
     }
     return rv;
 }

@@ -55,7 +55,7 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 apr_time_exp_lt(&tm, t);
                 apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
                 if (!extra) {
-                    extra = cJSON_CreateObject();
+                    extra = b8_json_object(p);   /* a pool-owned holder, emptied below */
                 }
                 cJSON_AddStringToObject(extra, apr_pstrcat(p, child->string, "_local", NULL), buf);
             }
@@ -65,7 +65,6 @@ static void add_local_times(apr_pool_t *p, cJSON *node)
                 cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
                 cJSON_AddItemToObject(node, item->string, item);
             }
-            cJSON_Delete(extra);
         }
     }
 }
@@ -78,7 +77,6 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     cJSON *nav, *user;
     const char *notice;
 
-    b8_json_pool_owned(r->pool, data);
     add_local_times(r->pool, data);
     cJSON_AddStringToObject(data, "base", a->base);
     cJSON_AddStringToObject(data, "csrf", a->csrf ? a->csrf : "");
@@ -128,7 +126,7 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
 
 int b8_error_page(b8_areq *a, int status, const char *message)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddNumberToObject(data, "status", status);
     cJSON_AddStringToObject(data, "message", message);
     return b8_render_page(a, status, "error", apr_psprintf(a->r->pool, "Error %d", status), NULL, data);
@@ -172,7 +170,7 @@ static cJSON *form_list_item(const char *key, const char *val)
 /* Form fields -> the JSON object the core takes ("x[]" keys become lists). */
 cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 {
-    cJSON *o = b8_json_pool_owned(p, cJSON_CreateObject());
+    cJSON *o = b8_json_object(p);
     const apr_array_header_t *arr = apr_table_elts(form);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
 
@@ -200,17 +198,14 @@ cJSON *b8_form_to_json(apr_pool_t *p, apr_table_t *form)
 
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body)
 {
-    int rc;
     if (kind != B8_OK) {
-        rc = b8_api_error(a, err);
-        cJSON_Delete(err->fields);
-        return rc;
+        return b8_api_error(a, err);
     }
     if (!body) {
         a->r->status = HTTP_NO_CONTENT;
         return OK;
     }
-    return b8_send_json(a->r, status, b8_json_pool_owned(a->r->pool, body));
+    return b8_send_json(a->r, status, body);
 }
 
 void b8_paging_from_query(b8_areq *a, b8_paging *pg)
@@ -222,7 +217,7 @@ void b8_paging_from_query(b8_areq *a, b8_paging *pg)
 
 static int page_dashboard(b8_areq *a)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
@@ -392,8 +387,7 @@ static int read_request_body(b8_areq *a, const b8_route *rt)
                                       "the body is not valid UTF-8 text (or holds a NUL byte)");
         }
         /* An action without options may come with no body at all. */
-        a->json = b8_json_pool_owned(a->r->pool, len == 0 ? cJSON_CreateObject()
-                                                          : cJSON_ParseWithLength(body, len));
+        a->json = len == 0 ? b8_json_object(a->r->pool) : b8_json_parse(a->r->pool, body, len);
         if (!a->json) {
             return b8_send_json_error(a->r, HTTP_BAD_REQUEST, "the body is not valid JSON");
         }

@@ -57,13 +57,14 @@ extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send T
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */
 extern const b8_route b8_routes_results[];     /* issue 19: stats, timeline, days */
 
-/* Renders templates/<tmpl>.html inside the layout; data is consumed. */
+/* Renders templates/<tmpl>.html inside the layout; data is pool-owned
+ * (b8_json_object(a->r->pool), or a core operation's answer). */
 int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
                    const char *section, cJSON *data);
 int b8_error_page(b8_areq *a, int status, const char *message);
 int b8_page_error(b8_areq *a, const b8_err *err);
-/* JSON answer for an API route: the error (and frees its fields) or body
- * (consumed; NULL answers 204). */
+/* JSON answer for an API route: the error or body (pool-owned, as every
+ * core answer is; NULL answers 204). */
 int b8_api_answer(b8_areq *a, b8_errkind kind, b8_err *err, int status, cJSON *body);
 int b8_api_error(b8_areq *a, const b8_err *err);
 /* 303 to base + where (+ "?notice=created|saved|deleted"). */

@@ -13,7 +13,7 @@
 
 static int faqs_page(b8_areq *a, int status, cJSON *form, b8_err *err, cJSON *report)
 {
-    b8_err lerr = { 0 };
+    b8_err lerr = B8_ERR_INIT(a->r->pool);
     b8_paging pg = { 1, 1000 };
     cJSON *data = NULL;
     const char *prompt = NULL;
@@ -23,7 +23,6 @@ static int faqs_page(b8_areq *a, int status, cJSON *form, b8_err *err, cJSON *re
     }
     if (b8_ai_system_prompt(a->ctx->db, a->r->pool, b8_ctx_setting(a->ctx, B8_SET_AI_PERSONA),
                             &prompt) != APR_SUCCESS) {
-        cJSON_Delete(data);
         b8_fail_db(&lerr, a->ctx->db);
         return b8_page_error(a, &lerr);
     }
@@ -32,11 +31,10 @@ static int faqs_page(b8_areq *a, int status, cJSON *form, b8_err *err, cJSON *re
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
     if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
     if (report) {
-        cJSON_AddItemToObject(data, "report", report);
+        cJSON_AddItemReferenceToObject(data, "report", report);
     }
     return b8_render_page(a, status, "faqs", "FAQ for the AI", "faqs", data);
 }
@@ -48,41 +46,38 @@ static int page_faqs(b8_areq *a)
 
 static int page_faq_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_faq_create(a->ctx, in, &out, &err) != B8_OK) {
         return err.kind == B8_EINVALID ? faqs_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err, NULL)
                                        : b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "faqs", "created");
 }
 
 static int faq_edit_page(b8_areq *a, int status, cJSON *faq, b8_err *err)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     cJSON_AddItemReferenceToObject(data, "faq", faq);
     if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
     return b8_render_page(a, status, "faq_edit", "Edit FAQ pair", "faqs", data);
 }
 
 static int page_faq(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *faq = NULL;
     if (b8_faq_get(a->ctx, a->params[0], &faq, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
-    b8_json_pool_owned(a->r->pool, faq);
     return faq_edit_page(a, HTTP_OK, faq, NULL);
 }
 
 static int page_faq_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_faq_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
@@ -91,13 +86,12 @@ static int page_faq_update(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "faqs", "saved");
 }
 
 static int page_faq_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_faq_delete(a->ctx, a->params[0], &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -106,7 +100,7 @@ static int page_faq_delete(b8_areq *a)
 
 static int faq_move(b8_areq *a, int direction)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_faq_move(a->ctx, a->params[0], direction, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -125,7 +119,7 @@ static int page_faq_down(b8_areq *a)
 
 static int page_faqs_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *report = NULL;
     const char *csv = apr_table_get(a->form, "csv");
 
@@ -141,7 +135,7 @@ static int page_faqs_import(b8_areq *a)
 
 static int faqs_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     const char *csv = NULL;
     if (b8_faqs_csv(a->ctx, &csv, &err) != B8_OK) {
         return b8_page_error(a, &err);
@@ -151,7 +145,7 @@ static int faqs_csv(b8_areq *a)
 
 static int api_faqs_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -162,7 +156,7 @@ static int api_faqs_list(b8_areq *a)
 
 static int api_faq_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_faq_create(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -170,7 +164,7 @@ static int api_faq_create(b8_areq *a)
 
 static int api_faq_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_faq_update(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -178,14 +172,14 @@ static int api_faq_update(b8_areq *a)
 
 static int api_faq_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_faq_delete(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int api_faqs_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_faqs_import(a->ctx, a->body, a->body_len, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);

@@ -17,7 +17,7 @@
 
 static int api_campaigns_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -29,7 +29,7 @@ static int api_campaigns_list(b8_areq *a)
 
 static int api_campaigns_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_create(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -37,7 +37,7 @@ static int api_campaigns_create(b8_areq *a)
 
 static int api_campaign_get(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -45,7 +45,7 @@ static int api_campaign_get(b8_areq *a)
 
 static int api_campaign_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_update(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -53,14 +53,14 @@ static int api_campaign_patch(b8_areq *a)
 
 static int api_campaign_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_campaign_delete(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int api_recipients_add(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_recipients_add(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -68,7 +68,7 @@ static int api_recipients_add(b8_areq *a)
 
 static int api_recipients_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_recipients_import(a->ctx, a->params[0], a->body, a->body_len, &out,
                                            &err);
@@ -77,7 +77,7 @@ static int api_recipients_import(b8_areq *a)
 
 static int api_recipients_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -89,16 +89,16 @@ static int api_recipients_list(b8_areq *a)
 
 static int api_recipient_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_recipient_delete(a->ctx, a->params[0], a->params[1], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int api_sms_count(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     const char *text = apr_table_get(a->query, "text");
-    cJSON *out = b8_sms_count_json(text ? text : "");
+    cJSON *out = b8_json_pool_owned(a->r->pool, b8_sms_count_json(text ? text : ""));
     if (!out) {
         b8_field_error(&err, "text", "The text is not valid UTF-8.");
     }
@@ -138,7 +138,7 @@ static cJSON *options(apr_pool_t *p, const char *const *values, const char *sele
 static int page_campaigns(b8_areq *a)
 {
     apr_pool_t *p = a->r->pool;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL;
     const char *state = apr_table_get(a->query, "state");
@@ -154,8 +154,7 @@ static int page_campaigns(b8_areq *a)
         if (err.kind != B8_EINVALID) {
             return b8_page_error(a, &err);
         }
-        cJSON_Delete(err.fields);
-        memset(&err, 0, sizeof(err));
+        err = (b8_err)B8_ERR_INIT(p);
         state = "all";
         if (b8_campaigns_list(a->ctx, state, q, &pg, &data, &err) != B8_OK) {
             return b8_page_error(a, &err);
@@ -175,11 +174,11 @@ static int page_campaigns(b8_areq *a)
 typedef struct {
     cJSON *form;          /* typed values kept after a refused save */
     b8_err *form_err;     /* and their field messages */
-    cJSON *report;        /* a bulk add or import report (consumed) */
-    cJSON *added;         /* the "add one" result (consumed) */
+    cJSON *report;        /* a bulk add or import report */
+    cJSON *added;         /* the "add one" result */
     b8_err *add_err;      /* an add that was refused: field messages */
     const char *refusal;  /* an action refused because of the state */
-    cJSON *test;          /* a Send Test answer or refusal (consumed) */
+    cJSON *test;          /* a Send Test answer or refusal */
 } page_extras;
 
 static void add_counters(cJSON *data, const cJSON *form)
@@ -209,8 +208,7 @@ static void add_form(b8_areq *a, cJSON *data, cJSON *form, page_extras *x)
                                                  type ? type : "text", NULL));
     add_counters(data, form);
     if (x && x->form_err && x->form_err->fields) {
-        cJSON_AddItemToObject(data, "errors", x->form_err->fields);
-        x->form_err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", x->form_err->fields);
     }
 }
 
@@ -225,8 +223,7 @@ static b8_errkind add_recipients(b8_areq *a, cJSON *data, const char *id, b8_err
     b8_paging_from_query(a, &pg);
     if (state && *state && strcmp(state, "all") != 0
         && b8_recipients_list(a->ctx, id, state, &pg, &list, err) == B8_EINVALID) {
-        cJSON_Delete(err->fields);
-        memset(err, 0, sizeof(*err));
+        *err = (b8_err)B8_ERR_INIT(p);
         state = NULL;
     }
     if (!list && b8_recipients_list(a->ctx, id, NULL, &pg, &list, err) != B8_OK) {
@@ -239,11 +236,11 @@ static b8_errkind add_recipients(b8_areq *a, cJSON *data, const char *id, b8_err
                           options(p, b8_recipient_states, state,
                                   cJSON_GetObjectItemCaseSensitive(list, "counts")));
     cJSON_AddBoolToObject(list, "all_states", !state || !*state || strcmp(state, "all") == 0);
-    cJSON_AddItemToObject(data, "recipients", list);
+    cJSON_AddItemReferenceToObject(data, "recipients", list);
     if (b8_tags_list(a->ctx, &tpg, &tags, err) != B8_OK) {
         return err->kind;
     }
-    cJSON_AddItemToObject(data, "tags", tags);
+    cJSON_AddItemReferenceToObject(data, "tags", tags);
     /* Retargeting: the other campaigns that sent something, newest first. */
     {
         b8_paging cpg = { 1, 100 };
@@ -263,62 +260,36 @@ static b8_errkind add_recipients(b8_areq *a, cJSON *data, const char *id, b8_err
                 cJSON_AddItemToArray(sources, o);
             }
         }
-        cJSON_Delete(camps);
         cJSON_AddBoolToObject(data, "has_retarget_sources", cJSON_GetArraySize(sources) > 0);
         cJSON_AddItemToObject(data, "retarget_segments", b8_retarget_presets());
     }
     return B8_OK;
 }
 
-/* What the extras still own when the page cannot be shown. */
-static void extras_free(page_extras *x)
-{
-    if (!x) {
-        return;
-    }
-    cJSON_Delete(x->report);
-    cJSON_Delete(x->added);
-    x->report = x->added = NULL;
-    if (x->form_err) {
-        cJSON_Delete(x->form_err->fields);
-        x->form_err->fields = NULL;
-    }
-    if (x->add_err) {
-        cJSON_Delete(x->add_err->fields);
-        x->add_err->fields = NULL;
-    }
-}
-
 static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
 {
-    b8_err err = { 0 };
-    cJSON *data = cJSON_CreateObject(), *campaign = NULL, *preview = NULL;
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *data = b8_json_object(a->r->pool), *campaign = NULL, *preview = NULL;
     const char *name;
 
     if (b8_campaign_get(a->ctx, id, &campaign, &err) != B8_OK
         || b8_campaign_preview(a->ctx, id, &preview, &err) != B8_OK
         || add_recipients(a, data, id, &err) != B8_OK) {
-        cJSON_Delete(data);
-        cJSON_Delete(campaign);
-        cJSON_Delete(preview);
-        extras_free(x);
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
-    cJSON_AddItemToObject(data, "campaign", campaign);
-    cJSON_AddItemToObject(data, "preview", preview);
+    cJSON_AddItemReferenceToObject(data, "campaign", campaign);
+    cJSON_AddItemReferenceToObject(data, "preview", preview);
     add_form(a, data, x && x->form ? x->form : campaign, x);
     cJSON_AddBoolToObject(data, "editable", cJSON_IsTrue(
                               cJSON_GetObjectItemCaseSensitive(campaign, "editable")));
     if (x && x->report) {
-        cJSON_AddItemToObject(data, "report", x->report);
+        cJSON_AddItemReferenceToObject(data, "report", x->report);
     }
     if (x && x->added) {
-        cJSON_AddItemToObject(data, "added", x->added);
+        cJSON_AddItemReferenceToObject(data, "added", x->added);
     }
     if (x && x->add_err && x->add_err->fields) {
-        cJSON_AddItemToObject(data, "add_errors", x->add_err->fields);
-        x->add_err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "add_errors", x->add_err->fields);
     }
     if (x && x->refusal) {
         cJSON_AddStringToObject(data, "refusal", x->refusal);
@@ -348,7 +319,7 @@ static int page_campaign(b8_areq *a)
 
 static int new_campaign_page(b8_areq *a, int status, cJSON *form, b8_err *err)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     page_extras x = { 0 };
     x.form_err = err;
     cJSON_AddBoolToObject(data, "is_new", 1);
@@ -359,14 +330,14 @@ static int new_campaign_page(b8_areq *a, int status, cJSON *form, b8_err *err)
 
 static int page_campaign_new(b8_areq *a)
 {
-    cJSON *form = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    cJSON *form = b8_json_object(a->r->pool);
     cJSON_AddStringToObject(form, "type", "text");
     return new_campaign_page(a, HTTP_OK, form, NULL);
 }
 
 static int page_campaigns_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     const char *id;
 
@@ -378,7 +349,6 @@ static int page_campaigns_create(b8_areq *a)
     }
     id = apr_psprintf(a->r->pool, "campaigns/%.0f",
                       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(out, "id")));
-    cJSON_Delete(out);
     return b8_redirect(a, id, "created");
 }
 
@@ -391,7 +361,7 @@ static int refused(b8_areq *a, b8_err *err, page_extras *x)
 
 static int page_campaign_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     page_extras x = { 0 };
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
 
@@ -403,13 +373,12 @@ static int page_campaign_update(b8_areq *a)
         }
         return err.kind == B8_ESTATE ? refused(a, &err, &x) : b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), "saved");
 }
 
 static int page_campaign_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     page_extras x = { 0 };
     if (b8_campaign_delete(a->ctx, a->params[0], &err) != B8_OK) {
         return err.kind == B8_ESTATE ? refused(a, &err, &x) : b8_page_error(a, &err);
@@ -432,7 +401,7 @@ static int after_add(b8_areq *a, b8_errkind kind, b8_err *err, page_extras *x)
 
 static int page_recipients_add(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     page_extras x = { 0 };
     cJSON *in = b8_form_to_json(a->r->pool, a->form);
     b8_errkind kind;
@@ -452,8 +421,7 @@ static int page_recipients_add(b8_areq *a)
             kind = b8_fail(&err, B8_EINVALID, "choose a campaign and a segment");
         }
         if (kind == B8_EINVALID) {
-            cJSON_Delete(err.fields);
-            err.fields = NULL;
+            err.fields = NULL;   /* its cleanup stays with the pool */
             b8_field_error(&err, "from_campaign", "Choose a campaign and a segment.");
         }
     }
@@ -461,12 +429,11 @@ static int page_recipients_add(b8_areq *a)
         || strcmp(apr_table_get(a->form, "mode") ? apr_table_get(a->form, "mode") : "", "tags")
            == 0) {
         cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(in, "tags");
-        cJSON *req = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+        cJSON *req = b8_json_object(a->r->pool);
         cJSON_AddItemToObject(req, "tags", tags ? tags : cJSON_CreateArray());
         kind = b8_recipients_add(a->ctx, a->params[0], req, &x.report, &err);
         if (kind == B8_EINVALID && err.fields) {
-            cJSON_Delete(err.fields);
-            err.fields = NULL;
+            err.fields = NULL;   /* its cleanup stays with the pool */
             b8_field_error(&err, "tags", "Tick at least one tag.");
         }
     }
@@ -479,7 +446,7 @@ static int page_recipients_add(b8_areq *a)
 
 static int page_recipients_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     page_extras x = { 0 };
     const char *csv = apr_table_get(a->form, "csv");
     b8_errkind kind;
@@ -494,7 +461,7 @@ static int page_recipients_import(b8_areq *a)
 
 static int page_recipient_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     page_extras x = { 0 };
     if (b8_recipient_delete(a->ctx, a->params[0], a->params[1], &err) != B8_OK) {
         return err.kind == B8_ESTATE ? refused(a, &err, &x) : b8_page_error(a, &err);
@@ -505,7 +472,7 @@ static int page_recipient_delete(b8_areq *a)
 /* recipients.csv, streamed in chunks as the core reads them. */
 static int page_recipients_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_csv_stream s = { a->r, NULL, 0 };
     s.filename = apr_psprintf(a->r->pool, "campaign-%s-recipients.csv", a->params[0]);
     if (b8_recipients_export(a->ctx, a->params[0], b8_csv_stream_write, &s, &err) != B8_OK) {

@@ -57,8 +57,7 @@ static const char *query_join(apr_pool_t *p, const char *const *pairs, int n)
 static void move_errors(cJSON *data, b8_err *err)
 {
     if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
 }
 
@@ -66,7 +65,7 @@ static void move_errors(cJSON *data, b8_err *err)
 
 static int api_contacts_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -78,7 +77,7 @@ static int api_contacts_list(b8_areq *a)
 
 static int api_contacts_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_contact_create(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -86,7 +85,7 @@ static int api_contacts_create(b8_areq *a)
 
 static int api_contact_get(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_contact_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -94,7 +93,7 @@ static int api_contact_get(b8_areq *a)
 
 static int api_contact_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_contact_update(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -102,14 +101,14 @@ static int api_contact_patch(b8_areq *a)
 
 static int api_contact_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_contact_delete(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int api_contacts_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_contacts_import(a->ctx, a->body, a->body_len, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -120,20 +119,20 @@ static int api_contacts_import(b8_areq *a)
 /* Tags for the filter and the hints: every tag, by name. */
 static cJSON *all_tags(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg = { 1, 1000 };
     cJSON *out = NULL;
     if (b8_tags_list(a->ctx, &pg, &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return cJSON_CreateArray();
     }
-    return cJSON_DetachItemFromObjectCaseSensitive(b8_json_pool_owned(a->r->pool, out), "items");
+    /* Detached from the pool-owned answer, the list is its new parent's. */
+    return cJSON_DetachItemFromObjectCaseSensitive(out, "items");
 }
 
 static int contacts_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON *report)
 {
     apr_pool_t *p = a->r->pool;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL, *tags, *t;
     const char *q = apr_table_get(a->query, "q");
@@ -143,7 +142,6 @@ static int contacts_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, 
 
     b8_paging_from_query(a, &pg);
     if (b8_contacts_list(a->ctx, q, tag, opted, &pg, &data, &err) != B8_OK) {
-        cJSON_Delete(report);
         return b8_page_error(a, &err);
     }
     pairs[0] = b8_query_pair(p, "q", q);
@@ -164,7 +162,7 @@ static int contacts_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, 
     }
     move_errors(data, form_err);
     if (report) {
-        cJSON_AddItemToObject(data, "report", report);
+        cJSON_AddItemReferenceToObject(data, "report", report);
     }
     return b8_render_page(a, status, "contacts", "Contacts", "contacts", data);
 }
@@ -176,7 +174,7 @@ static int page_contacts(b8_areq *a)
 
 static int page_contacts_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_contact_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
@@ -184,13 +182,12 @@ static int page_contacts_create(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "contacts", "created");
 }
 
 static int page_contacts_import(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *report = NULL;
     const char *csv = apr_table_get(a->form, "csv");
     if (b8_contacts_import(a->ctx, csv ? csv : "", csv ? strlen(csv) : 0, &report, &err)
@@ -218,7 +215,7 @@ static void add_tags_text(apr_pool_t *p, cJSON *contact)
 
 static int contact_edit_page(b8_areq *a, int status, cJSON *contact, b8_err *err)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     add_tags_text(a->r->pool, contact);
     cJSON_AddItemReferenceToObject(data, "contact", contact);
     cJSON_AddItemToObject(data, "all_tags", all_tags(a));
@@ -228,17 +225,17 @@ static int contact_edit_page(b8_areq *a, int status, cJSON *contact, b8_err *err
 
 static int page_contact(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *contact = NULL;
     if (b8_contact_get(a->ctx, a->params[0], &contact, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
-    return contact_edit_page(a, HTTP_OK, b8_json_pool_owned(a->r->pool, contact), NULL);
+    return contact_edit_page(a, HTTP_OK, contact, NULL);
 }
 
 static int page_contact_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     /* An unticked checkbox sends nothing: it means "not opted out". */
     if (!cJSON_GetObjectItemCaseSensitive(in, "opted_out")) {
@@ -256,13 +253,12 @@ static int page_contact_update(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "contacts", "saved");
 }
 
 static int page_contact_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_contact_delete(a->ctx, a->params[0], &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
@@ -273,7 +269,7 @@ static int page_contact_delete(b8_areq *a)
 
 static int api_tags_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -284,7 +280,7 @@ static int api_tags_list(b8_areq *a)
 
 static int api_tags_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_tag_create(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -292,7 +288,7 @@ static int api_tags_create(b8_areq *a)
 
 static int api_tag_get(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_tag_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -300,7 +296,7 @@ static int api_tag_get(b8_areq *a)
 
 static int api_tag_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_tag_update(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -308,7 +304,7 @@ static int api_tag_patch(b8_areq *a)
 
 static int api_tag_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_tag_delete(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
@@ -317,7 +313,7 @@ static int api_tag_delete(b8_areq *a)
 static int tags_page(b8_areq *a, int status, cJSON *form, const char *edit_id, cJSON *edit,
                      b8_err *form_err)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL, *t;
 
@@ -335,8 +331,8 @@ static int tags_page(b8_areq *a, int status, cJSON *form, const char *edit_id, c
         if (edit_id && cJSON_IsNumber(id) && atol(edit_id) == (long)id->valuedouble) {
             cJSON_AddItemReferenceToObject(t, "edit", edit);
             if (form_err && form_err->fields) {
-                cJSON_AddItemToObject(t, "rename_errors", form_err->fields);
-                form_err->fields = NULL;
+                cJSON_AddItemReferenceToObject(t, "rename_errors", form_err->fields);
+                form_err->fields = NULL;   /* shown on its row only */
             }
         }
     }
@@ -354,7 +350,7 @@ static int page_tags(b8_areq *a)
 
 static int page_tags_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_tag_create(a->ctx, in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
@@ -362,13 +358,12 @@ static int page_tags_create(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "tags", "created");
 }
 
 static int page_tag_rename(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (b8_tag_update(a->ctx, a->params[0], in, &out, &err) != B8_OK) {
         if (err.kind == B8_EINVALID) {
@@ -376,13 +371,12 @@ static int page_tag_rename(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "tags", "saved");
 }
 
 static int page_tag_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_tag_delete(a->ctx, a->params[0], &err) != B8_OK) {
         return b8_page_error(a, &err);
     }

@@ -27,7 +27,7 @@ static void add_page_links(b8_areq *a, cJSON *data, const char *q, const b8_pagi
 
 static int page_inbox(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL;
     const char *q = apr_table_get(a->query, "q");
@@ -48,7 +48,7 @@ static int page_inbox(b8_areq *a)
 
 static int api_inbound(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;

@@ -5,7 +5,7 @@
 
 static int page_leads(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL;
     const char *claimed = apr_table_get(a->query, "claimed");
@@ -25,7 +25,7 @@ static int page_leads(b8_areq *a)
 
 static int leads_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     const char *csv = NULL;
     if (b8_leads_csv(a->ctx, &csv, &err) != B8_OK) {
         return b8_page_error(a, &err);
@@ -35,7 +35,7 @@ static int leads_csv(b8_areq *a)
 
 static int api_leads(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;

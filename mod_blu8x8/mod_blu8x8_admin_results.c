@@ -9,7 +9,7 @@
 
 static int api_stats(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_stats(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -17,7 +17,7 @@ static int api_stats(b8_areq *a)
 
 static int api_timeline(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     const char *bucket = apr_table_get(a->query, "bucket");
     b8_errkind kind;
@@ -33,7 +33,7 @@ static int api_timeline(b8_areq *a)
 
 static int api_days(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_stats_days(a->ctx, apr_table_get(a->query, "days"), &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -74,17 +74,15 @@ static double num_of(const cJSON *o, const char *key)
 void b8_campaign_results_view(b8_areq *a, cJSON *data, const char *id)
 {
     static const char *const keys[] = { "sent", "delivered", "read", "clicked", "replied" };
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *stats = NULL, *timeline = NULL, *results, *funnel;
     double acc;
 
+    /* Both answers are pool-owned: added by reference, never freed. */
     if (b8_campaign_stats(a->ctx, id, &stats, &err) != B8_OK
         || b8_campaign_timeline(a->ctx, id, "page", &timeline, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
-        cJSON_Delete(stats);
         return;
     }
-    b8_json_pool_owned(a->r->pool, timeline);
     results = cJSON_AddObjectToObject(data, "results");
     acc = num_of(stats, "accepted");
     funnel = cJSON_AddArrayToObject(results, "funnel");
@@ -95,7 +93,7 @@ void b8_campaign_results_view(b8_areq *a, cJSON *data, const char *id)
     add_step(funnel, "Replied", num_of(stats, "replied"), acc, 1);
     add_step(funnel, "Leads", num_of(stats, "leads"), acc, 1);
     add_step(funnel, "Won", num_of(stats, "won"), acc, 1);
-    cJSON_AddItemToObject(results, "stats", stats);
+    cJSON_AddItemReferenceToObject(results, "stats", stats);
     if (cJSON_GetArraySize(timeline) > 0) {
         cJSON *chart = b8_results_chart(a->r->pool, timeline, keys, 5, "t", 360, 180);
         cJSON_AddStringToObject(chart, "aria", "Sent, delivered, read, clicked and replied over time");
@@ -108,14 +106,12 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
     static const char *const viber[] = { "sent", "delivered", "read", "clicked", "replies",
                                          "leads" };
     static const char *const money[] = { "sms_cost" };
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *days, *charts, *senders, *cost_rows;
 
     if (b8_stats_days(a->ctx, "30", &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return;
     }
-    b8_json_pool_owned(a->r->pool, out);
     days = cJSON_GetObjectItemCaseSensitive(out, "days");
     charts = cJSON_AddObjectToObject(data, "charts");
     {
@@ -124,7 +120,7 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
         cJSON_AddItemToObject(charts, "engagement", chart);
     }
     /* SMS cost: the total and one series per sender account. */
-    senders = b8_json_pool_owned(a->r->pool, cJSON_CreateArray());
+    senders = b8_json_array(a->r->pool);
     for (const cJSON *d = days->child; d; d = d->next) {
         const cJSON *by = cJSON_GetObjectItemCaseSensitive(d, "sms_cost_by_sender");
         for (const cJSON *s = by ? by->child : NULL; s; s = s->next) {
@@ -138,7 +134,7 @@ void b8_dashboard_results_view(b8_areq *a, cJSON *data)
         }
     }
     /* Rows with the total and each sender's cost as plain keys. */
-    cost_rows = b8_json_pool_owned(a->r->pool, cJSON_CreateArray());
+    cost_rows = b8_json_array(a->r->pool);
     for (const cJSON *d = days->child; d; d = d->next) {
         cJSON *row = cJSON_CreateObject();
         const cJSON *by = cJSON_GetObjectItemCaseSensitive(d, "sms_cost_by_sender");

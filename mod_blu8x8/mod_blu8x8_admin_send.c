@@ -14,7 +14,7 @@ typedef b8_errkind (*action_fn)(b8_ctx *ctx, const char *id, cJSON **out, b8_err
 /* Runs an action; wake: the worker should look at the queue now. */
 static int run_action(b8_areq *a, action_fn fn, int status, int wake)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = fn(a->ctx, a->params[0], &out, &err);
 
@@ -31,7 +31,7 @@ static int api_send(b8_areq *a)
 
 static int api_queue(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_queue(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -69,20 +69,20 @@ static int api_requeue_unknown(b8_areq *a)
 
 static int api_test(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_send_test(a->ctx, a->params[0], a->json, &out, &err);
 
     if (kind == B8_EUPSTREAM && out) {
         /* 8x8's refusal: {"error", "code", "http_status"} as the core made it. */
-        return b8_send_json(a->r, HTTP_BAD_GATEWAY, b8_json_pool_owned(a->r->pool, out));
+        return b8_send_json(a->r, HTTP_BAD_GATEWAY, out);
     }
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
 }
 
 static int api_progress(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_campaign_progress(a->ctx, a->params[0], &out, &err);
     if (kind == B8_OK) {
@@ -111,7 +111,7 @@ const b8_route b8_routes_send[] = {
  * with its funnel, the Send Test answer, the default test phone. */
 void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON *test)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *progress = NULL;
     const cJSON *idv = cJSON_GetObjectItemCaseSensitive(campaign, "id");
 
@@ -121,9 +121,8 @@ void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON
                                 &progress, &err) == B8_OK) {
         b8_campaign_add_funnel(progress);
         b8_campaign_add_state_counts(progress);
-        cJSON_AddItemToObject(data, "progress_live", progress);
+        cJSON_AddItemReferenceToObject(data, "progress_live", progress);
     }
-    cJSON_Delete(err.fields);
     if (test) {
         cJSON_AddItemReferenceToObject(data, "test", test);
     }
@@ -136,22 +135,18 @@ void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON
  * the reason when the state does not allow it. */
 static int page_action(b8_areq *a, action_fn fn, const char *notice, int wake)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
-    int rc;
 
     if (fn(a->ctx, a->params[0], &out, &err) != B8_OK) {
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
             return b8_page_error(a, &err);
         }
-        rc = b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
-        cJSON_Delete(err.fields);
-        return rc;
+        return b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
     }
     if (wake) {
         b8_worker_wake();
     }
-    cJSON_Delete(out);
     return b8_redirect(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), notice);
 }
 
@@ -187,10 +182,9 @@ static int page_requeue_unknown(b8_areq *a)
 
 static int page_queue(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *out = NULL, *in = b8_json_object(a->r->pool);
     const char *when = apr_table_get(a->form, "send_at");
-    int rc;
 
     if (when && *when) {
         apr_time_t t;
@@ -204,17 +198,14 @@ static int page_queue(b8_areq *a)
         if (err.kind == B8_ENOTFOUND || err.kind == B8_EINTERNAL) {
             return b8_page_error(a, &err);
         }
-        rc = b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
-        cJSON_Delete(err.fields);
-        return rc;
+        return b8_campaign_page(a, b8_status_of(err.kind), err.message, NULL);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, apr_pstrcat(a->r->pool, "campaigns/", a->params[0], NULL), "queued");
 }
 
 static int page_duplicate(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     const cJSON *id;
 
@@ -222,15 +213,14 @@ static int page_duplicate(b8_areq *a)
         return b8_page_error(a, &err);
     }
     id = cJSON_GetObjectItemCaseSensitive(out, "id");
-    b8_json_pool_owned(a->r->pool, out);
     return b8_redirect(a, apr_psprintf(a->r->pool, "campaigns/%.0f",
                                        cJSON_IsNumber(id) ? id->valuedouble : 0), "duplicated");
 }
 
 static int page_test(b8_areq *a)
 {
-    b8_err err = { 0 };
-    cJSON *out = NULL, *in = b8_json_pool_owned(a->r->pool, cJSON_CreateObject()), *test;
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *out = NULL, *in = b8_json_object(a->r->pool), *test;
     const char *phone = apr_table_get(a->form, "phone");
     b8_errkind kind;
 
@@ -238,14 +228,13 @@ static int page_test(b8_areq *a)
         cJSON_AddStringToObject(in, "phone", phone);
     }
     kind = b8_campaign_send_test(a->ctx, a->params[0], in, &out, &err);
-    test = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    test = b8_json_object(a->r->pool);
     if (kind == B8_OK) {
         cJSON_AddBoolToObject(test, "ok", 1);
-        cJSON_AddItemToObject(test, "answer", out);
+        cJSON_AddItemReferenceToObject(test, "answer", out);
         return b8_campaign_page(a, HTTP_OK, NULL, test);
     }
     if (kind == B8_ENOTFOUND || kind == B8_EINTERNAL) {
-        cJSON_Delete(out);
         return b8_page_error(a, &err);
     }
     /* 8x8's own words first; else the core's reason. */
@@ -253,11 +242,10 @@ static int page_test(b8_areq *a)
                                            : err.message ? err.message
                                            : "the test message was not sent");
     if (out) {
-        cJSON_AddItemToObject(test, "answer", out);
+        cJSON_AddItemReferenceToObject(test, "answer", out);
     }
     if (err.fields) {
-        cJSON_AddItemToObject(test, "fields", err.fields);
-        err.fields = NULL;
+        cJSON_AddItemReferenceToObject(test, "fields", err.fields);
     }
     return b8_campaign_page(a, b8_status_of(kind), NULL, test);
 }

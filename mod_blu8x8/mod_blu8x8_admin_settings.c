@@ -128,7 +128,7 @@ static cJSON *setting_view(b8_areq *a, const b8_setting_def *d, const cJSON *typ
 
 static int settings_page(b8_areq *a, int status, const cJSON *typed, const cJSON *errors)
 {
-    cJSON *data = cJSON_CreateObject(), *groups = cJSON_AddArrayToObject(data, "groups");
+    cJSON *data = b8_json_object(a->r->pool), *groups = cJSON_AddArrayToObject(data, "groups");
     cJSON *group = NULL;
     const char *current = NULL;
 
@@ -160,7 +160,7 @@ static int page_settings(b8_areq *a)
  * empty secret field keeps the secret. */
 static cJSON *settings_changes(b8_areq *a, cJSON *form)
 {
-    cJSON *changes = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+    cJSON *changes = b8_json_object(a->r->pool);
     for (int i = 0; i < b8_settings_count; i++) {
         const b8_setting_def *d = &b8_settings_table[i];
         const char *v = b8_json_str(form, d->key);
@@ -177,11 +177,10 @@ static cJSON *settings_changes(b8_areq *a, cJSON *form)
 
 static int page_settings_save(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *form = b8_form_to_json(a->r->pool, a->form);
 
     if (b8_settings_update(a->ctx, settings_changes(a, form), &err) != B8_OK) {
-        int rc;
         if (err.kind != B8_EINVALID) {
             return b8_page_error(a, &err);
         }
@@ -191,9 +190,7 @@ static int page_settings_save(b8_areq *a)
                 cJSON_DeleteItemFromObjectCaseSensitive(form, b8_settings_table[i].key);
             }
         }
-        rc = settings_page(a, HTTP_UNPROCESSABLE_ENTITY, form, err.fields);
-        cJSON_Delete(err.fields);
-        return rc;
+        return settings_page(a, HTTP_UNPROCESSABLE_ENTITY, form, err.fields);
     }
     b8_settings_cache_changed(b8_proc.settings);
     b8_worker_wake();
@@ -210,11 +207,9 @@ static int api_settings_get(b8_areq *a)
 
 static int api_settings_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_settings_update(a->ctx, a->json, &err) != B8_OK) {
-        int rc = b8_api_error(a, &err);
-        cJSON_Delete(err.fields);
-        return rc;
+        return b8_api_error(a, &err);
     }
     b8_settings_cache_changed(b8_proc.settings);
     b8_worker_wake();

@@ -18,7 +18,7 @@
 
 static int api_sms_send(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_sms_send_compose(a->ctx, a->json, &out, &err);
     if (kind == B8_OK) {
@@ -30,7 +30,7 @@ static int api_sms_send(b8_areq *a)
 /* After an account refusal: the SMS lane tries again. */
 static int api_sms_resume(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_sms_send_resume(a->ctx, &out, &err);
     if (kind == B8_OK) {
@@ -41,20 +41,18 @@ static int api_sms_resume(b8_areq *a)
 
 static int page_sms_resume(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     if (b8_sms_send_resume(a->ctx, &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     b8_worker_wake();
     return b8_redirect(a, "sms", "resumed");
 }
 
 static int api_sms_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_errkind kind;
@@ -66,7 +64,7 @@ static int api_sms_list(b8_areq *a)
 
 static int api_sms_batch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_sms_send_batch_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -125,16 +123,15 @@ static void add_senders(b8_areq *a, cJSON *data, const char *chosen, const char 
 
 static void add_tags(b8_areq *a, cJSON *data, const cJSON *checked)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg = { 1, 1000 };
     cJSON *out = NULL, *items, *t;
 
     if (b8_tags_list(a->ctx, &pg, &out, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         return;
     }
+    /* Detached from the pool-owned answer, the list is data's to own. */
     items = cJSON_DetachItemFromObjectCaseSensitive(out, "items");
-    cJSON_Delete(out);
     cJSON_ArrayForEach(t, items) {
         cJSON_AddBoolToObject(t, "checked", in_list(checked, b8_json_str(t, "name")));
     }
@@ -151,7 +148,7 @@ static void add_selected(b8_areq *a, cJSON *data, const cJSON *ids)
     int n = 0;
 
     cJSON_ArrayForEach(v, ids) {
-        b8_err err = { 0 };
+        b8_err err = B8_ERR_INIT(a->r->pool);
         cJSON *c = NULL;
         if (n >= SELECTED_SHOWN) {
             cJSON *o = cJSON_CreateObject();
@@ -159,12 +156,13 @@ static void add_selected(b8_areq *a, cJSON *data, const cJSON *ids)
             cJSON_AddItemToArray(list, o);
             continue;
         }
-        if (b8_contact_get(a->ctx, v->valuestring, &c, &err) != B8_OK) {
-            cJSON_Delete(err.fields);
-            c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "missing", v->valuestring);
-        }
         n++;
+        if (b8_contact_get(a->ctx, v->valuestring, &c, &err) == B8_OK) {
+            cJSON_AddItemReferenceToArray(list, c);
+            continue;
+        }
+        c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "missing", v->valuestring);
         cJSON_AddItemToArray(list, c);
     }
     cJSON_AddNumberToObject(data, "contacts_count", cJSON_GetArraySize(list));
@@ -194,8 +192,7 @@ static b8_errkind add_log(b8_areq *a, cJSON *data, b8_err *err)
 
     b8_paging_from_query(a, &pg);
     if (b8_sms_send_list(a->ctx, sender, state, &pg, &log, err) == B8_EINVALID) {
-        cJSON_Delete(err->fields);
-        memset(err, 0, sizeof(*err));
+        *err = (b8_err)B8_ERR_INIT(p);
         state = NULL;
     }
     if (!log && b8_sms_send_list(a->ctx, sender, NULL, &pg, &log, err) != B8_OK) {
@@ -213,31 +210,25 @@ static b8_errkind add_log(b8_areq *a, cJSON *data, b8_err *err)
         cJSON_AddBoolToObject(o, "selected", state && strcmp(state, b8_recipient_states[i]) == 0);
         cJSON_AddItemToArray(states, o);
     }
-    cJSON_AddItemToObject(data, "log", log);
+    cJSON_AddItemReferenceToObject(data, "log", log);
     return B8_OK;
 }
 
 /* form: what was typed (kept after a refusal); report: a send's answer. */
 static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON *report)
 {
-    b8_err err = { 0 };
-    cJSON *data = cJSON_CreateObject();
+    b8_err err = B8_ERR_INIT(a->r->pool);
+    cJSON *data = b8_json_object(a->r->pool);
     apr_table_t *source = a->form ? a->form : a->query;
     cJSON *ids = b8_json_pool_owned(a->r->pool, values_of(source, "contact_ids[]"));
     cJSON *tags = b8_json_pool_owned(a->r->pool, values_of(source, "tags[]"));
 
     if (add_log(a, data, &err) != B8_OK) {
-        cJSON_Delete(data);
-        cJSON_Delete(report);
-        if (form_err) {
-            cJSON_Delete(form_err->fields);
-        }
-        cJSON_Delete(err.fields);
         return b8_page_error(a, &err);
     }
     if (report) {
         /* Sent: a fresh composer, with the outcome above it. */
-        cJSON_AddItemToObject(data, "report", report);
+        cJSON_AddItemReferenceToObject(data, "report", report);
         form = NULL;
         ids = tags = NULL;
     }
@@ -250,8 +241,7 @@ static int sms_page(b8_areq *a, int status, cJSON *form, b8_err *form_err, cJSON
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
     if (form_err && form_err->fields) {
-        cJSON_AddItemToObject(data, "errors", form_err->fields);
-        form_err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", form_err->fields);
     }
     return b8_render_page(a, status, "sms", "SMS", "sms", data);
 }
@@ -263,7 +253,7 @@ static int page_sms(b8_areq *a)
 
 static int page_sms_send(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     b8_errkind kind = b8_sms_send_compose(a->ctx, in, &out, &err);
 
@@ -274,18 +264,16 @@ static int page_sms_send(b8_areq *a)
     if (kind == B8_EINVALID) {
         return sms_page(a, HTTP_UNPROCESSABLE_ENTITY, in, &err, NULL);
     }
-    cJSON_Delete(err.fields);
     return b8_page_error(a, &err);
 }
 
 /* sms.csv, streamed in chunks as the core reads them. */
 static int page_sms_csv(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_csv_stream s = { a->r, "sms.csv", 0 };
     if (b8_sms_send_export(a->ctx, apr_table_get(a->query, "sender"), apr_table_get(a->query, "state"),
                       b8_csv_stream_write, &s, &err) != B8_OK) {
-        cJSON_Delete(err.fields);
         if (!s.started) {
             return b8_page_error(a, &err);
         }

@@ -5,7 +5,7 @@
 
 static int api_users_list(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *out = NULL;
     b8_paging_from_query(a, &pg);
@@ -15,7 +15,7 @@ static int api_users_list(b8_areq *a)
 
 static int api_users_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_user_create(a->ctx, a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_CREATED, out);
@@ -23,7 +23,7 @@ static int api_users_create(b8_areq *a)
 
 static int api_user_get(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_user_get(a->ctx, a->params[0], &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -31,7 +31,7 @@ static int api_user_get(b8_areq *a)
 
 static int api_user_patch(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL;
     b8_errkind kind = b8_user_update(a->ctx, a->params[0], a->json, &out, &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, out);
@@ -39,14 +39,14 @@ static int api_user_patch(b8_areq *a)
 
 static int api_user_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     b8_errkind kind = b8_user_delete(a->ctx, a->params[0], &err);
     return b8_api_answer(a, kind, &err, HTTP_OK, NULL);
 }
 
 static int users_page(b8_areq *a, int status, cJSON *form, b8_err *err)
 {
-    b8_err lerr = { 0 };
+    b8_err lerr = B8_ERR_INIT(a->r->pool);
     b8_paging pg;
     cJSON *data = NULL;
 
@@ -58,8 +58,7 @@ static int users_page(b8_areq *a, int status, cJSON *form, b8_err *err)
         cJSON_AddItemReferenceToObject(data, "form", form);
     }
     if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
     return b8_render_page(a, status, "users", "Users", "users", data);
 }
@@ -71,7 +70,7 @@ static int page_users(b8_areq *a)
 
 static int page_users_create(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
         cJSON_AddArrayToObject(in, "roles");
@@ -82,13 +81,12 @@ static int page_users_create(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "users", "created");
 }
 
 static int user_edit_page(b8_areq *a, int status, cJSON *user, b8_err *err)
 {
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = b8_json_object(a->r->pool);
     const cJSON *role;
     cJSON_AddItemReferenceToObject(data, "user", user);
     cJSON_ArrayForEach(role, cJSON_GetObjectItemCaseSensitive(user, "roles")) {
@@ -97,26 +95,24 @@ static int user_edit_page(b8_areq *a, int status, cJSON *user, b8_err *err)
         }
     }
     if (err && err->fields) {
-        cJSON_AddItemToObject(data, "errors", err->fields);
-        err->fields = NULL;
+        cJSON_AddItemReferenceToObject(data, "errors", err->fields);
     }
     return b8_render_page(a, status, "user_edit", "Edit user", "users", data);
 }
 
 static int page_user(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *user = NULL;
     if (b8_user_get(a->ctx, a->params[0], &user, &err) != B8_OK) {
         return b8_page_error(a, &err);
     }
-    b8_json_pool_owned(a->r->pool, user);
     return user_edit_page(a, HTTP_OK, user, NULL);
 }
 
 static int page_user_update(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     cJSON *out = NULL, *in = b8_form_to_json(a->r->pool, a->form);
     if (!cJSON_GetObjectItemCaseSensitive(in, "roles")) {
         cJSON_AddArrayToObject(in, "roles");
@@ -128,13 +124,12 @@ static int page_user_update(b8_areq *a)
         }
         return b8_page_error(a, &err);
     }
-    cJSON_Delete(out);
     return b8_redirect(a, "users", "saved");
 }
 
 static int page_user_delete(b8_areq *a)
 {
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(a->r->pool);
     if (b8_user_delete(a->ctx, a->params[0], &err) != B8_OK) {
         return b8_page_error(a, &err);
     }

@@ -11,12 +11,12 @@
 
 static int claim_page(request_rec *r, int status, const char *state, cJSON *lead)
 {
-    cJSON *data = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+    cJSON *data = b8_json_object(r->pool);
     const char *html, *err = NULL;
 
     cJSON_AddBoolToObject(data, state, 1);
     if (lead) {
-        cJSON_AddItemToObject(data, "lead", lead);
+        cJSON_AddItemReferenceToObject(data, "lead", lead);
     }
     if (b8_tmpl_render(r->pool, b8_proc.templates, "claim", data, &html, &err) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "B8-0601: template claim: %s", err);

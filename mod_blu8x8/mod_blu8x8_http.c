@@ -104,7 +104,7 @@ int b8_send_json(request_rec *r, int status, const cJSON *json)
 
 int b8_send_json_error(request_rec *r, int status, const char *message)
 {
-    cJSON *o = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+    cJSON *o = b8_json_object(r->pool);
     cJSON_AddStringToObject(o, "error", message);
     return b8_send_json(r, status, o);
 }

@@ -41,7 +41,7 @@ int b8_webhook_handler(request_rec *r)
     apr_size_t len;
     b8_ctx *ctx;
     b8_event ev;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(r->pool);
     cJSON *ok;
     int status = OK, wake = 0;
 
@@ -75,7 +75,7 @@ int b8_webhook_handler(request_rec *r)
     if (wake) {
         b8_worker_wake();
     }
-    ok = b8_json_pool_owned(r->pool, cJSON_CreateObject());
+    ok = b8_json_object(r->pool);
     cJSON_AddTrueToObject(ok, "ok");
     return b8_send_json(r, HTTP_OK, ok);
 }

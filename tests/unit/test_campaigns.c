@@ -22,22 +22,18 @@ static b8_campaign text_campaign(void)
 /* The field message of a check, or NULL when the field passed. */
 static const char *field(apr_pool_t *p, const b8_campaign *c, const char *name)
 {
-    b8_err err = { 0 };
-    const char *msg = NULL;
+    b8_err err = B8_ERR_INIT(p);
     b8_campaign_check(p, c, &err);
     if (err.fields && cJSON_GetObjectItem(err.fields, name)) {
-        msg = apr_pstrdup(p, cJSON_GetObjectItem(err.fields, name)->valuestring);
+        return cJSON_GetObjectItem(err.fields, name)->valuestring;   /* fields belong to p */
     }
-    cJSON_Delete(err.fields);
-    return msg;
+    return NULL;
 }
 
 static int valid(apr_pool_t *p, const b8_campaign *c)
 {
-    b8_err err = { 0 };
-    b8_errkind k = b8_campaign_check(p, c, &err);
-    cJSON_Delete(err.fields);
-    return k == B8_OK;
+    b8_err err = B8_ERR_INIT(p);
+    return b8_campaign_check(p, c, &err) == B8_OK;
 }
 
 static char *repeat(apr_pool_t *p, const char *unit, int n)

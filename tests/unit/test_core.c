@@ -455,8 +455,8 @@ static const char *counts_of(b8_db *db, apr_pool_t *p, const char *campaign_id)
         return "error";
     }
     for (int i = 0; i < rows->nrows; i++) {
-        out = apr_pstrcat(p, out, *out ? " " : "", B8_CELL(rows, i, 0), "=",
-                          B8_CELL(rows, i, 1), NULL);
+        out = apr_pstrcat(p, out, *out ? " " : "", B8_GET(rows, i, STATE_COUNT, state), "=",
+                          B8_GET(rows, i, STATE_COUNT, n), NULL);
     }
     return out;
 }

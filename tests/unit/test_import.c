@@ -149,15 +149,14 @@ B8_TEST(test_report_caps_the_list_but_counts_all)
     cJSON *json, *first;
     char longer[300];
 
-    (void)p;
     memset(longer, 'x', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
-    b8_report_init(&r);
+    b8_report_init(&r, p);
     r.added = 2;
     for (int i = 0; i < B8_IMPORT_MAX_INVALID + 5; i++) {
         b8_report_invalid(&r, i + 1, i == 0 ? longer : "v", "why");
     }
-    json = b8_report_json(&r, 1, 1);
+    json = b8_report_json(p, &r, 1, 1);
     B8_CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(json, "invalid")), B8_IMPORT_MAX_INVALID);
     B8_CHECK_INT(cJSON_GetObjectItem(json, "invalid_count")->valueint, B8_IMPORT_MAX_INVALID + 5);
     B8_CHECK_INT(cJSON_GetObjectItem(json, "added")->valueint, 2);
@@ -165,7 +164,7 @@ B8_TEST(test_report_caps_the_list_but_counts_all)
     first = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "invalid"), 0);
     B8_CHECK_INT(strlen(cJSON_GetObjectItem(first, "value")->valuestring), B8_IMPORT_MAX_VALUE);
     B8_CHECK_INT(cJSON_GetObjectItem(first, "line")->valueint, 1);
-    cJSON_Delete(json);
+    /* json and its invalid list belong to p */
 }
 
 /* Uploads that are not UTF-8 are read as Windows-1252 (Excel's CSV). */
@@ -238,7 +237,7 @@ B8_TEST(test_json_ids)
     static const char *const bad[] = { "1.5", "\"1\"", "true", "1e20", "0", "-1", "null",
                                        "[1]", "9007199254740992", NULL };
     cJSON *v;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(p);
 
     for (int i = 0; bad[i]; i++) {
         v = cJSON_Parse(bad[i]);
@@ -263,7 +262,6 @@ B8_TEST(test_json_ids)
     v = cJSON_Parse("{\"contact_ids\": [1, 1.5]}");
     B8_CHECK_INT(b8_json_ids_check(p, v, "contact_ids", &err), B8_EINVALID);
     B8_CHECK(cJSON_GetObjectItemCaseSensitive(err.fields, "contact_ids") != NULL);
-    cJSON_Delete(err.fields);
     cJSON_Delete(v);
 }
 

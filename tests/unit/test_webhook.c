@@ -240,7 +240,7 @@ static b8_ctx *open_ctx(apr_pool_t *p, const char *path)
 static void post(b8_ctx *ctx, const char *body)
 {
     b8_event ev;
-    b8_err err = { 0 };
+    b8_err err = B8_ERR_INIT(ctx->pool);
     int wake = 0;
     B8_CHECK(parse(ctx->pool, body, &ev) == NULL);
     B8_CHECK_INT(b8_webhook_store(ctx, &ev, &wake, &err), B8_OK);
@@ -278,9 +278,9 @@ static const char *message_state(b8_ctx *ctx, const char *cmid, const char **umi
         return NULL;
     }
     if (umid) {
-        *umid = B8_CELL(rows, 0, 2);
+        *umid = B8_GET(rows, 0, RECEIPT_MESSAGE, umid);
     }
-    return B8_CELL(rows, 0, 1);
+    return B8_GET(rows, 0, RECEIPT_MESSAGE, state);
 }
 
 B8_TEST(receipts_move_state_forward_once)
@@ -323,7 +323,7 @@ static const char *message_channel(b8_ctx *ctx, const char *cmid)
     b8_rows *rows = NULL;
     B8_CHECK(b8_db_select(ctx->db, ctx->pool, B8_SQL_RECEIPT_MESSAGE_BY_CMID, args, &rows)
              == APR_SUCCESS);
-    return rows && rows->nrows ? B8_CELL(rows, 0, 4) : NULL;
+    return rows && rows->nrows ? B8_GET(rows, 0, RECEIPT_MESSAGE, channel) : NULL;
 }
 
 /* Viber with SMS fallback: Viber's undelivered, then the SMS's receipts. */
@@ -415,13 +415,13 @@ B8_TEST(inbound_once_and_stop_start)
               "\"content\":{\"text\":\"  Stop \\n\"}}}");
     B8_CHECK(b8_db_select(ctx->db, p, B8_SQL_INBOUND_CONTACT_BY_KEY, key, &rows) == APR_SUCCESS);
     B8_CHECK_INT(rows->nrows, 1);
-    B8_CHECK_STR(B8_CELL(rows, 0, 1), "1");
-    B8_CHECK_STR(B8_CELL(rows, 0, 2), "Ana");
+    B8_CHECK_STR(B8_GET(rows, 0, INBOUND_CONTACT, opted_out), "1");
+    B8_CHECK_STR(B8_GET(rows, 0, INBOUND_CONTACT, name), "Ana");
     post(ctx, "{\"eventType\":\"inbound_message_received\",\"payload\":{\"umid\":\"s2\","
               "\"user\":{\"msisdn\":\"+639170000001\"},\"type\":\"Text\","
               "\"content\":{\"text\":\"START\"}}}");
     B8_CHECK(b8_db_select(ctx->db, p, B8_SQL_INBOUND_CONTACT_BY_KEY, key, &rows) == APR_SUCCESS);
-    B8_CHECK_STR(B8_CELL(rows, 0, 1), "0");
+    B8_CHECK_STR(B8_GET(rows, 0, INBOUND_CONTACT, opted_out), "0");
     B8_CHECK(b8_db_value(ctx->db, p, B8_SQL_INBOUND_COUNT, NULL, &v) == APR_SUCCESS);
     B8_CHECK_STR(v, "3");
     b8_test_remove_db(p, path);
