@@ -22,7 +22,8 @@ APXS      := /usr/bin/apxs
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
              libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium gdb \
-             postgresql python3-psycopg2 python3-jsonschema libsqlite3-dev
+             postgresql python3-psycopg2 python3-jsonschema libsqlite3-dev \
+             python3-prometheus-client sqlite3
 BENCH_PKGS := wrk
 FUZZ_PKGS := clang libclang-rt-14-dev
 
@@ -154,6 +155,7 @@ run: deps $(MODULE)
 	@echo "  login: admin    password: $$(cat $(VAR)/admin-password)"
 	@echo "  8x8 webhook: URL <public address>/viber/status, Authorization (httpAuthorization):"
 	@echo "    $$(cat $(VAR)/webhook-authorization)"
+	@echo "  metrics (Prometheus, this host only): http://127.0.0.1:$(PORT)/blu8x8-metrics"
 	@echo "  logs:  $(VAR)/error.log    stop with: make stop"
 	@echo ""
 

@@ -12,7 +12,7 @@ chmod -R g-w,o-rwx "$var"
 
 secret() {   # file, then the text before the random part
   if [ ! -s "$1" ]; then
-    (umask 077; printf '%s%s\n' "$2" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" > "$1.tmp")
+    (umask 077; printf '%s%s\n' "$2" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$1.tmp")
     mv -f "$1.tmp" "$1"
   fi
   chmod 600 "$1"

@@ -29,6 +29,8 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err)
     au->seen = apr_hash_make(ctx->pool);
     b8_report_init(&au->rep, ctx->pool);
     apr_pool_create(&au->cp, ctx->pool);
+    apr_pool_create(&au->bp, ctx->pool);
+    au->nwaiting = 0;
     if (b8_db_chunk_begin(&au->tx, ctx->db, au->chunk) != APR_SUCCESS) {
         b8_audience_abort(au);
         return b8_fail_db(err, ctx->db);
@@ -40,11 +42,19 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err)
     return B8_OK;
 }
 
-/* After each row: a full transaction is committed and the next one begun. */
+/* After each row: a full transaction is committed and the next one begun
+ * (what the sink kept back is written in it first). */
 static apr_status_t step(b8_audience *au)
 {
     int fresh = 0;
-    apr_status_t rv = b8_db_chunk_step(&au->tx, &fresh);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (au->flush && au->tx.n + 1 >= au->tx.size) {
+        rv = au->flush(au);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = b8_db_chunk_step(&au->tx, &fresh);
+    }
 
     if (rv == APR_SUCCESS && fresh && opened(au, au->err) != B8_OK) {
         rv = APR_EINVAL;
@@ -77,21 +87,53 @@ static apr_status_t member(b8_audience *au, const char *e164, const char *name,
     return step(au);
 }
 
-/* A number: linked to its contact when it is one (name and opt-out). */
+/* The numbers waiting, each linked to its contact when it is one (name
+ * and opt-out): one lookup for the batch. */
+static apr_status_t flush_numbers(b8_audience *au)
+{
+    const char *args[B8_RECIPIENT_BATCH];
+    apr_hash_t *contacts;
+    b8_rows *rows;
+    apr_status_t rv;
+    int n = au->nwaiting;
+
+    if (!n) {
+        return APR_SUCCESS;
+    }
+    au->nwaiting = 0;
+    for (int i = 0; i < B8_RECIPIENT_BATCH; i++) {
+        args[i] = i < n ? au->waiting[i].e164 : NULL;
+    }
+    rv = b8_db_select(au->ctx->db, au->bp, B8_SQL_RECIPIENT_CONTACTS_BATCH, args, &rows);
+    if (rv == APR_SUCCESS) {
+        /* phone -> its row (1-based, so that 0 is "none") */
+        contacts = apr_hash_make(au->bp);
+        for (int r = 0; r < rows->nrows; r++) {
+            const char *phone = B8_GET(rows, r, CONTACT, phone);
+            if (phone) {
+                apr_hash_set(contacts, phone, APR_HASH_KEY_STRING, (void *)(apr_uintptr_t)(r + 1));
+            }
+        }
+        for (int i = 0; i < n && rv == APR_SUCCESS; i++) {
+            int r = (int)(apr_uintptr_t)apr_hash_get(contacts, au->waiting[i].e164,
+                                                      APR_HASH_KEY_STRING) - 1;
+            rv = r < 0 ? member(au, au->waiting[i].e164, au->waiting[i].name, NULL, NULL, NULL)
+                       : member(au, au->waiting[i].e164, au->waiting[i].name,
+                                B8_GET(rows, r, CONTACT, id), B8_GET(rows, r, CONTACT, name),
+                                B8_GET(rows, r, CONTACT, opted_out));
+        }
+    }
+    apr_pool_clear(au->bp);
+    return rv;
+}
+
+/* A number: looked up with the next ones (the others wait their turn, so
+ * the order stays the order given). */
 static apr_status_t number(b8_audience *au, const char *e164, const char *name)
 {
-    const char *args[] = { e164 };
-    b8_rows *rows;
-    apr_status_t rv = b8_db_select(au->ctx->db, au->cp, B8_SQL_CONTACT_BY_PHONE, args, &rows);
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (!rows->nrows) {
-        return member(au, e164, name, NULL, NULL, NULL);
-    }
-    return member(au, e164, name, B8_GET(rows, 0, CONTACT, id), B8_GET(rows, 0, CONTACT, name),
-                  B8_GET(rows, 0, CONTACT, opted_out));
+    au->waiting[au->nwaiting].e164 = apr_pstrdup(au->bp, e164);
+    au->waiting[au->nwaiting].name = name ? apr_pstrdup(au->bp, name) : NULL;
+    return ++au->nwaiting == B8_RECIPIENT_BATCH ? flush_numbers(au) : APR_SUCCESS;
 }
 
 /* The text of a list entry, for the report. */
@@ -120,18 +162,22 @@ apr_status_t b8_audience_phones(b8_audience *au, const apr_array_header_t *entri
             return rv;
         }
     }
-    return APR_SUCCESS;
+    return flush_numbers(au);
 }
 
 apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids)
 {
     const cJSON *v;
+    apr_status_t rv = flush_numbers(au);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
 
     cJSON_ArrayForEach(v, ids) {
         /* The request was checked: every entry is an id (b8_json_ids_check). */
         const char *id = b8_json_id(au->cp, v);
         b8_rows *rows = NULL;
-        apr_status_t rv;
 
         if (id) {
             /* id, name, phone, opted_out, ... */
@@ -164,10 +210,14 @@ static apr_status_t tag_contact(void *baton, const b8_rows *rows, int i)
 apr_status_t b8_audience_tags(b8_audience *au, const cJSON *names)
 {
     const cJSON *v;
+    apr_status_t rv = flush_numbers(au);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
 
     cJSON_ArrayForEach(v, names) {
         const char *tag_id = NULL;
-        apr_status_t rv;
 
         if (cJSON_IsString(v)
             && (rv = b8_tag_find(au->ctx->db, au->cp, b8_trim(au->cp, v->valuestring), &tag_id))
@@ -243,22 +293,26 @@ apr_status_t b8_audience_csv(b8_audience *au, const char *csv, apr_size_t len,
             rv = step(au);
         }
     }
-    return rv;
+    return rv == APR_SUCCESS ? flush_numbers(au) : rv;
 }
 
 b8_errkind b8_audience_finish(b8_audience *au, b8_err *err)
 {
-    if (b8_db_chunk_end(&au->tx) != APR_SUCCESS) {
+    if (flush_numbers(au) != APR_SUCCESS || (au->flush && au->flush(au) != APR_SUCCESS)
+        || b8_db_chunk_end(&au->tx) != APR_SUCCESS) {
         b8_audience_abort(au);
         return b8_fail_db(err, au->ctx->db);
     }
     apr_pool_destroy(au->cp);
     au->cp = NULL;
+    apr_pool_destroy(au->bp);
+    au->bp = NULL;
     return B8_OK;
 }
 
 void b8_audience_abort(b8_audience *au)
 {
+    au->nwaiting = 0;
     b8_db_rollback(au->ctx->db);
 }
 

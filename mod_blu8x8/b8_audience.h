@@ -20,11 +20,15 @@ typedef apr_status_t b8_audience_add_fn(b8_audience *au, const char *e164, const
 /* Runs at the start of each transaction (e.g. to check again that the
  * campaign is still a draft); a failure is set in err. */
 typedef b8_errkind b8_audience_open_fn(b8_audience *au, b8_err *err);
+/* Writes (and counts) what add kept back, before each commit: a sink that
+ * writes many rows per statement. */
+typedef apr_status_t b8_audience_flush_fn(b8_audience *au);
 
 struct b8_audience {
     /* Set by the caller before b8_audience_start. */
     b8_audience_add_fn *add;
     b8_audience_open_fn *opened;  /* optional */
+    b8_audience_flush_fn *flush;  /* optional */
     void *baton;
     int chunk;         /* rows per transaction */
     int dedupe;        /* a number met before is a duplicate (checked before opt-out);
@@ -38,6 +42,11 @@ struct b8_audience {
     apr_hash_t *seen;
     b8_db_chunk tx;
     b8_err *err;
+    /* Numbers whose contact is looked up with the next ones, B8_RECIPIENT_BATCH
+     * at a time, in their order (strings in bp, which outlives a commit). */
+    apr_pool_t *bp;
+    struct { const char *e164, *name; } waiting[B8_RECIPIENT_BATCH];
+    int nwaiting;
 };
 
 /* Opens the first transaction. On failure nothing is left open. */

@@ -37,11 +37,27 @@ const char *b8_uuid4(apr_pool_t *p)
     if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
         return NULL;
     }
+    return b8_uuid4_from(p, b);
+}
+
+const char *b8_uuid4_from(apr_pool_t *p, const unsigned char *random16)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    char *out = apr_palloc(p, 37), *o = out;
+
+    memcpy(b, random16, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-    return apr_psprintf(p, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                        b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *o++ = '-';
+        }
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
+    return out;
 }
 
 const char *b8_hmac_sha256_hex(apr_pool_t *p, const char *key, const char *msg)

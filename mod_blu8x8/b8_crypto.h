@@ -13,6 +13,8 @@ const char *b8_random_hex(apr_pool_t *p, apr_size_t nbytes);
 
 /* A random (version 4) UUID, e.g. for clientMessageId; NULL on failure. */
 const char *b8_uuid4(apr_pool_t *p);
+/* The same from 16 random bytes the caller drew (many at once). */
+const char *b8_uuid4_from(apr_pool_t *p, const unsigned char *random16);
 
 /* HMAC-SHA256 of msg with key, as 64 lowercase hex characters. */
 const char *b8_hmac_sha256_hex(apr_pool_t *p, const char *key, const char *msg);

@@ -3,6 +3,7 @@
  * thread as soon as they are queued. Same crash rule as the campaign sender:
  * 'sending' is committed before the request. */
 #include "b8_sender.h"
+#include "b8_metrics.h"
 #include "b8_core.h"
 #include "b8_eightx8.h"
 #include "b8_http.h"
@@ -159,6 +160,7 @@ static void send_one(b8_direct *d, apr_pool_t *p, b8_db *db, const b8_eightx8_co
         b8_http_response http;
         requests++;
         b8_http_perform(d->client, p, &req, &http);
+        b8_metrics_eightx8(B8_API_CHATAPPS, http.status);
         b8_eightx8_classify(p, &http, &tries, &res);
         if (res.verdict != B8_SEND_RETRY) {
             break;

@@ -1,4 +1,5 @@
 #include "b8_eightx8.h"
+#include "b8_metrics.h"
 #include "b8_util.h"
 #include "b8_settings.h"
 
@@ -384,5 +385,6 @@ void b8_eightx8_send_now(apr_pool_t *p, const b8_eightx8_conf *conf, const cJSON
     }
     b8_eightx8_request(p, conf, b8_json_print(p, message), &req);
     b8_http_perform(client, p, &req, &res);
+    b8_metrics_eightx8(B8_API_CHATAPPS, res.status);
     b8_eightx8_classify(p, &res, &tries, out);
 }

@@ -1,4 +1,5 @@
 #include "b8_openai.h"
+#include "b8_metrics.h"
 #include "b8_util.h"
 
 #include <ctype.h>
@@ -231,5 +232,6 @@ void b8_openai_call(apr_pool_t *p, const char *base_url, const char *key,
     req.body_len = strlen(text);
     req.timeout = timeout;
     b8_http_perform(client, p, &req, &res);
+    b8_metrics_openai(res.elapsed);
     b8_openai_classify(p, &res, out);
 }

@@ -1,4 +1,5 @@
 #include "b8_sender.h"
+#include "b8_metrics.h"
 #include "b8_campaign_actions.h"
 #include "b8_campaigns.h"
 #include "b8_eightx8.h"
@@ -436,6 +437,7 @@ static void collect(b8_sender *s, apr_pool_t *p)
     while (b8_http_multi_done(s->multi, p, &baton, &res)) {
         job *j = baton;
         apr_time_t now = apr_time_now();
+        b8_metrics_eightx8(B8_API_CHATAPPS, res.status);
         b8_eightx8_classify(j->pool, &res, &j->tries, &j->result);
         B8_LOG(B8_LOG_DEBUG, 0, "B8-1427: message %s to %s: HTTP %ld, %s%s%s", j->id,
                j->phone, res.status, verdict_name(j->result.verdict),

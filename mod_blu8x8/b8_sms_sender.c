@@ -1,4 +1,5 @@
 #include "b8_sms_sender.h"
+#include "b8_metrics.h"
 #include "b8_core.h"
 #include "b8_eightx8_sms.h"
 #include "b8_log.h"
@@ -382,6 +383,7 @@ static void send_single(job *j, b8_http_client *client)
 
     b8_eightx8_sms_request(j->p, &j->conf, 0, b8_json_print(j->p, body), &req);
     b8_http_perform(client, j->p, &req, &res);
+    b8_metrics_eightx8(B8_API_SMS, res.status);
     b8_eightx8_sms_classify_single(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
     note_reach(j, &res, &r);
@@ -401,6 +403,7 @@ static void send_batch(job *j, b8_http_client *client)
 
     b8_eightx8_sms_request(j->p, &j->conf, 1, b8_json_print(j->p, body), &req);
     b8_http_perform(client, j->p, &req, &res);
+    b8_metrics_eightx8(B8_API_SMS_BATCH, res.status);
     b8_eightx8_classify(j->p, &res, &j->tries, &r);
     log_verdict(j, &r);
     note_reach(j, &res, &r);

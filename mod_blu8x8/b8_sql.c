@@ -199,6 +199,25 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "client_message_id, state, created_at, updated_at) "
         "VALUES ('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* Imports add B8_RECIPIENT_BATCH rows per statement (b8_campaigns.c):
+     * one statement, and its trigger bookkeeping, for many rows; a row
+     * already there (or twice in the batch) is skipped, so the number of
+     * rows inserted tells the duplicates. */
+#define B8_X2(x) x ", " x
+#define B8_X8(x) B8_X2(B8_X2(B8_X2(x)))
+#define B8_X64(x) B8_X8(B8_X8(x))
+    [B8_SQL_RECIPIENT_INSERT_BATCH] = {
+        "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
+        "client_message_id, state, created_at, updated_at) VALUES "
+        B8_X64("('campaign', 'viber', %s, %s, %s, %s, %s, %s, 'pending', %s, %s)")
+        " ON CONFLICT (campaign_id, phone) DO NOTHING" },
+    /* The contacts of a batch of phones (unused places are NULL). */
+    [B8_SQL_RECIPIENT_CONTACTS_BATCH] = {
+        "SELECT c.id, c.name, c.phone, c.opted_out, c.opted_out_at, c.created_at, c.updated_at "
+        "FROM contacts c WHERE c.phone IN (" B8_X64("%s") ")", B8_SHAPE_CONTACT },
+#undef B8_X64
+#undef B8_X8
+#undef B8_X2
     [B8_SQL_RECIPIENT_BY_ID] = {
         "SELECT " B8_RECIPIENT_COLS " FROM messages WHERE id = %s AND campaign_id = %s",
         B8_SHAPE_RECIPIENT },
@@ -713,6 +732,19 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "UPDATE sms_batches SET state = 'cancelled', updated_at = %s "
         "WHERE state = 'composing' AND created_at < %s" },
 
+    /* metrics: messages that reached each state (pending is not counted:
+     * see queue_depth), the direct and SMS queues (triggers below), the
+     * campaigns being sent (their campaign_counts rows) and the AI lane
+     * (the inbound_ai index, only the rows waiting) */
+    [B8_SQL_METRICS_MESSAGES] = {
+        "SELECT channel, state, SUM(n) AS n FROM message_counts GROUP BY channel, state "
+        "ORDER BY channel, state", B8_SHAPE_METRIC_STATE },
+    [B8_SQL_METRICS_QUEUES] = {
+        "SELECT lane, SUM(n) AS n FROM queue_counts GROUP BY lane", B8_SHAPE_METRIC_LANE },
+    [B8_SQL_METRICS_CAMPAIGN_QUEUE] = {
+        "SELECT COALESCE(SUM(n.n), 0) FROM campaigns c JOIN campaign_counts n "
+        "ON n.campaign_id = c.id AND n.state = 'pending' WHERE c.state = 'sending'" },
+    [B8_SQL_METRICS_AI_QUEUE] = { "SELECT COUNT(*) FROM inbound WHERE ai_state = 'new'" },
     /* issue 19: a click on a recipient's button link: one indexed write
      * that answers where to go (the campaign's stored URL, nothing else). */
     [B8_SQL_CLICK_RECORD] = {
@@ -968,6 +1000,23 @@ static const char *const migrations[] = {
      * phone number (other chat channels, alphanumeric and short SMS
      * senders). Per database: SQLite rebuilds the table. */
     "",
+    /* Migration 6 (O1, metrics): message_counts, the messages that reached
+     * each channel and state (a counter: only ever added to), and
+     * queue_counts, the pending messages of the direct and SMS lanes (a
+     * gauge), both kept by triggers (below, per database) and read by
+     * /blu8x8-metrics. They start from the rows there are now. Rows are
+     * spread over shards (PostgreSQL: the connection's, so concurrent
+     * receipts seldom wait for one another's count row); a read sums them.
+     * Campaign rows added as pending fire nothing (imports stay fast). */
+    "CREATE TABLE message_counts (channel TEXT NOT NULL, state TEXT NOT NULL,"
+    " shard INTEGER NOT NULL, n @ID@ NOT NULL, PRIMARY KEY (channel, state, shard));"
+    "INSERT INTO message_counts (channel, state, shard, n) SELECT channel, state, 0, COUNT(*)"
+    " FROM messages WHERE state <> 'pending' GROUP BY channel, state;"
+    "CREATE TABLE queue_counts (lane TEXT NOT NULL, shard INTEGER NOT NULL, n @ID@ NOT NULL,"
+    " PRIMARY KEY (lane, shard));"
+    "INSERT INTO queue_counts (lane, shard, n) SELECT CASE WHEN kind = 'sms' THEN 'sms'"
+    " ELSE 'direct' END, 0, COUNT(*) FROM messages WHERE state = 'pending'"
+    " AND kind <> 'campaign' GROUP BY CASE WHEN kind = 'sms' THEN 'sms' ELSE 'direct' END",
     /* Migration (F19, issue 19): results of campaigns. A recipient row
      * keeps when it was delivered, read, first clicked (and how often) and
      * first replied to; an inbound message and a lead name the campaign
@@ -1093,6 +1142,74 @@ static const char *const inbound_phone_null_pgsql[] = {
     NULL
 };
 
+/* Migration 6 (O1, metrics): the triggers of message_counts and queue_counts.
+ * The lane of a message: 'sms' for kind sms, 'direct' for the other kinds
+ * but campaign (whose queue is read from campaign_counts). */
+#define B8_LANE(m) "CASE WHEN " m ".kind = 'sms' THEN 'sms' ELSE 'direct' END"
+static const char *const metrics_sqlite[] = {
+    "CREATE TRIGGER messages_metrics_insert AFTER INSERT ON messages "
+    "WHEN NEW.state <> 'pending' BEGIN "
+    "INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, 0, 1) "
+    "ON CONFLICT (channel, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_metrics_update AFTER UPDATE OF state, channel ON messages "
+    "WHEN NEW.state <> 'pending' AND (OLD.state <> NEW.state OR OLD.channel <> NEW.channel) "
+    "BEGIN INSERT INTO message_counts (channel, state, shard, n) "
+    "VALUES (NEW.channel, NEW.state, 0, 1) "
+    "ON CONFLICT (channel, state, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_queue_insert AFTER INSERT ON messages "
+    "WHEN NEW.kind <> 'campaign' AND NEW.state = 'pending' BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", 0, 1) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n + 1; END",
+    "CREATE TRIGGER messages_queue_update AFTER UPDATE OF state ON messages "
+    "WHEN NEW.kind <> 'campaign' AND (OLD.state = 'pending') <> (NEW.state = 'pending') BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", 0, "
+    "CASE WHEN NEW.state = 'pending' THEN 1 ELSE -1 END) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n + excluded.n; END",
+    "CREATE TRIGGER messages_queue_delete AFTER DELETE ON messages "
+    "WHEN OLD.kind <> 'campaign' AND OLD.state = 'pending' BEGIN "
+    "INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", 0, -1) "
+    "ON CONFLICT (lane, shard) DO UPDATE SET n = n - 1; END",
+    NULL
+};
+
+/* One function for the three triggers; their WHEN clauses keep it from
+ * running for a campaign row added as pending or a change of other
+ * columns. Nested IFs: OLD does not exist on INSERT, nor NEW on DELETE. */
+static const char *const metrics_pgsql[] = {
+    "CREATE FUNCTION blu8x8_message_metrics() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "DECLARE my_shard INTEGER := pg_backend_pid() % " B8_COUNT_SHARDS "; BEGIN "
+    "IF TG_OP <> 'DELETE' THEN "
+    " IF NEW.state <> 'pending' AND (TG_OP = 'INSERT' OR OLD.state <> NEW.state "
+    "  OR OLD.channel <> NEW.channel) THEN "
+    "  INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, "
+    "  my_shard, 1) ON CONFLICT ON CONSTRAINT message_counts_pkey "
+    "  DO UPDATE SET n = message_counts.n + 1; END IF; "
+    " IF NEW.kind <> 'campaign' AND NEW.state = 'pending' AND (TG_OP = 'INSERT' "
+    "  OR OLD.state <> 'pending') THEN "
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", my_shard, 1) "
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n + 1; "
+    " END IF; "
+    "END IF; "
+    "IF TG_OP <> 'INSERT' THEN "
+    " IF OLD.kind <> 'campaign' AND OLD.state = 'pending' AND (TG_OP = 'DELETE' "
+    "  OR NEW.state <> 'pending') THEN "
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", my_shard, -1) "
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n - 1; "
+    " END IF; "
+    "END IF; "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER messages_metrics_insert AFTER INSERT ON messages FOR EACH ROW "
+    "WHEN (NEW.state <> 'pending' OR NEW.kind <> 'campaign') "
+    "EXECUTE FUNCTION blu8x8_message_metrics()",
+    "CREATE TRIGGER messages_metrics_update AFTER UPDATE OF state, channel ON messages "
+    "FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state "
+    "OR OLD.channel IS DISTINCT FROM NEW.channel) EXECUTE FUNCTION blu8x8_message_metrics()",
+    "CREATE TRIGGER messages_metrics_delete AFTER DELETE ON messages FOR EACH ROW "
+    "WHEN (OLD.kind <> 'campaign' AND OLD.state = 'pending') "
+    "EXECUTE FUNCTION blu8x8_message_metrics()",
+    NULL
+};
+#undef B8_LANE
 /* Migration F19: one index per event, on the hour it happened (only the
  * rows that had the event are in it): the timeline walks them in order
  * without a sort and without reading a campaign's 100,000 rows; clicked and
@@ -1128,6 +1245,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { sharded_counts_sqlite, sharded_counts_pgsql },
     { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
+    { metrics_sqlite, metrics_pgsql },
     { results_indexes_sqlite, results_indexes_pgsql },
 };
 

@@ -65,6 +65,8 @@
     X(CAMPAIGN_COUNTS, R) \
     X(CAMPAIGN_FIRST_RECIPIENT, R) \
     X(RECIPIENT_INSERT, W) \
+    X(RECIPIENT_INSERT_BATCH, W) \
+    X(RECIPIENT_CONTACTS_BATCH, R) \
     X(RECIPIENT_BY_ID, R) \
     X(RECIPIENT_DELETE, W) \
     X(RECIPIENTS_PAGE, R) \
@@ -210,6 +212,14 @@
     X(DASH_CONTACTS, R) \
     X(DASH_REFUSED, R)
 
+/* Metrics (b8_metrics.c): small rows kept by triggers, never a count of
+ * messages. */
+#define B8_SQL_METRICS(X) \
+    X(METRICS_MESSAGES, R) \
+    X(METRICS_QUEUES, R) \
+    X(METRICS_CAMPAIGN_QUEUE, R) \
+    X(METRICS_AI_QUEUE, R)
+
 /* Issue 9: one active sender across servers (a lease row). */
 #define B8_SQL_LEASE(X) \
     X(LEASE_TAKE, W) \
@@ -247,6 +257,7 @@
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
     B8_SQL_SMS(X) \
+    B8_SQL_METRICS(X) \
     B8_SQL_RESULTS(X)
 
 typedef enum {
@@ -255,6 +266,10 @@ typedef enum {
 #undef B8_SQL_ENUM
     B8_SQL_COUNT
 } b8_sql_id;
+
+/* Rows of RECIPIENT_INSERT_BATCH and phones of RECIPIENT_CONTACTS_BATCH
+ * (their text repeats a tuple B8_X64 times). */
+#define B8_RECIPIENT_BATCH 64
 
 /* Result columns by name. Each statement that returns rows read by column
  * has a shape: its column list, written once here in SELECT order. The
@@ -375,6 +390,10 @@ typedef enum {
     X(S, total) X(S, failing_since)
 #define B8_COLS_SMS_CLAIMABLE(X, S) \
     X(S, id) X(S, phone) X(S, body) X(S, client_message_id) X(S, opted_out)
+#define B8_COLS_METRIC_STATE(X, S) \
+    X(S, channel) X(S, state) X(S, n)
+#define B8_COLS_METRIC_LANE(X, S) \
+    X(S, lane) X(S, n)
 /* Issue 19. */
 #define B8_COLS_RESULTS_COUNTS(X, S) \
     X(S, clicked) X(S, replied) X(S, leads)
@@ -432,6 +451,8 @@ typedef enum {
     S(SMS) \
     S(SMS_NEXT) \
     S(SMS_CLAIMABLE) \
+    S(METRIC_STATE) \
+    S(METRIC_LANE) \
     S(RESULTS_COUNTS) \
     S(TIMELINE) \
     S(RETARGET) \

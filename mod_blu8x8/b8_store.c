@@ -839,3 +839,38 @@ apr_status_t b8_db_chunk_end(b8_db_chunk *c)
 {
     return c->db->in_tx ? b8_db_commit(c->db) : APR_SUCCESS;
 }
+
+/* A bulk import touches pages all over the indexes of messages (phones and
+ * clientMessageIds come in random order): with the 1 MiB cache of every
+ * connection, SQLite would spill dirty pages to the WAL in the middle of a
+ * transaction and read them back, writing the same page many times. Big
+ * while the import runs, back to small (memory freed) when p is cleared. */
+#define B8_BULK_CACHE "PRAGMA cache_size = -65536"
+#define B8_NORMAL_CACHE "PRAGMA cache_size = -1024"
+
+static apr_status_t bulk_end(void *data)
+{
+    b8_db *db = data;
+    if (!db->broken && db->handle) {
+        if (raw_select(db, db->pool, B8_NORMAL_CACHE) != APR_SUCCESS
+            || raw_select(db, db->pool, "PRAGMA shrink_memory") != APR_SUCCESS) {
+            B8_LOG(B8_LOG_WARNING, 0, "B8-4600: cannot shrink the page cache after an "
+                   "import: %s", db->error);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+void b8_db_bulk(b8_db *db, apr_pool_t *p)
+{
+    if (!db->st->sqlite) {
+        return;
+    }
+    if (raw_select(db, db->pool, B8_BULK_CACHE) != APR_SUCCESS) {
+        /* Slower, not wrong. */
+        B8_LOG(B8_LOG_WARNING, 0, "B8-4601: cannot grow the page cache for an import: %s",
+               db->error);
+        return;
+    }
+    apr_pool_cleanup_register(p, db, bulk_end, apr_pool_cleanup_null);
+}

@@ -113,4 +113,9 @@ apr_status_t b8_db_chunk_begin(b8_db_chunk *c, b8_db *db, int size);
 apr_status_t b8_db_chunk_step(b8_db_chunk *c, int *fresh);
 apr_status_t b8_db_chunk_end(b8_db_chunk *c);
 
+/* Bulk writes (imports) until pool p is cleared: a big page cache on
+ * SQLite (see b8_store.c). p must be cleared before the connection goes
+ * back (the request's pool, which borrowed it, or one under it). */
+void b8_db_bulk(b8_db *db, apr_pool_t *p);
+
 #endif

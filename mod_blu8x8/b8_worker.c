@@ -1,4 +1,5 @@
 #include "b8_worker.h"
+#include "b8_metrics.h"
 #include "b8_ai_lane.h"
 #include "b8_campaign_actions.h"
 #include "b8_core.h"
@@ -110,6 +111,7 @@ static void write_heartbeat(worker_state *w, apr_pool_t *p)
     const char *value;
     int active = engines_on(w) && b8_lease_held(w->lease);
 
+    b8_metrics_worker_beat((long)getpid(), active, w->env->heartbeat);
     if (b8_db_get(w->env->store, p, &db) != APR_SUCCESS) {
         return;
     }

@@ -19,6 +19,7 @@
 #include "b8_crypto.h"
 #include "b8_http.h"
 #include "b8_log.h"
+#include "b8_metrics.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_store.h"
@@ -528,6 +529,31 @@ static int prepare_database(apr_pool_t *pconf, server_rec *s, b8_server_conf *c)
     return OK;
 }
 
+/* The per-server counters (b8_metrics.h): one anonymous shared block made
+ * by the parent before it forks the children and the worker, kept in the
+ * process pool so a graceful restart keeps counting where it was. */
+static int attach_metrics(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    void *mem = NULL;
+    apr_shm_t *shm;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&mem, "blu8x8-metrics", pp);
+    if (!mem) {
+        if ((rv = apr_shm_create(&shm, b8_metrics_size(), NULL, pp)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "B8-4603: cannot create the "
+                         "shared memory of the metrics");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        mem = apr_shm_baseaddr_get(shm);
+        memset(mem, 0, b8_metrics_size());
+        apr_pool_userdata_set(mem, "blu8x8-metrics", apr_pool_cleanup_null, pp);
+    }
+    b8_metrics_attach(mem);
+    return OK;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     b8_server_conf *c = main_conf(s);
@@ -559,7 +585,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
                      c->template_dir, err ? err : "cannot load templates");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((rc = prepare_database(pconf, s, c)) != OK) {
+    if ((rc = attach_metrics(s)) != OK || (rc = prepare_database(pconf, s, c)) != OK) {
         return rc;
     }
     if (apr_file_pipe_create_ex(&b8_proc.wake_read, &b8_proc.wake_write,
@@ -640,6 +666,9 @@ static int dispatch(request_rec *r)
     }
     if (strcmp(r->handler, "blu8x8-webhook") == 0) {
         return b8_webhook_handler(r);
+    }
+    if (strcmp(r->handler, "blu8x8-metrics") == 0) {
+        return b8_metrics_handler(r);
     }
     return DECLINED;
 }

@@ -65,6 +65,8 @@ int b8_admin_handler(request_rec *r);
 int b8_claim_handler(request_rec *r);
 int b8_click_handler(request_rec *r);   /* mod_blu8x8_click.c (issue 19) */
 int b8_webhook_handler(request_rec *r);
+/* mod_blu8x8_metrics.c */
+int b8_metrics_handler(request_rec *r);
 
 /* mod_blu8x8_http.c: request helpers shared by the handlers */
 int b8_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *len);

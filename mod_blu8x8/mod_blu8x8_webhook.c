@@ -7,6 +7,7 @@
 #include "http_protocol.h"
 
 #include "b8_crypto.h"
+#include "b8_metrics.h"
 #include "b8_settings.h"
 #include "b8_webhook.h"
 
@@ -35,7 +36,7 @@ static const char *unauthorized(request_rec *r, b8_ctx *ctx)
     }
 }
 
-int b8_webhook_handler(request_rec *r)
+static int webhook(request_rec *r)
 {
     const char *body, *why;
     apr_size_t len;
@@ -78,4 +79,12 @@ int b8_webhook_handler(request_rec *r)
     ok = b8_json_object(r->pool);
     cJSON_AddTrueToObject(ok, "ok");
     return b8_send_json(r, HTTP_OK, ok);
+}
+
+/* Every answer counts in blu8x8_webhook_requests_total, refusals too. */
+int b8_webhook_handler(request_rec *r)
+{
+    int rc = webhook(r);
+    b8_metrics_webhook(rc == OK || rc == DONE ? r->status : rc);
+    return rc;
 }

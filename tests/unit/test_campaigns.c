@@ -5,6 +5,7 @@
 #include "b8_sms.h"
 #include "b8_contacts.h"
 #include "b8_tags.h"
+#include "b8_sql.h"
 
 #include <apr_strings.h>
 
@@ -231,7 +232,17 @@ B8_TEST(test_bool_value)
     cJSON_Delete(n);
 }
 
-B8_TEST_MAIN(B8_CASE(test_check_text),
+/* The import's batch statements carry as many rows as it fills. */
+B8_TEST(test_import_batch_statements)
+{
+    (void)p;
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_INSERT_BATCH), 8 * B8_RECIPIENT_BATCH);
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_INSERT), 8);
+    B8_CHECK_INT(b8_sql_nargs(B8_SQL_RECIPIENT_CONTACTS_BATCH), B8_RECIPIENT_BATCH);
+}
+
+B8_TEST_MAIN(B8_CASE(test_import_batch_statements),
+             B8_CASE(test_check_text),
              B8_CASE(test_check_media),
              B8_CASE(test_check_button),
              B8_CASE(test_check_viber_shapes),
