@@ -1,4 +1,5 @@
 #include "b8_ai_lane.h"
+#include "b8_conversations.h"
 #include "b8_core.h"
 #include "b8_crypto.h"
 #include "b8_faqs.h"
@@ -205,6 +206,7 @@ static void answer(lane *l, const ai_group *g)
     {
         const char *upd[] = { reply_id, g->token };
         if (b8_db_exec(l->db, l->p, B8_SQL_AI_ANSWERED, upd, &n) != APR_SUCCESS || n == 0
+            || b8_conv_touch(l->db, l->p, g->phone_key, res.content) != APR_SUCCESS
             || b8_db_commit(l->db) != APR_SUCCESS) {
             b8_db_rollback(l->db);
             return;
@@ -323,6 +325,17 @@ int b8_ai_lane_step(apr_pool_t *p, const b8_ai_lane_env *env, apr_time_t *next_a
     if (B8_GET_IS(g.rows, 0, AI_CLAIMED, opted_out, "1")) {
         end_group(&l, &g, "skipped", "the contact opted out");
         return 1;
+    }
+    {
+        /* Claimed by an agent after these texts came in. */
+        const char *login = NULL;
+        if (b8_conv_handoff(l.db, p, l.s, phone_key, &login) != APR_SUCCESS) {
+            return 1;
+        }
+        if (login) {
+            end_group(&l, &g, "skipped", apr_pstrcat(p, "handled by ", login, NULL));
+            return 1;
+        }
     }
     if (!setting(&l, B8_SET_OPENAI_KEY) || !*setting(&l, B8_SET_OPENAI_KEY)) {
         end_group(&l, &g, "failed", "no OpenAI key is set (Settings, ChatGPT API key)");

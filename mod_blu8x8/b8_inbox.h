@@ -1,4 +1,4 @@
-/* The Inbox: inbound messages (API) and conversations by phone (page). */
+/* Inbound messages (API); conversations are in b8_conversations.h. */
 #ifndef B8_INBOX_H
 #define B8_INBOX_H
 
@@ -11,16 +11,5 @@
  * list. */
 b8_errkind b8_inbound_list(b8_ctx *ctx, const char *phone, const b8_paging *pg, cJSON **out,
                            b8_err *err);
-
-/* The Inbox page's data: {"conversations": [{"phone", "name", "contact_id",
- * "opted_out", "messages": [...oldest first]}], "total", "page", "per_page",
- * "pages", "q"}; one conversation per phone that wrote to us, the latest
- * first. q (optional) matches phone digits or the sender's or contact's
- * name. */
-b8_errkind b8_inbox_conversations(b8_ctx *ctx, const char *q, const b8_paging *pg, cJSON **out,
-                                  b8_err *err);
-
-/* How many messages of one conversation the page shows (the latest). */
-#define B8_INBOX_THREAD_LIMIT 50
 
 #endif

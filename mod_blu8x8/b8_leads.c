@@ -1,4 +1,5 @@
 #include "b8_leads.h"
+#include "b8_conversations.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
 #include "b8_phone.h"
@@ -19,7 +20,8 @@ const char *b8_claim_url(apr_pool_t *p, const char *public_url, const char *secr
 
 /* The ping names the customer (contact name, else the phone) and quotes the
  * inquiry, shortened to stay well inside Viber's 1,000 characters. */
-static const char *ping_text(apr_pool_t *p, const char *customer, const char *text)
+static const char *ping_text(apr_pool_t *p, const char *customer, const char *phone,
+                             const char *text)
 {
     const char *quote = text;
     if (b8_utf8_length(text) > 600) {
@@ -32,6 +34,9 @@ static const char *ping_text(apr_pool_t *p, const char *customer, const char *te
             chars++;
         }
         quote = apr_pstrcat(p, apr_pstrndup(p, text, bytes), "…", NULL);
+    }
+    if (phone && strcmp(phone, customer) != 0) {
+        customer = apr_pstrcat(p, customer, " (", phone, ")", NULL);
     }
     return apr_psprintf(p, "New lead from %s: \"%s\" Can you handle it?", customer, quote);
 }
@@ -60,11 +65,34 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         }
     }
     customer = contact_id && B8_GET(rows, 0, ID_NAME, name) && *B8_GET(rows, 0, ID_NAME, name)
-        ? B8_GET(rows, 0, ID_NAME, name)
-                                                                          : e164;
+        ? B8_GET(rows, 0, ID_NAME, name) : NULL;
+    if (!customer && key) {
+        /* No contact name: the name the customer has on Viber. */
+        const char *args[] = { key };
+        const char *name = NULL;
+        if ((rv = b8_db_value(db, p, B8_SQL_CONV_NAME_BY_KEY, args, &name)) != APR_SUCCESS) {
+            return rv;
+        }
+        customer = name && *name ? name : NULL;
+    }
+    if (!customer) {
+        customer = e164;
+    }
+    if (key) {
+        /* One open lead per customer: a follow-up joins it (no new pings). */
+        const char *args[] = { key };
+        b8_rows *open;
+        if ((rv = b8_db_select(db, p, B8_SQL_LEAD_OPEN_BY_KEY, args, &open)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (open->nrows) {
+            *lead_id = B8_GET(open, 0, OPEN_LEAD, id);
+            return APR_SUCCESS;
+        }
+    }
     {
         /* The lead counts for the campaign its message was attributed to. */
-        const char *args[] = { inbound_id, text, e164, contact_id, now, inbound_id };
+        const char *args[] = { inbound_id, text, e164, key, contact_id, now, inbound_id };
         if ((rv = b8_db_value(db, p, B8_SQL_LEAD_INSERT, args, lead_id)) != APR_SUCCESS) {
             return rv;
         }
@@ -73,6 +101,12 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         /* Made by an earlier attempt: exactly one lead per inbound message. */
         const char *args[] = { inbound_id };
         return b8_db_value(db, p, B8_SQL_LEAD_BY_INBOUND, args, lead_id);
+    }
+    if (key) {
+        const char *args[] = { *lead_id, key };
+        if ((rv = b8_db_exec(db, p, B8_SQL_CONV_SET_LEAD, args, NULL)) != APR_SUCCESS) {
+            return rv;
+        }
     }
     if ((rv = b8_server_secret(db, p, &secret)) != APR_SUCCESS
         || (rv = b8_db_select(db, p, B8_SQL_LEAD_AGENTS, NULL, &agents)) != APR_SUCCESS) {
@@ -84,7 +118,7 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         const char *cmid = b8_uuid4(p);
         const char *args[] = {
             *lead_id, uid, inbound_id, agent_phone, b8_phone_match_key(p, agent_phone, default_country),
-            B8_GET(agents, i, AGENT, name), ping_text(p, customer, text), B8_PING_CAPTION,
+            B8_GET(agents, i, AGENT, name), ping_text(p, customer, e164, text), B8_PING_CAPTION,
             b8_claim_url(p, public_url, secret, *lead_id, uid), cmid, now, now
         };
         if (!cmid) {
@@ -116,6 +150,9 @@ static cJSON *lead_json(b8_ctx *ctx, const b8_rows *rows, int r)
     b8_json_add_str(o, "claimed_by_name", claimer && *claimer ? claimer
                                                               : B8_GET(rows, r, LEAD, claimed_by));
     b8_json_add_str(o, "claimed_at", B8_GET(rows, r, LEAD, claimed_at));
+    b8_json_add_str(o, "status", B8_GET(rows, r, LEAD, status));
+    b8_json_add_str(o, "notes", B8_GET(rows, r, LEAD, notes));
+    b8_json_add_int(o, "conversation_id", B8_GET(rows, r, LEAD, conversation_id));
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_PINGED, args, &logins) == APR_SUCCESS) {
         for (int i = 0; i < logins->nrows; i++) {
             cJSON_AddItemToArray(pinged, cJSON_CreateString(B8_GET(logins, i, LOGIN, login)));
@@ -162,6 +199,7 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
             agent = apr_pcalloc(ctx->pool, sizeof(*agent));
             agent->id = B8_GET(u, 0, USER, id);
             agent->login = B8_GET(u, 0, USER, login);
+            agent->name = B8_GET(u, 0, USER, name);
         }
     }
     if (!agent || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
@@ -172,8 +210,23 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
         /* One conditional update: of any number of simultaneous taps,
          * exactly one changes the row. */
         const char *cargs[] = { user_id, b8_now_iso(ctx->pool), lead_id };
-        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_LEAD_CLAIM, cargs, NULL) != APR_SUCCESS
-            || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
+        const char *conv = NULL;
+        int n = 0;
+        if (b8_db_begin(ctx->db) != APR_SUCCESS) {
+            return B8_CLAIM_NOT_FOUND;
+        }
+        /* The winner gets the customer's conversation: the AI stands back. */
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_LEAD_CLAIM, cargs, &n) != APR_SUCCESS
+            || (n == 1 && b8_conv_claimed(ctx->db, ctx->pool, B8_GET(rows, 0, LEAD, phone_key),
+                                          B8_GET(rows, 0, LEAD, phone), user_id,
+                                          agent->name && *agent->name ? agent->name
+                                                                      : agent->login,
+                                          &conv) != APR_SUCCESS)
+            || b8_db_commit(ctx->db) != APR_SUCCESS) {
+            b8_db_rollback(ctx->db);
+            return B8_CLAIM_NOT_FOUND;
+        }
+        if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
             || rows->nrows == 0) {
             return B8_CLAIM_NOT_FOUND;
         }
@@ -184,10 +237,23 @@ b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user
                                                                                 : B8_CLAIM_TAKEN;
 }
 
-b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, cJSON **out,
-                         b8_err *err)
+static const char *const lead_statuses[] = { "new", "claimed", "won", "lost", NULL };
+
+static int known_status(const char *s, int open_too)
+{
+    for (int i = 0; s && lead_statuses[i]; i++) {
+        if (strcmp(s, lead_statuses[i]) == 0) {
+            return 1;
+        }
+    }
+    return open_too && s && strcmp(s, "open") == 0;
+}
+
+b8_errkind b8_leads_list(b8_ctx *ctx, const b8_user *viewer, const char *claimed,
+                         const char *status, const b8_paging *pg, cJSON **out, b8_err *err)
 {
     const char *filter = "all", *total;
+    const char *vid = viewer && !viewer->is_admin ? viewer->id : NULL;
     b8_rows *rows;
     cJSON *items;
 
@@ -197,9 +263,17 @@ b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, 
     else if (claimed && (!strcmp(claimed, "false") || !strcmp(claimed, "0"))) {
         filter = "unclaimed";
     }
+    if (status && !*status) {
+        status = NULL;
+    }
+    if (status && !known_status(status, 1)) {
+        b8_field_error(err, "status", "must be new, claimed, won, lost or open");
+        return B8_EINVALID;
+    }
     {
-        const char *cargs[] = { filter, filter, filter };
-        const char *pargs[] = { filter, filter, filter, apr_ltoa(ctx->pool, pg->per_page),
+        const char *cargs[] = { filter, filter, filter, status, status, status, vid, vid };
+        const char *pargs[] = { filter, filter, filter, status, status, status, vid, vid,
+                                apr_ltoa(ctx->pool, pg->per_page),
                                 apr_ltoa(ctx->pool, (pg->page - 1) * pg->per_page) };
         if (b8_db_value(ctx->db, ctx->pool, B8_SQL_LEADS_COUNT, cargs, &total) != APR_SUCCESS
             || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEADS_PAGE, pargs, &rows) != APR_SUCCESS) {
@@ -212,6 +286,60 @@ b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, 
     }
     *out = b8_json_pool_owned(ctx->pool, b8_list_envelope(items, total ? atol(total) : 0, pg));
     cJSON_AddStringToObject(*out, "filter", filter);
+    b8_json_add_str(*out, "status", status);
+    return B8_OK;
+}
+
+b8_errkind b8_lead_update(b8_ctx *ctx, const b8_user *viewer, const char *id, const cJSON *in,
+                          cJSON **out, b8_err *err)
+{
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(in, "status");
+    const cJSON *notes = cJSON_GetObjectItemCaseSensitive(in, "notes");
+    const char *args[] = { id };
+    const char *status, *text;
+    b8_rows *rows;
+
+    if (b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    /* A sales agent changes the unclaimed leads and theirs. */
+    if (rows->nrows == 0 || (viewer && !viewer->is_admin && B8_GET(rows, 0, LEAD, claimed_by_id)
+                             && strcmp(B8_GET(rows, 0, LEAD, claimed_by_id), viewer->id) != 0)) {
+        return b8_fail(err, B8_ENOTFOUND, "no such lead");
+    }
+    status = B8_GET(rows, 0, LEAD, status);
+    text = B8_GET(rows, 0, LEAD, notes);
+    if (st && !cJSON_IsNull(st)) {
+        if (!cJSON_IsString(st) || !known_status(st->valuestring, 0)) {
+            b8_field_error(err, "status", "must be new, claimed, won or lost");
+        }
+        else {
+            status = st->valuestring;
+        }
+    }
+    if (notes) {
+        if (cJSON_IsNull(notes)) {
+            text = NULL;
+        }
+        else if (!cJSON_IsString(notes) || b8_utf8_length(notes->valuestring) > 10000) {
+            b8_field_error(err, "notes", "must be text of at most 10,000 characters");
+        }
+        else {
+            text = notes->valuestring;
+        }
+    }
+    if (err->kind == B8_EINVALID) {
+        return B8_EINVALID;
+    }
+    {
+        const char *uargs[] = { status, text, id };
+        if (b8_db_exec(ctx->db, ctx->pool, B8_SQL_LEAD_UPDATE, uargs, NULL) != APR_SUCCESS
+            || b8_db_select(ctx->db, ctx->pool, B8_SQL_LEAD_BY_ID, args, &rows) != APR_SUCCESS
+            || rows->nrows == 0) {
+            return b8_fail_db(err, ctx->db);
+        }
+    }
+    *out = b8_json_pool_owned(ctx->pool, lead_json(ctx, rows, 0));
     return B8_OK;
 }
 

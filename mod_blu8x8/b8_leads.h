@@ -4,6 +4,7 @@
 #define B8_LEADS_H
 
 #include "b8_core.h"
+#include "b8_users.h"
 
 #define B8_PING_CAPTION "Yes, let me handle it."
 
@@ -31,8 +32,14 @@ typedef enum {
 b8_claim_result b8_lead_claim(b8_ctx *ctx, const char *lead_id, const char *user_id,
                               const char *sig, cJSON **lead);
 
-b8_errkind b8_leads_list(b8_ctx *ctx, const char *claimed, const b8_paging *pg, cJSON **out,
-                         b8_err *err);
+/* claimed true|false, status new|claimed|won|lost|open (NULL = any); a
+ * sales agent (viewer without the administrator role) sees the unclaimed
+ * leads and theirs. */
+b8_errkind b8_leads_list(b8_ctx *ctx, const b8_user *viewer, const char *claimed,
+                         const char *status, const b8_paging *pg, cJSON **out, b8_err *err);
+/* PATCH {"status": new|claimed|won|lost, "notes": text|null}. */
+b8_errkind b8_lead_update(b8_ctx *ctx, const b8_user *viewer, const char *id, const cJSON *in,
+                          cJSON **out, b8_err *err);
 b8_errkind b8_leads_csv(b8_ctx *ctx, const char **csv, b8_err *err);
 
 #endif

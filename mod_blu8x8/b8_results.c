@@ -413,9 +413,9 @@ apr_status_t b8_campaign_clicked(b8_db *db, apr_pool_t *p, const char *id, long 
 
 b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
 {
-    const char *args3[] = { id, id, id };
+    const char *args4[] = { id, id, id, id };
     const char *args1[] = { id };
-    double accepted = 0, delivered = 0, read = 0, clicked, replied, leads;
+    double accepted = 0, delivered = 0, read = 0, clicked, replied, leads, won;
     b8_rows *counts, *rows;
     cJSON *o, *rates;
 
@@ -423,7 +423,7 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
         return err->kind;
     }
     if (b8_db_select(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_COUNTS, args1, &counts) != APR_SUCCESS
-        || b8_db_select(ctx->db, ctx->pool, B8_SQL_RESULTS_COUNTS, args3, &rows) != APR_SUCCESS
+        || b8_db_select(ctx->db, ctx->pool, B8_SQL_RESULTS_COUNTS, args4, &rows) != APR_SUCCESS
         || rows->nrows != 1) {
         return b8_fail_db(err, ctx->db);
     }
@@ -439,6 +439,7 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
     clicked = num(B8_GET(rows, 0, RESULTS_COUNTS, clicked));
     replied = num(B8_GET(rows, 0, RESULTS_COUNTS, replied));
     leads = num(B8_GET(rows, 0, RESULTS_COUNTS, leads));
+    won = num(B8_GET(rows, 0, RESULTS_COUNTS, won));
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "accepted", accepted);
     cJSON_AddNumberToObject(o, "delivered", delivered);
@@ -446,8 +447,8 @@ b8_errkind b8_campaign_stats(b8_ctx *ctx, const char *id, cJSON **out, b8_err *e
     cJSON_AddNumberToObject(o, "clicked", clicked);
     cJSON_AddNumberToObject(o, "replied", replied);
     cJSON_AddNumberToObject(o, "leads", leads);
-    /* Won leads need a lead status (issue 18): none yet, so 0. */
-    cJSON_AddNumberToObject(o, "won", 0);
+    /* Won: the campaign's leads an agent marked won (issue 18's status). */
+    cJSON_AddNumberToObject(o, "won", won);
     rates = cJSON_AddObjectToObject(o, "rates");
     cJSON_AddNumberToObject(rates, "delivered", rate(delivered, accepted));
     cJSON_AddNumberToObject(rates, "read", rate(read, accepted));

@@ -97,6 +97,11 @@ typedef struct {
       "Quiet window (seconds)", B8_STYPE_NUMBER, "4", NULL, \
       "Texts from one phone that arrive within this many seconds of each other are answered " \
       "together, once") \
+    X(AI_HANDOFF_HOURS, "ai_handoff_hours", "Blu8x8AIHandoffHours", "ChatGPT", \
+      "AI handoff (hours)", B8_STYPE_NUMBER, "24", NULL, \
+      "While an open conversation has an assignee the AI does not answer that customer, " \
+      "until it is resolved or this many hours pass without an agent message (fractions " \
+      "allowed)") \
     X(SMS_SENDERS, "sms_senders", "Blu8x8SmsSender", "SMS senders", "SMS sender accounts", \
       B8_STYPE_SENDERS, DEFAULT_SENDERS, NULL, "8x8 SMS sender IDs; the first is the default") \
     X(PUBLIC_URL, "public_url", "Blu8x8PublicURL", "Links", "Public base URL", B8_STYPE_URL, \

@@ -278,18 +278,30 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "SELECT id, name, pause_reason FROM campaigns WHERE state = 'paused' "
         "AND pause_reason IS NOT NULL ORDER BY id DESC LIMIT 20", B8_SHAPE_REFUSED },
 
-    /* leads: one per inbound message; the first claim wins */
+    /* leads: made from an inbound message; one open (new or claimed) lead
+     * per customer phone; the first claim wins. Columns 0-9 as before, then
+     * status, notes, the customer's conversation, the claimer's id and the
+     * customer's phone key. */
 #define B8_LEAD_COLUMNS \
     "SELECT l.id, l.created_at, l.name, l.phone, l.contact_id, l.inbound_id, l.claimed_at, " \
-    "c.name AS contact_name, u.login AS claimed_by, u.name AS claimed_by_name " \
+    "c.name AS contact_name, u.login AS claimed_by, u.name AS claimed_by_name, l.status, " \
+    "l.notes, (SELECT cv.id FROM conversations cv WHERE cv.phone_key = l.phone_key) " \
+    "AS conversation_id, l.claimed_by AS claimed_by_id, l.phone_key " \
     "FROM leads l LEFT JOIN contacts c ON c.id = l.contact_id " \
     "LEFT JOIN users u ON u.id = l.claimed_by "
+    /* claimed filter (all|claimed|unclaimed), status (NULL = any, 'open' =
+     * new or claimed), viewer (a sales agent: unclaimed leads or theirs). */
 #define B8_LEAD_FILTER \
     "WHERE (%s = 'all' OR (%s = 'claimed' AND l.claimed_by IS NOT NULL) " \
-    "OR (%s = 'unclaimed' AND l.claimed_by IS NULL)) "
+    "OR (%s = 'unclaimed' AND l.claimed_by IS NULL)) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR l.status = %s " \
+    "OR (%s = 'open' AND l.status IN ('new', 'claimed'))) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR l.claimed_by IS NULL " \
+    "OR l.claimed_by = CAST(%s AS INTEGER)) "
     [B8_SQL_LEAD_INSERT] = {
-        "INSERT INTO leads (inbound_id, name, phone, contact_id, created_at, campaign_id) "
-        "VALUES (%s, %s, %s, %s, %s, (SELECT i.campaign_id FROM inbound i WHERE i.id = %s)) "
+        "INSERT INTO leads (inbound_id, name, phone, phone_key, contact_id, status, created_at, "
+        "campaign_id) VALUES (%s, %s, %s, %s, %s, 'new', %s, "
+        "(SELECT i.campaign_id FROM inbound i WHERE i.id = %s)) "
         "ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
     [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
     [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s", B8_SHAPE_LEAD },
@@ -299,7 +311,9 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         B8_SHAPE_LEAD },
     [B8_SQL_LEADS_ALL] = { B8_LEAD_COLUMNS "ORDER BY l.id DESC", B8_SHAPE_LEAD },
     [B8_SQL_LEAD_CLAIM] = {
-        "UPDATE leads SET claimed_by = %s, claimed_at = %s WHERE id = %s AND claimed_by IS NULL" },
+        "UPDATE leads SET claimed_by = %s, claimed_at = %s, "
+        "status = CASE WHEN status = 'new' THEN 'claimed' ELSE status END "
+        "WHERE id = %s AND claimed_by IS NULL" },
     [B8_SQL_LEAD_PINGED] = {
         "SELECT u.login FROM messages m JOIN users u ON u.id = m.user_id "
         "WHERE m.lead_id = %s AND m.kind = 'agent_ping' ORDER BY u.login", B8_SHAPE_LOGIN },
@@ -313,8 +327,151 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "INSERT INTO messages (kind, channel, lead_id, user_id, inbound_id, phone, phone_key, name,"
         " body, button_caption, button_url, client_message_id, state, created_at, updated_at) "
         "VALUES ('agent_ping', 'viber', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+    /* The customer's open lead, with its claimer (id, login, name, phone). */
+    [B8_SQL_LEAD_OPEN_BY_KEY] = {
+        "SELECT l.id, l.claimed_by, u.login, u.name, u.phone FROM leads l "
+        "LEFT JOIN users u ON u.id = l.claimed_by WHERE l.phone_key = %s "
+        "AND l.status IN ('new', 'claimed') ORDER BY l.id DESC LIMIT 1", B8_SHAPE_OPEN_LEAD },
+    [B8_SQL_LEAD_UPDATE] = { "UPDATE leads SET status = %s, notes = %s WHERE id = %s" },
 #undef B8_LEAD_COLUMNS
 #undef B8_LEAD_FILTER
+
+    /* conversations: one row per customer phone key (a sender without a
+     * phone number has its own '@channel:sender' key), written with every
+     * inbound, AI or agent message so that the list is one index walk. */
+#define B8_CONV_CONTACT \
+    "LEFT JOIN contacts ct ON ct.id = COALESCE(c.contact_id, " \
+    "(SELECT MIN(x.id) FROM contacts x WHERE x.phone_key = c.phone_key)) "
+#define B8_CONV_COLS \
+    "c.id, c.phone, COALESCE(NULLIF(ct.name, ''), c.name) AS name, ct.id AS contact_id, " \
+    "c.status, u.login AS assignee, c.last_message_at, c.lead_id, c.last_in_at, c.seen_at, " \
+    "c.phone_key, c.assignee_id, c.handoff_at, u.name AS assignee_name, ct.opted_out, " \
+    "c.last_text"
+#define B8_CONV_FROM \
+    "FROM conversations c LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
+    /* status (NULL = any), assignee id (NULL = any, 0 = none), viewer (a
+     * sales agent: unassigned or theirs). */
+#define B8_CONV_FILTER \
+    "(CAST(%s AS TEXT) IS NULL OR c.status = %s) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR COALESCE(c.assignee_id, 0) = CAST(%s AS INTEGER)) " \
+    "AND (CAST(%s AS TEXT) IS NULL OR c.assignee_id IS NULL " \
+    "OR c.assignee_id = CAST(%s AS INTEGER))"
+    /* phone digits, the sender's name or the contact's name */
+#define B8_CONV_SEARCH \
+    " AND (c.phone_key LIKE %s OR LOWER(COALESCE(c.name, '')) LIKE %s ESCAPE '\\' " \
+    "OR EXISTS (SELECT 1 FROM contacts x WHERE x.phone_key = c.phone_key " \
+    "AND LOWER(x.name) LIKE %s ESCAPE '\\'))"
+    /* An inbound message: made, or reopened, latest activity now. */
+    [B8_SQL_CONV_UPSERT_INBOUND] = {
+        "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at, "
+        "last_text, last_in_at, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s) "
+        "ON CONFLICT (phone_key) DO UPDATE SET phone = COALESCE(excluded.phone, "
+        "conversations.phone), name = COALESCE(excluded.name, conversations.name), "
+        "contact_id = COALESCE(excluded.contact_id, conversations.contact_id), status = 'open', "
+        "last_message_at = excluded.last_message_at, last_text = excluded.last_text, "
+        "last_in_at = excluded.last_in_at, updated_at = excluded.updated_at RETURNING id" },
+    [B8_SQL_CONV_ENSURE] = {
+        "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at, "
+        "created_at, updated_at) VALUES (%s, %s, %s, %s, 'open', %s, %s, %s) "
+        "ON CONFLICT (phone_key) DO NOTHING" },
+    [B8_SQL_CONV_ID_BY_KEY] = { "SELECT id FROM conversations WHERE phone_key = %s" },
+    [B8_SQL_CONV_NAME_BY_KEY] = { "SELECT name FROM conversations WHERE phone_key = %s" },
+    [B8_SQL_CONV_TOUCH] = {
+        "UPDATE conversations SET last_message_at = %s, last_text = %s, updated_at = %s "
+        "WHERE phone_key = %s" },
+    [B8_SQL_CONV_BY_ID] = {
+        "SELECT " B8_CONV_COLS " " B8_CONV_FROM "WHERE c.id = %s", B8_SHAPE_CONV },
+    [B8_SQL_CONV_COUNT] = { "SELECT COUNT(*) FROM conversations c WHERE " B8_CONV_FILTER },
+    /* The page's rows first (one walk of an index on last_message_at),
+     * then their assignee and contact. */
+    [B8_SQL_CONV_PAGE] = {
+        "SELECT " B8_CONV_COLS " FROM (SELECT * FROM conversations c WHERE " B8_CONV_FILTER
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT %s OFFSET %s) c "
+        "LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
+        "ORDER BY c.last_message_at DESC, c.id DESC", B8_SHAPE_CONV },
+    [B8_SQL_CONV_SEARCH_COUNT] = {
+        "SELECT COUNT(*) FROM conversations c WHERE " B8_CONV_FILTER B8_CONV_SEARCH },
+    [B8_SQL_CONV_SEARCH_PAGE] = {
+        "SELECT " B8_CONV_COLS " FROM (SELECT * FROM conversations c WHERE " B8_CONV_FILTER
+        B8_CONV_SEARCH " ORDER BY c.last_message_at DESC, c.id DESC LIMIT %s OFFSET %s) c "
+        "LEFT JOIN users u ON u.id = c.assignee_id " B8_CONV_CONTACT
+        "ORDER BY c.last_message_at DESC, c.id DESC", B8_SHAPE_CONV },
+    /* The thread, newest first (the caller turns it): inbound rows and every
+     * message to the customer's phone key but the agents' own pings and
+     * notes; campaign and SMS rows at the time they were sent. */
+    [B8_SQL_CONV_THREAD] = {
+        "SELECT dir, id, at, kind, body, state, ai_state, ai_error, name, error_message, "
+        "campaign_body, phone, author, type, campaign, channel FROM ("
+        "SELECT 'in' AS dir, id, received_at AS at, 'inbound' AS kind, body, NULL AS state, "
+        "ai_state, ai_error, name, NULL AS error_message, NULL AS campaign_body, phone, "
+        "name AS author, type, NULL AS campaign, channel FROM inbound WHERE phone_key = %s "
+        "UNION ALL SELECT 'out', m.id, CASE WHEN m.kind IN ('campaign', 'sms', 'test') "
+        "THEN COALESCE(m.sent_at, m.created_at) ELSE m.created_at END, m.kind, m.body, "
+        "m.state, NULL, NULL, m.name, m.error_message, c.body, m.phone, "
+        "COALESCE(u.login, m.sender), NULL, c.name, m.channel FROM messages m "
+        "LEFT JOIN campaigns c ON c.id = m.campaign_id LEFT JOIN users u ON u.id = m.user_id "
+        "WHERE m.phone_key = %s AND m.kind NOT IN ('agent_ping', 'agent_note')"
+        ") t ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_CONV_THREAD },
+    [B8_SQL_CONV_ASSIGN] = {
+        "UPDATE conversations SET assignee_id = %s, handoff_at = %s, updated_at = %s "
+        "WHERE id = %s" },
+    [B8_SQL_CONV_ASSIGN_IF_FREE] = {
+        "UPDATE conversations SET assignee_id = %s, handoff_at = %s, updated_at = %s "
+        "WHERE id = %s AND assignee_id IS NULL" },
+    [B8_SQL_CONV_RESOLVE] = {
+        "UPDATE conversations SET status = 'resolved', handoff_at = NULL, updated_at = %s "
+        "WHERE id = %s" },
+    /* Reopened by a person: the assignee (if any) handles it again. */
+    [B8_SQL_CONV_REOPEN] = {
+        "UPDATE conversations SET status = 'open', handoff_at = CASE WHEN assignee_id IS NULL "
+        "THEN NULL ELSE %s END, updated_at = %s WHERE id = %s" },
+    [B8_SQL_CONV_SEEN] = { "UPDATE conversations SET seen_at = %s WHERE id = %s" },
+    /* An agent's message restarts the handoff clock. */
+    [B8_SQL_CONV_AGENT_REPLIED] = {
+        "UPDATE conversations SET last_message_at = %s, last_text = %s, handoff_at = CASE WHEN "
+        "assignee_id IS NULL THEN NULL ELSE %s END, updated_at = %s WHERE id = %s" },
+    [B8_SQL_CONV_SET_LEAD] = { "UPDATE conversations SET lead_id = %s WHERE phone_key = %s" },
+    /* At most one "New message from" note per interval: 1 row = due now. */
+    [B8_SQL_CONV_NOTE_DUE] = {
+        "UPDATE conversations SET note_at = %s WHERE id = %s "
+        "AND (note_at IS NULL OR note_at <= %s)" },
+    /* The assignee's login while the AI stands back for this phone. */
+    [B8_SQL_CONV_HANDOFF] = {
+        "SELECT u.login FROM conversations c JOIN users u ON u.id = c.assignee_id "
+        "WHERE c.phone_key = %s AND c.status = 'open' AND c.handoff_at > %s" },
+    /* System notes ("Claimed by Alma") are messages that are never sent. */
+    [B8_SQL_CONV_SYSTEM_INSERT] = {
+        "INSERT INTO messages (kind, channel, user_id, phone, phone_key, body, client_message_id, "
+        "state, created_at, updated_at) VALUES ('system', 'note', %s, %s, %s, %s, %s, 'done', "
+        "%s, %s)" },
+    [B8_SQL_CONV_AGENT_INSERT] = {
+        "INSERT INTO messages (kind, channel, user_id, contact_id, phone, phone_key, name, body, "
+        "client_message_id, state, created_at, updated_at) "
+        "VALUES ('agent', 'viber', %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s) RETURNING id" },
+    [B8_SQL_CONV_AGENT_NOTE_INSERT] = {
+        "INSERT INTO messages (kind, channel, lead_id, user_id, phone, phone_key, name, body, "
+        "client_message_id, state, created_at, updated_at) "
+        "VALUES ('agent_note', 'viber', %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s)" },
+    [B8_SQL_CONV_MESSAGE_BY_ID] = {
+        "SELECT m.id, m.kind, m.body, m.state, m.created_at, u.login, m.error_message "
+        "FROM messages m LEFT JOIN users u ON u.id = m.user_id WHERE m.id = %s",
+        B8_SHAPE_CONV_MESSAGE },
+    /* A failed AI answer asked again: a fresh start in the AI lane. */
+    [B8_SQL_CONV_RETRY_AI] = {
+        "UPDATE inbound SET ai_state = 'new', ai_error = NULL, ai_attempts = 0, ai_next_at = NULL, "
+        "ai_claim = NULL WHERE phone_key = %s AND ai_state = 'failed'" },
+    [B8_SQL_CONV_RETRY_AI_ONE] = {
+        "UPDATE inbound SET ai_state = 'new', ai_error = NULL, ai_attempts = 0, ai_next_at = NULL, "
+        "ai_claim = NULL WHERE id = %s AND ai_state = 'failed'" },
+    [B8_SQL_INBOUND_HANDOFF_SKIP] = {
+        "UPDATE inbound SET ai_state = 'skipped', ai_error = %s WHERE id = %s "
+        "AND ai_state = 'new'" },
+#undef B8_CONV_CONTACT
+#undef B8_CONV_COLS
+#undef B8_CONV_FROM
+#undef B8_CONV_FILTER
+#undef B8_CONV_SEARCH
 
     /* the AI lane: inbound texts are claimed per phone with a token, so each
      * is answered once even with several workers */
@@ -341,13 +498,14 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "SELECT i.id, i.phone, i.body, i.name, i.ai_attempts, i.intent, i.contact_id, "
         "c.opted_out FROM inbound i LEFT JOIN contacts c ON c.id = i.contact_id "
         "WHERE i.ai_claim = %s AND i.ai_state = 'answering' ORDER BY i.id", B8_SHAPE_AI_CLAIMED },
+    /* The assistant turns: the AI's replies and the agents' (taking over after a handoff). */
     [B8_SQL_AI_HISTORY] = {
         "SELECT who, body FROM ("
         " SELECT 1 AS who, body, received_at AS at, id FROM inbound"
         "  WHERE phone_key = %s AND id < %s AND type = 'text' AND body IS NOT NULL"
         " UNION ALL"
         " SELECT 0 AS who, body, created_at AS at, id FROM messages"
-        "  WHERE phone_key = %s AND kind = 'ai_reply' AND created_at < %s"
+        "  WHERE phone_key = %s AND kind IN ('ai_reply', 'agent') AND created_at < %s"
         ") turns ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_AI_TURN },
     [B8_SQL_AI_RETRY_LATER] = {
         "UPDATE inbound SET ai_state = 'new', ai_claim = NULL, ai_next_at = %s, ai_error = %s "
@@ -459,7 +617,7 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "updated_at) VALUES ('sms', 'sms', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', "
         "%s, %s)" },
 
-    /* inbox: the inbound API (newest first; contact by phone when not linked yet) */
+    /* the inbound API (newest first; contact by phone when not linked yet) */
 #define B8_INBOUND_COLS \
     "i.id, i.umid, i.phone, i.name, i.channel, i.type, i.body, i.received_at, " \
     "COALESCE(i.contact_id, (SELECT MIN(c.id) FROM contacts c WHERE c.phone_key = i.phone_key)) " \
@@ -475,38 +633,9 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "ORDER BY i.id DESC LIMIT %s OFFSET %s", B8_SHAPE_INBOUND },
 #undef B8_INBOUND_COLS
 
-    /* inbox: conversations are the phones that wrote to us, latest first;
-     * search by phone digits or by the sender's or contact's name */
-#define B8_INBOX_SEARCH \
-    "FROM inbound i LEFT JOIN contacts c ON c.phone_key = i.phone_key " \
-    "WHERE i.phone_key LIKE %s OR LOWER(COALESCE(i.name, '')) LIKE %s ESCAPE '\\' " \
-    "OR LOWER(COALESCE(c.name, '')) LIKE %s ESCAPE '\\' GROUP BY i.phone_key"
-    [B8_SQL_INBOX_CONVERSATIONS_COUNT] = { "SELECT COUNT(DISTINCT phone_key) FROM inbound" },
-    [B8_SQL_INBOX_CONVERSATIONS_PAGE] = {
-        "SELECT phone_key, MAX(id) AS last_id FROM inbound GROUP BY phone_key "
-        "ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
-    [B8_SQL_INBOX_SEARCH_COUNT] = {
-        "SELECT COUNT(*) FROM (SELECT i.phone_key " B8_INBOX_SEARCH ") t" },
-    [B8_SQL_INBOX_SEARCH_PAGE] = {
-        "SELECT i.phone_key, MAX(i.id) AS last_id " B8_INBOX_SEARCH
-        " ORDER BY last_id DESC LIMIT %s OFFSET %s", B8_SHAPE_CONVERSATION },
-#undef B8_INBOX_SEARCH
-    /* One conversation, newest first: inbound rows and every outbound
-     * message to the same phone, at the time it was sent (or made); a
-     * campaign message without its own text shows its campaign's. */
-    [B8_SQL_INBOX_THREAD] = {
-        "SELECT dir, id, at, kind, body, state, ai_state, ai_error, channel, name, error_message, "
-        "campaign, type, phone, campaign_body FROM ("
-        "SELECT 'in' AS dir, id, received_at AS at, 'inbound' AS kind, body, NULL AS state, "
-        "ai_state, ai_error, channel, name, NULL AS error_message, NULL AS campaign, type, phone, "
-        "NULL AS campaign_body FROM inbound WHERE phone_key = %s "
-        "UNION ALL SELECT 'out', m.id, COALESCE(m.sent_at, m.created_at), m.kind, m.body, m.state, "
-        "NULL, NULL, m.channel, m.name, m.error_message, c.name, NULL, m.phone, c.body "
-        "FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.phone_key = %s"
-        ") t ORDER BY at DESC, id DESC LIMIT %s", B8_SHAPE_THREAD },
 
     /* The sender (campaign rows), the direct lane, actions, crons */
-#define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping')"
+#define B8_DIRECT_KINDS "('confirmation', 'ai_reply', 'agent_ping', 'agent', 'agent_note')"
 #define B8_OPTED_OUT(m) \
     "EXISTS (SELECT 1 FROM contacts o WHERE o.opted_out = 1 AND (o.id = " m ".contact_id " \
     "OR o.phone = " m ".phone))"
@@ -556,8 +685,8 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
     /* Rows left 'sending' by a worker that died (settled at start). */
     [B8_SQL_SEND_STALE] = {
         "SELECT id, client_message_id FROM messages WHERE kind IN ('campaign', 'confirmation', "
-        "'ai_reply', 'agent_ping') AND state = 'sending' AND channel = 'viber' AND id > %s "
-        "ORDER BY id LIMIT 200", B8_SHAPE_STALE },
+        "'ai_reply', 'agent_ping', 'agent', 'agent_note') AND state = 'sending' "
+        "AND channel = 'viber' AND id > %s ORDER BY id LIMIT 200", B8_SHAPE_STALE },
     [B8_SQL_DIRECT_NEXT] = {
         "SELECT id, phone, body, button_caption, button_url, client_message_id, kind "
         "FROM messages WHERE kind IN " B8_DIRECT_KINDS " AND state = 'pending' "
@@ -769,7 +898,9 @@ static const struct { const char *sql; b8_shape shape; } statements[B8_SQL_COUNT
         "SELECT (SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL) "
         "AS clicked, (SELECT COUNT(*) FROM messages WHERE campaign_id = %s "
         "AND replied_at IS NOT NULL) AS replied, "
-        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s) AS leads", B8_SHAPE_RESULTS_COUNTS },
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s) AS leads, "
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s AND status = 'won') AS won",
+        B8_SHAPE_RESULTS_COUNTS },
     [B8_SQL_RESULTS_CLICKED] = {
         "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL" },
     /* Each event's hours off its own index (only the rows that had the
@@ -1017,6 +1148,34 @@ static const char *const migrations[] = {
     "INSERT INTO queue_counts (lane, shard, n) SELECT CASE WHEN kind = 'sms' THEN 'sms'"
     " ELSE 'direct' END, 0, COUNT(*) FROM messages WHERE state = 'pending'"
     " AND kind <> 'campaign' GROUP BY CASE WHEN kind = 'sms' THEN 'sms' ELSE 'direct' END",
+    /* Migration 7 (F18, issue 18): conversations, one per customer phone
+     * key, kept on write (latest activity, assignee, handoff clock, unread
+     * and note marks), filled from the inbound messages stored so far;
+     * leads get a status (new, claimed, won, lost), notes and the
+     * customer's phone key (one open lead per customer). */
+    "CREATE TABLE conversations (id @PK@, phone_key TEXT NOT NULL UNIQUE, phone TEXT, name TEXT,"
+    " contact_id @ID@, status TEXT NOT NULL DEFAULT 'open', assignee_id @ID@, handoff_at TEXT,"
+    " lead_id @ID@, last_message_at TEXT NOT NULL, last_text TEXT, last_in_at TEXT,"
+    " seen_at TEXT, note_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    /* The list walks the first index newest first (its optional filters
+     * read past other rows); its count reads only the second. */
+    "CREATE INDEX conversations_recent ON conversations (last_message_at, id);"
+    "CREATE INDEX conversations_filters ON conversations (status, assignee_id);"
+    "ALTER TABLE leads ADD COLUMN status TEXT NOT NULL DEFAULT 'new';"
+    "ALTER TABLE leads ADD COLUMN notes TEXT;"
+    "ALTER TABLE leads ADD COLUMN phone_key TEXT;"
+    "UPDATE leads SET status = 'claimed' WHERE claimed_by IS NOT NULL;"
+    "UPDATE leads SET phone_key = (SELECT i.phone_key FROM inbound i"
+    " WHERE i.id = leads.inbound_id);"
+    "CREATE INDEX leads_open ON leads (phone_key, status);"
+    "INSERT INTO conversations (phone_key, phone, name, contact_id, status, last_message_at,"
+    " last_in_at, created_at, updated_at) SELECT phone_key, MAX(phone), MAX(name),"
+    " MIN(contact_id), 'open', MAX(received_at), MAX(received_at), MIN(received_at),"
+    " MAX(received_at) FROM inbound WHERE phone_key IS NOT NULL GROUP BY phone_key;"
+    "UPDATE conversations SET last_text = (SELECT i.body FROM inbound i"
+    " WHERE i.phone_key = conversations.phone_key ORDER BY i.id DESC LIMIT 1);"
+    "UPDATE conversations SET lead_id = (SELECT MAX(l.id) FROM leads l"
+    " WHERE l.phone_key = conversations.phone_key)",
     /* Migration (F19, issue 19): results of campaigns. A recipient row
      * keeps when it was delivered, read, first clicked (and how often) and
      * first replied to; an inbound message and a lead name the campaign
@@ -1246,6 +1405,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { NULL, NULL },
     { inbound_phone_null_sqlite, inbound_phone_null_pgsql },
     { metrics_sqlite, metrics_pgsql },
+    { NULL, NULL },
     { results_indexes_sqlite, results_indexes_pgsql },
 };
 

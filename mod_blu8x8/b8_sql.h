@@ -98,7 +98,9 @@
     X(LEAD_PINGED, R) \
     X(LEAD_AGENTS, R) \
     X(LEAD_CONTACT_BY_KEY, R) \
-    X(LEAD_PING_INSERT, W)
+    X(LEAD_PING_INSERT, W) \
+    X(LEAD_OPEN_BY_KEY, R) \
+    X(LEAD_UPDATE, W)
 
 /* Issue 5: the webhook (delivery receipts, inbound messages) and the Inbox. */
 #define B8_SQL_WEBHOOK(X) \
@@ -124,12 +126,7 @@
     X(INBOUND_COUNT, R) \
     X(INBOUND_PAGE, R) \
     X(INBOUND_COUNT_BY_KEY, R) \
-    X(INBOUND_PAGE_BY_KEY, R) \
-    X(INBOX_CONVERSATIONS_COUNT, R) \
-    X(INBOX_CONVERSATIONS_PAGE, R) \
-    X(INBOX_SEARCH_COUNT, R) \
-    X(INBOX_SEARCH_PAGE, R) \
-    X(INBOX_THREAD, R)
+    X(INBOUND_PAGE_BY_KEY, R)
 
 /* Issue 4: the sender, the direct lane, campaign actions and the minute crons. */
 #define B8_SQL_SEND(X) \
@@ -203,6 +200,36 @@
     X(SMS_ABANDON_ROWS, W) \
     X(SMS_ABANDON_BATCHES, W)
 
+/* Conversations: one per customer phone (issue 18). */
+#define B8_SQL_CONVERSATIONS(X) \
+    X(CONV_UPSERT_INBOUND, W) \
+    X(CONV_ENSURE, W) \
+    X(CONV_ID_BY_KEY, R) \
+    X(CONV_NAME_BY_KEY, R) \
+    X(CONV_TOUCH, W) \
+    X(CONV_BY_ID, R) \
+    X(CONV_COUNT, R) \
+    X(CONV_PAGE, R) \
+    X(CONV_SEARCH_COUNT, R) \
+    X(CONV_SEARCH_PAGE, R) \
+    X(CONV_THREAD, R) \
+    X(CONV_ASSIGN, W) \
+    X(CONV_ASSIGN_IF_FREE, W) \
+    X(CONV_RESOLVE, W) \
+    X(CONV_REOPEN, W) \
+    X(CONV_SEEN, W) \
+    X(CONV_AGENT_REPLIED, W) \
+    X(CONV_SET_LEAD, W) \
+    X(CONV_NOTE_DUE, W) \
+    X(CONV_HANDOFF, R) \
+    X(CONV_SYSTEM_INSERT, W) \
+    X(CONV_AGENT_INSERT, W) \
+    X(CONV_AGENT_NOTE_INSERT, W) \
+    X(CONV_MESSAGE_BY_ID, R) \
+    X(CONV_RETRY_AI, W) \
+    X(CONV_RETRY_AI_ONE, W) \
+    X(INBOUND_HANDOFF_SKIP, W)
+
 /* Dashboard figures. */
 #define B8_SQL_DASHBOARD(X) \
     X(DASH_CAMPAIGNS, R) \
@@ -251,6 +278,7 @@
     B8_SQL_USERS(X) \
     B8_SQL_FAQS(X) \
     B8_SQL_LEADS(X) \
+    B8_SQL_CONVERSATIONS(X) \
     B8_SQL_AI(X) \
     B8_SQL_TAGS(X) \
     B8_SQL_CONTACTS(X) \
@@ -330,7 +358,10 @@ typedef enum {
     X(S, id) X(S, name) X(S, pause_reason)
 #define B8_COLS_LEAD(X, S) \
     X(S, id) X(S, created_at) X(S, name) X(S, phone) X(S, contact_id) X(S, inbound_id) \
-    X(S, claimed_at) X(S, contact_name) X(S, claimed_by) X(S, claimed_by_name)
+    X(S, claimed_at) X(S, contact_name) X(S, claimed_by) X(S, claimed_by_name) X(S, status) \
+    X(S, notes) X(S, conversation_id) X(S, claimed_by_id) X(S, phone_key)
+#define B8_COLS_OPEN_LEAD(X, S) \
+    X(S, id) X(S, claimed_by) X(S, login) X(S, name) X(S, phone)
 #define B8_COLS_LOGIN(X, S) \
     X(S, login)
 #define B8_COLS_AGENT(X, S) \
@@ -355,12 +386,17 @@ typedef enum {
     X(S, id) X(S, umid) X(S, phone) X(S, name) X(S, channel) X(S, type) X(S, body) \
     X(S, received_at) X(S, contact_id) X(S, ai_state) X(S, ai_error) X(S, reply_id) \
     X(S, event_at)
-#define B8_COLS_CONVERSATION(X, S) \
-    X(S, phone_key) X(S, last_id)
-#define B8_COLS_THREAD(X, S) \
+#define B8_COLS_CONV(X, S) \
+    X(S, id) X(S, phone) X(S, name) X(S, contact_id) X(S, status) X(S, assignee) \
+    X(S, last_message_at) X(S, lead_id) X(S, last_in_at) X(S, seen_at) X(S, phone_key) \
+    X(S, assignee_id) X(S, handoff_at) X(S, assignee_name) X(S, opted_out) X(S, last_text)
+#define B8_COLS_CONV_THREAD(X, S) \
     X(S, dir) X(S, id) X(S, at) X(S, kind) X(S, body) X(S, state) X(S, ai_state) \
-    X(S, ai_error) X(S, channel) X(S, name) X(S, error_message) X(S, campaign) X(S, type) \
-    X(S, phone) X(S, campaign_body)
+    X(S, ai_error) X(S, name) X(S, error_message) X(S, campaign_body) X(S, phone) \
+    X(S, author) X(S, type) X(S, campaign) X(S, channel)
+#define B8_COLS_CONV_MESSAGE(X, S) \
+    X(S, id) X(S, kind) X(S, body) X(S, state) X(S, created_at) X(S, login) \
+    X(S, error_message)
 #define B8_COLS_CLAIMABLE(X, S) \
     X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, opted_out)
 #define B8_COLS_STALE(X, S) \
@@ -396,7 +432,7 @@ typedef enum {
     X(S, lane) X(S, n)
 /* Issue 19. */
 #define B8_COLS_RESULTS_COUNTS(X, S) \
-    X(S, clicked) X(S, replied) X(S, leads)
+    X(S, clicked) X(S, replied) X(S, leads) X(S, won)
 #define B8_COLS_TIMELINE(X, S) \
     X(S, e) X(S, b) X(S, n)
 #define B8_COLS_RETARGET(X, S) \
@@ -428,6 +464,7 @@ typedef enum {
     S(DASH_CONTACTS) \
     S(REFUSED) \
     S(LEAD) \
+    S(OPEN_LEAD) \
     S(LOGIN) \
     S(AGENT) \
     S(ID_NAME) \
@@ -438,8 +475,9 @@ typedef enum {
     S(RECEIPT_MESSAGE) \
     S(INBOUND_CONTACT) \
     S(INBOUND) \
-    S(CONVERSATION) \
-    S(THREAD) \
+    S(CONV) \
+    S(CONV_THREAD) \
+    S(CONV_MESSAGE) \
     S(CLAIMABLE) \
     S(STALE) \
     S(DIRECT) \

@@ -3,6 +3,7 @@
  * transaction. Message texts are never logged above debug. */
 #include "b8_webhook.h"
 #include "b8_results.h"
+#include "b8_conversations.h"
 #include "b8_crypto.h"
 #include "b8_log.h"
 #include "b8_phone.h"
@@ -662,6 +663,7 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
     keyword kw = keyword_of(ctx->pool, ev);
     contact_ref c;
     apr_status_t rv;
+    int noted = 0;
 
     *inserted = 0;
     if ((rv = find_contact(ctx, ev->phone_key, &c)) != APR_SUCCESS
@@ -698,7 +700,13 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
                    campaign_id);
         }
     }
-    *wake = kw != KEYWORD_NONE || strcmp(ai_state, "new") == 0;
+    /* Its conversation; the AI stands back while an agent handles it. */
+    if ((rv = b8_conv_inbound(ctx->db, ctx->pool, ctx->settings, ev->phone_key,
+                              ev->phone, ev->name, c.id, inbound_id, ai_state, ev->text,
+                              &noted)) != APR_SUCCESS) {
+        return rv;
+    }
+    *wake = kw != KEYWORD_NONE || strcmp(ai_state, "new") == 0 || noted;
     B8_LOG(B8_LOG_INFO, 0, "B8-1520: inbound %s message umid %s stored (inbound %s, AI %s%s)",
            loggable(ev->type), loggable(ev->umid), inbound_id, ai_state,
            kw == KEYWORD_STOP ? ", opted out" : kw == KEYWORD_START ? ", opted in" : "");

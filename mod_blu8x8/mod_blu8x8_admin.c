@@ -16,17 +16,18 @@
 
 /* ------------------------------------------------------------ rendering */
 
-static const struct { const char *id, *label, *path; } nav_items[] = {
-    { "dashboard", "Dashboard", "" },
-    { "campaigns", "Campaigns", "campaigns" },
-    { "contacts", "Contacts", "contacts" },
-    { "sms", "SMS", "sms" },
-    { "tags", "Tags", "tags" },
-    { "inbox", "Inbox", "inbox" },
-    { "leads", "Leads", "leads" },
-    { "faqs", "FAQ", "faqs" },
-    { "settings", "Settings", "settings" },
-    { "users", "Users", "users" },
+/* agent: shown to a user with only the sales_agent role. */
+static const struct { const char *id, *label, *path; int agent; } nav_items[] = {
+    { "dashboard", "Dashboard", "", 0 },
+    { "campaigns", "Campaigns", "campaigns", 0 },
+    { "contacts", "Contacts", "contacts", 0 },
+    { "sms", "SMS", "sms", 0 },
+    { "tags", "Tags", "tags", 0 },
+    { "conversations", "Conversations", "conversations", 1 },
+    { "leads", "Leads", "leads", 1 },
+    { "faqs", "FAQ", "faqs", 0 },
+    { "settings", "Settings", "settings", 0 },
+    { "users", "Users", "users", 0 },
 };
 
 /* Times are stored in UTC; pages show them in the server's time zone. */
@@ -90,7 +91,11 @@ int b8_render_page(b8_areq *a, int status, const char *tmpl, const char *title,
     }
     nav = cJSON_AddArrayToObject(data, "nav");
     for (size_t i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
-        cJSON *item = cJSON_CreateObject();
+        cJSON *item;
+        if (a->user && !a->user->is_admin && !nav_items[i].agent) {
+            continue;
+        }
+        item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "label", nav_items[i].label);
         cJSON_AddStringToObject(item, "href", apr_pstrcat(r->pool, a->base, nav_items[i].path, NULL));
         cJSON_AddBoolToObject(item, "active", section && strcmp(section, nav_items[i].id) == 0);
@@ -217,7 +222,11 @@ void b8_paging_from_query(b8_areq *a, b8_paging *pg)
 
 static int page_dashboard(b8_areq *a)
 {
-    cJSON *data = b8_json_object(a->r->pool);
+    cJSON *data;
+    if (!a->user->is_admin) {
+        return b8_redirect(a, "conversations", NULL);   /* a sales agent's home */
+    }
+    data = b8_json_object(a->r->pool);
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
@@ -235,26 +244,35 @@ static int api_status(b8_areq *a)
 /* ---------------------------------------------------------------- routes */
 
 static const b8_route b8_routes_core[] = {
-    { "GET", "", page_dashboard, B8_BODY_NONE },
     { "GET", "api/status", api_status, B8_BODY_NONE },
     { NULL, NULL, NULL, 0 }
 };
 
-/* Every area's routes; an area adds its table here. */
-static const b8_route *const route_tables[] = {
-    b8_routes_core,
-    b8_routes_users,
-    b8_routes_contacts,
-    b8_routes_campaigns,
-    b8_routes_settings,
-    b8_routes_ai,
-    b8_routes_leads,
-    b8_routes_inbox,
-    b8_routes_send,
-    b8_routes_send_pages,
-    b8_routes_sms,
-    b8_routes_results,
-    NULL
+/* A sales agent's home: the dashboard route sends them there. */
+static const b8_route b8_routes_agent_home[] = {
+    { "GET", "", page_dashboard, B8_BODY_NONE },
+    { NULL, NULL, NULL, 0 }
+};
+
+/* Every area's routes; an area adds its table here. agent: a user with
+ * only the sales_agent role may use the table's routes too. */
+static const struct { const b8_route *routes; int agent; } route_tables[] = {
+    { b8_routes_agent_home, 1 },
+    { b8_routes_core, 0 },
+    { b8_routes_users, 0 },
+    { b8_routes_contacts, 0 },
+    { b8_routes_campaigns, 0 },
+    { b8_routes_settings, 0 },
+    { b8_routes_ai, 0 },
+    { b8_routes_leads, 0 },
+    { b8_routes_agent_leads, 1 },
+    { b8_routes_inbox, 0 },
+    { b8_routes_conversations, 1 },
+    { b8_routes_send, 0 },
+    { b8_routes_send_pages, 0 },
+    { b8_routes_sms, 0 },
+    { b8_routes_results, 0 },
+    { NULL, 0 }
 };
 
 /* Matches "users/:/delete" against "users/12/delete"; ids are digits. */
@@ -412,7 +430,7 @@ int b8_admin_handler(request_rec *r)
     b8_areq *a = apr_pcalloc(r->pool, sizeof(*a));
     const b8_route *found = NULL;
     const char *allow = NULL;
-    int status = OK, rc;
+    int status = OK, rc, agent_too = 0;
 
     a->r = r;
     /* The <Location> the handler is mounted at gives the base of every link. */
@@ -439,7 +457,7 @@ int b8_admin_handler(request_rec *r)
     if (b8_user_by_login(a->ctx->db, r->pool, r->user, &a->user) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!a->user || !a->user->is_admin) {
+    if (!a->user || (!a->user->is_admin && !a->user->is_agent)) {
         a->user = NULL;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-0504: %s is not an administrator", r->user);
         return refuse(a, HTTP_FORBIDDEN, "this login does not have the administrator role");
@@ -455,8 +473,8 @@ int b8_admin_handler(request_rec *r)
                       "header) and was refused");
     }
 
-    for (int t = 0; route_tables[t] && !found; t++) {
-        for (const b8_route *rt = route_tables[t]; rt->method; rt++) {
+    for (int t = 0; route_tables[t].routes && !found; t++) {
+        for (const b8_route *rt = route_tables[t].routes; rt->method; rt++) {
             const char *params[B8_MAX_PARAMS] = { NULL };
             if (!route_matches(rt->pattern, a->path, params)) {
                 continue;
@@ -465,6 +483,7 @@ int b8_admin_handler(request_rec *r)
             if (strcmp(rt->method, r->method) == 0
                 || (strcmp(rt->method, "GET") == 0 && r->method_number == M_GET)) {
                 found = rt;
+                agent_too = route_tables[t].agent;
                 for (int k = 0; k < B8_MAX_PARAMS; k++) {
                     a->params[k] = params[k] ? apr_pstrndup(r->pool, params[k],
                                                             strspn(params[k], "0123456789"))
@@ -480,6 +499,12 @@ int b8_admin_handler(request_rec *r)
             return refuse(a, HTTP_METHOD_NOT_ALLOWED, "method not allowed here");
         }
         return refuse(a, HTTP_NOT_FOUND, "no such page");
+    }
+    if (!a->user->is_admin && !agent_too) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "B8-4803: sales agent %s refused %s %s",
+                      r->user, r->method, ap_escape_logitem(r->pool, r->uri));
+        return refuse(a, HTTP_FORBIDDEN, "a sales agent may use the conversations and leads only "
+                      "(this needs the administrator role)");
     }
     if (found->body != B8_BODY_NONE && (rc = read_request_body(a, found)) != -1) {
         return rc;

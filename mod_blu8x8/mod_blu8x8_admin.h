@@ -50,8 +50,12 @@ extern const b8_route b8_routes_contacts[];    /* contacts, tags */
 extern const b8_route b8_routes_campaigns[];   /* campaigns, recipients, sms-count */
 extern const b8_route b8_routes_settings[];  /* Settings page, settings API */
 extern const b8_route b8_routes_ai[];        /* FAQ */
-extern const b8_route b8_routes_leads[];
-extern const b8_route b8_routes_inbox[];       /* inbox page, inbound API */
+extern const b8_route b8_routes_leads[];       /* leads.csv (administrators) */
+/* The tables a user with only the sales_agent role may use too; every
+ * other route needs the administrator role. */
+extern const b8_route b8_routes_agent_leads[];   /* leads page and API */
+extern const b8_route b8_routes_inbox[];       /* inbound API */
+extern const b8_route b8_routes_conversations[];   /* and the old Inbox; sales agents too */
 extern const b8_route b8_routes_send[];
 extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send Test, progress */
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */

@@ -76,8 +76,8 @@ def test_every_admin_page_fits_a_phone(server, browser):
     d = browser.driver
     d.set_window_size(390, 900)
     try:
-        for path in ("", "campaigns", "campaigns/new", "contacts", "tags", "inbox", "leads",
-                     "faqs", "sms", "settings", "users"):
+        for path in ("", "campaigns", "campaigns/new", "contacts", "tags", "conversations",
+                     "leads", "faqs", "sms", "settings", "users"):
             browser.open("/blu8x8/" + path)
             wide, width = d.execute_script(
                 "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")

@@ -199,7 +199,8 @@ def test_bad_openai_key_fails_with_a_clear_reason(ai_server, openai, eightx8):
     row = wait_until(lambda: [i for i in inbound_rows(h, "+639170000061") if i["ai_state"] == "failed"])
     assert row and "invalid OpenAI key" in row[0]["ai_error"]
     assert viber_sends(eightx8, "+639170000061") == []
-    page = h.client.get("/blu8x8/inbox").text
+    conv = h.client.get("/blu8x8/api/conversations?q=639170000061").json["items"][0]
+    page = h.client.get(f"/blu8x8/conversations/{conv['id']}").text
     assert "invalid OpenAI key" in page
 
 

@@ -186,14 +186,21 @@ def test_stop_from_an_alphanumeric_sender_changes_nothing(server):
     assert counts(server) == before
 
 
-def test_senders_without_phone_show_in_the_inbox(server):
+def test_senders_without_phone_have_their_own_conversation(server):
     event = line_event({"channelUserId": "Uinbox0001", "name": "Lino Inbox"},
                        text="Hello from the inbox test")
     assert hook(server, event).status == 200
-    page = server.client.get("/blu8x8/inbox?q=Lino").text
-    assert "Lino Inbox · no phone number" in page
-    assert "Hello from the inbox test" in page
+    page = server.client.get("/blu8x8/conversations?q=Lino").text
+    assert "Lino Inbox" in page and "no phone number" in page
     assert "1 conversation(s)" in page
+    conv = server.client.get("/blu8x8/api/conversations?q=Lino").json["items"][0]
+    assert conv["phone"] is None and conv["name"] == "Lino Inbox"
+    thread = server.client.get(f"/blu8x8/conversations/{conv['id']}").text
+    assert "Hello from the inbox test" in thread
+    assert "Viber replies need one" in thread           # no reply form without a phone
+    r = server.client.post(f"/blu8x8/api/conversations/{conv['id']}/messages",
+                           json={"text": "Hi Lino"})
+    assert r.status == 422 and "phone number" in r.json["fields"]["text"]
     # Listed by the inbound API with phone null.
     assert stored(server, event["payload"]["umid"])["phone"] is None
 

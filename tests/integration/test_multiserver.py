@@ -252,3 +252,26 @@ def test_same_inbound_on_both_servers_one_reply_one_lead_one_claim_winner(
     losses = [r for r in taps if r.status == 409]
     assert wins and len(wins) + len(losses) == 20
     assert all(f"handled by {winner.title()}" in r.text for r in losses)
+
+
+# ------------------------------------------------------------- conversations
+
+def test_an_agent_reply_written_on_one_server_is_sent_once_by_the_active_worker(
+        make_server, eightx8):
+    a, b = start_pair(make_server)
+    phone = "+639175550199"
+    assert a.client.as_user(None).post("/viber/status",
+                                       json=inbound("Hello?", phone=phone)).status == 200
+    first = holder((a, b))
+    other = b if first is a else a
+    conv = other.client.get("/blu8x8/api/conversations?q=639175550199").json["items"][0]
+    # Written on the server whose worker does not send.
+    r = other.client.post(f"/blu8x8/api/conversations/{conv['id']}/messages",
+                          json={"text": "Hi, Alma here"})
+    assert r.status == 201, r
+    assert wait_until(lambda: viber_sends(eightx8, phone), 20, what="the agent's reply")
+    time.sleep(1.5)   # a few rounds of both workers' lanes
+    assert len(viber_sends(eightx8, phone)) == 1
+    for h in (a, b):
+        msgs = h.client.get(f"/blu8x8/api/conversations/{conv['id']}").json["messages"]
+        assert [m["state"] for m in msgs if m["kind"] == "agent"] == ["queued"]

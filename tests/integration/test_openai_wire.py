@@ -202,7 +202,8 @@ def test_insufficient_quota_fails_after_exactly_one_request(ai, openai, eightx8,
         assert stays(lambda: len(openai.requests), ai.client) == 1
         assert viber_texts(eightx8, phone) == []
         assert rows(ai, phone)[0]["ai_state"] == "failed"
-        assert "OpenAI quota exhausted" in ai.client.get("/blu8x8/inbox").text
+        conv = ai.client.get("/blu8x8/api/conversations?q=" + phone[1:]).json["items"][0]
+        assert "OpenAI quota exhausted" in ai.client.get(f"/blu8x8/conversations/{conv['id']}").text
     finally:
         openai.clear_script()
 

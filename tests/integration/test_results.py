@@ -287,6 +287,14 @@ def test_replies_and_leads_inside_the_window_count_for_the_campaign(rserver, eig
     assert by_inbound == {in_id: cid, out_id: None}
     s = stats(h, cid)
     assert (s["replied"], s["leads"], s["won"]) == (1, 1, 0)
+    # An agent wins the campaign's lead: the campaign has one won lead; the
+    # lead outside the window, won too, does not count for it.
+    leads_by_inbound = dict(h.sql("SELECT inbound_id, id FROM leads WHERE inbound_id IN (?, ?)",
+                                  (in_id, out_id)))
+    for lead_id in (leads_by_inbound[in_id], leads_by_inbound[out_id]):
+        r = h.client.patch(f"/blu8x8/api/leads/{lead_id}", json={"status": "won"})
+        assert r.status == 200 and r.json["status"] == "won"
+    assert stats(h, cid)["won"] == 1
     # A second reply keeps the first reply's time.
     first = row(h, cid, inside)["replied_at"]
     reply(h, inside, "Thanks")

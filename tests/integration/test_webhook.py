@@ -582,18 +582,28 @@ def test_inbound_api_takes_any_phone_format(server):
     assert server.client.as_user(None).get("/blu8x8/api/inbound").status == 401
 
 
-def test_inbox_escapes_inbound_text(server):
+def conversation_page(server, q):
+    """The page of the one conversation a search finds (phone digits or name)."""
+    items = server.client.get("/blu8x8/api/conversations?q=" + q).json["items"]
+    assert len(items) == 1, items
+    page = server.client.get(f"/blu8x8/conversations/{items[0]['id']}")
+    assert page.status == 200
+    return page.text
+
+
+def test_conversation_escapes_inbound_text(server):
     phone = new_phone()
     attack = "<img src=x onerror=alert(1)>"
     hook(server, inbound(phone, text=attack, name="<b>Eve</b>"))
     assert inbound_api(server, phone)["items"][0]["text"] == attack   # stored as sent
-    page = server.client.get("/blu8x8/inbox?q=" + phone[1:])
-    assert page.status == 200
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
-    assert "<img src=x" not in page.text and "<b>Eve" not in page.text
+    page = conversation_page(server, phone[1:])
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img src=x" not in page and "<b>Eve" not in page
+    listing = server.client.get("/blu8x8/conversations?q=" + phone[1:]).text
+    assert "&lt;b&gt;Eve" in listing and "<b>Eve" not in listing
 
 
-def test_inbox_shows_conversations_newest_first_with_messages_in_and_out(server):
+def test_conversations_newest_first_with_messages_in_and_out(server):
     cid, (rec,) = seed_campaign(server, 1)
     r = server.client.post("/blu8x8/api/contacts", json={"name": "Carla", "phone": rec["phone"]})
     assert r.status == 201, r
@@ -602,32 +612,36 @@ def test_inbox_shows_conversations_newest_first_with_messages_in_and_out(server)
     other = new_phone()
     hook(server, inbound(other, text="Latest message of all", name="Dan"))
 
-    page = server.client.get("/blu8x8/inbox")
-    assert page.status == 200 and 'aria-current="page">Inbox' in page.text
+    # The old Inbox address leads here.
+    old = server.client.get("/blu8x8/inbox")
+    assert old.status == 301 and old.header("Location").endswith("/blu8x8/conversations")
+    page = server.client.get("/blu8x8/conversations")
+    assert page.status == 200 and 'aria-current="page">Conversations' in page.text
     text = page.text
-    assert text.index(other) < text.index(rec["phone"])          # newest conversation first
-    carla = [part for part in text.split('<section class="card conversation">')
-             if rec["phone"] in part][0]
-    assert "Carla" in carla
-    assert "Hello" in carla and ">read<" in carla                 # the campaign message, read
+    assert text.index("Dan") < text.index("Carla")               # latest activity first
+
+    carla = conversation_page(server, "carla")
+    assert "Hello" in carla and 'data-state="read"' in carla      # the campaign message, read
     assert "Price of the Arabica beans?" in carla
     assert "not answered (AI off)" in carla                        # the inbound's AI status
     assert carla.index("Hello") < carla.index("Arabica")           # oldest first inside
 
-    found = server.client.get("/blu8x8/inbox?q=carla").text
-    assert rec["phone"] in found and other not in found
-    found = server.client.get("/blu8x8/inbox?q=0" + rec["phone"][3:]).text
-    assert rec["phone"] in found and other not in found
-    assert "No conversations" in server.client.get("/blu8x8/inbox?q=nobody-here").text
+    found = server.client.get("/blu8x8/conversations?q=carla").text
+    assert "Carla" in found and "Dan" not in found
+    found = server.client.get("/blu8x8/conversations?q=0" + rec["phone"][3:]).text
+    assert "Carla" in found and "Dan" not in found
+    assert "No conversations" in server.client.get("/blu8x8/conversations?q=nobody-here").text
+    assert server.client.get("/blu8x8/inbox?phone=carla").header("Location").endswith(
+        "/blu8x8/conversations?q=carla")
 
 
-def test_inbox_pages(server):
+def test_conversations_pages(server):
     for _ in range(3):
         hook(server, inbound(new_phone()))
-    first = server.client.get("/blu8x8/inbox?per_page=2")
+    first = server.client.get("/blu8x8/conversations?per_page=2")
     assert first.status == 200 and "page 1 of" in first.text and "Older" in first.text
-    assert first.text.count('class="card conversation"') == 2
-    second = server.client.get("/blu8x8/inbox?per_page=2&page=2")
+    assert first.text.count('<li class="conv') == 2
+    second = server.client.get("/blu8x8/conversations?per_page=2&page=2")
     assert "page 2 of" in second.text and "Newer" in second.text
 
 

@@ -574,6 +574,70 @@ B8_TEST(store_inbound_phone_becomes_nullable)
     b8_test_remove_db(p, path);
 }
 
+/* The migration whose common SQLite DDL holds `text` (by content). */
+static int migration_holding(apr_pool_t *p, const char *text)
+{
+    for (int v = 1; v <= b8_sql_migration_count(); v++) {
+        if (strstr(b8_sql_migration(p, v, 1), text)) {
+            return v;
+        }
+    }
+    return 0;
+}
+
+/* The conversations migration: one conversation per phone key of the
+ * inbound messages stored before it, latest activity first. */
+B8_TEST(store_conversations_filled_from_inbound)
+{
+    int conversations = migration_holding(p, "CREATE TABLE conversations");
+    const char *path = b8_test_temp_db(p), *err = NULL, *id = NULL, *total = NULL;
+    b8_store *st;
+    b8_db *db;
+    b8_rows *rows;
+    apr_pool_t *sp, *old;
+    const char *a1[] = { "c-1", "ChatApps", "viber", "+639170000001", "639170000001", "Ana",
+                         "text", "Hi", "{}", NULL, "2026-01-01T00:00:01.000Z", NULL, "answered" };
+    const char *a2[] = { "c-2", "ChatApps", "viber", "+639170000001", "639170000001", "Ana",
+                         "text", "Again", "{}", NULL, "2026-01-01T00:00:03.000Z", NULL, "new" };
+    const char *b1[] = { "c-3", "ChatApps", "viber", "+639170000002", "639170000002", "Ben",
+                         "text", "Yo", "{}", NULL, "2026-01-01T00:00:02.000Z", NULL, "new" };
+
+    apr_pool_create(&sp, p);
+    apr_pool_create(&old, sp);
+    B8_CHECK(b8_store_open(sp, "sqlite3", path, 2, &st, &err) == APR_SUCCESS);
+    B8_CHECK(conversations > 1);
+    B8_CHECK(b8_store_migrate_to(st, old, conversations - 1, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, old, &db) == APR_SUCCESS);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, a1, &id) == APR_SUCCESS && id);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, b1, &id) == APR_SUCCESS && id);
+    B8_CHECK(b8_db_value(db, old, B8_SQL_INBOUND_INSERT, a2, &id) == APR_SUCCESS && id);
+    apr_pool_destroy(old);
+
+    B8_CHECK(b8_store_migrate(st, sp, &err) == APR_SUCCESS);
+    B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
+    {
+        const char *none[] = { NULL, NULL, NULL, NULL, NULL, NULL };
+        const char *page[] = { NULL, NULL, NULL, NULL, NULL, NULL, "10", "0" };
+        B8_CHECK(b8_db_value(db, sp, B8_SQL_CONV_COUNT, none, &total) == APR_SUCCESS && total
+                 && strcmp(total, "2") == 0);
+        B8_CHECK(b8_db_select(db, sp, B8_SQL_CONV_PAGE, page, &rows) == APR_SUCCESS
+                 && rows->nrows == 2);
+        /* Ana wrote last; both open, unassigned. */
+        B8_CHECK(strcmp(B8_GET(rows, 0, CONV, phone), "+639170000001") == 0);
+        B8_CHECK(strcmp(B8_GET(rows, 0, CONV, last_message_at), "2026-01-01T00:00:03.000Z") == 0);
+        B8_CHECK(strcmp(B8_GET(rows, 1, CONV, name), "Ben") == 0);
+        B8_CHECK(strcmp(B8_GET(rows, 0, CONV, status), "open") == 0 && !B8_GET(rows, 0, CONV, assignee));
+    }
+    {
+        /* The thread of Ana: both inbound messages, newest first. */
+        const char *args[] = { "639170000001", "639170000001", "10" };
+        B8_CHECK(b8_db_select(db, sp, B8_SQL_CONV_THREAD, args, &rows) == APR_SUCCESS
+                 && rows->nrows == 2 && strcmp(B8_GET(rows, 0, CONV_THREAD, body), "Again") == 0);
+    }
+    apr_pool_destroy(sp);
+    b8_test_remove_db(p, path);
+}
+
 B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(settings_ids_name_their_row), B8_CASE(settings_cache_follows_saves),
              B8_CASE(settings_da_vinci_rule), B8_CASE(settings_api_rules),
@@ -583,4 +647,5 @@ B8_TEST_MAIN(B8_CASE(settings_precedence), B8_CASE(settings_validation),
              B8_CASE(store_concurrent_writers_lose_nothing),
              B8_CASE(store_group_write_commits_each_work_once),
              B8_CASE(store_campaign_counts_follow_the_rows),
-             B8_CASE(store_inbound_phone_becomes_nullable))
+             B8_CASE(store_inbound_phone_becomes_nullable),
+             B8_CASE(store_conversations_filled_from_inbound))
