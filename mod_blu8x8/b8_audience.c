@@ -1,5 +1,6 @@
 #include "b8_audience.h"
 #include "b8_phone.h"
+#include "b8_results.h"
 #include "b8_tags.h"
 #include "b8_settings.h"
 #include "b8_util.h"
@@ -248,6 +249,41 @@ apr_status_t b8_audience_tags(b8_audience *au, const cJSON *names)
         }
     }
     return APR_SUCCESS;
+}
+
+#define RETARGET_CHUNK 1000
+
+apr_status_t b8_audience_campaign(b8_audience *au, const cJSON *from)
+{
+    const char *after = "0";
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!from || cJSON_IsNull(from)) {
+        return APR_SUCCESS;
+    }
+    for (;;) {
+        /* au->cp is cleared between transactions, the walk spans them. */
+        apr_pool_t *chunk;
+        b8_rows *rows;
+        int n;
+        apr_pool_create(&chunk, au->ctx->pool);
+        if ((rv = b8_retarget_chunk(au->ctx->db, chunk, from, after, RETARGET_CHUNK, &rows))
+            != APR_SUCCESS) {
+            break;
+        }
+        for (int r = 0; r < rows->nrows && rv == APR_SUCCESS; r++) {
+            rv = number(au, B8_GET(rows, r, RETARGET, phone), B8_GET(rows, r, RETARGET, name));
+        }
+        n = rows->nrows;
+        if (n > 0) {
+            after = apr_pstrdup(au->ctx->pool, B8_GET(rows, n - 1, RETARGET, id));
+        }
+        apr_pool_destroy(chunk);
+        if (rv != APR_SUCCESS || n < RETARGET_CHUNK) {
+            break;
+        }
+    }
+    return rv;
 }
 
 apr_status_t b8_audience_csv(b8_audience *au, const char *csv, apr_size_t len,

@@ -58,6 +58,10 @@ b8_errkind b8_audience_start(b8_audience *au, b8_ctx *ctx, b8_err *err);
 apr_status_t b8_audience_phones(b8_audience *au, const apr_array_header_t *entries);
 apr_status_t b8_audience_contacts(b8_audience *au, const cJSON *ids);
 apr_status_t b8_audience_tags(b8_audience *au, const cJSON *names);
+/* Retargeting (issue 19): the recipients of another campaign meeting every
+ * condition of `from` ({"id", "states", "clicked", "replied"}, checked by
+ * b8_retarget_check), each as a typed number (contact, opt-out, dedupe). */
+apr_status_t b8_audience_campaign(b8_audience *au, const cJSON *from);
 /* Pasted numbers or a CSV (b8_numbers): invalid lines reported with their
  * line number; *encoding: how the file was read (b8_text_as_utf8). */
 apr_status_t b8_audience_csv(b8_audience *au, const char *csv, apr_size_t len,

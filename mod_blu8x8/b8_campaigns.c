@@ -1,4 +1,5 @@
 #include "b8_campaigns.h"
+#include "b8_results.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
 #include "b8_csv.h"
@@ -125,6 +126,16 @@ cJSON *b8_campaign_json(const b8_campaign *c, cJSON *counts)
     return o;
 }
 
+/* "clicked" (issue 19): recipients that clicked their button, not a
+ * state, so not in "total". */
+static apr_status_t counts_clicked(b8_db *db, apr_pool_t *p, const char *id, cJSON *counts)
+{
+    long clicked = 0;
+    apr_status_t rv = b8_campaign_clicked(db, p, id, &clicked);
+    cJSON_AddNumberToObject(counts, "clicked", (double)clicked);
+    return rv;
+}
+
 apr_status_t b8_campaign_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON **out)
 {
     b8_rows *rows;
@@ -137,7 +148,7 @@ apr_status_t b8_campaign_counts(b8_db *db, apr_pool_t *p, const char *id, cJSON 
     for (int i = 0; i < rows->nrows; i++) {
         counts_add(*out, B8_GET(rows, i, STATE_COUNT, state), B8_GET(rows, i, STATE_COUNT, n));
     }
-    return APR_SUCCESS;
+    return counts_clicked(db, p, id, *out);
 }
 
 b8_errkind b8_campaign_get(b8_ctx *ctx, const char *id, cJSON **out, b8_err *err)
@@ -193,6 +204,11 @@ b8_errkind b8_campaigns_list(b8_ctx *ctx, const char *state, const char *q,
                 counts_add(cc, B8_GET(counts, k, CAMPAIGN_COUNT, state),
                            B8_GET(counts, k, CAMPAIGN_COUNT, n));
             }
+        }
+        if (counts_clicked(ctx->db, p, c->id, cc) != APR_SUCCESS) {
+            cJSON_Delete(cc);
+            cJSON_Delete(items);
+            return b8_fail_db(err, ctx->db);
         }
         cJSON_AddItemToArray(items, b8_campaign_json(c, cc));
     }

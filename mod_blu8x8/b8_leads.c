@@ -91,7 +91,8 @@ apr_status_t b8_lead_create(b8_db *db, apr_pool_t *p, const char *inbound_id,
         }
     }
     {
-        const char *args[] = { inbound_id, text, e164, key, contact_id, now };
+        /* The lead counts for the campaign its message was attributed to. */
+        const char *args[] = { inbound_id, text, e164, key, contact_id, now, inbound_id };
         if ((rv = b8_db_value(db, p, B8_SQL_LEAD_INSERT, args, lead_id)) != APR_SUCCESS) {
             return rv;
         }

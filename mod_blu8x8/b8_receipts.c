@@ -153,8 +153,10 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_rec
         if (b8_receipt_moves(m->state, channel, to, to_channel)) {
             const char *args[] = {
                 to, to_channel, rc->detail, rc->error_code, rc->error_message, rc->price,
-                rc->event_at ? rc->event_at : now, now, m->id, channel,
-                apr_itoa(p, rank_of(to))
+                rc->event_at ? rc->event_at : now,
+                to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
+                to, rc->event_at ? rc->event_at : now,   /* read_at */
+                now, m->id, channel, apr_itoa(p, rank_of(to))
             };
             if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_SWITCH, args, &n))
                 != APR_SUCCESS) {
@@ -169,8 +171,10 @@ static apr_status_t apply(b8_db *db, apr_pool_t *p, message_row *m, const b8_rec
     else if (to && b8_message_state_advances(m->state, to)) {
         const char *args[] = {
             to, rc->detail, rc->error_code, rc->error_message, rc->price,
-            rc->event_at ? rc->event_at : now, now, m->id, channel,
-            apr_itoa(p, rank_of(to))
+            rc->event_at ? rc->event_at : now,
+            to, rc->event_at ? rc->event_at : now,   /* delivered_at (issue 19) */
+            to, rc->event_at ? rc->event_at : now,   /* read_at */
+            now, m->id, channel, apr_itoa(p, rank_of(to))
         };
         if ((rv = b8_db_exec(db, p, B8_SQL_RECEIPT_MESSAGE_APPLY, args, &n)) != APR_SUCCESS) {
             return rv;

@@ -4,6 +4,7 @@
  * campaign is a Draft. */
 #include "b8_recipients.h"
 #include "b8_audience.h"
+#include "b8_results.h"
 #include "b8_contacts.h"
 #include "b8_crypto.h"
 #include "b8_log.h"
@@ -150,10 +151,42 @@ static b8_errkind check_add_request(apr_pool_t *p, const cJSON *in, b8_err *err)
     if (err->kind == B8_OK && b8_json_ids_check(p, in, "contact_ids", err) != B8_OK) {
         return err->kind;
     }
+    /* Retargeting (issue 19): recipients of another campaign. */
+    {
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(in, "from_campaign");
+        if (err->kind == B8_OK && from && !cJSON_IsNull(from)) {
+            if (b8_retarget_check(p, from, err) != B8_OK) {
+                return err->kind;
+            }
+            entries++;
+        }
+    }
     if (err->kind == B8_OK && entries == 0) {
         b8_field_error(err, "phones", "Give at least one phone number, contact or tag.");
     }
     return err->kind;
+}
+
+/* from_campaign names an existing campaign (422 on from_campaign.id). */
+static b8_errkind retarget_source_exists(b8_ctx *ctx, const cJSON *in, b8_err *err)
+{
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(in, "from_campaign");
+    const char *src = from ? b8_json_id(ctx->pool, cJSON_GetObjectItemCaseSensitive(from, "id"))
+                           : NULL;
+    const char *state = NULL;
+    const char *args[] = { src };
+
+    if (!src) {
+        return B8_OK;
+    }
+    if (b8_db_value(ctx->db, ctx->pool, B8_SQL_CAMPAIGN_STATE, args, &state) != APR_SUCCESS) {
+        return b8_fail_db(err, ctx->db);
+    }
+    if (!state) {
+        b8_field_error(err, "from_campaign.id", "No such campaign.");
+        return err->kind;
+    }
+    return B8_OK;
 }
 
 b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *in,
@@ -163,6 +196,7 @@ b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *
     apr_status_t rv;
 
     if (check_add_request(ctx->pool, in, err) != B8_OK
+        || retarget_source_exists(ctx, in, err) != B8_OK
         || adder_start(&au, ctx, campaign_id, err) != B8_OK) {
         return err->kind;
     }
@@ -174,6 +208,9 @@ b8_errkind b8_recipients_add(b8_ctx *ctx, const char *campaign_id, const cJSON *
     }
     if (rv == APR_SUCCESS) {
         rv = b8_audience_tags(&au, cJSON_GetObjectItemCaseSensitive(in, "tags"));
+    }
+    if (rv == APR_SUCCESS) {
+        rv = b8_audience_campaign(&au, cJSON_GetObjectItemCaseSensitive(in, "from_campaign"));
     }
     return adder_end(&au, rv, report, err);
 }
@@ -332,6 +369,13 @@ static cJSON *recipient_json(const b8_rows *rows, int r)
     b8_json_add_str(o, "error_id", B8_GET(rows, r, RECIPIENT, error_id));
     b8_json_add_str(o, "channel", B8_GET(rows, r, RECIPIENT, channel));
     b8_json_add_str(o, "updated_at", B8_GET(rows, r, RECIPIENT, updated_at));
+    /* Issue 19: when it was sent, delivered, read, first clicked, replied. */
+    b8_json_add_str(o, "sent_at", B8_GET(rows, r, RECIPIENT, sent_at));
+    b8_json_add_str(o, "delivered_at", B8_GET(rows, r, RECIPIENT, delivered_at));
+    b8_json_add_str(o, "read_at", B8_GET(rows, r, RECIPIENT, read_at));
+    b8_json_add_str(o, "clicked_at", B8_GET(rows, r, RECIPIENT, clicked_at));
+    b8_json_add_int(o, "clicks", B8_GET(rows, r, RECIPIENT, clicks));
+    b8_json_add_str(o, "replied_at", B8_GET(rows, r, RECIPIENT, replied_at));
     return o;
 }
 
@@ -412,10 +456,12 @@ b8_errkind b8_recipient_delete(b8_ctx *ctx, const char *campaign_id, const char 
 b8_errkind b8_recipients_export(b8_ctx *ctx, const char *campaign_id, const char *only,
                                 b8_write_fn *write, void *baton, b8_err *err)
 {
+    /* Issue 19's columns go last: scripts that read by position keep working. */
 #define COL(name) { #name, B8_COL_RECIPIENT_EXPORT_##name }
     static const b8_export_col cols[] = { COL(phone), COL(name), COL(client_message_id),
                                           COL(umid), COL(state), COL(error_code),
-                                          COL(error_message), COL(error_id), COL(updated_at) };
+                                          COL(error_message), COL(error_id), COL(updated_at),
+                                          COL(clicked_at), COL(clicks), COL(replied_at) };
 #undef COL
     const char *state = NULL;
     const char *args[] = { campaign_id, NULL, NULL };

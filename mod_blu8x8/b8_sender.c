@@ -9,6 +9,7 @@
 #include "b8_rate.h"
 #include "b8_pace.h"
 #include "b8_receipts.h"
+#include "b8_results.h"
 #include "b8_runtime.h"
 #include "b8_settings.h"
 #include "b8_util.h"
@@ -74,6 +75,8 @@ struct b8_sender {
     apr_interval_time_t interval;
     const b8_tz *tz;             /* of the time_zone setting: windows and caps */
     b8_eightx8_conf conf;
+    const char *public_url;      /* tracked button links; NULL = plain URLs */
+    const char *secret;          /* signs them */
     const char *conf_error;
     char logged_error[256];
 
@@ -235,6 +238,20 @@ static void refresh_settings(b8_sender *s, int force)
     s->max_rate = s->conf.max_rate;
     size_in_flight(s);
     s->tz = b8_tz_get(fresh, b8_setting_str(saved, B8_SET_TIME_ZONE));
+    /* With a public URL, buttons go through /r/<token>. */
+    s->public_url = b8_setting_str(saved, B8_SET_PUBLIC_URL);
+    s->public_url = s->public_url ? apr_pstrdup(fresh, s->public_url) : NULL;
+    s->secret = NULL;
+    if (s->public_url && *s->public_url) {
+        const char *secret = NULL;
+        apr_pool_t *tp;
+        apr_pool_create(&tp, fresh);
+        if (b8_db_get(s->store, tp, &db) == APR_SUCCESS
+            && b8_click_secret(db, fresh, &secret) == APR_SUCCESS) {
+            s->secret = secret;
+        }
+        apr_pool_destroy(tp);
+    }
     if (s->settings_pool) {
         apr_pool_destroy(s->settings_pool);
     }
@@ -304,6 +321,15 @@ static job *new_job(b8_sender *s, const b8_campaign *c, const char *id, const ch
     j->cmid = apr_pstrdup(jp, cmid);
     j->phone = apr_pstrdup(jp, phone);
     j->campaign_id = apr_pstrdup(jp, c->id);
+    if (s->public_url && *s->public_url && s->secret && c->button_url && *c->button_url) {
+        /* The recipient's own tracked link in place of the button URL. */
+        b8_campaign *tracked = apr_pmemdup(jp, c, sizeof(*c));
+        const char *url = b8_click_url(jp, s->public_url, s->secret, j->id);
+        if (url) {
+            tracked->button_url = url;
+            c = tracked;
+        }
+    }
     msg = b8_json_pool_owned(jp, b8_eightx8_campaign_message(jp, c, j->phone, name, j->cmid,
                                                              s->conf.sms_source));
     b8_eightx8_request(jp, &s->conf, b8_json_print(jp, msg), &j->req);

@@ -113,7 +113,12 @@ typedef struct {
     X(SMS_SENDERS, "sms_senders", "Blu8x8SmsSender", "SMS senders", "SMS sender accounts", \
       B8_STYPE_SENDERS, DEFAULT_SENDERS, NULL, "8x8 SMS sender IDs; the first is the default") \
     X(PUBLIC_URL, "public_url", "Blu8x8PublicURL", "Links", "Public base URL", B8_STYPE_URL, \
-      NULL, NULL, "Public address of this server, used to build lead-claim links")
+      NULL, NULL, "Public address of this server, used to build lead-claim links and the " \
+      "tracked campaign button links (/r/...); unset = buttons keep their plain URL, clicks " \
+      "are not counted") \
+    X(ATTRIBUTION_DAYS, "attribution_days", "Blu8x8AttributionDays", "Links", \
+      "Attribution window (days)", B8_STYPE_INT, "7", NULL, "A reply or lead counts for the " \
+      "latest campaign that reached the phone within this many days before it")
 
 typedef enum {
 #define B8_SETTING_ID(id, ...) B8_SET_##id,

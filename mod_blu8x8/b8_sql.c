@@ -258,7 +258,7 @@ static const struct {
     /* recipients: messages rows of kind 'campaign' */
 #define B8_RECIPIENT_COLS \
     "id, phone, name, contact_id, client_message_id, umid, state, error_code, error_message, " \
-    "updated_at, error_id, channel"
+    "updated_at, error_id, channel, sent_at, delivered_at, read_at, clicked_at, clicks, replied_at"
     [B8_SQL_RECIPIENT_INSERT] = {
         "INSERT INTO messages (kind, channel, campaign_id, contact_id, phone, phone_key, name, "
         "client_message_id, state, created_at, updated_at) "
@@ -305,8 +305,8 @@ static const struct {
      * the last id seen. */
     [B8_SQL_RECIPIENTS_AFTER] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
-        "error_id, updated_at FROM messages WHERE campaign_id = %s AND id > %s ORDER BY id "
-        "LIMIT %s", B8_SHAPE_RECIPIENT_EXPORT },
+        "error_id, updated_at, clicked_at, clicks, replied_at FROM messages WHERE campaign_id = %s "
+        "AND id > %s ORDER BY id LIMIT %s", B8_SHAPE_RECIPIENT_EXPORT },
 #undef B8_RECIPIENT_COLS
 
     /* faqs: ordered by position; new pairs go last */
@@ -370,8 +370,10 @@ static const struct {
     "AND (CAST(%s AS TEXT) IS NULL OR l.claimed_by IS NULL " \
     "OR l.claimed_by = CAST(%s AS INTEGER)) "
     [B8_SQL_LEAD_INSERT] = {
-        "INSERT INTO leads (inbound_id, name, phone, phone_key, contact_id, status, created_at) "
-        "VALUES (%s, %s, %s, %s, %s, 'new', %s) ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
+        "INSERT INTO leads (inbound_id, name, phone, phone_key, contact_id, status, created_at, "
+        "campaign_id) VALUES (%s, %s, %s, %s, %s, 'new', %s, "
+        "(SELECT i.campaign_id FROM inbound i WHERE i.id = %s)) "
+        "ON CONFLICT (inbound_id) DO NOTHING RETURNING id" },
     [B8_SQL_LEAD_BY_INBOUND] = { "SELECT id FROM leads WHERE inbound_id = %s" },
     [B8_SQL_LEAD_BY_ID] = { B8_LEAD_COLUMNS "WHERE l.id = %s", B8_SHAPE_LEAD },
     [B8_SQL_LEADS_COUNT] = { "SELECT COUNT(*) FROM leads l " B8_LEAD_FILTER },
@@ -624,6 +626,9 @@ static const struct {
     [B8_SQL_RECEIPT_MESSAGE_APPLY] = {
         "UPDATE messages SET state = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "delivered_at = CASE WHEN CAST(%s AS TEXT) IN ('delivered', 'read') "
+        "THEN COALESCE(delivered_at, %s) ELSE delivered_at END, "
+        "read_at = CASE WHEN CAST(%s AS TEXT) = 'read' THEN COALESCE(read_at, %s) ELSE read_at END, "
         "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'pending' THEN 0 "
         "WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 "
         "WHEN 'delivered' THEN 5 ELSE 99 END) < CAST(%s AS INTEGER)" },
@@ -636,6 +641,9 @@ static const struct {
     [B8_SQL_RECEIPT_MESSAGE_SWITCH] = {
         "UPDATE messages SET state = %s, channel = %s, status_detail = %s, "
         "error_code = %s, error_message = %s, price = COALESCE(%s, price), receipt_at = %s, "
+        "delivered_at = CASE WHEN CAST(%s AS TEXT) IN ('delivered', 'read') "
+        "THEN COALESCE(delivered_at, %s) ELSE delivered_at END, "
+        "read_at = CASE WHEN CAST(%s AS TEXT) = 'read' THEN COALESCE(read_at, %s) ELSE read_at END, "
         "updated_at = %s WHERE id = %s AND channel = %s AND (CASE state WHEN 'delivered' "
         "THEN 5 WHEN 'read' THEN 6 ELSE 0 END) <= CAST(%s AS INTEGER)" },
     [B8_SQL_RECEIPT_MESSAGE_SET_UMID] = {
@@ -1002,6 +1010,78 @@ static const struct {
         "SELECT COALESCE(SUM(n.n), 0) FROM campaigns c JOIN campaign_counts n "
         "ON n.campaign_id = c.id AND n.state = 'pending' WHERE c.state = 'sending'" },
     [B8_SQL_METRICS_AI_QUEUE] = { "SELECT COUNT(*) FROM inbound WHERE ai_state = 'new'" },
+    /* issue 19: a click on a recipient's button link: one indexed write
+     * that answers where to go (the campaign's stored URL, nothing else). */
+    [B8_SQL_CLICK_RECORD] = {
+        "UPDATE messages SET clicks = clicks + 1, clicked_at = COALESCE(clicked_at, %s) "
+        "WHERE id = %s AND kind = 'campaign' "
+        "RETURNING (SELECT c.button_url FROM campaigns c WHERE c.id = messages.campaign_id)" },
+    /* HEAD and link previewers: the same target, nothing counted. */
+    [B8_SQL_CLICK_TARGET] = {
+        "SELECT c.button_url FROM messages m JOIN campaigns c ON c.id = m.campaign_id "
+        "WHERE m.id = %s AND m.kind = 'campaign'" },
+    /* A reply counts for the latest campaign that reached that phone inside
+     * the window (accepted by 8x8 and not undelivered); its first reply time
+     * is kept. Args: now, phone_key, window start, now. */
+    [B8_SQL_REPLY_ATTRIBUTE] = {
+        "UPDATE messages SET replied_at = COALESCE(replied_at, %s) WHERE id = ("
+        "SELECT id FROM messages WHERE phone_key = %s AND kind = 'campaign' "
+        "AND state IN ('queued', 'sent', 'delivered', 'read') AND sent_at >= %s "
+        "AND sent_at <= %s ORDER BY sent_at DESC, id DESC LIMIT 1) RETURNING campaign_id" },
+    [B8_SQL_INBOUND_SET_CAMPAIGN] = { "UPDATE inbound SET campaign_id = %s WHERE id = %s" },
+    /* Clicked and replied off their partial indexes, leads off theirs. */
+    [B8_SQL_RESULTS_COUNTS] = {
+        "SELECT (SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL) "
+        "AS clicked, (SELECT COUNT(*) FROM messages WHERE campaign_id = %s "
+        "AND replied_at IS NOT NULL) AS replied, "
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s) AS leads, "
+        "(SELECT COUNT(*) FROM leads WHERE campaign_id = %s AND status = 'won') AS won",
+        B8_SHAPE_RESULTS_COUNTS },
+    [B8_SQL_RESULTS_CLICKED] = {
+        "SELECT COUNT(*) FROM messages WHERE campaign_id = %s AND clicked_at IS NOT NULL" },
+    /* Each event's hours off its own index (only the rows that had the
+     * event are in it, in hour order: no sort): event number, hour
+     * ("2026-12-07T05"), count. The expression must stay the indexes' own.
+     * Args: the campaign, five times. */
+#define B8_TIMELINE_PART(k, col) \
+    "SELECT " k " AS e, SUBSTR(" col ", 1, 13) AS b, COUNT(*) AS n FROM messages " \
+    "WHERE campaign_id = %s AND " col " IS NOT NULL GROUP BY SUBSTR(" col ", 1, 13)"
+    [B8_SQL_RESULTS_TIMELINE] = {
+        B8_TIMELINE_PART("0", "sent_at") " UNION ALL " B8_TIMELINE_PART("1", "delivered_at")
+        " UNION ALL " B8_TIMELINE_PART("2", "read_at") " UNION ALL "
+        B8_TIMELINE_PART("3", "clicked_at") " UNION ALL " B8_TIMELINE_PART("4", "replied_at"),
+        B8_SHAPE_TIMELINE },
+#undef B8_TIMELINE_PART
+    /* Retargeting: the rows of another campaign that meet every condition
+     * given (NULL = any): states (a flag, then 16 slots, repeated to fill), clicked 0/1, replied
+     * 0/1; in id order, one chunk after the last id seen. */
+    [B8_SQL_RESULTS_RETARGET_AFTER] = {
+        "SELECT m.id, m.contact_id, m.phone, m.name FROM messages m WHERE m.campaign_id = %s "
+        "AND (CAST(%s AS TEXT) IS NULL OR m.state IN (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        "%s, %s, %s, %s, %s, %s)) "
+        "AND (CAST(%s AS TEXT) IS NULL OR (m.clicked_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
+        "AND (CAST(%s AS TEXT) IS NULL OR (m.replied_at IS NOT NULL) = (CAST(%s AS INTEGER) = 1)) "
+        "AND m.id > %s ORDER BY m.id LIMIT %s", B8_SHAPE_RETARGET },
+    /* The dashboard's days (UTC dates, from the given date on): campaign
+     * messages by the day they were sent (the cohort: how many of them were
+     * delivered, read, clicked since), inbound messages, leads, SMS and
+     * their cost per sender. */
+    [B8_SQL_RESULTS_DAYS_VIBER] = {
+        "SELECT SUBSTR(sent_at, 1, 10) AS day, COUNT(*) AS sent, "
+        "SUM(CASE WHEN state IN ('delivered', 'read') THEN 1 ELSE 0 END) AS delivered, "
+        "SUM(CASE WHEN state = 'read' THEN 1 ELSE 0 END) AS read, "
+        "SUM(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) AS clicked "
+        "FROM messages WHERE sent_at >= %s AND kind = 'campaign' GROUP BY 1", B8_SHAPE_DAY_VIBER },
+    [B8_SQL_RESULTS_DAYS_INBOUND] = {
+        "SELECT SUBSTR(received_at, 1, 10) AS day, COUNT(*) AS n FROM inbound "
+        "WHERE received_at >= %s GROUP BY 1", B8_SHAPE_DAY_COUNT },
+    [B8_SQL_RESULTS_DAYS_LEADS] = {
+        "SELECT SUBSTR(created_at, 1, 10) AS day, COUNT(*) AS n FROM leads WHERE created_at >= %s "
+        "GROUP BY 1", B8_SHAPE_DAY_COUNT },
+    [B8_SQL_RESULTS_DAYS_SMS] = {
+        "SELECT SUBSTR(sent_at, 1, 10) AS day, COALESCE(sender, '') AS sender, COUNT(*) AS n, "
+        "SUM(CASE WHEN price IS NULL OR price = '' THEN 0 ELSE CAST(price AS NUMERIC) END) AS cost "
+        "FROM messages WHERE sent_at >= %s AND kind = 'sms' GROUP BY 1, 2", B8_SHAPE_DAY_SMS },
 
     /* issue 17: a form's result, shown once on the page it lands on. */
     [B8_SQL_FLASH_INSERT] = {
@@ -1299,6 +1379,22 @@ static const char *const migrations[] = {
     " body_hash TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0, response TEXT,"
     " created_at TEXT NOT NULL, PRIMARY KEY (scope, key));"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+    /* Migration 10: results of campaigns. A recipient row
+     * keeps when it was delivered, read, first clicked (and how often) and
+     * first replied to; an inbound message and a lead name the campaign
+     * they are attributed to. */
+    "ALTER TABLE messages ADD COLUMN delivered_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN read_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN clicked_at TEXT;"
+    "ALTER TABLE messages ADD COLUMN clicks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN replied_at TEXT;"
+    "ALTER TABLE inbound ADD COLUMN campaign_id @ID@;"
+    "ALTER TABLE leads ADD COLUMN campaign_id @ID@;"
+    /* (the per-event indexes differ by database: results_indexes_*) */
+    /* The dashboard's last days: sends by day, inbound by day. */
+    "CREATE INDEX messages_sent ON messages (sent_at) WHERE sent_at IS NOT NULL;"
+    "CREATE INDEX inbound_received ON inbound (received_at);"
+    "CREATE INDEX leads_campaign ON leads (campaign_id, created_at)",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -1476,6 +1572,34 @@ static const char *const metrics_pgsql[] = {
     NULL
 };
 #undef B8_LANE
+/* Migration F19: one index per event, on the hour it happened (only the
+ * rows that had the event are in it): the timeline walks them in order
+ * without a sort and without reading a campaign's 100,000 rows; clicked and
+ * replied are counted off them. One entry each when a message is sent,
+ * delivered, read, first clicked, first replied to (receipts write no
+ * other index). PostgreSQL also keeps the column in the index (INCLUDE),
+ * without which it reads the table for every row. */
+#define B8_EVENT_INDEX(name, col, include) \
+    "CREATE INDEX messages_campaign_" name " ON messages (campaign_id, SUBSTR(" col ", 1, 13))" \
+    include " WHERE " col " IS NOT NULL"
+static const char *const results_indexes_sqlite[] = {
+    B8_EVENT_INDEX("sent", "sent_at", ""),
+    B8_EVENT_INDEX("delivered", "delivered_at", ""),
+    B8_EVENT_INDEX("read", "read_at", ""),
+    B8_EVENT_INDEX("clicked", "clicked_at", ""),
+    B8_EVENT_INDEX("replied", "replied_at", ""),
+    NULL
+};
+
+static const char *const results_indexes_pgsql[] = {
+    B8_EVENT_INDEX("sent", "sent_at", " INCLUDE (sent_at)"),
+    B8_EVENT_INDEX("delivered", "delivered_at", " INCLUDE (delivered_at)"),
+    B8_EVENT_INDEX("read", "read_at", " INCLUDE (read_at)"),
+    B8_EVENT_INDEX("clicked", "clicked_at", " INCLUDE (clicked_at)"),
+    B8_EVENT_INDEX("replied", "replied_at", " INCLUDE (replied_at)"),
+    NULL
+};
+#undef B8_EVENT_INDEX
 
 static const struct { const char *const *sqlite, *const *pgsql; } migration_extras[] = {
     { NULL, NULL },
@@ -1487,6 +1611,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { NULL, NULL },
     { NULL, NULL },
     { NULL, NULL },   /* migration 9: flashes, idempotency_keys */
+    { results_indexes_sqlite, results_indexes_pgsql },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])

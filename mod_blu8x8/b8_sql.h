@@ -289,6 +289,20 @@
     X(ACTION_UNQUEUE, W) \
     X(FAQS_DELETE_ALL, W) \
     X(RECIPIENTS_AFTER_STATE, R)
+/* Issue 19: clicks, attribution, results, retargeting, the dashboard's days. */
+#define B8_SQL_RESULTS(X) \
+    X(CLICK_RECORD, W) \
+    X(CLICK_TARGET, R) \
+    X(REPLY_ATTRIBUTE, W) \
+    X(INBOUND_SET_CAMPAIGN, W) \
+    X(RESULTS_COUNTS, R) \
+    X(RESULTS_CLICKED, R) \
+    X(RESULTS_TIMELINE, R) \
+    X(RESULTS_RETARGET_AFTER, R) \
+    X(RESULTS_DAYS_VIBER, R) \
+    X(RESULTS_DAYS_INBOUND, R) \
+    X(RESULTS_DAYS_LEADS, R) \
+    X(RESULTS_DAYS_SMS, R)
 
 #define B8_SQL_LIST(X) \
     B8_SQL_CORE(X) \
@@ -307,7 +321,8 @@
     B8_SQL_CAMPAIGNS(X) \
     B8_SQL_SEND(X) \
     B8_SQL_SMS(X) \
-    B8_SQL_METRICS(X)
+    B8_SQL_METRICS(X) \
+    B8_SQL_RESULTS(X)
 
 typedef enum {
 #define B8_SQL_ENUM(name, rw) B8_SQL_##name,
@@ -364,10 +379,12 @@ typedef enum {
 #define B8_COLS_RECIPIENT(X, S) \
     X(S, id) X(S, phone) X(S, name) X(S, contact_id) X(S, client_message_id) X(S, umid) \
     X(S, state) X(S, error_code) X(S, error_message) X(S, updated_at) X(S, error_id) \
-    X(S, channel)
+    X(S, channel) X(S, sent_at) X(S, delivered_at) X(S, read_at) X(S, clicked_at) \
+    X(S, clicks) X(S, replied_at)
 #define B8_COLS_RECIPIENT_EXPORT(X, S) \
     X(S, id) X(S, phone) X(S, name) X(S, client_message_id) X(S, umid) X(S, state) \
-    X(S, error_code) X(S, error_message) X(S, error_id) X(S, updated_at)
+    X(S, error_code) X(S, error_message) X(S, error_id) X(S, updated_at) X(S, clicked_at) \
+    X(S, clicks) X(S, replied_at)
 #define B8_COLS_FAQ(X, S) \
     X(S, id) X(S, prompt) X(S, completion) X(S, position)
 #define B8_COLS_FAQ_POSITION(X, S) \
@@ -461,6 +478,19 @@ typedef enum {
     X(S, phone) X(S, reason) X(S, created_at)
 #define B8_COLS_PHONE(X, S) \
     X(S, phone)
+/* Issue 19. */
+#define B8_COLS_RESULTS_COUNTS(X, S) \
+    X(S, clicked) X(S, replied) X(S, leads) X(S, won)
+#define B8_COLS_TIMELINE(X, S) \
+    X(S, e) X(S, b) X(S, n)
+#define B8_COLS_RETARGET(X, S) \
+    X(S, id) X(S, contact_id) X(S, phone) X(S, name)
+#define B8_COLS_DAY_VIBER(X, S) \
+    X(S, day) X(S, sent) X(S, delivered) X(S, read) X(S, clicked)
+#define B8_COLS_DAY_COUNT(X, S) \
+    X(S, day) X(S, n)
+#define B8_COLS_DAY_SMS(X, S) \
+    X(S, day) X(S, sender) X(S, n) X(S, cost)
 #define B8_SHAPE_LIST(S) \
     S(SETTING) \
     S(RUNTIME) \
@@ -513,7 +543,13 @@ typedef enum {
     S(IDEM) \
     S(ESTIMATE) \
     S(SUPPRESSION) \
-    S(PHONE)
+    S(PHONE) \
+    S(RESULTS_COUNTS) \
+    S(TIMELINE) \
+    S(RETARGET) \
+    S(DAY_VIBER) \
+    S(DAY_COUNT) \
+    S(DAY_SMS)
 
 typedef enum {
     B8_SHAPE_NONE = 0,

@@ -2,6 +2,7 @@
  * feed it anything; storing does all of one event's writes in one short
  * transaction. Message texts are never logged above debug. */
 #include "b8_webhook.h"
+#include "b8_results.h"
 #include "b8_conversations.h"
 #include "b8_crypto.h"
 #include "b8_log.h"
@@ -701,6 +702,20 @@ static apr_status_t inbound_writes(b8_ctx *ctx, const b8_event *ev, int *inserte
     if (kw != KEYWORD_NONE
         && (rv = queue_confirmation(ctx, ev, kw, inbound_id, c.id, now)) != APR_SUCCESS) {
         return rv;
+    }
+    /* Issue 19: a reply counts for the latest campaign that reached this
+     * phone in the window; STOP/START are not engagement. */
+    if (kw == KEYWORD_NONE) {
+        const char *campaign_id = NULL;
+        long days = b8_setting_int(ctx->settings, B8_SET_ATTRIBUTION_DAYS);
+        if ((rv = b8_reply_attribute(ctx->db, ctx->pool, inbound_id, ev->phone_key, days,
+                                     &campaign_id)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (campaign_id) {
+            B8_LOG(B8_LOG_INFO, 0, "B8-4910: inbound %s attributed to campaign %s", inbound_id,
+                   campaign_id);
+        }
     }
     /* Its conversation; the AI stands back while an agent handles it. */
     if ((rv = b8_conv_inbound(ctx->db, ctx->pool, ctx->settings, ev->phone_key,

@@ -2,6 +2,7 @@
  * supervisor live in mod_blu8x8_*.c; everything else is the core (b8_*.c). */
 #define B8_MODULE_MAIN
 #include "mod_blu8x8.h"
+#include "b8_results.h"
 
 #include "http_core.h"
 #include "ap_mpm.h"
@@ -639,6 +640,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "B8-4451: cannot create the settings cache");
         b8_proc.store = NULL;
     }
+    /* Issue 19: clicks are written by a thread of the child, in batches. */
+    if (b8_proc.store && b8_clicks_start(pchild, b8_proc.store) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "B8-4904: no click recorder: clicks are "
+                     "written as they come");
+    }
     /* Children only ever write to the wake pipe. */
     apr_file_close(b8_proc.wake_read);
     b8_proc.wake_read = NULL;
@@ -654,6 +660,9 @@ static int dispatch(request_rec *r)
     }
     if (strcmp(r->handler, "blu8x8-claim") == 0) {
         return b8_claim_handler(r);
+    }
+    if (strcmp(r->handler, "blu8x8-click") == 0) {
+        return b8_click_handler(r);
     }
     if (strcmp(r->handler, "blu8x8-webhook") == 0) {
         return b8_webhook_handler(r);

@@ -63,6 +63,7 @@ void b8_worker_wake(void);
 /* mod_blu8x8_admin.c, mod_blu8x8_webhook.c, mod_blu8x8_claim.c */
 int b8_admin_handler(request_rec *r);
 int b8_claim_handler(request_rec *r);
+int b8_click_handler(request_rec *r);   /* mod_blu8x8_click.c (issue 19) */
 int b8_webhook_handler(request_rec *r);
 /* mod_blu8x8_metrics.c */
 int b8_metrics_handler(request_rec *r);

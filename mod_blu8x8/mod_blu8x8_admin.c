@@ -438,6 +438,7 @@ static int page_dashboard(b8_areq *a)
     cJSON_AddItemToObject(data, "status",
                           b8_status_json(a->ctx, b8_proc.node, b8_proc.conf->worker));
     cJSON_AddItemToObject(data, "figures", b8_dashboard_json(a->ctx));
+    b8_dashboard_results_view(a, data);
     return b8_render_page(a, HTTP_OK, "dashboard", "Dashboard", "dashboard", data);
 }
 
@@ -479,6 +480,7 @@ static const struct { const b8_route *routes; int agent; } route_tables[] = {
     { b8_routes_send, 0 },
     { b8_routes_send_pages, 0 },
     { b8_routes_sms, 0 },
+    { b8_routes_results, 0 },
     { NULL, 0 }
 };
 

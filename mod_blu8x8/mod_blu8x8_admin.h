@@ -61,6 +61,7 @@ extern const b8_route b8_routes_conversations[];   /* and the old Inbox; sales a
 extern const b8_route b8_routes_send[];
 extern const b8_route b8_routes_send_pages[];        /* campaign actions, Send Test, progress */
 extern const b8_route b8_routes_sms[];         /* SMS composer, log, export */
+extern const b8_route b8_routes_results[];     /* issue 19: stats, timeline, days */
 
 /* Renders templates/<tmpl>.html inside the layout; data is pool-owned
  * (b8_json_object(a->r->pool), or a core operation's answer). */
@@ -98,6 +99,10 @@ const char *b8_query_pair(apr_pool_t *p, const char *key, const char *value);
 /* The campaign page (mod_blu8x8_admin_campaigns.c) with an action's
  * refusal or a Send Test answer; the send glue adds its part of the page. */
 int b8_campaign_page(b8_areq *a, int status, const char *refusal, cJSON *test);
+/* mod_blu8x8_admin_results.c: the campaign page's results (funnel and
+ * timeline chart) and the dashboard's charts, added to the page data. */
+void b8_campaign_results_view(b8_areq *a, cJSON *data, const char *id);
+void b8_dashboard_results_view(b8_areq *a, cJSON *data);
 void b8_campaign_send_view(b8_areq *a, cJSON *data, const cJSON *campaign, cJSON *test);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "b8_campaigns.h"
 #include "b8_recipients.h"
+#include "b8_results.h"
 #include "b8_sms.h"
 #include "b8_tags.h"
 #include "b8_util.h"
@@ -240,6 +241,28 @@ static b8_errkind add_recipients(b8_areq *a, cJSON *data, const char *id, b8_err
         return err->kind;
     }
     cJSON_AddItemReferenceToObject(data, "tags", tags);
+    /* Retargeting: the other campaigns that sent something, newest first. */
+    {
+        b8_paging cpg = { 1, 100 };
+        cJSON *camps = NULL, *sources = cJSON_AddArrayToObject(data, "retarget_sources");
+        const cJSON *c;
+        if (b8_campaigns_list(a->ctx, NULL, NULL, &cpg, &camps, err) != B8_OK) {
+            return err->kind;
+        }
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(camps, "items")) {
+            const char *st = b8_json_str(c, "state");
+            const cJSON *cidv = cJSON_GetObjectItemCaseSensitive(c, "id");
+            if (st && strcmp(st, "draft") != 0 && cJSON_IsNumber(cidv)
+                && strcmp(apr_psprintf(p, "%.0f", cidv->valuedouble), id) != 0) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "id", cidv->valuedouble);
+                cJSON_AddStringToObject(o, "name", b8_json_str(c, "name"));
+                cJSON_AddItemToArray(sources, o);
+            }
+        }
+        cJSON_AddBoolToObject(data, "has_retarget_sources", cJSON_GetArraySize(sources) > 0);
+        cJSON_AddItemToObject(data, "retarget_segments", b8_retarget_presets());
+    }
     return B8_OK;
 }
 
@@ -273,6 +296,10 @@ static int campaign_page(b8_areq *a, int status, const char *id, page_extras *x)
     }
     /* Sending: the actions the state allows, live progress, Send Test. */
     b8_campaign_send_view(a, data, campaign, x ? x->test : NULL);
+    /* Results (issue 19): once something was sent. */
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(campaign, "editable"))) {
+        b8_campaign_results_view(a, data, id);
+    }
     name = b8_json_str(campaign, "name");
     return b8_render_page(a, status, "campaign", name ? name : "Campaign", "campaigns", data);
 }
@@ -424,7 +451,26 @@ static int page_recipients_add(b8_areq *a)
     cJSON *in = b8_form_to_json(a->r->pool, a->form);
     b8_errkind kind;
 
-    if (cJSON_GetObjectItemCaseSensitive(in, "tags")
+    if (strcmp(apr_table_get(a->form, "mode") ? apr_table_get(a->form, "mode") : "", "retarget")
+        == 0) {
+        /* Retargeting (issue 19): a segment of another campaign. */
+        const char *from = apr_table_get(a->form, "from_id");
+        cJSON *preset = b8_retarget_preset(apr_table_get(a->form, "segment"),
+                                           from && *from ? from : NULL);
+        cJSON *req = b8_json_pool_owned(a->r->pool, cJSON_CreateObject());
+        if (preset) {
+            cJSON_AddItemToObject(req, "from_campaign", preset);
+            kind = b8_recipients_add(a->ctx, a->params[0], req, &x.report, &err);
+        }
+        else {
+            kind = b8_fail(&err, B8_EINVALID, "choose a campaign and a segment");
+        }
+        if (kind == B8_EINVALID) {
+            err.fields = NULL;   /* its cleanup stays with the pool */
+            b8_field_error(&err, "from_campaign", "Choose a campaign and a segment.");
+        }
+    }
+    else if (cJSON_GetObjectItemCaseSensitive(in, "tags")
         || strcmp(apr_table_get(a->form, "mode") ? apr_table_get(a->form, "mode") : "", "tags")
            == 0) {
         cJSON *tags = cJSON_DetachItemFromObjectCaseSensitive(in, "tags");

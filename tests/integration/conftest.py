@@ -555,6 +555,12 @@ class Httpd:
                                  capture_output=True, text=True, timeout=120).stdout
             threads = re.split(r"\n(?=Thread \d+ )", out)
             faulting = [t for t in threads if "<signal handler called>" in t]
+            if not faulting:
+                # Without a signal frame, the thread gdb names current took
+                # the signal (the others, e.g. the module's idle click
+                # recorder, were only waiting).
+                m = re.search(r"\[Current thread is (\d+) ", out)
+                faulting = [t for t in threads if m and t.startswith(f"Thread {m.group(1)} ")]
             traces.append("\n".join(faulting) if faulting else out)
         return traces
 

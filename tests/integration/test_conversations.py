@@ -270,7 +270,10 @@ def test_a_sales_agent_sees_conversations_and_leads_only(make_server):
     for path in ("/blu8x8/campaigns", "/blu8x8/api/campaigns", "/blu8x8/settings",
                  "/blu8x8/api/settings", "/blu8x8/users", "/blu8x8/api/users",
                  "/blu8x8/leads.csv", "/blu8x8/contacts", "/blu8x8/api/inbound",
-                 "/blu8x8/sms", "/blu8x8/api/status", "/blu8x8/faqs"):
+                 "/blu8x8/sms", "/blu8x8/api/status", "/blu8x8/faqs",
+                 # issue 19's results: admin-only
+                 "/blu8x8/campaigns/1", "/blu8x8/api/campaigns/1/stats",
+                 "/blu8x8/api/campaigns/1/timeline", "/blu8x8/api/stats"):
         assert alice.get(path).status == 403, path
     assert alice.post("/blu8x8/api/campaigns", json={"name": "x", "type": "text",
                                                      "body": "x"}).status == 403

@@ -501,7 +501,8 @@ B8_TEST(store_campaign_counts_follow_the_rows)
     B8_CHECK(b8_db_get(st, sp, &db) == APR_SUCCESS);
     B8_CHECK_STR(counts_of(db, sp, cid), "pending=2 sending=1");
     {
-        const char *apply[] = { "delivered", NULL, NULL, NULL, NULL, now, now, mid, "viber", "5" };
+        const char *apply[] = { "delivered", NULL, NULL, NULL, NULL, now, "delivered", now,
+                                "delivered", now, now, mid, "viber", "5" };
         const char *cancel[] = { now, cid };
         const char *del[] = { mid, cid };
         int n = 0;

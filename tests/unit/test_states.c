@@ -140,6 +140,10 @@ B8_TEST(test_sql_state_lists_match_the_table)
         { B8_SQL_SMS_FAILED, "AND state IN (", B8_MS_AWAITED, 0 },
         /* An SMS send is done when none of its rows is left to the sender. */
         { B8_SQL_SMS_BATCH_DONE, "m.state IN (", B8_MS_PROCESSED, 1 },
+        /* Issue 19: a reply counts for a campaign that reached the phone
+         * (sent, not failed or undelivered); the dashboard's delivered. */
+        { B8_SQL_REPLY_ATTRIBUTE, "AND state IN (", B8_MS_SENT, 0 },
+        { B8_SQL_RESULTS_DAYS_VIBER, "WHEN state IN (", B8_MS_REACHED, 0 },
     };
 
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
