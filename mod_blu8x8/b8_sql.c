@@ -1114,7 +1114,8 @@ static const struct {
     /* recipients.csv?state=: the page's filter. */
     [B8_SQL_RECIPIENTS_AFTER_STATE] = {
         "SELECT id, phone, name, client_message_id, umid, state, error_code, error_message, "
-        "error_id, updated_at FROM messages WHERE campaign_id = %s AND state = %s AND id > %s "
+        "error_id, updated_at, clicked_at, clicks, replied_at FROM messages "
+        "WHERE campaign_id = %s AND state = %s AND id > %s "
         "ORDER BY id LIMIT %s", B8_SHAPE_RECIPIENT_EXPORT },
 
     /* (each area's statements follow, in the order of B8_SQL_LIST) */
