@@ -29,7 +29,7 @@ def test_agent_without_phone_is_warned_about_on_users_and_leads(api):
         assert login not in (re.search(r'id="agents-no-phone">([^<]*)', text) or [""])[0]
 
 
-def test_a_draft_never_sent_is_not_in_the_inbox(server):
+def test_a_draft_never_sent_is_not_in_the_conversation(server):
     api = server.client
     phone = "+639180007777"
     hook = {"namespace": "ChatApps", "eventType": "inbound_message_received",
@@ -46,11 +46,12 @@ def test_a_draft_never_sent_is_not_in_the_inbox(server):
     c = api.post("/blu8x8/api/campaigns", json={"name": "Unsent draft", "type": "text",
                                                 "body": "DRAFT-ONLY-TEXT"}).json
     api.post(f"/blu8x8/api/campaigns/{c['id']}/recipients", json={"phones": [phone]})
-    page = api.get("/blu8x8/inbox?q=" + phone[1:]).text
+    conv = api.get("/blu8x8/api/conversations?q=" + phone[1:]).json["items"][0]["id"]
+    page = api.get(f"/blu8x8/conversations/{conv}").text
     assert "Any decaf?" in page and "DRAFT-ONLY-TEXT" not in page
     # Once it is sent, it is part of the conversation.
     assert api.post(f"/blu8x8/api/campaigns/{c['id']}/send", json={}).status == 200
-    assert "DRAFT-ONLY-TEXT" in api.get("/blu8x8/inbox?q=" + phone[1:]).text
+    assert "DRAFT-ONLY-TEXT" in api.get(f"/blu8x8/conversations/{conv}").text
 
 
 def test_sms_log_filter_lists_only_sms_states_and_refreshes(api):
