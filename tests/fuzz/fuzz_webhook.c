@@ -53,8 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += touch(rc->umid) + touch(rc->client_message_id) + touch(rc->state);
         sink += touch(rc->detail) + touch(rc->error_code) + touch(rc->error_message);
         sink += touch(rc->price) + touch(rc->event_at);
-        /* What the parser promises the store. */
-        if ((ev.kind == B8_EVENT_INBOUND && (!ev.umid || !ev.phone || !ev.phone_key || !ev.type))
+        /* What the parser promises the store (b8_webhook.h): an inbound
+         * message always has its conversation key; its phone, when the
+         * sender has one, is E.164. */
+        if ((ev.kind == B8_EVENT_INBOUND && (!ev.umid || !ev.phone_key || !ev.type
+                                            || (ev.phone && ev.phone[0] != '+')))
             || (ev.kind == B8_EVENT_RECEIPT && (!rc->state || (!rc->umid && !rc->client_message_id)))
             || !ev.event_type) {
             abort();
