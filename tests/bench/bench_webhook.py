@@ -34,7 +34,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
@@ -206,6 +208,59 @@ def access_log_counts(log: pathlib.Path) -> tuple[int, int, float]:
     return total, bad, (took[int(len(took) * 0.99)] / 1000.0 if took else 0.0)
 
 
+class PgWatch:
+    """PostgreSQL only: what the receipts cost the server. The WAL they wrote
+    (pg_stat_wal: bytes and full-page images per receipt) and what the
+    server's backends were waiting on, sampled every 50 ms while wrk runs."""
+
+    def __init__(self, h: Httpd):
+        self.h = h
+        self.waits: Counter = Counter()
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _wal(self) -> tuple[int, int, int, int]:
+        return tuple(int(v) for v in self.h.sql(
+            "SELECT wal_records, wal_fpi, wal_bytes, checkpoints_timed + checkpoints_req "
+            "FROM pg_stat_wal, pg_stat_bgwriter")[0])
+
+    def _sample(self) -> None:
+        con = pg_connect(self.h.pg_db)
+        con.set_session(readonly=True, autocommit=True)
+        try:
+            cur = con.cursor()
+            while not self.stop.wait(0.05):
+                cur.execute("SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') "
+                            "FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND state = 'active' AND pid <> pg_backend_pid()")
+                self.waits.update(r[0] for r in cur.fetchall())
+                self.samples += 1
+        finally:
+            con.close()
+
+    def __enter__(self) -> "PgWatch":
+        self.wal_before = self._wal()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.wal_after = self._wal()
+
+    def report(self, receipts: int) -> None:
+        records, fpi, size, checkpoints = (a - b for a, b in zip(self.wal_after, self.wal_before))
+        n = max(receipts, 1)
+        print(f"WAL      : {size / n:9.0f} bytes per receipt   ({records / n:.1f} records, "
+              f"{fpi / n:.2f} full-page images each; {size / 2**20:.0f} MiB in all; "
+              f"{checkpoints} checkpoints during the run)")
+        top = ", ".join(f"{w} {c / max(self.samples, 1):.1f}"
+                        for w, c in self.waits.most_common(6))
+        print(f"waiting  : {top}   (PostgreSQL backends busy on receipts, mean per sample "
+              f"of {self.samples}: the wait event, or CPU)")
+
+
 def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package wrk; `make bench` installs it)")
@@ -219,9 +274,16 @@ def main() -> int:
           f"in {time.time() - t:.1f} s")
     h.start()
     try:
-        hook = wrk(h.port, "/viber/status",
-                   LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS))
-                   .replace("__AUTH__", WEBHOOK_AUTH))
+        watch = PgWatch(h) if DB == "pgsql" else None
+        if watch:
+            watch.__enter__()
+        try:
+            hook = wrk(h.port, "/viber/status",
+                       LUA.replace("__N__", str(MESSAGES)).replace("__THREADS__", str(THREADS))
+                       .replace("__AUTH__", WEBHOOK_AUTH))
+        finally:
+            if watch:
+                watch.__exit__()
         static = wrk(h.port, "/static.txt", STATIC_LUA)
         # The query string keeps these out of the receipts counted below.
         unstored = wrk(h.port, "/viber/status?reference",
@@ -253,6 +315,8 @@ def main() -> int:
           f"settings read included; non-2xx {unstored['status_errors']})")
     print(f"disk     : {syncs:9.0f} fdatasync/s   (4 KiB each, one at a time, in the server's "
           f"directory: each commit of receipts waits for one)")
+    if watch:
+        watch.report(hook["requests"])
     print(f"receipts sent: {answered:,} (answered by httpd; wrk counted {hook['requests']:,} "
           f"complete, the rest were cut off by its stop or a closed connection)")
     print(f"receipts applied: {receipts[1]:,} matched of {receipts[0]:,} stored; message state "
