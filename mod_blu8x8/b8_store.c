@@ -821,10 +821,20 @@ apr_status_t b8_db_walk(b8_db *db, apr_pool_t *parent, b8_sql_id sql, const char
     return rv;
 }
 
+/* On PostgreSQL a transaction holds no lock others wait on, but every row
+ * added to a campaign updates one of its few count rows (campaign_counts,
+ * by trigger), and a row updated again in the same transaction leaves a
+ * version HOT pruning cannot remove yet, which each later update walks:
+ * that cost grows with the square of the chunk, the commits and checks
+ * between chunks with their number. 100,000 recipients imported on this
+ * project's 2-core VM: 10.4-13.7 s in chunks of 10,000, 8.7-9.6 s of
+ * 1,000, 14 s of 250, 7.9 s of 2,500 (bench_campaigns.py on PostgreSQL). */
+#define B8_PG_CHUNK 2500
+
 apr_status_t b8_db_chunk_begin(b8_db_chunk *c, b8_db *db, int size)
 {
     c->db = db;
-    c->size = size;
+    c->size = db->st->sqlite || size < B8_PG_CHUNK ? size : B8_PG_CHUNK;
     c->n = 0;
     return b8_db_begin(db);
 }
