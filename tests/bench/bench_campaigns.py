@@ -7,16 +7,16 @@ API page and the campaign page. Prints figures next to their targets; it
 never fails on timing.
 """
 
-import os
 import pathlib
 import random
-import statistics
 import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
 import conftest  # noqa: E402  (the integration harness: Httpd, new_root)
 
 N = 100_000
@@ -37,15 +37,6 @@ def timed(fn):
     t = time.perf_counter()
     result = fn()
     return time.perf_counter() - t, result
-
-
-def median_ms(fn, runs=RUNS):
-    times = []
-    for _ in range(runs):
-        t, r = timed(fn)
-        assert r.status == 200, r
-        times.append(t * 1000)
-    return statistics.median(times), max(times)
 
 
 def line(label, value, target):
@@ -91,19 +82,14 @@ def main() -> int:
             (f"campaign page (HTML), page {last}", f"/blu8x8/campaigns/{cid}?page={last}"),
             ("campaigns list page", "/blu8x8/campaigns"),
         ]:
-            med, worst = median_ms(lambda: api.get(path))
+            med, worst, _ = common.median_ms(lambda: api.get(path), RUNS)
             line(label, f"{med:.1f} ms", f"<= 100 ms (max {worst:.1f} ms)")
         secs, r = timed(lambda: api.get(f"/blu8x8/campaigns/{cid}/recipients.csv", timeout=120))
         line("recipients.csv export (all rows)", f"{secs:.2f} s", "(no target)")
     finally:
         server.stop()
-    problems = server.problems()
-    if problems:
-        print("server problems:\n" + "\n".join(problems))
-        return 1
-    return 0
+    return common.server_problems(server)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("B8_MODULE", str(conftest.MODULE))
-    sys.exit(main())
+    common.run(main)

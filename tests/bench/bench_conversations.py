@@ -8,17 +8,17 @@ pages and the API answers (median of several requests). Prints the figures
 next to the target; it never fails on timing.
 """
 
-import os
 import pathlib
 import sqlite3
-import statistics
 import sys
 import time
 import types
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
 import conftest  # noqa: E402  (the integration harness: Httpd, new_root)
 
 CONVERSATIONS = 100_000
@@ -64,16 +64,6 @@ def fill(path):
     return cid
 
 
-def timed(api, path):
-    took = []
-    for _ in range(RUNS):
-        t = time.perf_counter()
-        r = api.get(path)
-        took.append(time.perf_counter() - t)
-        assert r.status == 200, (path, r)
-    return statistics.median(took) * 1000, r
-
-
 def main() -> int:
     nowhere = types.SimpleNamespace(url="http://127.0.0.1:9")   # no sends in this bench
     server = conftest.Httpd(conftest.new_root(), "", nowhere, None, worker=False)
@@ -108,7 +98,7 @@ def main() -> int:
         ok = True
         print(f"median of {RUNS} requests:")
         for label, path, target in checks:
-            ms, r = timed(api, path)
+            ms, _, r = common.median_ms(lambda: api.get(path), RUNS, label=path)
             line(label, f"{ms:.1f} ms", f"target <= {target} ms" if target else "(no target)")
             if target and ms > target:
                 ok = False
@@ -119,13 +109,8 @@ def main() -> int:
             print("  a figure is over its target")
     finally:
         server.stop()
-    problems = server.problems()
-    if problems:
-        print("server problems:\n" + "\n".join(problems))
-        return 1
-    return 0
+    return common.server_problems(server)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("B8_MODULE", str(conftest.MODULE))
-    sys.exit(main())
+    common.run(main)

@@ -7,15 +7,14 @@ scrapes of /blu8x8-metrics. A scrape reads counts kept by triggers, so its
 time must not grow with the messages. Prints figures; never fails on timing.
 """
 
-import os
 import pathlib
-import statistics
 import sys
-import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
 import conftest  # noqa: E402  (the integration harness: Httpd, new_root)
 from conftest import Client  # noqa: E402
 
@@ -31,13 +30,9 @@ def main() -> int:
     scraper = Client(server.port, None)
     try:
         def scrape_ms():
-            times = []
-            for _ in range(RUNS):
-                t = time.perf_counter()
-                r = scraper.get("/blu8x8-metrics")
-                times.append((time.perf_counter() - t) * 1000)
-                assert r.status == 200 and b"blu8x8_messages_total" in r.body, r
-            return statistics.median(times), max(times)
+            return common.median_ms(
+                lambda: scraper.get("/blu8x8-metrics"), RUNS,
+                ok=lambda r: r.status == 200 and b"blu8x8_messages_total" in r.body)
 
         empty = scrape_ms()
         cid = api.post("/blu8x8/api/campaigns",
@@ -61,13 +56,8 @@ def main() -> int:
               f"(max {full[1]:.1f} ms)   target: no growth with the messages")
     finally:
         server.stop()
-    problems = server.problems()
-    if problems:
-        print("server problems:\n" + "\n".join(problems))
-        return 1
-    return 0
+    return common.server_problems(server)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("B8_MODULE", str(conftest.MODULE))
-    sys.exit(main())
+    common.run(main)

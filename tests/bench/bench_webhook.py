@@ -25,22 +25,22 @@ B8_PG_DURABLE=1, PostgreSQL's own durable defaults).
 from __future__ import annotations
 
 import io
-import json
 import os
 import pathlib
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE))
 
+import common  # noqa: E402
+from common import DONE, STATIC_LUA, BenchHttpd  # noqa: E402
 from conftest import DB, WEBHOOK_AUTH, Httpd, new_root, pg_connect  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
@@ -51,16 +51,6 @@ THREADS = 2
 # receipts are four real changes per message.
 PASSES = ["queued", "sent", "delivered", "read"]
 RANK = {"sending": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4}
-
-DONE = r"""
-function done(summary, latency, requests)
-  io.write(string.format("WRKJSON {\"requests\": %d, \"status_errors\": %d, \"connect\": %d, "
-    .. "\"read\": %d, \"write\": %d, \"timeout\": %d, \"p50\": %d, \"p99\": %d, \"duration\": %d}\n",
-    summary.requests, summary.errors.status, summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.timeout, latency:percentile(50),
-    latency:percentile(99), summary.duration))
-end
-"""
 
 LUA = DONE + r"""
 -- Each request is the next number k of this thread's sequence (k = thread
@@ -96,8 +86,6 @@ end
 
 """
 
-STATIC_LUA = DONE   # the default request: GET of the URL
-
 # An event type the webhook accepts without storing (200, one info line).
 UNSTORED_LUA = DONE + r"""
 local body = '{"version":9,"namespace":"ChatApps","eventType":"bench_reference_event",'
@@ -106,15 +94,6 @@ function request()
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json", ["Authorization"] = "__AUTH__" }, body)
 end
 """
-
-
-class BenchHttpd(Httpd):
-    """The test server with production logging (no per-request debug lines)."""
-
-    def write_files(self) -> None:
-        super().write_files()
-        conf = self.conf_path.read_text().replace("blu8x8:debug", "blu8x8:info")
-        self.conf_path.write_text(conf)
 
 
 def seed(h: Httpd) -> int:
@@ -157,22 +136,8 @@ def seed(h: Httpd) -> int:
 
 
 def wrk(port: int, path: str, script: str) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script)
-        lua = f.name
-    try:
-        out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s",
-                              "--timeout", "5s", "-s", lua, f"http://127.0.0.1:{port}{path}"],
-                             capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(lua)
-    m = re.search(r"^WRKJSON (.*)$", out, re.M)
-    if not m:
-        raise RuntimeError("wrk printed no summary:\n" + out)
-    r = json.loads(m.group(1))
-    r["rate"] = r["requests"] / (r["duration"] / 1e6)
-    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
-    return r
+    return common.wrk(port, path, script, threads=THREADS, connections=CONNECTIONS,
+                      seconds=SECONDS)
 
 
 def disk_syncs_per_second(directory: pathlib.Path, seconds: float = 2.0) -> float:
