@@ -13,6 +13,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
+#include "b8_store.h"
 
 typedef void (*b8_test_fn)(apr_pool_t *p);
 typedef struct { const char *name; b8_test_fn fn; } b8_test_case;
@@ -37,6 +38,32 @@ static inline void b8_test_remove_db(apr_pool_t *p, const char *path)
     for (int i = 0; suffixes[i]; i++) {
         apr_file_remove(apr_pstrcat(p, path, suffixes[i], NULL), p);
     }
+}
+
+/* A migrated SQLite store in a fresh file, with its own pool and one
+ * connection: open it at a test's start (false when it failed), close it
+ * at the end (the pool, then the files). */
+typedef struct {
+    const char *path;
+    apr_pool_t *pool;
+    b8_store *st;
+    b8_db *db;
+} b8_test_store;
+
+static inline int b8_test_store_open(apr_pool_t *p, b8_test_store *f)
+{
+    const char *err = NULL;
+    f->path = b8_test_temp_db(p);
+    apr_pool_create(&f->pool, p);
+    return b8_store_open(f->pool, "sqlite3", f->path, 2, &f->st, &err) == APR_SUCCESS
+           && b8_store_migrate(f->st, f->pool, &err) == APR_SUCCESS
+           && b8_db_get(f->st, f->pool, &f->db) == APR_SUCCESS;
+}
+
+static inline void b8_test_store_close(apr_pool_t *p, b8_test_store *f)
+{
+    apr_pool_destroy(f->pool);
+    b8_test_remove_db(p, f->path);
 }
 
 #define B8_TEST(name) static void name(apr_pool_t *p)

@@ -10,36 +10,13 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
-typedef struct {
-    const char *path;
-    apr_pool_t *pool;
-    b8_store *st;
-    b8_db *db;
-} fixture;
-
-static int open_store(apr_pool_t *p, fixture *f)
-{
-    const char *err = NULL;
-    f->path = b8_test_temp_db(p);
-    apr_pool_create(&f->pool, p);
-    return b8_store_open(f->pool, "sqlite3", f->path, 2, &f->st, &err) == APR_SUCCESS
-           && b8_store_migrate(f->st, f->pool, &err) == APR_SUCCESS
-           && b8_db_get(f->st, f->pool, &f->db) == APR_SUCCESS;
-}
-
-static void close_store(apr_pool_t *p, fixture *f)
-{
-    apr_pool_destroy(f->pool);
-    b8_test_remove_db(p, f->path);
-}
-
 B8_TEST(one_holder_until_release)
 {
-    fixture f;
+    b8_test_store f;
     b8_lease *a, *b;
     int gained = 0;
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-a:1", 0, &a) == APR_SUCCESS);
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "host-b:2", 0, &b) == APR_SUCCESS);
     B8_CHECK(!b8_lease_held(a));
@@ -59,17 +36,17 @@ B8_TEST(one_holder_until_release)
     B8_CHECK_INT(b8_lease_refresh(b, f.db, p, &gained), 1);
     B8_CHECK_INT(gained, 1);
     B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 0);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 B8_TEST(expired_lease_is_taken_over)
 {
-    fixture f;
+    b8_test_store f;
     b8_lease *a, *b;
     int gained = 0;
     apr_interval_time_t ttl = apr_time_from_msec(300);
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "a", ttl, &a) == APR_SUCCESS);
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "b", ttl, &b) == APR_SUCCESS);
     B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 1);
@@ -82,17 +59,17 @@ B8_TEST(expired_lease_is_taken_over)
     B8_CHECK_INT(gained, 1);
     /* The dead holder's late renewal fails: the lease is b's now. */
     B8_CHECK_INT(b8_lease_refresh(a, f.db, p, &gained), 0);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 B8_TEST(send_fence_and_last_send_time)
 {
-    fixture f;
+    b8_test_store f;
     b8_lease *a, *b;
     int gained = 0, ours = -1;
     apr_time_t start = apr_time_now() - apr_time_from_msec(1500), got = 1;
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "a", 0, &a) == APR_SUCCESS);
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "b", 0, &b) == APR_SUCCESS);
     B8_CHECK(b8_lease_last_send(a, f.db, p, &got) == APR_SUCCESS);
@@ -111,17 +88,17 @@ B8_TEST(send_fence_and_last_send_time)
     /* The old holder's fence fails even if it still believed it held it. */
     B8_CHECK(b8_lease_note_send(a, f.db, p, apr_time_now(), &ours) == APR_SUCCESS);
     B8_CHECK_INT(ours, 0);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 B8_TEST(dead_worker_of_this_server_is_replaced_at_once)
 {
-    fixture f;
+    b8_test_store f;
     b8_lease *mine, *other_server, *successor;
     int gained = 0;
     pid_t child;
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     /* A lease held by a process of this server that has ended (a child that
      * took it and exited), as when the parent restarts a killed worker. */
     child = fork();
@@ -155,7 +132,7 @@ B8_TEST(dead_worker_of_this_server_is_replaced_at_once)
     /* A live holder of the same server is never taken from. */
     B8_CHECK(b8_lease_create(p, B8_LEASE_SENDER, "node-1", 0, &mine) == APR_SUCCESS);
     B8_CHECK_INT(b8_lease_refresh(mine, f.db, p, &gained), 0);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 B8_TEST_MAIN(B8_CASE(one_holder_until_release), B8_CASE(expired_lease_is_taken_over),

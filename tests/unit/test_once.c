@@ -9,36 +9,13 @@
 
 #include <string.h>
 
-typedef struct {
-    const char *path;
-    apr_pool_t *pool;
-    b8_store *st;
-    b8_db *db;
-} fixture;
-
-static int open_store(apr_pool_t *p, fixture *f)
-{
-    const char *err = NULL;
-    f->path = b8_test_temp_db(p);
-    apr_pool_create(&f->pool, p);
-    return b8_store_open(f->pool, "sqlite3", f->path, 2, &f->st, &err) == APR_SUCCESS
-           && b8_store_migrate(f->st, f->pool, &err) == APR_SUCCESS
-           && b8_db_get(f->st, f->pool, &f->db) == APR_SUCCESS;
-}
-
-static void close_store(apr_pool_t *p, fixture *f)
-{
-    apr_pool_destroy(f->pool);
-    b8_test_remove_db(p, f->path);
-}
-
 B8_TEST(flash_is_read_once_by_its_login)
 {
-    fixture f;
+    b8_test_store f;
     const char *token = NULL;
     cJSON *data = cJSON_CreateObject(), *out = NULL;
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     cJSON_AddStringToObject(data, "notice_code", "saved");
     B8_CHECK(b8_once_flash_put(f.db, f.pool, "admin", data, &token) == APR_SUCCESS && token);
     cJSON_Delete(data);
@@ -51,17 +28,17 @@ B8_TEST(flash_is_read_once_by_its_login)
     /* A cookie that is not a token is no flash. */
     B8_CHECK(b8_once_flash_take(f.db, f.pool, "admin", "' OR 1=1 --", &out) == APR_SUCCESS
              && out == NULL);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 B8_TEST(idempotency_key_claims_replays_and_refuses_another_body)
 {
-    fixture f;
+    b8_test_store f;
     b8_idem_state st;
     int status = 0;
     const char *body = NULL;
 
-    B8_CHECK(open_store(p, &f));
+    B8_CHECK(b8_test_store_open(p, &f));
     B8_CHECK(b8_once_idem_begin(f.db, f.pool, "admin POST api/sms", "k1", "h1", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_NEW);
     /* While the first runs, a duplicate is told to wait. */
@@ -81,7 +58,7 @@ B8_TEST(idempotency_key_claims_replays_and_refuses_another_body)
     B8_CHECK(b8_once_idem_finish(f.db, f.pool, "bob POST api/sms", "k1", 0, NULL) == APR_SUCCESS);
     B8_CHECK(b8_once_idem_begin(f.db, f.pool, "bob POST api/sms", "k1", "h2", &st, &status, &body)
              == APR_SUCCESS && st == B8_IDEM_NEW);
-    close_store(p, &f);
+    b8_test_store_close(p, &f);
 }
 
 static b8_pace pace(double interval, int start, int end, long cap, int now, long today)
