@@ -168,6 +168,20 @@ def page_replaced(old):
     return check
 
 
+def inbound_event(phone, text, umid=None, name="Ana", kind="Text", content=None):
+    """An inbound message event as 8x8 posts it to the webhook: content, else
+    a text; a fresh UMID unless one is given."""
+    return {"namespace": "ChatApps", "eventType": "inbound_message_received",
+            "description": "ChatApps inbound message",
+            "payload": {"umid": umid or str(uuid.uuid4()),
+                        "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
+                        "timestamp": "2026-11-01T14:34:56.017Z",
+                        "user": {"msisdn": phone, "channelUserId": phone.lstrip("+"),
+                                 "name": name},
+                        "recipient": {"channel": "viber", "channelId": "2f9c"},
+                        "type": kind, "content": content or {"text": text}}}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -780,10 +794,17 @@ def server(eightx8, openai):
     h = Httpd(new_root(), "", eightx8, openai).start()
     _servers.append(h)
     yield h
+    close_module_server(h)
+
+
+def close_module_server(h: Httpd) -> None:
+    """The end of a test module's own server: stopped, its database dropped,
+    its files kept only when it went wrong (counts that drifted, crashes,
+    error-level lines). What the last test left and the stop itself: nothing
+    is expected there."""
     h.stop()
     drift = h.count_drift()
     h.drop_database()
-    # What the last test left and the stop itself: nothing is expected there.
     problems = drift + h.problems() + h.log_errors(set())
     if not problems:
         shutil.rmtree(h.root, ignore_errors=True)

@@ -11,11 +11,10 @@ import os
 import re
 import signal
 import time
-import uuid
 
 import pytest
 
-from conftest import stays, wait_until
+from conftest import inbound_event, stays, wait_until
 
 AI_DIRECTIVES = ("Blu8x8OpenAIKey sk-test-openai\n"
                  "Blu8x8AIQuietWindow 0.3\n"
@@ -27,15 +26,7 @@ INTENT_Q = ("Is this message showing interest in our coffee products and service
 
 
 def inbound(text, phone="+639170000001", name="Ana", umid=None, kind="Text"):
-    return {"namespace": "ChatApps", "eventType": "inbound_message_received",
-            "description": "ChatApps inbound message",
-            "payload": {"umid": umid or str(uuid.uuid4()),
-                        "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
-                        "timestamp": "2026-11-01T14:34:56.017Z",
-                        "user": {"msisdn": phone, "channelUserId": phone.lstrip("+"),
-                                 "name": name},
-                        "recipient": {"channel": "viber", "channelId": "2f9c"},
-                        "type": kind, "content": {"text": text}}}
+    return inbound_event(phone, text, umid=umid, name=name, kind=kind)
 
 
 def post_event(h, event):

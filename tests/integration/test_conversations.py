@@ -7,11 +7,10 @@ import os
 import re
 import signal
 import time
-import uuid
 
 import pytest
 
-from conftest import wait_until
+from conftest import inbound_event, wait_until
 
 AI_DIRECTIVES = ("Blu8x8OpenAIKey sk-test-openai\n"
                  "Blu8x8AIQuietWindow 0.3\n"
@@ -26,15 +25,7 @@ AGENTS = (("alice", "Alice", "09171110001"), ("bob", "Bob", "09171110002"))
 
 
 def inbound(text, phone, name="Maria", umid=None):
-    return {"namespace": "ChatApps", "eventType": "inbound_message_received",
-            "description": "ChatApps inbound message",
-            "payload": {"umid": umid or str(uuid.uuid4()),
-                        "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
-                        "timestamp": "2026-11-01T14:34:56.017Z",
-                        "user": {"msisdn": phone, "channelUserId": phone.lstrip("+"),
-                                 "name": name},
-                        "recipient": {"channel": "viber", "channelId": "2f9c"},
-                        "type": "Text", "content": {"text": text}}}
+    return inbound_event(phone, text, umid=umid, name=name)
 
 
 def receipt(umid, state):

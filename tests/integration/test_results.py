@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
-import shutil
 import uuid
 
 import pytest
@@ -45,14 +44,7 @@ def rserver(eightx8, openai):
         "public_url": PUBLIC, "send_interval": 0, "ai_respond": True, "da_vinci": True})
     assert r.status == 200, r
     yield h
-    h.stop()
-    drift = h.count_drift()
-    h.drop_database()
-    # What the last test left and the stop itself: nothing is expected there.
-    problems = drift + h.problems() + h.log_errors(set())
-    if not problems:
-        shutil.rmtree(h.root, ignore_errors=True)
-    assert not problems, "server problems:\n" + "\n".join(problems)
+    conftest.close_module_server(h)
 
 
 @pytest.fixture(autouse=True)

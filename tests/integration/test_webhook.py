@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import WEBHOOK_AUTH, Client, Httpd, new_root
+from conftest import WEBHOOK_AUTH, Client, Httpd, inbound_event, new_root
 
 HOOK = "/viber/status"
 _phones = itertools.count(1)
@@ -81,15 +81,7 @@ def receipt(umid=None, cmid=None, state="delivered", namespace="ChatApps", versi
 
 def inbound(phone, text="Do you sell espresso machines?", umid=None, name="Ana", type_="Text",
             content=None):
-    return {"namespace": "ChatApps", "eventType": "inbound_message_received",
-            "description": "ChatApps inbound message",
-            "payload": {"umid": umid or str(uuid.uuid4()),
-                        "subAccountId": "BluCoffeePH_TwoWayViber_NOTIF",
-                        "timestamp": "2026-11-01T14:34:56.017Z",
-                        "user": {"msisdn": phone, "channelUserId": phone.lstrip("+"),
-                                 "name": name},
-                        "recipient": {"channel": "viber", "channelId": "2f9c"},
-                        "type": type_, "content": content or {"text": text}}}
+    return inbound_event(phone, text, umid=umid, name=name, kind=type_, content=content)
 
 
 def seed_campaign(server, count, state="queued", with_umids=True):
