@@ -130,8 +130,7 @@ def wrk(port: int, path: str, script: str) -> dict:
 
 
 def main() -> int:
-    if not shutil.which("wrk"):
-        print("wrk is not installed (Debian package wrk; `make bench` installs it)")
+    if common.wrk_missing():
         return 1
     h = BenchHttpd(new_root(), "", worker=False)
     h.start()              # creates and migrates the database, makes the server secret
@@ -172,13 +171,10 @@ def main() -> int:
     finally:
         h.stop()
     counted = h.sql("SELECT COALESCE(SUM(clicks), 0) FROM messages")[0][0] - clicks_before
-    ratio = click["rate"] / static["rate"] if static["rate"] else 0.0
     print(f"clicks   : {click['rate']:9.0f} req/s   p50 {click['p50'] / 1000:.2f} ms   "
           f"p99 {click['p99'] / 1000:.2f} ms   ({click['requests']:,} in {SECONDS} s, each a "
           f"counted click: a read, then written by the recorder thread in batches)")
-    print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
-          f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
-    print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    common.print_static(click, static)
     print(f"reference: {preview['rate']:9.0f} req/s   p99 {preview['p99'] / 1000:.2f} ms   ratio "
           f"{preview['rate'] / static['rate'] if static['rate'] else 0.0:.2f}   (the same links "
           f"fetched by a link previewer: every step but the write)")
@@ -190,13 +186,7 @@ def main() -> int:
     # wrk does not count the requests in flight when it stops (one per connection).
     if not click["requests"] <= counted <= click["requests"] + click["socket_errors"] + CONNECTIONS:
         problems.append("clicks counted differ from clicks answered")
-    for p in problems:
-        print("PROBLEM:", p)
-    if not problems:
-        shutil.rmtree(h.root, ignore_errors=True)
-    else:
-        print("server files kept in", h.root)
-    return 1 if problems else 0
+    return common.finish(h, problems)
 
 
 if __name__ == "__main__":

@@ -227,8 +227,7 @@ class PgWatch:
 
 
 def main() -> int:
-    if not shutil.which("wrk"):
-        print("wrk is not installed (Debian package wrk; `make bench` installs it)")
+    if common.wrk_missing():
         return 1
     h = BenchHttpd(new_root(), "", worker=False)
     h.start()              # creates and migrates the database
@@ -263,15 +262,12 @@ def main() -> int:
     steps = sum(RANK[state] * n for state, n in
                 h.sql("SELECT state, COUNT(*) FROM messages WHERE campaign_id = ? GROUP BY state",
                       (cid,)))
-    ratio = hook["rate"] / static["rate"] if static["rate"] else 0.0
     p99_ms = hook["p99"] / 1000.0
 
     print(f"receipts : {hook['rate']:9.0f} req/s   p50 {hook['p50'] / 1000:.2f} ms   "
           f"p99 {p99_ms:.2f} ms   ({hook['requests']:,} completed in {SECONDS} s, "
           f"{CONNECTIONS} connections)")
-    print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
-          f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
-    print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    common.print_static(hook, static)
     print(f"p99      : {p99_ms:.2f} ms   (target <= 20 ms: {'met' if p99_ms <= 20 else 'NOT met'}; "
           f"inside httpd: {server_p99:.2f} ms)")
     print(f"reference: {unstored['rate']:9.0f} req/s   p99 {unstored['p99'] / 1000:.2f} ms   "
@@ -304,13 +300,7 @@ def main() -> int:
         problems.append("the webhook refused the reference event type")
     if hook["requests"] > MESSAGES * len(PASSES):
         problems.append("more receipts than real state changes: raise BENCH_MESSAGES")
-    for p in problems:
-        print("PROBLEM:", p)
-    if not problems:
-        shutil.rmtree(h.root, ignore_errors=True)
-    else:
-        print("server files kept in", h.root)
-    return 1 if problems else 0
+    return common.finish(h, problems)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What the benchmarks share: wrk with its Lua summary (DONE, STATIC_LUA,
-wrk()), the test server with production logging (BenchHttpd), the
+wrk()) and what the wrk benches print around it (wrk_missing, print_static,
+finish), the test server with production logging (BenchHttpd), the
 client-side median of repeated requests (median_ms), and the end of a bench
 that ran one server (server_problems, run).
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,6 +66,35 @@ def wrk(port: int, path: str, script: str, *, threads: int, connections: int,
     r["rate"] = r["requests"] / (r["duration"] / 1e6)
     r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
     return r
+
+
+def wrk_missing() -> bool:
+    """True, having said so, when wrk is not installed."""
+    if not shutil.which("wrk"):
+        print("wrk is not installed (Debian package wrk; `make bench` installs it)")
+        return True
+    return False
+
+
+def print_static(measured: dict, static: dict) -> None:
+    """The static file's figures (wrk, same run) and the measured rate's
+    ratio to them, against the target ratio 0.5."""
+    ratio = measured["rate"] / static["rate"] if static["rate"] else 0.0
+    print(f"static   : {static['rate']:9.0f} req/s   p50 {static['p50'] / 1000:.2f} ms   "
+          f"p99 {static['p99'] / 1000:.2f} ms   (/static.txt, 512 bytes)")
+    print(f"ratio    : {ratio:.2f}   (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+
+
+def finish(h: Httpd, problems: list) -> int:
+    """Prints the problems of a wrk bench; its server's files are removed
+    when there were none, else kept for a look. The exit status."""
+    for p in problems:
+        print("PROBLEM:", p)
+    if not problems:
+        shutil.rmtree(h.root, ignore_errors=True)
+    else:
+        print("server files kept in", h.root)
+    return 1 if problems else 0
 
 
 def median_ms(fn, runs: int, ok=lambda r: r.status == 200, label=None):
