@@ -44,10 +44,7 @@ RUNS = 9
 TOKENS = 5000
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-# What wrk runs with: this bench has always taken bench_webhook's settings,
-# whose BENCH_SECONDS default is 20 s, not SECONDS' 10.
 WRK_THREADS = 2
-WRK_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
       "(KHTML, like Gecko) Mobile/15E148")
 
@@ -126,7 +123,7 @@ def seed(h: Httpd) -> int:
 
 def wrk(port: int, path: str, script: str) -> dict:
     return common.wrk(port, path, script, threads=WRK_THREADS, connections=CONNECTIONS,
-                      seconds=WRK_SECONDS)
+                      seconds=SECONDS)
 
 
 def main() -> int:
