@@ -1400,6 +1400,9 @@ static const char *const migrations[] = {
     "CREATE INDEX messages_sent ON messages (sent_at) WHERE sent_at IS NOT NULL;"
     "CREATE INDEX inbound_received ON inbound (received_at);"
     "CREATE INDEX leads_campaign ON leads (campaign_id, created_at)",
+    /* Migration 11: the metrics' count rows by message id (PostgreSQL:
+     * metrics_by_row_pgsql; SQLite keeps one row, it has no versions). */
+    "",
 };
 
 /* The statements of a migration that differ by database (triggers), one
@@ -1542,29 +1545,36 @@ static const char *const metrics_sqlite[] = {
 /* One function for the three triggers; their WHEN clauses keep it from
  * running for a campaign row added as pending or a change of other
  * columns. Nested IFs: OLD does not exist on INSERT, nor NEW on DELETE. */
+/* The function behind the metrics triggers: the row it counts in is the
+ * shard of a count (declare: its variables; new_shard and old_shard: SQL
+ * for the shard of NEW and of OLD). */
+#define B8_METRICS_FN(declare, new_shard, old_shard) \
+    "CREATE OR REPLACE FUNCTION blu8x8_message_metrics() RETURNS trigger LANGUAGE plpgsql " \
+    "AS $$ " declare "BEGIN " \
+    "IF TG_OP <> 'DELETE' THEN " \
+    " IF NEW.state <> 'pending' AND (TG_OP = 'INSERT' OR OLD.state <> NEW.state " \
+    "  OR OLD.channel <> NEW.channel) THEN " \
+    "  INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, " \
+    "  " new_shard ", 1) ON CONFLICT ON CONSTRAINT message_counts_pkey " \
+    "  DO UPDATE SET n = message_counts.n + 1; END IF; " \
+    " IF NEW.kind <> 'campaign' AND NEW.state = 'pending' AND (TG_OP = 'INSERT' " \
+    "  OR OLD.state <> 'pending') THEN " \
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", " new_shard ", 1) " \
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n + 1; " \
+    " END IF; " \
+    "END IF; " \
+    "IF TG_OP <> 'INSERT' THEN " \
+    " IF OLD.kind <> 'campaign' AND OLD.state = 'pending' AND (TG_OP = 'DELETE' " \
+    "  OR NEW.state <> 'pending') THEN " \
+    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", " old_shard ", -1) " \
+    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n - 1; " \
+    " END IF; " \
+    "END IF; " \
+    "RETURN NULL; END $$"
+
 static const char *const metrics_pgsql[] = {
-    "CREATE FUNCTION blu8x8_message_metrics() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "DECLARE my_shard INTEGER := pg_backend_pid() % " B8_COUNT_SHARDS "; BEGIN "
-    "IF TG_OP <> 'DELETE' THEN "
-    " IF NEW.state <> 'pending' AND (TG_OP = 'INSERT' OR OLD.state <> NEW.state "
-    "  OR OLD.channel <> NEW.channel) THEN "
-    "  INSERT INTO message_counts (channel, state, shard, n) VALUES (NEW.channel, NEW.state, "
-    "  my_shard, 1) ON CONFLICT ON CONSTRAINT message_counts_pkey "
-    "  DO UPDATE SET n = message_counts.n + 1; END IF; "
-    " IF NEW.kind <> 'campaign' AND NEW.state = 'pending' AND (TG_OP = 'INSERT' "
-    "  OR OLD.state <> 'pending') THEN "
-    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("NEW") ", my_shard, 1) "
-    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n + 1; "
-    " END IF; "
-    "END IF; "
-    "IF TG_OP <> 'INSERT' THEN "
-    " IF OLD.kind <> 'campaign' AND OLD.state = 'pending' AND (TG_OP = 'DELETE' "
-    "  OR NEW.state <> 'pending') THEN "
-    "  INSERT INTO queue_counts (lane, shard, n) VALUES (" B8_LANE("OLD") ", my_shard, -1) "
-    "  ON CONFLICT ON CONSTRAINT queue_counts_pkey DO UPDATE SET n = queue_counts.n - 1; "
-    " END IF; "
-    "END IF; "
-    "RETURN NULL; END $$",
+    B8_METRICS_FN("DECLARE my_shard INTEGER := pg_backend_pid() % " B8_COUNT_SHARDS "; ",
+                  "my_shard", "my_shard"),
     "CREATE TRIGGER messages_metrics_insert AFTER INSERT ON messages FOR EACH ROW "
     "WHEN (NEW.state <> 'pending' OR NEW.kind <> 'campaign') "
     "EXECUTE FUNCTION blu8x8_message_metrics()",
@@ -1576,6 +1586,18 @@ static const char *const metrics_pgsql[] = {
     "EXECUTE FUNCTION blu8x8_message_metrics()",
     NULL
 };
+
+/* Migration 11: a message counts in the shard of its id, as in
+ * campaign_counts, no longer in its backend's. A bulk write (an SMS to a
+ * tag, the sender's answers) updated one count row per row written, all in
+ * its transaction's shard, and each update walked the versions the ones
+ * before it left in that transaction: the cost grew with the square of the
+ * transaction (README, Performance). */
+static const char *const metrics_by_row_pgsql[] = {
+    B8_METRICS_FN("", "NEW.id % " B8_COUNT_SHARDS, "OLD.id % " B8_COUNT_SHARDS),
+    NULL
+};
+#undef B8_METRICS_FN
 #undef B8_LANE
 /* Migration F19: one index per event, on the hour it happened (only the
  * rows that had the event are in it): the timeline walks them in order
@@ -1617,6 +1639,7 @@ static const struct { const char *const *sqlite, *const *pgsql; } migration_extr
     { NULL, NULL },
     { NULL, NULL },   /* migration 9: flashes, idempotency_keys */
     { results_indexes_sqlite, results_indexes_pgsql },
+    { NULL, metrics_by_row_pgsql },
 };
 
 _Static_assert(sizeof(migration_extras) / sizeof(migration_extras[0])
