@@ -1544,10 +1544,10 @@ static const char *const metrics_sqlite[] = {
 
 /* One function for the three triggers; their WHEN clauses keep it from
  * running for a campaign row added as pending or a change of other
- * columns. Nested IFs: OLD does not exist on INSERT, nor NEW on DELETE. */
-/* The function behind the metrics triggers: the row it counts in is the
- * shard of a count (declare: its variables; new_shard and old_shard: SQL
- * for the shard of NEW and of OLD). */
+ * columns. Nested IFs: OLD does not exist on INSERT, nor NEW on DELETE.
+ * Written once for migrations 6 and 11, which differ only in the count row
+ * (shard) a change goes to: declare holds the function's variables,
+ * new_shard and old_shard are the SQL for the shard of NEW and of OLD. */
 #define B8_METRICS_FN(declare, new_shard, old_shard) \
     "CREATE OR REPLACE FUNCTION blu8x8_message_metrics() RETURNS trigger LANGUAGE plpgsql " \
     "AS $$ " declare "BEGIN " \
