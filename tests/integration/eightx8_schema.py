@@ -1,7 +1,7 @@
 """8x8's official OpenAPI documents as JSON Schema validators.
 
 The request bodies of the send endpoints are read from
-``shared/reference/8x8/business_messaging_api.json`` (Chat Apps) and
+``tests/reference/8x8/business_messaging_api.json`` (copies of shared/reference/) (Chat Apps) and
 ``sms_api.json`` (SMS), with every ``$ref`` inlined (they point into
 ``components/schemas`` and, in these documents, into other paths' schemas),
 and checked with python3-jsonschema. Used by the 8x8 stand-in (it refuses a
@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import jsonschema
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "8x8"
+REFERENCE = ROOT / "tests" / "reference" / "8x8"
 CHATAPPS = REFERENCE / "business_messaging_api.json"
 SMS = REFERENCE / "sms_api.json"
 

@@ -1,5 +1,5 @@
 """OpenAI's chat-completions request schema, from the OpenAPI document in
-shared/reference/ (openai/openai-openapi), as a JSON Schema validator.
+tests/reference/ (a copy of shared/reference/; openai/openai-openapi), as a JSON Schema validator.
 
 The document is OpenAPI: schemas live under components/schemas, refer to
 each other with "$ref": "#/components/schemas/<Name>", and mark null with
@@ -19,7 +19,7 @@ from typing import Any, Optional
 import jsonschema
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "reference" / "openai-chat-completions.json"
+REFERENCE = REPO / "tests" / "reference" / "openai-chat-completions.json"
 
 
 def _nullable(node: Any) -> Any:

@@ -778,7 +778,7 @@ class OpenAI(StandIn):
     question ("Yes"/"No") differently from the chat reply.
 
     Every request body is checked against CreateChatCompletionRequest of
-    OpenAI's OpenAPI document (shared/reference/) and the o-series rules;
+    OpenAI's OpenAPI document (tests/reference/) and the o-series rules;
     an invalid one is answered 400 as OpenAI does, and ``invalid_requests``
     lists them (scripted answers included) for tests to assert there are none.
     """

@@ -33,3 +33,19 @@ def test_readme_documents_every_directive(make_server):
 def test_readme_has_the_two_setup_commands():
     text = (ROOT / "README.md").read_text()
     assert "make run" in text and "make test" in text
+
+
+def test_the_reference_copies_are_the_shared_originals():
+    """tests/reference/ is a copy of the official documents in ../shared/reference/
+    (8x8's OpenAPI documents and pages, OpenAI's schema), kept in the repository
+    so that a clone anywhere can run the tests: where the originals are beside
+    the project, every copy must be byte for byte the same."""
+    import pytest
+    shared = ROOT.parent / "shared" / "reference"
+    if not shared.is_dir():
+        pytest.skip("no ../shared/reference beside this clone")
+    copies = ROOT / "tests" / "reference"
+    names = ["openai-chat-completions.json"] + [
+        f"8x8/{p.name}" for p in sorted((shared / "8x8").iterdir())]
+    for name in names:
+        assert (copies / name).read_bytes() == (shared / name).read_bytes(), name

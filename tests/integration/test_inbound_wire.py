@@ -1,5 +1,5 @@
 """Inbound webhooks as 8x8 documents them (second round): every sample body
-in 8x8's inbound pages (shared/reference/8x8/) is stored with the right
+in 8x8's inbound pages (tests/reference/8x8/, copies of shared/reference/8x8/) is stored with the right
 phone, name, type and text; senders without a phone number (other chat
 channels, alphanumeric and short SMS senders) are answered 200 and kept with
 phone null and the sender in name (no AI reply, no lead, no contact); STOP
@@ -18,7 +18,7 @@ import pytest
 from conftest import Client, Httpd, new_root, stays, wait_until
 
 HOOK = "/viber/status"
-REFERENCE = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference" / "8x8"
+REFERENCE = pathlib.Path(__file__).resolve().parents[1] / "reference" / "8x8"
 PHONE = "+639171234567"
 
 # Values for the documents' <PLACEHOLDER>s (bare, in place of a JSON value).

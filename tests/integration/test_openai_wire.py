@@ -1,6 +1,6 @@
 """Speaking the real OpenAI (second round): every request body the AI lane
 builds validates against OpenAI's CreateChatCompletionRequest (the OpenAPI
-document in shared/reference/, checked by the OpenAI stand-in with
+document (tests/reference/, a copy of shared/reference/), checked by the OpenAI stand-in with
 python3-jsonschema) for each model family; the o-series get room for their
 reasoning; replies fit Viber's 1,000 characters; a quota 429 is not retried
 and a rate-limit 429 waits exactly as long as retry-after-ms says."""
