@@ -9,7 +9,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
+#include <cjson/cJSON.h>
 
 /* A state's rank in the table of b8_states.h; -1 for one not in it. */
 static int rank_of(const char *state)
@@ -220,49 +222,92 @@ apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, i
     return apply(db, p, m, rc, now, changed);
 }
 
-static const char *or_null(const char *s)
+/* A text of the batch's JSON: NULL (and "") as JSON null. */
+static void add_text(cJSON *o, const char *name, const char *value)
 {
-    return s && *s ? s : NULL;
+    if (value && *value) {
+        cJSON_AddStringToObject(o, name, value);
+    }
+    else {
+        cJSON_AddNullToObject(o, name);
+    }
 }
 
-apr_status_t b8_receipt_record_once(b8_db *db, apr_pool_t *p, const b8_receipt *rc,
-                                    int *matched, int *changed, int *done)
+/* RECEIPT_BATCH's argument: one object per receipt, k its index. */
+static const char *batch_json(apr_pool_t *p, const b8_receipt *const *rcs, int n,
+                              const char *now)
 {
-    const char *to = message_state_of(rc->state);
-    const char *now = b8_now_iso(p);
-    const char *campaign_id, *open;
-    b8_rows *rows;
-    apr_status_t rv;
+    cJSON *all = cJSON_CreateArray();
+    char *text = NULL;
+    const char *out = NULL;
 
-    *matched = *changed = *done = 0;
-    /* SQLite has no data-modifying WITH and gains nothing from fewer
-     * statements (no round trips): its group commit stays. */
-    if (b8_db_is_sqlite(db) || b8_db_in_tx(db)) {
-        return APR_SUCCESS;
-    }
-    {
-        const char *args[] = {
-            or_null(rc->umid), or_null(rc->client_message_id), rc->namespace_name, rc->state,
-            rc->detail, rc->error_code, rc->error_message, rc->price, rc->event_at, now,
-            rc->channel, to, apr_itoa(p, to ? rank_of(to) : 0),
-            b8_message_state_is(to, B8_MS_REACHED) ? "1" : "0"
-        };
-        if ((rv = b8_db_select(db, p, B8_SQL_RECEIPT_ONCE, args, &rows)) != APR_SUCCESS) {
-            return rv;
+    for (int k = 0; all && k < n; k++) {
+        const b8_receipt *rc = rcs[k];
+        const char *to = message_state_of(rc->state);
+        cJSON *o = cJSON_CreateObject();
+        if (!o) {
+            cJSON_Delete(all);
+            return NULL;
         }
+        cJSON_AddItemToArray(all, o);
+        cJSON_AddNumberToObject(o, "k", k);
+        add_text(o, "r_umid", rc->umid);
+        add_text(o, "r_cmid", rc->client_message_id);
+        add_text(o, "r_ns", rc->namespace_name);
+        add_text(o, "r_state", rc->state);
+        add_text(o, "r_detail", rc->detail);
+        add_text(o, "r_ecode", rc->error_code);
+        add_text(o, "r_emsg", rc->error_message);
+        add_text(o, "r_price", rc->price);
+        add_text(o, "r_event_at", rc->event_at);
+        add_text(o, "r_now", now);
+        add_text(o, "r_ch", rc->channel);
+        add_text(o, "r_to", to);
+        cJSON_AddNumberToObject(o, "r_rank", to ? rank_of(to) : 0);
+        cJSON_AddNumberToObject(o, "r_reached", b8_message_state_is(to, B8_MS_REACHED));
     }
-    if (rows->nrows != 1 || !B8_GET_IS(rows, 0, RECEIPT_ONCE, slow, "0")) {
-        return APR_SUCCESS;   /* slow: nothing written, the full path follows */
+    if (all && (text = cJSON_PrintUnformatted(all)) != NULL) {
+        out = apr_pstrdup(p, text);
+        cJSON_free(text);
     }
-    *done = 1;
-    *matched = !B8_GET_IS(rows, 0, RECEIPT_ONCE, matched, "0");
-    *changed = !B8_GET_IS(rows, 0, RECEIPT_ONCE, changed, "0");
-    campaign_id = B8_GET(rows, 0, RECEIPT_ONCE, campaign_id);
-    open = B8_GET(rows, 0, RECEIPT_ONCE, open_before);
-    /* The count was taken before this message moved: one more than now.
-     * Only near the end can this receipt be the campaign's last one. */
-    if (*changed && campaign_id && open
-        && atol(open) - 1 <= b8_db_unseen_writes_max(db, p)) {
+    cJSON_Delete(all);
+    return out;
+}
+
+/* After a batch: a campaign whose open recipients, as counted before it
+ * less the ones it delivered, are few enough that this batch may have been
+ * its last receipts is checked (and made Done) in a transaction of its own.
+ * While more are open than transactions in flight could hide, it cannot be. */
+static void batch_campaigns_maybe_done(b8_db *db, apr_pool_t *p, const b8_rows *rows)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    long unseen = -1;
+
+    for (int i = 0; i < rows->nrows; i++) {
+        const char *campaign_id = B8_GET(rows, i, RECEIPT_BATCH, campaign_id);
+        const char *open = B8_GET(rows, i, RECEIPT_BATCH, open_before);
+        long reached = 0;
+        apr_status_t rv;
+
+        if (!campaign_id || !open || apr_hash_get(seen, campaign_id, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        apr_hash_set(seen, campaign_id, APR_HASH_KEY_STRING, campaign_id);
+        for (int j = i; j < rows->nrows; j++) {
+            const char *other = B8_GET(rows, j, RECEIPT_BATCH, campaign_id);
+            reached += other && strcmp(other, campaign_id) == 0
+                       && B8_GET(rows, j, RECEIPT_BATCH, open_before)
+                       && !B8_GET_IS(rows, j, RECEIPT_BATCH, changed, "0");
+        }
+        if (reached == 0) {
+            continue;
+        }
+        if (unseen < 0) {
+            unseen = b8_db_unseen_writes_max(db, p);
+        }
+        if (atol(open) - reached > unseen) {
+            continue;
+        }
         if ((rv = b8_db_begin(db)) == APR_SUCCESS) {
             if ((rv = campaign_maybe_done(db, p, campaign_id)) == APR_SUCCESS) {
                 rv = b8_db_commit(db);
@@ -272,12 +317,45 @@ apr_status_t b8_receipt_record_once(b8_db *db, apr_pool_t *p, const b8_receipt *
             }
         }
         if (rv != APR_SUCCESS) {
-            /* The receipt is stored: the worker's sweep makes the campaign
-             * Done later, and a retry by 8x8 must not store it twice. */
+            /* The receipts are stored: the worker's sweep makes the campaign
+             * Done later, and a retry by 8x8 must not store them twice. */
             B8_LOG(B8_LOG_WARNING, rv, "B8-4650: receipt stored, but cannot check whether "
                    "campaign %s is done: %s", campaign_id, b8_db_error(db));
         }
     }
+}
+
+apr_status_t b8_receipts_record_batch(b8_db *db, apr_pool_t *p, const b8_receipt *const *rcs,
+                                      int n, int *matched, int *changed, int *done)
+{
+    const char *args[1];
+    b8_rows *rows;
+    apr_status_t rv;
+
+    for (int k = 0; k < n; k++) {
+        matched[k] = changed[k] = done[k] = 0;
+    }
+    /* SQLite has no data-modifying WITH and gains nothing from fewer
+     * statements (no round trips): its group transaction stays. */
+    if (n == 0 || b8_db_is_sqlite(db) || b8_db_in_tx(db)) {
+        return APR_SUCCESS;
+    }
+    if ((args[0] = batch_json(p, rcs, n, b8_now_iso(p))) == NULL) {
+        return APR_ENOMEM;
+    }
+    if ((rv = b8_db_select(db, p, B8_SQL_RECEIPT_BATCH, args, &rows)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (int i = 0; i < rows->nrows; i++) {
+        int k = atoi(B8_GET_OR(rows, i, RECEIPT_BATCH, k, "-1"));
+        if (k < 0 || k >= n || !B8_GET_IS(rows, i, RECEIPT_BATCH, slow, "0")) {
+            continue;   /* slow: nothing written, the full path follows */
+        }
+        done[k] = 1;
+        matched[k] = !B8_GET_IS(rows, i, RECEIPT_BATCH, matched, "0");
+        changed[k] = !B8_GET_IS(rows, i, RECEIPT_BATCH, changed, "0");
+    }
+    batch_campaigns_maybe_done(db, p, rows);
     return APR_SUCCESS;
 }
 

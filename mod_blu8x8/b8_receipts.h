@@ -50,11 +50,14 @@ typedef struct {
 apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, int *matched,
                                int *changed);
 
-/* The same in one statement and its own transaction (one round trip,
- * PostgreSQL): *done is 0 when nothing was written and the caller must run
- * b8_receipt_record in a transaction (SQLite; a switch of channel; a UMID
- * to record). Must be called outside a transaction. */
-apr_status_t b8_receipt_record_once(b8_db *db, apr_pool_t *p, const b8_receipt *rc,
-                                    int *matched, int *changed, int *done);
+/* The same for several receipts in one statement and its own transaction
+ * (one round trip for all, PostgreSQL). For receipt k: done[k] is 0 when
+ * nothing of it was written and the caller must run b8_receipt_record in a
+ * transaction (SQLite: always; a switch of channel; a UMID to record);
+ * matched[k] and changed[k] as above. A campaign these receipts may have
+ * completed is checked afterwards. Must be called outside a transaction;
+ * on failure nothing was written. */
+apr_status_t b8_receipts_record_batch(b8_db *db, apr_pool_t *p, const b8_receipt *const *rcs,
+                                      int n, int *matched, int *changed, int *done);
 
 #endif

@@ -329,7 +329,7 @@ apr_status_t b8_click_follow(b8_db *db, apr_pool_t *p, const char *message_id, i
         apr_status_t rv;
         w->message_id = message_id;
         w->now = b8_now_iso(p);
-        if ((rv = b8_db_group_write(db, record_click, w)) != APR_SUCCESS) {
+        if ((rv = b8_db_group_write(db, record_click, NULL, w)) != APR_SUCCESS) {
             return rv;
         }
         if (w->found && !w->too_long) {

@@ -12,11 +12,16 @@
 /* 1 when a contact (alias c) is on the suppression list, else 0. */
 #define B8_SUPPRESSED_C "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = c.phone)"
 
-/* pgsql_only: SQL SQLite cannot run (never prepared there). */
+/* pgsql_only: SQL SQLite cannot run (never prepared there). named: a hot
+ * statement PostgreSQL prepares once per connection under its name
+ * (b8_sql_named); apr_dbd's pgsql driver then declares every argument
+ * VARCHAR, so each must be text where it is used, or CAST. The others are
+ * parsed and planned at each execution, their arguments typed by use. */
 static const struct {
     const char *sql;
     b8_shape shape;
     int pgsql_only;
+    int named;
 } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
@@ -34,7 +39,7 @@ static const struct {
 
     [B8_SQL_RUNTIME_GET] = {
         "SELECT value, updated_at FROM runtime WHERE key = %s",
-        B8_SHAPE_RUNTIME },
+        B8_SHAPE_RUNTIME, 0, 1 },
     [B8_SQL_RUNTIME_PUT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -660,59 +665,70 @@ static const struct {
         "UPDATE campaigns SET state = 'done', done_at = %s, updated_at = %s WHERE id = %s "
         "AND state IN ('queued', 'sending', 'paused')" },
 
-    /* PostgreSQL only (data-modifying WITH): a receipt in one round trip,
-     * its own transaction. Finds the message (by UMID, else clientMessageId),
-     * keeps the receipt and moves the message forward on its channel with
-     * the guard of RECEIPT_MESSAGE_APPLY (ranks of b8_states.h, checked by
-     * test_states.c). `slow` = 1 (nothing written) when the receipt needs
-     * the full path: a switch to the fallback's next channel, or a UMID to
-     * record. Arguments: umid, clientMessageId, namespace, 8x8 state,
+    /* PostgreSQL only (data-modifying WITH): the receipts that threads of
+     * one process hand in together (b8_db_group_write), in one round trip
+     * and one transaction. The argument is a JSON array, one object per
+     * receipt k (0, 1, ...): umid, clientMessageId, namespace, 8x8 state,
      * detail, error code, error message, price, event_at, now, channel,
      * message state (NULL: none), its rank, 1 when it reached the phone.
-     * Answers matched, changed, slow, campaign_id and, for a state that
-     * reached the phone, the campaign's open recipients as seen before this
-     * statement (RECEIPT_CAMPAIGN_OPEN's count, this message still in it). */
-    [B8_SQL_RECEIPT_ONCE] = {
-        "WITH a AS (SELECT CAST(%s AS TEXT) AS r_umid, CAST(%s AS TEXT) AS r_cmid, "
-        "CAST(%s AS TEXT) AS r_ns, CAST(%s AS TEXT) AS r_state, CAST(%s AS TEXT) AS r_detail, "
-        "CAST(%s AS TEXT) AS r_ecode, CAST(%s AS TEXT) AS r_emsg, CAST(%s AS TEXT) AS r_price, "
-        "CAST(%s AS TEXT) AS r_event_at, CAST(%s AS TEXT) AS r_now, CAST(%s AS TEXT) AS r_ch, "
-        "CAST(%s AS TEXT) AS r_to, CAST(%s AS INTEGER) AS r_rank, "
-        "CAST(%s AS INTEGER) AS r_reached), "
-        "f AS (SELECT 0 AS pri, id, umid, campaign_id, channel FROM messages "
-        " WHERE umid = (SELECT r_umid FROM a) "
-        " UNION ALL SELECT 1, id, umid, campaign_id, channel FROM messages "
-        " WHERE client_message_id = (SELECT r_cmid FROM a)), "
-        "m AS (SELECT f.id AS m_id, f.campaign_id AS m_campaign, "
-        " COALESCE(f.channel, 'viber') AS m_channel, "
-        " CASE WHEN (a.r_to IS NOT NULL AND (CASE WHEN COALESCE(a.r_ch, f.channel, 'viber') = "
-        " 'sms' THEN 1 ELSE 0 END) <> (CASE WHEN COALESCE(f.channel, 'viber') = 'sms' "
-        " THEN 1 ELSE 0 END)) OR (f.umid IS NULL AND a.r_umid IS NOT NULL) "
-        " THEN 1 ELSE 0 END AS m_slow "
-        " FROM f, a ORDER BY f.pri, f.id LIMIT 1), "
+     * Finds each message (by UMID, else clientMessageId), keeps the
+     * receipts and moves each message forward on its channel with the guard
+     * of RECEIPT_MESSAGE_APPLY (ranks of b8_states.h, checked by
+     * test_states.c), once: with its receipt of highest rank (the first of
+     * equals), as one after the other would. Messages are updated in the
+     * order of their count rows (shard id % 32, as the triggers count), so
+     * that concurrent batches lock count rows in one order and do not
+     * deadlock. `slow` = 1 (nothing of that receipt written) when it needs
+     * the full path: a switch to the fallback's next channel, or a UMID to
+     * record. Answers per receipt, in order: k, matched, changed, slow,
+     * campaign_id and, for a state that reached the phone, the campaign's
+     * open recipients as seen before this statement (RECEIPT_CAMPAIGN_OPEN's
+     * count, this batch's messages still in it). */
+    [B8_SQL_RECEIPT_BATCH] = {
+        "WITH a AS (SELECT * FROM json_to_recordset(CAST(%s AS JSON)) AS r(k INTEGER, "
+        "r_umid TEXT, r_cmid TEXT, r_ns TEXT, r_state TEXT, r_detail TEXT, r_ecode TEXT, "
+        "r_emsg TEXT, r_price TEXT, r_event_at TEXT, r_now TEXT, r_ch TEXT, r_to TEXT, "
+        "r_rank INTEGER, r_reached INTEGER)), "
+        /* One index lookup per receipt (a join would scan messages). */
+        "fm AS (SELECT a.k, f.id AS m_id, f.umid AS m_umid, f.campaign_id AS m_campaign, "
+        " COALESCE(f.channel, 'viber') AS m_channel FROM a CROSS JOIN LATERAL "
+        " (SELECT * FROM (SELECT 0 AS pri, id, umid, campaign_id, channel FROM messages "
+        "  WHERE umid = a.r_umid UNION ALL SELECT 1, id, umid, campaign_id, channel "
+        "  FROM messages WHERE client_message_id = a.r_cmid) u ORDER BY pri, id LIMIT 1) f), "
+        "am AS (SELECT a.*, fm.m_id, fm.m_campaign, fm.m_channel, "
+        " CASE WHEN fm.m_id IS NOT NULL AND ((a.r_to IS NOT NULL AND (CASE WHEN "
+        " COALESCE(a.r_ch, fm.m_channel) = 'sms' THEN 1 ELSE 0 END) <> (CASE WHEN "
+        " fm.m_channel = 'sms' THEN 1 ELSE 0 END)) OR (fm.m_umid IS NULL AND a.r_umid "
+        " IS NOT NULL)) THEN 1 ELSE 0 END AS m_slow FROM a LEFT JOIN fm ON fm.k = a.k), "
         "ins AS (INSERT INTO receipts (umid, client_message_id, namespace, state, detail, "
         " error_code, error_message, price, event_at, received_at, matched, channel) "
-        " SELECT r_umid, r_cmid, r_ns, r_state, r_detail, r_ecode, r_emsg, r_price, r_event_at, "
-        " r_now, (SELECT COUNT(*) FROM m), r_ch FROM a "
-        " WHERE NOT EXISTS (SELECT 1 FROM m WHERE m_slow = 1) RETURNING id), "
-        "upd AS (UPDATE messages SET state = a.r_to, status_detail = a.r_detail, "
-        " error_code = a.r_ecode, error_message = a.r_emsg, price = COALESCE(a.r_price, price), "
-        " receipt_at = COALESCE(a.r_event_at, a.r_now), "
-        " delivered_at = CASE WHEN a.r_to IN ('delivered', 'read') "
-        " THEN COALESCE(delivered_at, a.r_event_at, a.r_now) ELSE delivered_at END, "
-        " read_at = CASE WHEN a.r_to = 'read' THEN COALESCE(read_at, a.r_event_at, a.r_now) "
-        " ELSE read_at END, updated_at = a.r_now FROM a, m "
-        " WHERE id = m.m_id AND m.m_slow = 0 AND a.r_to IS NOT NULL AND channel = m.m_channel "
+        " SELECT r_umid, r_cmid, r_ns, r_state, r_detail, r_ecode, r_emsg, r_price, "
+        " r_event_at, r_now, CASE WHEN m_id IS NULL THEN 0 ELSE 1 END, r_ch FROM am "
+        " WHERE m_slow = 0 ORDER BY k RETURNING id), "
+        "best AS (SELECT DISTINCT ON (m_id) * FROM am WHERE m_slow = 0 AND m_id IS NOT NULL "
+        " AND r_to IS NOT NULL ORDER BY m_id, r_rank DESC, k), "
+        "upd AS (UPDATE messages SET state = b.r_to, status_detail = b.r_detail, "
+        " error_code = b.r_ecode, error_message = b.r_emsg, price = COALESCE(b.r_price, price), "
+        " receipt_at = COALESCE(b.r_event_at, b.r_now), "
+        " delivered_at = CASE WHEN b.r_to IN ('delivered', 'read') "
+        " THEN COALESCE(delivered_at, b.r_event_at, b.r_now) ELSE delivered_at END, "
+        " read_at = CASE WHEN b.r_to = 'read' THEN COALESCE(read_at, b.r_event_at, b.r_now) "
+        " ELSE read_at END, updated_at = b.r_now "
+        " FROM (SELECT * FROM best ORDER BY m_id % " B8_COUNT_SHARDS ", m_id) b "
+        " WHERE id = b.m_id AND channel = b.m_channel "
         " AND (CASE state WHEN 'pending' THEN 0 WHEN 'sending' THEN 1 WHEN 'unknown' THEN 2 "
-        "WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 WHEN 'delivered' THEN 5 ELSE 99 END) < a.r_rank "
-        " RETURNING id) "
-        "SELECT (SELECT COUNT(*) FROM m) AS matched, (SELECT COUNT(*) FROM upd) AS changed, "
-        "COALESCE((SELECT m_slow FROM m), 0) AS slow, (SELECT m_campaign FROM m) AS campaign_id, "
-        "CASE WHEN a.r_reached = 1 AND (SELECT m_campaign FROM m) IS NOT NULL THEN "
-        "(SELECT COALESCE(SUM(n), 0) FROM campaign_counts "
-        " WHERE campaign_id = (SELECT m_campaign FROM m) "
-        " AND state NOT IN ('delivered', 'read')) END AS open_before FROM a",
-        B8_SHAPE_RECEIPT_ONCE, 1 },
+        "WHEN 'queued' THEN 3 WHEN 'sent' THEN 4 WHEN 'delivered' THEN 5 ELSE 99 END) < b.r_rank "
+        " RETURNING b.k), "
+        "oc AS (SELECT campaign_id, SUM(n) AS n FROM campaign_counts "
+        " WHERE campaign_id IN (SELECT m_campaign FROM am WHERE r_reached = 1) "
+        " AND state NOT IN ('delivered', 'read') GROUP BY campaign_id) "
+        "SELECT am.k, CASE WHEN am.m_id IS NULL THEN 0 ELSE 1 END AS matched, "
+        "CASE WHEN upd.k IS NULL THEN 0 ELSE 1 END AS changed, am.m_slow AS slow, "
+        "am.m_campaign AS campaign_id, CASE WHEN am.r_reached = 1 AND am.m_campaign IS NOT NULL "
+        "THEN COALESCE(oc.n, 0) END AS open_before "
+        "FROM am LEFT JOIN upd ON upd.k = am.k LEFT JOIN oc ON oc.campaign_id = am.m_campaign "
+        "ORDER BY am.k",
+        B8_SHAPE_RECEIPT_BATCH, 1, 1 },
 
     /* webhook: inbound messages, stored once per UMID */
     [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
@@ -1165,6 +1181,11 @@ b8_shape b8_sql_shape(b8_sql_id id)
 int b8_sql_pgsql_only(b8_sql_id id)
 {
     return statements[id].pgsql_only;
+}
+
+int b8_sql_named(b8_sql_id id)
+{
+    return statements[id].named;
 }
 
 const char *const *b8_sql_shape_columns(b8_shape shape)

@@ -134,7 +134,7 @@
     X(RECEIPT_CAMPAIGN_LOCK, W) \
     X(RECEIPT_CAMPAIGN_OPEN, R) \
     X(RECEIPT_CAMPAIGN_DONE, W) \
-    X(RECEIPT_ONCE, W) \
+    X(RECEIPT_BATCH, W) \
     X(INBOUND_EXISTS, R) \
     X(INBOUND_INSERT, W) \
     X(INBOUND_CONTACT_BY_KEY, R) \
@@ -417,8 +417,8 @@ typedef enum {
     X(S, error_code) X(S, error_message) X(S, price) X(S, event_at) X(S, channel)
 #define B8_COLS_RECEIPT_MESSAGE(X, S) \
     X(S, id) X(S, state) X(S, umid) X(S, campaign_id) X(S, channel)
-#define B8_COLS_RECEIPT_ONCE(X, S) \
-    X(S, matched) X(S, changed) X(S, slow) X(S, campaign_id) X(S, open_before)
+#define B8_COLS_RECEIPT_BATCH(X, S) \
+    X(S, k) X(S, matched) X(S, changed) X(S, slow) X(S, campaign_id) X(S, open_before)
 #define B8_COLS_INBOUND_CONTACT(X, S) \
     X(S, id) X(S, opted_out) X(S, name)
 #define B8_COLS_INBOUND(X, S) \
@@ -521,7 +521,7 @@ typedef enum {
     S(AI_DUE) \
     S(RECEIPT) \
     S(RECEIPT_MESSAGE) \
-    S(RECEIPT_ONCE) \
+    S(RECEIPT_BATCH) \
     S(INBOUND_CONTACT) \
     S(INBOUND) \
     S(CONV) \
@@ -577,6 +577,9 @@ int b8_sql_nargs(b8_sql_id id);
 int b8_sql_writes(b8_sql_id id);
 /* 1 for a statement only PostgreSQL runs (its caller checks the driver). */
 int b8_sql_pgsql_only(b8_sql_id id);
+/* 1 for a statement prepared on PostgreSQL's server under its name, once
+ * per connection (its every argument text there). */
+int b8_sql_named(b8_sql_id id);
 
 int b8_sql_migration_count(void);
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */

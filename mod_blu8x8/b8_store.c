@@ -6,6 +6,7 @@
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_dbd.h>
+#include <apr_lib.h>
 #include <apr_file_io.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
@@ -20,6 +21,7 @@
 typedef struct group_item {
     struct group_item *next;
     b8_tx_work work;
+    b8_batch_work batch;
     void *arg;
     int done;
     apr_status_t rv;
@@ -304,11 +306,31 @@ apr_status_t b8_db_get(b8_store *st, apr_pool_t *p, b8_db **out)
     return APR_SUCCESS;
 }
 
+/* The name a statement is prepared under on PostgreSQL's server (the
+ * sqlite3 driver ignores it), for the statements b8_sql_named marks:
+ * without one, apr_dbd's pgsql driver sends the text with every execution
+ * (PQexecParams), which PostgreSQL parses and plans each time. Lower case:
+ * the driver names it in a PREPARE command. */
+static const char *statement_label(b8_db *db, b8_sql_id id)
+{
+    char *label;
+
+    if (db->st->sqlite || !b8_sql_named(id)) {
+        return NULL;
+    }
+    label = apr_pstrcat(db->pool, "b8_", b8_sql_name(id), NULL);
+    for (char *c = label; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return label;
+}
+
 static apr_status_t prepared(b8_db *db, b8_sql_id id, apr_dbd_prepared_t **out)
 {
     if (!db->stmts[id]) {
         const char *sql = b8_sql_text(id);
-        int rc = apr_dbd_prepare(db->st->driver, db->pool, db->handle, sql, NULL, &db->stmts[id]);
+        int rc = apr_dbd_prepare(db->st->driver, db->pool, db->handle, sql,
+                                 statement_label(db, id), &db->stmts[id]);
         if (rc != 0) {
             db_set_error(db, rc, b8_sql_name(id));
             B8_LOG(B8_LOG_ERR, 0, "B8-0104: cannot prepare %s", db->error);
@@ -549,24 +571,28 @@ static apr_status_t run_alone(b8_db *db, apr_pool_t *p, b8_tx_work work, void *a
     return b8_db_commit(db);
 }
 
-/* Takes the queued works off the queue, at most GROUP_MAX (group_lock held). */
+/* Takes the queued works off the queue, at most GROUP_MAX, in their order:
+ * on PostgreSQL only those of the first one's batch (group_lock held). */
 static group_item *take_group(b8_store *st)
 {
-    group_item *group = st->group_head, *last = group;
-    int n = 1;
+    group_item *group = NULL, **tail = &group, **at = &st->group_head, *it;
+    b8_batch_work batch = st->group_head ? st->group_head->batch : NULL;
+    int n = 0;
 
-    if (!group) {
-        return NULL;
+    st->group_tail = NULL;
+    while ((it = *at) != NULL) {
+        if (n < GROUP_MAX && (st->sqlite || it->batch == batch)) {
+            *at = it->next;
+            it->next = NULL;
+            *tail = it;
+            tail = &it->next;
+            n++;
+        }
+        else {
+            st->group_tail = it;
+            at = &it->next;
+        }
     }
-    while (last->next && n < GROUP_MAX) {
-        last = last->next;
-        n++;
-    }
-    st->group_head = last->next;
-    if (!st->group_head) {
-        st->group_tail = NULL;
-    }
-    last->next = NULL;
     return group;
 }
 
@@ -603,10 +629,58 @@ static group_item *run_group(b8_db *db, apr_pool_t *p)
     return group;
 }
 
-apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg)
+/* Leads one batch on db (PostgreSQL): the queued args of one batch
+ * function in one call of it, then alone each one it did not write. */
+static group_item *run_batch(b8_db *db, apr_pool_t *p)
 {
     b8_store *st = db->st;
-    group_item me = { .work = work, .arg = arg };
+    group_item *group, *it;
+    void **args;
+    int *done, n = 0;
+    apr_pool_t *q = NULL;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(st->group_lock);
+    group = take_group(st);
+    apr_thread_mutex_unlock(st->group_lock);
+    if (!group) {
+        return NULL;
+    }
+    for (it = group; it; it = it->next) {
+        n++;
+    }
+    args = apr_palloc(p, sizeof(*args) * (apr_size_t)n);
+    done = apr_pcalloc(p, sizeof(*done) * (apr_size_t)n);
+    n = 0;
+    for (it = group; it; it = it->next) {
+        args[n++] = it->arg;
+    }
+    if ((rv = apr_pool_create(&q, p)) == APR_SUCCESS) {
+        rv = group->batch(db, q, args, n, done);
+        if (rv != APR_SUCCESS) {
+            memset(done, 0, sizeof(*done) * (apr_size_t)n);   /* it wrote nothing */
+        }
+    }
+    n = 0;
+    for (it = group; it; it = it->next) {
+        if (!done[n++]) {
+            if (q) {
+                apr_pool_clear(q);
+            }
+            it->rv = q ? run_alone(db, q, it->work, it->arg) : rv;
+        }
+        else {
+            it->rv = APR_SUCCESS;
+        }
+        apr_cpystrn(it->error, it->rv == APR_SUCCESS ? "" : db->error, sizeof(it->error));
+    }
+    return group;
+}
+
+apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, b8_batch_work batch, void *arg)
+{
+    b8_store *st = db->st;
+    group_item me = { .work = work, .batch = batch, .arg = arg };
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -616,7 +690,7 @@ apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg)
     if ((rv = apr_pool_create(&p, db->pool)) != APR_SUCCESS) {
         return rv;
     }
-    if (!st->sqlite) {
+    if (!st->sqlite && !batch) {
         /* PostgreSQL groups concurrent commits itself, and works sharing a
          * transaction there could deadlock on each other's row locks. */
         rv = run_alone(db, p, work, arg);
@@ -640,7 +714,7 @@ apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg)
         }
         st->group_running = 1;
         apr_thread_mutex_unlock(st->group_lock);
-        group = run_group(db, p);
+        group = st->sqlite ? run_group(db, p) : run_batch(db, p);
         apr_thread_mutex_lock(st->group_lock);
         for (it = group; it; it = next) {
             next = it->next;   /* read before done: a done work's caller may leave */
@@ -694,7 +768,8 @@ static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
      * preparing themselves again: prepare afresh after DDL. The old ones
      * are finalised with the connection's pool. */
     memset(db->stmts, 0, sizeof(db->stmts));
-    return APR_SUCCESS;
+    /* PostgreSQL keeps its prepared statements by name: drop them too. */
+    return db->st->sqlite ? APR_SUCCESS : raw_query(db, "DEALLOCATE ALL");
 }
 
 /* 1 when the schema exists at that version (read without DDL). */

@@ -87,9 +87,17 @@ void b8_db_rollback(b8_db *db);
  * may run on another thread's connection and may run twice (alone again
  * when its group failed): it touches only the database and its arg, and
  * allocates from p, which is cleared after it. Inside an open transaction
- * the work simply runs there. */
+ * the work simply runs there.
+ * On PostgreSQL works sharing a transaction could deadlock on each other's
+ * row locks, so each runs alone, unless the caller gives batch: then the
+ * args handed in together with the same batch go to one call of batch,
+ * which writes them in one statement of its own (outside any transaction)
+ * and sets done[i] for each arg it wrote; the others, or all when it
+ * fails (it then wrote nothing), run alone in work. */
 typedef apr_status_t (*b8_tx_work)(b8_db *db, apr_pool_t *p, void *arg);
-apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, void *arg);
+typedef apr_status_t (*b8_batch_work)(b8_db *db, apr_pool_t *p, void *const *args, int n,
+                                      int *done);
+apr_status_t b8_db_group_write(b8_db *db, b8_tx_work work, b8_batch_work batch, void *arg);
 const char *b8_db_error(const b8_db *db);
 
 /* A keyset walk: page(baton, p, rows) for each page of at most `size` rows

@@ -490,18 +490,35 @@ static apr_status_t record_receipt(b8_db *db, apr_pool_t *p, void *arg)
     return b8_receipt_record(db, p, w->receipt, &w->matched, &w->changed);
 }
 
+static apr_status_t record_receipts(b8_db *db, apr_pool_t *p, void *const *args, int n,
+                                    int *done)
+{
+    const b8_receipt **rcs = apr_palloc(p, sizeof(*rcs) * (apr_size_t)n);
+    int *matched = apr_palloc(p, sizeof(*matched) * (apr_size_t)n);
+    int *changed = apr_palloc(p, sizeof(*changed) * (apr_size_t)n);
+    apr_status_t rv;
+
+    for (int i = 0; i < n; i++) {
+        rcs[i] = ((receipt_work *)args[i])->receipt;
+    }
+    if ((rv = b8_receipts_record_batch(db, p, rcs, n, matched, changed, done)) == APR_SUCCESS) {
+        for (int i = 0; i < n; i++) {
+            ((receipt_work *)args[i])->matched = matched[i];
+            ((receipt_work *)args[i])->changed = changed[i];
+        }
+    }
+    return rv;
+}
+
 /* Receipts come in floods (a campaign's every recipient, several times):
- * the ones arriving together share one transaction and one commit. */
+ * the ones arriving together share one transaction and one commit (on
+ * PostgreSQL one statement). */
 static b8_errkind store_receipt(b8_ctx *ctx, const b8_event *ev, b8_err *err)
 {
     const b8_receipt *rc = &ev->receipt;
     receipt_work w = { .receipt = rc };
-    int done = 0;
 
-    /* One round trip where the database allows it; else a transaction. */
-    if (b8_receipt_record_once(ctx->db, ctx->pool, rc, &w.matched, &w.changed, &done)
-            != APR_SUCCESS
-        || (!done && b8_db_group_write(ctx->db, record_receipt, &w) != APR_SUCCESS)) {
+    if (b8_db_group_write(ctx->db, record_receipt, record_receipts, &w) != APR_SUCCESS) {
         B8_LOG(B8_LOG_ERR, 0, "B8-1510: cannot store the receipt for umid %s",
                loggable(rc->umid));
         return b8_fail_db(err, ctx->db);

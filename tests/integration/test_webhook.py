@@ -346,6 +346,53 @@ def test_a_flood_of_concurrent_receipts_applies_every_one(server):
     assert server.read_log().count(f"B8-1501: campaign {cid} is done") == 1
 
 
+def test_receipts_arriving_together_apply_as_if_one_after_the_other(server):
+    """Receipts that arrive at the same moment are written together (one
+    statement on PostgreSQL, one transaction on SQLite). Several for one
+    message, in any order and repeated, leave it at its furthest state as
+    one after the other would; every receipt is kept once; a row known only
+    by its clientMessageId gets its UMID (a receipt that takes the full
+    path); and the campaign's counts stay equal to its messages. Which
+    receipts share a write depends on timing: three rounds."""
+    for seed in range(3):
+        cid, known = seed_campaign(server, 10)
+        cid2, unsent = seed_campaign(server, 6, state="sending", with_umids=False)
+        before = counts(server)[0]
+        bodies = [receipt(r["umid"], r["cmid"], state) for r in known
+                  for state in ("read", "sent", "delivered", "delivered")]
+        umids = {r["id"]: str(uuid.uuid4()) for r in unsent}
+        bodies += [receipt(umids[r["id"]], r["cmid"], state) for r in unsent
+                   for state in ("sent", "delivered")]
+        random.Random(seed).shuffle(bodies)
+        answers = []
+        start_together = threading.Barrier(len(bodies))
+
+        def post(body):
+            client = Client(server.port, None)
+            start_together.wait()
+            answers.append(client.request("POST", HOOK, body=json.dumps(body).encode(),
+                                          headers={"Content-Type": "application/json"}).status)
+
+        threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers.count(200) == len(bodies), sorted(set(answers))
+        assert counts(server)[0] - before == len(bodies)
+        assert server.sql("SELECT COUNT(*) FROM receipts WHERE umid IN (%s) AND matched = 0"
+                          % ", ".join("?" * len(umids)), tuple(umids.values()))[0][0] == 0
+        for r in known:
+            assert message(server, r["id"])["state"] == "read", r
+        for r in unsent:
+            m = message(server, r["id"])
+            assert (m["state"], m["umid"]) == ("delivered", umids[r["id"]]), r
+        for c, want in ((cid, [("read", 10)]), (cid2, [("delivered", 6)])):
+            assert server.sql("SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = ? "
+                              "GROUP BY state HAVING SUM(n) <> 0", (c,)) == want
+            assert campaign_state(server, c)[0] == "done"
+
+
 def test_a_large_campaign_becomes_done_once_when_its_last_receipts_race(server):
     """More recipients than the database has connections: the first
     receipts know they cannot be the last without locking the campaign

@@ -390,7 +390,7 @@ static void *APR_THREAD_FUNC group_many(apr_thread_t *t, void *data)
         if (b8_db_get(job->st, tp, &db) != APR_SUCCESS) {
             job->failures++;
         }
-        else if (b8_db_group_write(db, increment_work, &a) != APR_SUCCESS) {
+        else if (b8_db_group_write(db, increment_work, NULL, &a) != APR_SUCCESS) {
             job->refused += a.fail;
             job->failures += !a.fail;
         }
@@ -434,7 +434,7 @@ B8_TEST(store_group_write_commits_each_work_once)
     {
         increment_arg a = { 0 };
         B8_CHECK(b8_db_begin(db) == APR_SUCCESS);
-        B8_CHECK(b8_db_group_write(db, increment_work, &a) == APR_SUCCESS);
+        B8_CHECK(b8_db_group_write(db, increment_work, NULL, &a) == APR_SUCCESS);
         b8_db_rollback(db);
         B8_CHECK(b8_db_value(db, sp, B8_SQL_RUNTIME_GET, key, &v) == APR_SUCCESS);
         B8_CHECK_STR(v, "796");

@@ -94,8 +94,8 @@ B8_TEST(test_receipt_ranks_match_the_table)
         B8_CHECK(!"the SQL ranks differ from b8_states.h");
     }
     /* The one-statement receipt of PostgreSQL carries the same guard. */
-    if (!strstr(b8_sql_text(B8_SQL_RECEIPT_ONCE), want)) {
-        fprintf(stderr, "    RECEIPT_ONCE lacks: %s\n", want);
+    if (!strstr(b8_sql_text(B8_SQL_RECEIPT_BATCH), want)) {
+        fprintf(stderr, "    RECEIPT_BATCH lacks: %s\n", want);
         B8_CHECK(!"the SQL ranks differ from b8_states.h");
     }
 }
@@ -129,7 +129,7 @@ B8_TEST(test_sql_state_lists_match_the_table)
         int without;
     } lists[] = {
         { B8_SQL_RECEIPT_CAMPAIGN_OPEN, "state NOT IN (", B8_MS_REACHED, 0 },
-        { B8_SQL_RECEIPT_ONCE, "state NOT IN (", B8_MS_REACHED, 0 },
+        { B8_SQL_RECEIPT_BATCH, "state NOT IN (", B8_MS_REACHED, 0 },
         { B8_SQL_PROGRESS_FAILURES, "state IN (", B8_MS_ATTENTION, 0 },
         { B8_SQL_CRON_DONE, "m.state IN (", B8_MS_IN_FLIGHT, 0 },
         { B8_SQL_CRON_DONE, "m.state NOT IN (", B8_MS_ENDED, 0 },
