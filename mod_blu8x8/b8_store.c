@@ -658,7 +658,11 @@ static group_item *run_batch(b8_db *db, apr_pool_t *p)
     if ((rv = apr_pool_create(&q, p)) == APR_SUCCESS) {
         rv = group->batch(db, q, args, n, done);
         if (rv != APR_SUCCESS) {
-            memset(done, 0, sizeof(*done) * (apr_size_t)n);   /* it wrote nothing */
+            /* It wrote nothing (a deadlock, a lost connection): each one
+             * alone then fails only its own caller. */
+            B8_LOG(B8_LOG_WARNING, rv, "B8-5000: a batch of %d writes failed, each runs "
+                   "alone: %s", n, b8_db_error(db));
+            memset(done, 0, sizeof(*done) * (apr_size_t)n);
         }
     }
     n = 0;

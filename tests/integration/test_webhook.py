@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import WEBHOOK_AUTH, Client, Httpd, inbound_event, new_root
+from conftest import DB, WEBHOOK_AUTH, Client, Httpd, inbound_event, new_root
 
 HOOK = "/viber/status"
 _phones = itertools.count(1)
@@ -389,6 +389,38 @@ def test_receipts_arriving_together_apply_as_if_one_after_the_other(server):
             assert server.sql("SELECT state, SUM(n) FROM campaign_counts WHERE campaign_id = ? "
                               "GROUP BY state HAVING SUM(n) <> 0", (c,)) == want
             assert campaign_state(server, c)[0] == "done"
+
+
+@pytest.mark.expect_log("B8-0105", "B8-1510")
+def test_a_receipt_the_database_refuses_fails_only_its_own_request(make_server):
+    """A receipt the database refuses (here by a trigger made for the test)
+    undoes the write it shared with others (a transaction on SQLite, a
+    statement on PostgreSQL): each then runs alone, the refused one is
+    answered 500 (8x8 sends it again) and the others are stored. A server of
+    its own, the trigger made while it is stopped: SQLite's statements
+    prepared before it would fail."""
+    h = make_server(worker=False)
+    h.stop()
+    if DB == "pgsql":
+        write_sql(h, "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                     "BEGIN IF NEW.umid = 'poison' THEN RAISE EXCEPTION 'poison'; END IF; "
+                     "RETURN NEW; END $$")
+        write_sql(h, "CREATE TRIGGER refuse_poison BEFORE INSERT ON receipts FOR EACH ROW "
+                     "EXECUTE FUNCTION refuse_poison()")
+    else:
+        write_sql(h, "CREATE TRIGGER refuse_poison BEFORE INSERT ON receipts "
+                     "WHEN NEW.umid = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END")
+    h.start()
+    _, recipients = seed_campaign(h, 24)
+    bodies = [receipt(r["umid"], r["cmid"], "delivered") for r in recipients]
+    bodies[12:12] = [receipt("poison", None, "delivered")] * 4
+    answers = post_concurrently(h, [[body] for body in bodies], together=True)
+    assert sorted(answers) == [200] * 24 + [500] * 4
+    for r in recipients:
+        assert message(h, r["id"])["state"] == "delivered", r
+    assert h.sql("SELECT COUNT(*) FROM receipts WHERE umid = 'poison'")[0][0] == 0
+    if DB == "pgsql":
+        assert "B8-5000: a batch of" in h.read_log()
 
 
 def test_a_large_campaign_becomes_done_once_when_its_last_receipts_race(server):
