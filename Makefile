@@ -20,7 +20,8 @@ PYTHON    := /usr/bin/python3
 APXS      := /usr/bin/apxs
 
 RUN_PKGS  := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev libcurl4-openssl-dev \
-             libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql gcc make tzdata
+             libcjson-dev libssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libpq-dev gcc \
+             make tzdata
 TEST_PKGS := python3 python3-pytest chromium chromium-driver python3-selenium gdb \
              postgresql python3-psycopg2 python3-jsonschema libsqlite3-dev \
              python3-prometheus-client sqlite3
@@ -46,11 +47,12 @@ OPT       := -O2 -g
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
-APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null)
+APR_CFLAGS = $(shell apr-1-config --cppflags --includes 2>/dev/null) $(shell apu-1-config --includes 2>/dev/null) \
+             -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS_CORE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(APR_CFLAGS)
 CFLAGS_GLUE = -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) -Werror $(shell $(APXS) -q CFLAGS 2>/dev/null) \
               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) $(APR_CFLAGS) -Imod_blu8x8
-LIBS      := -lcurl -lcjson -lcrypto
+LIBS      := -lcurl -lcjson -lcrypto -lpq
 APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) $(shell apr-1-config --link-ld 2>/dev/null)
 MODULE    := $(OUT)/mod_blu8x8.so
 

@@ -12,16 +12,11 @@
 /* 1 when a contact (alias c) is on the suppression list, else 0. */
 #define B8_SUPPRESSED_C "(SELECT COUNT(*) FROM suppressions s WHERE s.phone = c.phone)"
 
-/* pgsql_only: SQL SQLite cannot run (never prepared there). named: a hot
- * statement PostgreSQL prepares once per connection under its name
- * (b8_sql_named); apr_dbd's pgsql driver then declares every argument
- * VARCHAR, so each must be text where it is used, or CAST. The others are
- * parsed and planned at each execution, their arguments typed by use. */
+/* pgsql_only: SQL SQLite cannot run (never prepared there). */
 static const struct {
     const char *sql;
     b8_shape shape;
     int pgsql_only;
-    int named;
 } statements[B8_SQL_COUNT] = {
     [B8_SQL_SCHEMA_VERSION] = { "SELECT MAX(version) FROM schema_version" },
     [B8_SQL_SCHEMA_VERSION_SET] = { "INSERT INTO schema_version (version) VALUES (%s)" },
@@ -39,7 +34,7 @@ static const struct {
 
     [B8_SQL_RUNTIME_GET] = {
         "SELECT value, updated_at FROM runtime WHERE key = %s",
-        B8_SHAPE_RUNTIME, 0, 1 },
+        B8_SHAPE_RUNTIME },
     [B8_SQL_RUNTIME_PUT] = {
         "INSERT INTO runtime (key, value, updated_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at" },
@@ -728,7 +723,7 @@ static const struct {
         "THEN COALESCE(oc.n, 0) END AS open_before "
         "FROM am LEFT JOIN upd ON upd.k = am.k LEFT JOIN oc ON oc.campaign_id = am.m_campaign "
         "ORDER BY am.k",
-        B8_SHAPE_RECEIPT_BATCH, 1, 1 },
+        B8_SHAPE_RECEIPT_BATCH, 1 },
 
     /* webhook: inbound messages, stored once per UMID */
     [B8_SQL_INBOUND_EXISTS] = { "SELECT id FROM inbound WHERE umid = %s" },
@@ -1183,11 +1178,6 @@ int b8_sql_pgsql_only(b8_sql_id id)
     return statements[id].pgsql_only;
 }
 
-int b8_sql_named(b8_sql_id id)
-{
-    return statements[id].named;
-}
-
 const char *const *b8_sql_shape_columns(b8_shape shape)
 {
     return shape > B8_SHAPE_NONE && shape < B8_SHAPE_COUNT ? shapes[shape].cols : NULL;
@@ -1203,10 +1193,11 @@ int b8_sql_writes(b8_sql_id id)
     return meta[id].writes;
 }
 
+/* The %s placeholders (a % alone is SQL's modulo). */
 int b8_sql_nargs(b8_sql_id id)
 {
     int n = 0;
-    for (const char *s = statements[id].sql; (s = strchr(s, '%')) != NULL; s += 2) {
+    for (const char *s = statements[id].sql; (s = strstr(s, "%s")) != NULL; s += 2) {
         n++;
     }
     return n;

@@ -577,9 +577,6 @@ int b8_sql_nargs(b8_sql_id id);
 int b8_sql_writes(b8_sql_id id);
 /* 1 for a statement only PostgreSQL runs (its caller checks the driver). */
 int b8_sql_pgsql_only(b8_sql_id id);
-/* 1 for a statement prepared on PostgreSQL's server under its name, once
- * per connection (its every argument text there). */
-int b8_sql_named(b8_sql_id id);
 
 int b8_sql_migration_count(void);
 /* DDL of migration v (1-based) for the driver, statements separated by ';'. */

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+#include <libpq-fe.h>
 
 /* Most works one group transaction runs: bounds a group's latency. */
 #define GROUP_MAX 128
@@ -57,7 +58,8 @@ struct b8_db {
     b8_store *st;
     apr_pool_t *pool;
     apr_dbd_t *handle;
-    apr_dbd_prepared_t *stmts[B8_SQL_COUNT];
+    apr_dbd_prepared_t *stmts[B8_SQL_COUNT];        /* SQLite */
+    unsigned char pg_prepared[B8_SQL_COUNT];       /* PostgreSQL (pg_prepare) */
     int in_tx;
     int broken;
     char error[512];
@@ -306,34 +308,26 @@ apr_status_t b8_db_get(b8_store *st, apr_pool_t *p, b8_db **out)
     return APR_SUCCESS;
 }
 
-/* The name a statement is prepared under on PostgreSQL's server (the
- * sqlite3 driver ignores it), for the statements b8_sql_named marks:
- * without one, apr_dbd's pgsql driver sends the text with every execution
- * (PQexecParams), which PostgreSQL parses and plans each time. Lower case:
- * the driver names it in a PREPARE command. */
-static const char *statement_label(b8_db *db, b8_sql_id id)
+/* db->error says what failed (either driver). */
+static void prepare_failed(b8_db *db)
 {
-    char *label;
+    B8_LOG(B8_LOG_ERR, 0, "B8-0104: cannot prepare %s", db->error);
+}
 
-    if (db->st->sqlite || !b8_sql_named(id)) {
-        return NULL;
-    }
-    label = apr_pstrcat(db->pool, "b8_", b8_sql_name(id), NULL);
-    for (char *c = label; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
-    return label;
+static void statement_failed(b8_db *db)
+{
+    B8_LOG(B8_LOG_ERR, 0, "B8-0105: %s", db->error);
+    check_broken(db);
 }
 
 static apr_status_t prepared(b8_db *db, b8_sql_id id, apr_dbd_prepared_t **out)
 {
     if (!db->stmts[id]) {
         const char *sql = b8_sql_text(id);
-        int rc = apr_dbd_prepare(db->st->driver, db->pool, db->handle, sql,
-                                 statement_label(db, id), &db->stmts[id]);
+        int rc = apr_dbd_prepare(db->st->driver, db->pool, db->handle, sql, NULL, &db->stmts[id]);
         if (rc != 0) {
             db_set_error(db, rc, b8_sql_name(id));
-            B8_LOG(B8_LOG_ERR, 0, "B8-0104: cannot prepare %s", db->error);
+            prepare_failed(db);
             db->stmts[id] = NULL;
             return APR_EGENERAL;
         }
@@ -371,8 +365,7 @@ static int autolock(b8_db *db, b8_sql_id id)
 static void note_failure(b8_db *db, int rc, b8_sql_id id)
 {
     db_set_error(db, rc, b8_sql_name(id));
-    B8_LOG(B8_LOG_ERR, 0, "B8-0105: %s", db->error);
-    check_broken(db);
+    statement_failed(db);
 }
 
 /* One cell as a string, NULL for SQL NULL. The pgsql driver's get_entry
@@ -424,6 +417,134 @@ const char *b8_rows_id(const b8_rows *rows, int r)
     return NULL;
 }
 
+/* PostgreSQL runs our statements through libpq on apr_dbd's connection:
+ * apr_dbd's pgsql driver prepares a statement on the server only under a
+ * name, and then declares every argument VARCHAR (so `id = %s` fails);
+ * without a name it sends the text with every execution, which PostgreSQL
+ * parses and plans each time. Here each statement is prepared once per
+ * connection, named after its b8_sql id, its arguments typed by their use
+ * as they were in the text. */
+static PGconn *pg_conn(b8_db *db)
+{
+    return apr_dbd_native_handle(db->st->driver, db->handle);
+}
+
+static void pg_set_error(b8_db *db, const PGresult *res, b8_sql_id id)
+{
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(pg_conn(db));
+    apr_snprintf(db->error, sizeof(db->error), "%s: %s (%d)", b8_sql_name(id),
+                 msg && *msg ? msg : "unknown error",
+                 res ? (int)PQresultStatus(res) : (int)PGRES_FATAL_ERROR);
+}
+
+/* The statement's text with PostgreSQL's placeholders: %s becomes $1, $2... */
+static char *pg_text(const char *sql)
+{
+    char *out = malloc(strlen(sql) * 2 + 1), *o = out;
+    int n = 0;
+
+    if (!out) {
+        return NULL;
+    }
+    for (const char *c = sql; *c; c++) {
+        if (c[0] == '%' && c[1] == 's') {
+            o += sprintf(o, "$%d", ++n);
+            c++;
+        }
+        else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static apr_status_t pg_prepare(b8_db *db, b8_sql_id id)
+{
+    char *text;
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (db->pg_prepared[id]) {
+        return APR_SUCCESS;
+    }
+    if ((text = pg_text(b8_sql_text(id))) == NULL) {
+        return APR_ENOMEM;
+    }
+    res = PQprepare(pg_conn(db), b8_sql_name(id), text, b8_sql_nargs(id), NULL);
+    free(text);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_set_error(db, res, id);
+        prepare_failed(db);
+        check_broken(db);
+        rv = APR_EGENERAL;
+    }
+    else {
+        db->pg_prepared[id] = 1;
+    }
+    PQclear(res);
+    return rv;
+}
+
+/* Runs the prepared statement: its result, or NULL (logged) on failure. */
+static PGresult *pg_run(b8_db *db, b8_sql_id id, const char *const *args)
+{
+    PGresult *res;
+
+    if (pg_prepare(db, id) != APR_SUCCESS) {
+        return NULL;
+    }
+    res = PQexecPrepared(pg_conn(db), b8_sql_name(id), b8_sql_nargs(id), args, NULL, NULL, 0);
+    if (!res || (PQresultStatus(res) != PGRES_TUPLES_OK
+                 && PQresultStatus(res) != PGRES_COMMAND_OK)) {
+        pg_set_error(db, res, id);
+        statement_failed(db);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static apr_status_t pg_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
+                              const char *const *args, b8_rows **out)
+{
+    PGresult *res = pg_run(db, id, args);
+    b8_rows *rows;
+
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    rows = apr_pcalloc(p, sizeof(*rows));
+    rows->id = id;
+    rows->ncols = PQnfields(res);
+    rows->nrows = PQntuples(res);
+    rows->cells = apr_palloc(p, sizeof(const char *)
+                                    * (apr_size_t)(rows->ncols * rows->nrows + 1));
+    for (int r = 0; r < rows->nrows; r++) {
+        for (int c = 0; c < rows->ncols; c++) {
+            B8_CELL(rows, r, c) = PQgetisnull(res, r, c) ? NULL
+                : apr_pstrmemdup(p, PQgetvalue(res, r, c), (apr_size_t)PQgetlength(res, r, c));
+        }
+    }
+    PQclear(res);
+    *out = rows;
+    return APR_SUCCESS;
+}
+
+static apr_status_t pg_exec(b8_db *db, b8_sql_id id, const char *const *args, int *nrows)
+{
+    PGresult *res = pg_run(db, id, args);
+
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = atoi(PQcmdTuples(res));
+    }
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
 apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
                           const char *const *args, b8_rows **out)
 {
@@ -433,6 +554,9 @@ apr_status_t b8_db_select(b8_db *db, apr_pool_t *p, b8_sql_id id,
     b8_rows *rows;
     int rc, locked, ncols, cap = 16;
 
+    if (!db->st->sqlite) {
+        return pg_select(db, p, id, args, out);
+    }
     if (prepared(db, id, &stmt) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -472,6 +596,9 @@ apr_status_t b8_db_exec(b8_db *db, apr_pool_t *p, b8_sql_id id,
     apr_dbd_prepared_t *stmt;
     int rc, n = 0, locked;
 
+    if (!db->st->sqlite) {
+        return pg_exec(db, id, args, nrows);
+    }
     if (prepared(db, id, &stmt) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -773,6 +900,7 @@ static apr_status_t run_migration(b8_db *db, apr_pool_t *p, int version)
      * are finalised with the connection's pool. */
     memset(db->stmts, 0, sizeof(db->stmts));
     /* PostgreSQL keeps its prepared statements by name: drop them too. */
+    memset(db->pg_prepared, 0, sizeof(db->pg_prepared));
     return db->st->sqlite ? APR_SUCCESS : raw_query(db, "DEALLOCATE ALL");
 }
 
