@@ -222,10 +222,10 @@ apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, i
     return apply(db, p, m, rc, now, changed);
 }
 
-/* A text of the batch's JSON: NULL (and "") as JSON null. */
+/* A text of the batch's JSON, NULL as JSON null. */
 static void add_text(cJSON *o, const char *name, const char *value)
 {
-    if (value && *value) {
+    if (value) {
         cJSON_AddStringToObject(o, name, value);
     }
     else {
@@ -251,8 +251,10 @@ static const char *batch_json(apr_pool_t *p, const b8_receipt *const *rcs, int n
         }
         cJSON_AddItemToArray(all, o);
         cJSON_AddNumberToObject(o, "k", k);
-        add_text(o, "r_umid", rc->umid);
-        add_text(o, "r_cmid", rc->client_message_id);
+        /* An empty identifier names no message (as in find_message). */
+        add_text(o, "r_umid", rc->umid && *rc->umid ? rc->umid : NULL);
+        add_text(o, "r_cmid", rc->client_message_id && *rc->client_message_id
+                                  ? rc->client_message_id : NULL);
         add_text(o, "r_ns", rc->namespace_name);
         add_text(o, "r_state", rc->state);
         add_text(o, "r_detail", rc->detail);
