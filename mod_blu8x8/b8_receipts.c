@@ -3,6 +3,7 @@
  * or not) and the campaign that becomes Done when its last recipient is
  * delivered or read. */
 #include "b8_receipts.h"
+#include "b8_core.h"
 #include "b8_log.h"
 #include "b8_states.h"
 #include "b8_util.h"
@@ -222,58 +223,39 @@ apr_status_t b8_receipt_record(b8_db *db, apr_pool_t *p, const b8_receipt *rc, i
     return apply(db, p, m, rc, now, changed);
 }
 
-/* A text of the batch's JSON, NULL as JSON null. */
-static void add_text(cJSON *o, const char *name, const char *value)
-{
-    if (value) {
-        cJSON_AddStringToObject(o, name, value);
-    }
-    else {
-        cJSON_AddNullToObject(o, name);
-    }
-}
-
 /* RECEIPT_BATCH's argument: one object per receipt, k its index. */
 static const char *batch_json(apr_pool_t *p, const b8_receipt *const *rcs, int n,
                               const char *now)
 {
-    cJSON *all = cJSON_CreateArray();
-    char *text = NULL;
-    const char *out = NULL;
+    cJSON *all = b8_json_array(p);
 
     for (int k = 0; all && k < n; k++) {
         const b8_receipt *rc = rcs[k];
         const char *to = message_state_of(rc->state);
         cJSON *o = cJSON_CreateObject();
         if (!o) {
-            cJSON_Delete(all);
             return NULL;
         }
         cJSON_AddItemToArray(all, o);
         cJSON_AddNumberToObject(o, "k", k);
         /* An empty identifier names no message (as in find_message). */
-        add_text(o, "r_umid", rc->umid && *rc->umid ? rc->umid : NULL);
-        add_text(o, "r_cmid", rc->client_message_id && *rc->client_message_id
-                                  ? rc->client_message_id : NULL);
-        add_text(o, "r_ns", rc->namespace_name);
-        add_text(o, "r_state", rc->state);
-        add_text(o, "r_detail", rc->detail);
-        add_text(o, "r_ecode", rc->error_code);
-        add_text(o, "r_emsg", rc->error_message);
-        add_text(o, "r_price", rc->price);
-        add_text(o, "r_event_at", rc->event_at);
-        add_text(o, "r_now", now);
-        add_text(o, "r_ch", rc->channel);
-        add_text(o, "r_to", to);
+        b8_json_add_str(o, "r_umid", rc->umid && *rc->umid ? rc->umid : NULL);
+        b8_json_add_str(o, "r_cmid", rc->client_message_id && *rc->client_message_id
+                                         ? rc->client_message_id : NULL);
+        b8_json_add_str(o, "r_ns", rc->namespace_name);
+        b8_json_add_str(o, "r_state", rc->state);
+        b8_json_add_str(o, "r_detail", rc->detail);
+        b8_json_add_str(o, "r_ecode", rc->error_code);
+        b8_json_add_str(o, "r_emsg", rc->error_message);
+        b8_json_add_str(o, "r_price", rc->price);
+        b8_json_add_str(o, "r_event_at", rc->event_at);
+        b8_json_add_str(o, "r_now", now);
+        b8_json_add_str(o, "r_ch", rc->channel);
+        b8_json_add_str(o, "r_to", to);
         cJSON_AddNumberToObject(o, "r_rank", to ? rank_of(to) : 0);
         cJSON_AddNumberToObject(o, "r_reached", b8_message_state_is(to, B8_MS_REACHED));
     }
-    if (all && (text = cJSON_PrintUnformatted(all)) != NULL) {
-        out = apr_pstrdup(p, text);
-        cJSON_free(text);
-    }
-    cJSON_Delete(all);
-    return out;
+    return all ? b8_json_print(p, all) : NULL;
 }
 
 /* After a batch: a campaign whose open recipients, as counted before it

@@ -1193,7 +1193,7 @@ int b8_sql_writes(b8_sql_id id)
     return meta[id].writes;
 }
 
-/* The %s placeholders (a % alone is SQL's modulo). */
+/* The arguments: each %s of the text (a % alone is SQL's modulo). */
 int b8_sql_nargs(b8_sql_id id)
 {
     int n = 0;

@@ -437,7 +437,7 @@ static void pg_set_error(b8_db *db, const PGresult *res, b8_sql_id id)
                  res ? (int)PQresultStatus(res) : (int)PGRES_FATAL_ERROR);
 }
 
-/* The statement's text with PostgreSQL's placeholders: %s becomes $1, $2... */
+/* The statement's text as PostgreSQL numbers its arguments: %s becomes $1, $2, and so on. */
 static char *pg_text(const char *sql)
 {
     char *out = malloc(strlen(sql) * 2 + 1), *o = out;

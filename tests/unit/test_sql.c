@@ -56,7 +56,7 @@ B8_TEST(every_shape_matches_its_statements_columns)
             B8_CHECK_STR(b8_sql_name((b8_sql_id)id), sqlite3_errmsg(lite));
             continue;
         }
-        /* The arguments the store passes are the placeholders (a % alone
+        /* The store passes one argument per %s of the text (a % alone
          * is SQL's modulo). */
         if (sqlite3_bind_parameter_count(stmt) != b8_sql_nargs((b8_sql_id)id)) {
             B8_CHECK_STR(apr_psprintf(p, "%s has %d arguments", b8_sql_name((b8_sql_id)id),
